@@ -1,0 +1,2 @@
+//! The `crpki` command-line tool.
+fn main() {}

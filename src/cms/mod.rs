@@ -1,0 +1,1 @@
+//! Detached CMS SignedData: built through any [`crate::RemoteSigner`], and verified.

@@ -1,0 +1,1 @@
+//! The sandbox: our own CSC remote signing service and GビズID-style OpenID provider on loopback.

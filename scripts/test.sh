@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test of crpki on a fresh Debian 12 machine with rustup.
+#
+# It installs what the tests need when it is missing (Debian packages through
+# apt-get, as root or with sudo), then runs clippy, the docs build and the
+# whole test suite. Build products are cached outside the clone
+# (CRPKI_CACHE, default ~/.cache/crpki) so a second run is incremental.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+CACHE="${CRPKI_CACHE:-$HOME/.cache/crpki}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+mkdir -p "$CARGO_TARGET_DIR"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages -------------------------------------------------------
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have openssl || need_pkgs+=(openssl)
+have chromium || need_pkgs+=(chromium)
+have chromedriver || need_pkgs+=(chromium-driver)
+have cc || need_pkgs+=(build-essential)
+
+if ((${#need_pkgs[@]})); then
+    step "installing Debian packages: ${need_pkgs[*]}"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        have sudo || { echo "need root or sudo to install: ${need_pkgs[*]}" >&2; exit 1; }
+        SUDO=sudo
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+# --- Rust toolchain components ---------------------------------------------
+have cargo || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+
+# --- checks and tests ------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features, warnings are errors)"
+cargo clippy --all-targets --all-features -- -D warnings
+
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
+
+step "cargo test (all features)"
+cargo test --all-features -- --test-threads="${CRPKI_TEST_THREADS:-4}"
+
+step "cargo test (no default features: the library alone still builds and tests)"
+cargo test --no-default-features --lib

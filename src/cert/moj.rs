@@ -123,6 +123,84 @@ impl CorporateInfo {
     }
 }
 
+/// What the three MOJ extensions of a certificate say, decoded.
+///
+/// Serializes (serde) with the corporate fields, `registrar` and
+/// `policy_oids` (dotted strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MojInfo {
+    /// `[0]` 商号: the corporate name.
+    pub corporate_name: Option<String>,
+    /// `[1]` 会社法人等番号: the 12-digit registered number.
+    pub registered_number: Option<String>,
+    /// `[2]` 本店: the head-office address.
+    pub corporate_address: Option<String>,
+    /// `[3]` 代表者氏名: the representative's name.
+    pub director_name: Option<String>,
+    /// `[4]` 資格: the representative's title.
+    pub director_title: Option<String>,
+    /// `[6]` 管轄登記所: the registry office.
+    pub registry_office: Option<String>,
+    /// The registrar extension (「東京法務局登記官」), if present.
+    pub registrar: Option<String>,
+    /// The policies named by jCertificatePolicies (empty if absent).
+    #[serde(serialize_with = "serialize_oids")]
+    pub policy_oids: Vec<ObjectIdentifier>,
+}
+
+impl MojInfo {
+    /// Decodes the extension values (the contents of their extnValue OCTET
+    /// STRINGs); `None` when none of the three is present. Any one that is
+    /// present and malformed is [`Error::Malformed`].
+    pub fn from_extension_values(
+        corporate_info: Option<&[u8]>,
+        registrar: Option<&[u8]>,
+        policies: Option<&[u8]>,
+    ) -> Result<Option<Self>> {
+        if corporate_info.is_none() && registrar.is_none() && policies.is_none() {
+            return Ok(None);
+        }
+        let corporate = corporate_info.map(CorporateInfo::from_der).transpose()?.unwrap_or_default();
+        Ok(Some(Self {
+            corporate_name: corporate.corporate_name,
+            registered_number: corporate.registered_number,
+            corporate_address: corporate.corporate_address,
+            director_name: corporate.director_name,
+            director_title: corporate.director_title,
+            registry_office: corporate.registry_office,
+            registrar: registrar.map(registrar_from_der).transpose()?,
+            policy_oids: policies.map(policies_from_der).transpose()?.unwrap_or_default(),
+        }))
+    }
+
+    /// The registeredCorporateInfo part alone.
+    pub fn corporate_info(&self) -> CorporateInfo {
+        CorporateInfo {
+            corporate_name: self.corporate_name.clone(),
+            registered_number: self.registered_number.clone(),
+            corporate_address: self.corporate_address.clone(),
+            director_name: self.director_name.clone(),
+            director_title: self.director_title.clone(),
+            registry_office: self.registry_office.clone(),
+        }
+    }
+
+    /// The 13-digit 法人番号 derived from the registered number, if present.
+    pub fn corporate_number(&self) -> Option<String> {
+        self.registered_number.as_deref().and_then(|n| corporate_number(n).ok())
+    }
+
+    /// Whether jCertificatePolicies names the commercial-registration policy
+    /// [`OID_MOJ_POLICY`].
+    pub fn has_moj_policy(&self) -> bool {
+        self.policy_oids.contains(&OID_MOJ_POLICY)
+    }
+}
+
+fn serialize_oids<S: serde::Serializer>(oids: &[ObjectIdentifier], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(oids.iter().map(|o| o.to_string()))
+}
+
 /// Decodes the registrar extension value (a DirectoryString such as 「東京法務局登記官」).
 pub fn registrar_from_der(der: &[u8]) -> Result<String> {
     let any = Any::from_der(der).map_err(|e| Error::malformed_from("registrar extension", e))?;

@@ -130,7 +130,9 @@ impl<'a> Context<'a> {
         let aki = cert.authority_key_id()?;
         let mut out: Vec<&'a Certificate> = Vec::new();
         for candidate in self.trusted_roots.iter().chain(self.intermediates) {
-            if path.iter().any(|p| p.der() == candidate.der()) || out.iter().any(|o| o.der() == candidate.der()) {
+            if path.iter().any(|p| p.der() == candidate.der())
+                || out.iter().any(|o| o.der() == candidate.der())
+            {
                 continue;
             }
             if !cert.issuer_name_matches(candidate) {
@@ -149,7 +151,12 @@ impl<'a> Context<'a> {
 
 /// The checks on one certificate at position `index` (0 = leaf) of a path
 /// whose certificates below it are `below`.
-fn check_certificate(cert: &Certificate, index: usize, below: &[&Certificate], ctx: &Context<'_>) -> Result<()> {
+fn check_certificate(
+    cert: &Certificate,
+    index: usize,
+    below: &[&Certificate],
+    ctx: &Context<'_>,
+) -> Result<()> {
     let untrusted = |f: TrustFailure| Err(Error::Untrusted(f));
     if ctx.at < cert.not_before() {
         return untrusted(TrustFailure::NotYetValid {
@@ -172,7 +179,11 @@ fn check_certificate(cert: &Certificate, index: usize, below: &[&Certificate], c
         }
     }
     // A critical MOJ extension is understood only if it decodes.
-    if cert.extensions().iter().any(|e| e.critical && moj::is_moj_extension(&e.extn_id)) {
+    if cert
+        .extensions()
+        .iter()
+        .any(|e| e.critical && moj::is_moj_extension(&e.extn_id))
+    {
         cert.moj()?;
     }
     let key_usage = cert.key_usage()?;

@@ -156,7 +156,8 @@ impl KeyUsage {
 
     /// Decodes the extension value (a BIT STRING).
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let bits = der::asn1::BitString::from_der(der).map_err(|e| Error::malformed_from("keyUsage extension", e))?;
+        let bits = der::asn1::BitString::from_der(der)
+            .map_err(|e| Error::malformed_from("keyUsage extension", e))?;
         let mut set = 0u16;
         // Bits past decipherOnly have no meaning; ignore them as RFC 5280 allows.
         for (i, on) in bits.bits().enumerate().take(KeyUsageFlag::ALL.len()) {
@@ -179,7 +180,10 @@ impl KeyUsage {
 
     /// The flags that are set, in bit order.
     pub fn flags(self) -> Vec<KeyUsageFlag> {
-        KeyUsageFlag::ALL.into_iter().filter(|f| self.contains(*f)).collect()
+        KeyUsageFlag::ALL
+            .into_iter()
+            .filter(|f| self.contains(*f))
+            .collect()
     }
 }
 
@@ -276,10 +280,17 @@ impl Certificate {
             .to_der()
             .map_err(|e| Error::malformed_from(WHAT, e))?;
         let tbs = tbs_range(der).map_err(|e| Error::malformed_from(WHAT, e))?;
-        let exts = inner.tbs_certificate().extensions().map(Vec::as_slice).unwrap_or_default();
+        let exts = inner
+            .tbs_certificate()
+            .extensions()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for (i, e) in exts.iter().enumerate() {
             if exts[..i].iter().any(|p| p.extn_id == e.extn_id) {
-                return Err(Error::malformed(WHAT, format!("extension {} appears more than once", e.extn_id)));
+                return Err(Error::malformed(
+                    WHAT,
+                    format!("extension {} appears more than once", e.extn_id),
+                ));
             }
         }
         Ok(Self {
@@ -297,7 +308,10 @@ impl Certificate {
         match all.len() {
             1 => Ok(all.remove(0)),
             0 => Err(Error::malformed(WHAT, "no PEM CERTIFICATE block")),
-            n => Err(Error::malformed(WHAT, format!("expected one PEM certificate, found {n}"))),
+            n => Err(Error::malformed(
+                WHAT,
+                format!("expected one PEM certificate, found {n}"),
+            )),
         }
     }
 
@@ -382,7 +396,11 @@ impl Certificate {
     /// The serial number, lowercase hex without leading zero bytes (`1001`).
     pub fn serial_hex(&self) -> String {
         let bytes = self.inner.tbs_certificate().serial_number().as_bytes();
-        if bytes.is_empty() { "00".to_string() } else { hex::encode(bytes) }
+        if bytes.is_empty() {
+            "00".to_string()
+        } else {
+            hex::encode(bytes)
+        }
     }
 
     /// The serial number, big-endian unsigned bytes without leading zeros.
@@ -392,7 +410,11 @@ impl Certificate {
 
     /// `notBefore`.
     pub fn not_before(&self) -> SystemTime {
-        self.inner.tbs_certificate().validity().not_before.to_system_time()
+        self.inner
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_system_time()
     }
 
     /// `notAfter`.
@@ -402,12 +424,22 @@ impl Certificate {
 
     /// `notBefore`, RFC 3339 (`2025-01-01T00:00:00Z`).
     pub fn not_before_rfc3339(&self) -> String {
-        self.inner.tbs_certificate().validity().not_before.to_date_time().to_string()
+        self.inner
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_date_time()
+            .to_string()
     }
 
     /// `notAfter`, RFC 3339 (`2035-12-31T23:59:59Z`).
     pub fn not_after_rfc3339(&self) -> String {
-        self.inner.tbs_certificate().validity().not_after.to_date_time().to_string()
+        self.inner
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_date_time()
+            .to_string()
     }
 
     /// Whether `at` lies within `notBefore ..= notAfter`.
@@ -417,7 +449,11 @@ impl Certificate {
 
     /// The extensions, in certificate order (empty for v1 certificates).
     pub fn extensions(&self) -> &[Extension] {
-        self.inner.tbs_certificate().extensions().map(Vec::as_slice).unwrap_or_default()
+        self.inner
+            .tbs_certificate()
+            .extensions()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The extension `oid`, if present (each appears at most once; parsing checked).
@@ -431,7 +467,9 @@ impl Certificate {
 
     /// The keyUsage extension; `None` when absent (every usage allowed).
     pub fn key_usage(&self) -> Result<Option<KeyUsage>> {
-        self.extension_value(oid::KEY_USAGE).map(KeyUsage::from_der).transpose()
+        self.extension_value(oid::KEY_USAGE)
+            .map(KeyUsage::from_der)
+            .transpose()
     }
 
     /// The basicConstraints extension; `None` when absent.
@@ -485,7 +523,10 @@ impl Certificate {
 
     /// Whether `self`'s issuer name is `issuer`'s subject name.
     pub fn issuer_name_matches(&self, issuer: &Certificate) -> bool {
-        name::names_match(self.inner.tbs_certificate().issuer(), issuer.inner.tbs_certificate().subject())
+        name::names_match(
+            self.inner.tbs_certificate().issuer(),
+            issuer.inner.tbs_certificate().subject(),
+        )
     }
 
     /// The algorithm of the issuer's signature on this certificate.
@@ -518,7 +559,11 @@ impl Certificate {
     /// (older registrar certificates).
     pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<()> {
         let bad = |why: &str| Error::BadSignature {
-            detail: format!("the signature on '{}' {why} the key of '{}'", self.subject(), issuer.subject()),
+            detail: format!(
+                "the signature on '{}' {why} the key of '{}'",
+                self.subject(),
+                issuer.subject()
+            ),
         };
         if self.inner.signature_algorithm() != self.inner.tbs_certificate().signature() {
             return Err(Error::BadSignature {
@@ -619,10 +664,14 @@ fn pss_hash(params: Option<&der::asn1::Any>) -> Result<HashAlgorithm> {
         .and_then(|h| h.decode_as::<spki::AlgorithmIdentifierOwned>().ok())
         .map(|h| h.oid);
     if mgf_hash != Some(hash.oid()) {
-        return Err(Error::unsupported("RSASSA-PSS whose mask generation is not MGF1 with the same hash"));
+        return Err(Error::unsupported(
+            "RSASSA-PSS whose mask generation is not MGF1 with the same hash",
+        ));
     }
     if p.salt_len.unwrap_or(20) as usize != hash.output_len() {
-        return Err(Error::unsupported("RSASSA-PSS with a salt length other than the hash length"));
+        return Err(Error::unsupported(
+            "RSASSA-PSS with a salt length other than the hash length",
+        ));
     }
     if p.trailer.unwrap_or(1) != 1 {
         return Err(Error::malformed(WHAT, "RSASSA-PSS trailerField is not 1"));

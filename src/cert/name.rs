@@ -158,9 +158,18 @@ mod tests {
 
     #[test]
     fn matching_ignores_case_and_spacing() {
-        assert!(names_match(&name("CN=Test  Root,O=Example"), &name("CN=test root,O=EXAMPLE")));
-        assert!(!names_match(&name("CN=Test Root,O=Example"), &name("CN=Other Root,O=Example")));
-        assert!(!names_match(&name("CN=Test Root"), &name("CN=Test Root,O=Example")));
+        assert!(names_match(
+            &name("CN=Test  Root,O=Example"),
+            &name("CN=test root,O=EXAMPLE")
+        ));
+        assert!(!names_match(
+            &name("CN=Test Root,O=Example"),
+            &name("CN=Other Root,O=Example")
+        ));
+        assert!(!names_match(
+            &name("CN=Test Root"),
+            &name("CN=Test Root,O=Example")
+        ));
     }
 
     #[test]

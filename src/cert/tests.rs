@@ -14,24 +14,39 @@ fn main_cert() -> Certificate {
 #[test]
 fn tbs_bytes_are_the_signed_part() {
     let cert = main_cert();
-    assert_eq!(cert.tbs_der(), cert.inner().tbs_certificate().to_der().unwrap().as_slice());
+    assert_eq!(
+        cert.tbs_der(),
+        cert.inner().tbs_certificate().to_der().unwrap().as_slice()
+    );
     assert_eq!(cert.tbs_der()[0], 0x30);
 }
 
 #[test]
 fn key_usage_bits() {
     let leaf = main_cert().key_usage().unwrap().unwrap();
-    assert_eq!(leaf.flags(), vec![KeyUsageFlag::DigitalSignature, KeyUsageFlag::NonRepudiation]);
+    assert_eq!(
+        leaf.flags(),
+        vec![KeyUsageFlag::DigitalSignature, KeyUsageFlag::NonRepudiation]
+    );
     assert_eq!(leaf.to_string(), "digitalSignature, nonRepudiation");
     let root = Certificate::from_der(&fixture("registrar-root.der")).unwrap();
     let ku = root.key_usage().unwrap().unwrap();
     assert!(ku.contains(KeyUsageFlag::KeyCertSign) && ku.contains(KeyUsageFlag::CrlSign));
     assert!(!ku.contains(KeyUsageFlag::DigitalSignature));
-    assert_eq!(ku, KeyUsage::from_flags(&[KeyUsageFlag::CrlSign, KeyUsageFlag::KeyCertSign]));
+    assert_eq!(
+        ku,
+        KeyUsage::from_flags(&[KeyUsageFlag::CrlSign, KeyUsageFlag::KeyCertSign])
+    );
     // decipherOnly is bit 8, in the second byte.
     let ku = KeyUsage::from_der(&[0x03, 0x03, 0x07, 0x80, 0x80]).unwrap();
-    assert_eq!(ku.flags(), vec![KeyUsageFlag::DigitalSignature, KeyUsageFlag::DecipherOnly]);
-    assert!(matches!(KeyUsage::from_der(&[0x04, 0x01, 0x00]), Err(Error::Malformed { .. })));
+    assert_eq!(
+        ku.flags(),
+        vec![KeyUsageFlag::DigitalSignature, KeyUsageFlag::DecipherOnly]
+    );
+    assert!(matches!(
+        KeyUsage::from_der(&[0x04, 0x01, 0x00]),
+        Err(Error::Malformed { .. })
+    ));
 }
 
 #[test]
@@ -45,7 +60,10 @@ fn basic_constraints_and_key_ids() {
         })
     );
     let leaf = main_cert();
-    assert_eq!(leaf.basic_constraints().unwrap(), Some(BasicConstraints::default()));
+    assert_eq!(
+        leaf.basic_constraints().unwrap(),
+        Some(BasicConstraints::default())
+    );
     let ski = root.subject_key_id().unwrap().unwrap();
     assert_eq!(ski.len(), 20);
     assert_eq!(leaf.authority_key_id().unwrap(), Some(ski));
@@ -77,7 +95,10 @@ fn pem_blocks_skip_text_and_other_labels() {
     );
     let all = Certificate::parse_all(bundle.as_bytes()).unwrap();
     assert_eq!(all, vec![cert.clone(), root]);
-    assert!(matches!(Certificate::from_pem(&bundle), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        Certificate::from_pem(&bundle),
+        Err(Error::Malformed { .. })
+    ));
     let one = format!("leading text\n{}trailing", cert.to_pem());
     assert_eq!(Certificate::from_pem(&one).unwrap(), cert);
     assert_eq!(Certificate::from_pem_or_der(one.as_bytes()).unwrap(), cert);
@@ -87,7 +108,10 @@ fn pem_blocks_skip_text_and_other_labels() {
 fn pss_parameters() {
     use der::asn1::{Any, ObjectIdentifier};
     fn alg(oid: ObjectIdentifier, params: Option<Any>) -> spki::AlgorithmIdentifierOwned {
-        spki::AlgorithmIdentifierOwned { oid, parameters: params }
+        spki::AlgorithmIdentifierOwned {
+            oid,
+            parameters: params,
+        }
     }
     #[derive(der::Sequence)]
     struct Params {
@@ -101,7 +125,10 @@ fn pss_parameters() {
     let make = |hash: Option<HashAlgorithm>, mgf_hash: HashAlgorithm, salt: u32| {
         let p = Params {
             hash: hash.map(|h| alg(h.oid(), None)),
-            mgf: Some(alg(alg_oid::MGF1, Some(Any::encode_from(&alg(mgf_hash.oid(), None)).unwrap()))),
+            mgf: Some(alg(
+                alg_oid::MGF1,
+                Some(Any::encode_from(&alg(mgf_hash.oid(), None)).unwrap()),
+            )),
             salt: Some(salt),
         };
         Any::encode_from(&p).unwrap()
@@ -109,9 +136,18 @@ fn pss_parameters() {
     use HashAlgorithm::*;
     assert_eq!(pss_hash(Some(&make(Some(Sha256), Sha256, 32))).unwrap(), Sha256);
     assert_eq!(pss_hash(Some(&make(Some(Sha512), Sha512, 64))).unwrap(), Sha512);
-    assert!(matches!(pss_hash(Some(&make(Some(Sha256), Sha256, 20))), Err(Error::Unsupported { .. })));
-    assert!(matches!(pss_hash(Some(&make(Some(Sha256), Sha384, 32))), Err(Error::Unsupported { .. })));
-    assert!(matches!(pss_hash(Some(&make(None, Sha256, 32))), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        pss_hash(Some(&make(Some(Sha256), Sha256, 20))),
+        Err(Error::Unsupported { .. })
+    ));
+    assert!(matches!(
+        pss_hash(Some(&make(Some(Sha256), Sha384, 32))),
+        Err(Error::Unsupported { .. })
+    ));
+    assert!(matches!(
+        pss_hash(Some(&make(None, Sha256, 32))),
+        Err(Error::Unsupported { .. })
+    ));
     assert!(matches!(pss_hash(None), Err(Error::Malformed { .. })));
 }
 

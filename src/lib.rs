@@ -19,7 +19,7 @@ pub mod error;
 pub mod sandbox;
 pub mod signer;
 
-pub use cert::Certificate;
+pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use error::{Error, Result, TrustFailure};
 #[cfg(feature = "pkcs12")]
 pub use signer::Pkcs12Signer;

@@ -30,6 +30,21 @@ pub const MAX_PATH_LEN: usize = 8;
 /// [`Error::Malformed`]; a signature algorithm crpki does not implement is
 /// [`Error::Unsupported`]. When several candidate paths fail, the error of
 /// the one that got furthest is returned.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use crpki::{Certificate, validate_chain};
+///
+/// let read = |name: &str| std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+/// let leaf = Certificate::from_pem_or_der(&read("rep-rsa2048.pem"))?;
+/// let root = Certificate::from_pem_or_der(&read("registrar-root.der"))?;
+/// let june_2026 = UNIX_EPOCH + Duration::from_secs(1_780_272_000);
+/// let path = validate_chain(&leaf, &[], &[root], june_2026)?;
+/// assert_eq!(path.len(), 2);
+/// let moj = path[0].moj()?.expect("MOJ extensions");
+/// assert_eq!(moj.corporate_number().as_deref(), Some("5010001008846"));
+/// # Ok::<(), crpki::Error>(())
+/// ```
 pub fn validate_chain(
     leaf: &Certificate,
     intermediates: &[Certificate],

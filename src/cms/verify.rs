@@ -161,7 +161,10 @@ fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>> {
     let fields = signed_data.children()?;
     let mut fields = fields.into_iter().peekable();
     let mut next = |what: &str| fields.next().ok_or_else(|| malformed(format!("SignedData lacks {what}")));
-    next("version")?.expect(Tag::Integer, "SignedData version")?;
+    let version: u8 = next("version")?.decode()?;
+    if ![1, 3, 4, 5].contains(&version) {
+        return Err(malformed(format!("SignedData version {version}")));
+    }
     next("digestAlgorithms")?.expect(Tag::Set, "SignedData digestAlgorithms")?;
     let encap: EncapsulatedContentInfo = next("encapContentInfo")?.decode()?;
     if encap.econtent.is_some() {
@@ -205,15 +208,21 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
     let fields = tlv.children()?;
     let mut fields = fields.into_iter();
     let mut next = |what: &str| fields.next().ok_or_else(|| malformed(format!("SignerInfo lacks {what}")));
-    next("version")?.expect(Tag::Integer, "SignerInfo version")?;
+    let version: u8 = next("version")?.decode()?;
     let sid = next("sid")?;
-    let sid = match sid.tag {
-        Tag::Sequence => SignerId::IssuerAndSerial(sid.decode()?),
-        Tag::ContextSpecific {
-            constructed: false,
-            number,
-        } if number.value() == 0 => SignerId::SubjectKeyId(sid.value.to_vec()),
-        other => return Err(malformed(format!("SignerInfo sid has an unexpected tag {other}"))),
+    // RFC 5652 §5.3: version 1 goes with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+    let sid = match (sid.tag, version) {
+        (Tag::Sequence, 1) => SignerId::IssuerAndSerial(sid.decode()?),
+        (
+            Tag::ContextSpecific {
+                constructed: false,
+                number,
+            },
+            3,
+        ) if number.value() == 0 => SignerId::SubjectKeyId(sid.value.to_vec()),
+        (tag, version) => {
+            return Err(malformed(format!("SignerInfo version {version} with a sid tagged {tag}")));
+        }
     };
     let digest_alg: AlgorithmIdentifierOwned = next("digestAlgorithm")?.decode()?;
     let mut field = next("signatureAlgorithm")?;

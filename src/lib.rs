@@ -19,11 +19,11 @@ pub mod error;
 pub mod sandbox;
 pub mod signer;
 
-pub use cert::Certificate;
+pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use error::{Error, Result, TrustFailure};
+#[cfg(feature = "pkcs12")]
+pub use signer::Pkcs12Signer;
 pub use signer::{
     Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, MemorySigner, PrivateKey, PublicKey, RemoteSigner,
     SignatureAlgorithm, SignatureScheme,
 };
-#[cfg(feature = "pkcs12")]
-pub use signer::Pkcs12Signer;

@@ -15,8 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// `1.2.392.100300.1.1.1` jCertificatePolicies.
-pub const OID_J_CERTIFICATE_POLICIES: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.1");
+pub const OID_J_CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.1");
 /// `1.2.392.100300.1.1.2` registrar (登記官).
 pub const OID_REGISTRAR: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.2");
 /// `1.2.392.100300.1.1.3` registeredCorporateInfo.
@@ -27,7 +26,12 @@ pub const OID_MOJ_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.3
 
 /// Whether crpki understands this extension (so that it may be critical).
 pub fn is_moj_extension(oid: &ObjectIdentifier) -> bool {
-    [OID_J_CERTIFICATE_POLICIES, OID_REGISTRAR, OID_REGISTERED_CORPORATE_INFO].contains(oid)
+    [
+        OID_J_CERTIFICATE_POLICIES,
+        OID_REGISTRAR,
+        OID_REGISTERED_CORPORATE_INFO,
+    ]
+    .contains(oid)
 }
 
 /// The registeredCorporateInfo extension: who the certificate speaks for.
@@ -62,7 +66,10 @@ impl CorporateInfo {
                     number,
                 } => number.value(),
                 other => {
-                    return Err(Error::malformed(WHAT, format!("unexpected element {other} (want [n] EXPLICIT)")));
+                    return Err(Error::malformed(
+                        WHAT,
+                        format!("unexpected element {other} (want [n] EXPLICIT)"),
+                    ));
                 }
             };
             let slot = match number {
@@ -76,11 +83,16 @@ impl CorporateInfo {
                 _ => continue,
             };
             let inner = Any::from_der(item.value()).map_err(|e| Error::malformed_from(WHAT, e))?;
-            *slot = Some(directory_string(&inner).map_err(|d| Error::malformed(WHAT, format!("[{number}]: {d}")))?);
+            *slot = Some(
+                directory_string(&inner).map_err(|d| Error::malformed(WHAT, format!("[{number}]: {d}")))?,
+            );
         }
         if let Some(n) = &info.registered_number {
             if n.len() != 12 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::malformed(WHAT, format!("registered number {n:?} is not 12 digits")));
+                return Err(Error::malformed(
+                    WHAT,
+                    format!("registered number {n:?} is not 12 digits"),
+                ));
             }
         }
         Ok(info)
@@ -105,7 +117,9 @@ impl CorporateInfo {
                     .map_err(|e| Error::malformed_from("registered number", e))?
                     .to_der()
             } else {
-                Utf8StringRef::new(v).map_err(|e| Error::malformed_from("corporate info", e))?.to_der()
+                Utf8StringRef::new(v)
+                    .map_err(|e| Error::malformed_from("corporate info", e))?
+                    .to_der()
             }
             .map_err(|e| Error::malformed_from("corporate info", e))?;
             let tag = Tag::ContextSpecific {
@@ -114,13 +128,103 @@ impl CorporateInfo {
             };
             items.push(Any::new(tag, inner).map_err(|e| Error::malformed_from("corporate info", e))?);
         }
-        items.to_der().map_err(|e| Error::malformed_from("corporate info", e))
+        items
+            .to_der()
+            .map_err(|e| Error::malformed_from("corporate info", e))
     }
 
     /// The 13-digit 法人番号 derived from the registered number, if present.
     pub fn corporate_number(&self) -> Option<String> {
-        self.registered_number.as_deref().and_then(|n| corporate_number(n).ok())
+        self.registered_number
+            .as_deref()
+            .and_then(|n| corporate_number(n).ok())
     }
+}
+
+/// What the three MOJ extensions of a certificate say, decoded.
+///
+/// Serializes (serde) with the corporate fields, `registrar` and
+/// `policy_oids` (dotted strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MojInfo {
+    /// `[0]` 商号: the corporate name.
+    pub corporate_name: Option<String>,
+    /// `[1]` 会社法人等番号: the 12-digit registered number.
+    pub registered_number: Option<String>,
+    /// `[2]` 本店: the head-office address.
+    pub corporate_address: Option<String>,
+    /// `[3]` 代表者氏名: the representative's name.
+    pub director_name: Option<String>,
+    /// `[4]` 資格: the representative's title.
+    pub director_title: Option<String>,
+    /// `[6]` 管轄登記所: the registry office.
+    pub registry_office: Option<String>,
+    /// The registrar extension (「東京法務局登記官」), if present.
+    pub registrar: Option<String>,
+    /// The policies named by jCertificatePolicies (empty if absent).
+    #[serde(serialize_with = "serialize_oids")]
+    pub policy_oids: Vec<ObjectIdentifier>,
+}
+
+impl MojInfo {
+    /// Decodes the extension values (the contents of their extnValue OCTET
+    /// STRINGs); `None` when none of the three is present. Any one that is
+    /// present and malformed is [`Error::Malformed`].
+    pub fn from_extension_values(
+        corporate_info: Option<&[u8]>,
+        registrar: Option<&[u8]>,
+        policies: Option<&[u8]>,
+    ) -> Result<Option<Self>> {
+        if corporate_info.is_none() && registrar.is_none() && policies.is_none() {
+            return Ok(None);
+        }
+        let corporate = corporate_info
+            .map(CorporateInfo::from_der)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Some(Self {
+            corporate_name: corporate.corporate_name,
+            registered_number: corporate.registered_number,
+            corporate_address: corporate.corporate_address,
+            director_name: corporate.director_name,
+            director_title: corporate.director_title,
+            registry_office: corporate.registry_office,
+            registrar: registrar.map(registrar_from_der).transpose()?,
+            policy_oids: policies.map(policies_from_der).transpose()?.unwrap_or_default(),
+        }))
+    }
+
+    /// The registeredCorporateInfo part alone.
+    pub fn corporate_info(&self) -> CorporateInfo {
+        CorporateInfo {
+            corporate_name: self.corporate_name.clone(),
+            registered_number: self.registered_number.clone(),
+            corporate_address: self.corporate_address.clone(),
+            director_name: self.director_name.clone(),
+            director_title: self.director_title.clone(),
+            registry_office: self.registry_office.clone(),
+        }
+    }
+
+    /// The 13-digit 法人番号 derived from the registered number, if present.
+    pub fn corporate_number(&self) -> Option<String> {
+        self.registered_number
+            .as_deref()
+            .and_then(|n| corporate_number(n).ok())
+    }
+
+    /// Whether jCertificatePolicies names the commercial-registration policy
+    /// [`OID_MOJ_POLICY`].
+    pub fn has_moj_policy(&self) -> bool {
+        self.policy_oids.contains(&OID_MOJ_POLICY)
+    }
+}
+
+fn serialize_oids<S: serde::Serializer>(
+    oids: &[ObjectIdentifier],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(oids.iter().map(|o| o.to_string()))
 }
 
 /// Decodes the registrar extension value (a DirectoryString such as 「東京法務局登記官」).
@@ -146,10 +250,12 @@ pub fn policies_from_der(der: &[u8]) -> Result<Vec<ObjectIdentifier>> {
 
 /// Encodes jCertificatePolicies naming `policy` (no qualifiers).
 pub fn policies_to_der(policy: ObjectIdentifier) -> Result<Vec<u8>> {
-    let policies = x509_cert::ext::pkix::CertificatePolicies(vec![x509_cert::ext::pkix::certpolicy::PolicyInformation {
-        policy_identifier: policy,
-        policy_qualifiers: None,
-    }]);
+    let policies = x509_cert::ext::pkix::CertificatePolicies(vec![
+        x509_cert::ext::pkix::certpolicy::PolicyInformation {
+            policy_identifier: policy,
+            policy_qualifiers: None,
+        },
+    ]);
     policies
         .to_der()
         .map_err(|e| Error::malformed_from("jCertificatePolicies extension", e))
@@ -157,9 +263,15 @@ pub fn policies_to_der(policy: ObjectIdentifier) -> Result<Vec<u8>> {
 
 fn directory_string(any: &Any) -> std::result::Result<String, String> {
     let s = match der::Tagged::tag(any) {
-        Tag::Utf8String => any.decode_as::<der::asn1::Utf8StringRef<'_>>().map(|s| s.to_string()),
-        Tag::PrintableString => any.decode_as::<der::asn1::PrintableStringRef<'_>>().map(|s| s.to_string()),
-        Tag::Ia5String => any.decode_as::<der::asn1::Ia5StringRef<'_>>().map(|s| s.to_string()),
+        Tag::Utf8String => any
+            .decode_as::<der::asn1::Utf8StringRef<'_>>()
+            .map(|s| s.to_string()),
+        Tag::PrintableString => any
+            .decode_as::<der::asn1::PrintableStringRef<'_>>()
+            .map(|s| s.to_string()),
+        Tag::Ia5String => any
+            .decode_as::<der::asn1::Ia5StringRef<'_>>()
+            .map(|s| s.to_string()),
         Tag::BmpString => any.decode_as::<der::asn1::BmpString>().map(|s| s.to_string()),
         other => return Err(format!("{other} is not a DirectoryString")),
     };
@@ -231,10 +343,16 @@ mod tests {
 
     #[test]
     fn malformed_corporate_info_is_an_error() {
-        assert!(matches!(CorporateInfo::from_der(&[0x30, 0x05, 0x01]), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            CorporateInfo::from_der(&[0x30, 0x05, 0x01]),
+            Err(Error::Malformed { .. })
+        ));
         // [1] holding an INTEGER instead of a string
         let bad = [0x30, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x05];
-        assert!(matches!(CorporateInfo::from_der(&bad), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            CorporateInfo::from_der(&bad),
+            Err(Error::Malformed { .. })
+        ));
         // registered number of the wrong length
         let info = CorporateInfo {
             registered_number: Some("123".into()),

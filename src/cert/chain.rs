@@ -1,0 +1,245 @@
+//! Path building and validation from a signing certificate to a trusted
+//! root (RFC 5280 section 6, reduced to what a signing certificate needs:
+//! no policy processing, no name constraints, no revocation).
+
+use std::time::SystemTime;
+
+use super::{Certificate, KeyUsageFlag, is_known_extension, moj};
+use crate::error::{Error, Result, TrustFailure};
+
+/// The longest path [`validate_chain`] builds, counting the leaf and the root.
+pub const MAX_PATH_LEN: usize = 8;
+
+/// Builds and validates the path from `leaf` to one of `trusted_roots`,
+/// using `intermediates` as needed, at time `at`; returns the path from the
+/// leaf to the root.
+///
+/// Candidate issuers are found by name (and by key identifier when both the
+/// authorityKeyIdentifier and the candidate's subjectKeyIdentifier are
+/// present); when several fit, each is tried. Every certificate on the path,
+/// the root included, must be valid at `at` and carry no critical extension
+/// crpki does not know (see [`is_known_extension`](super::is_known_extension));
+/// every signature must verify; every issuer must be a CA
+/// (basicConstraints, pathLenConstraint) whose keyUsage, if present, has
+/// keyCertSign; the leaf's keyUsage, if present, must have digitalSignature
+/// or nonRepudiation. A trusted root's own signature is not checked: it is
+/// trusted because the caller says so.
+///
+/// Failures are [`Error::Untrusted`] with the precise [`TrustFailure`]; an
+/// extension that crpki must read but cannot decode is
+/// [`Error::Malformed`]; a signature algorithm crpki does not implement is
+/// [`Error::Unsupported`]. When several candidate paths fail, the error of
+/// the one that got furthest is returned.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use crpki::{Certificate, validate_chain};
+///
+/// let read = |name: &str| std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+/// let leaf = Certificate::from_pem_or_der(&read("rep-rsa2048.pem"))?;
+/// let root = Certificate::from_pem_or_der(&read("registrar-root.der"))?;
+/// let june_2026 = UNIX_EPOCH + Duration::from_secs(1_780_272_000);
+/// let path = validate_chain(&leaf, &[], &[root], june_2026)?;
+/// assert_eq!(path.len(), 2);
+/// let moj = path[0].moj()?.expect("MOJ extensions");
+/// assert_eq!(moj.corporate_number().as_deref(), Some("5010001008846"));
+/// # Ok::<(), crpki::Error>(())
+/// ```
+pub fn validate_chain(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    trusted_roots: &[Certificate],
+    at: SystemTime,
+) -> Result<Vec<Certificate>> {
+    let ctx = Context {
+        intermediates,
+        trusted_roots,
+        at,
+    };
+    check_certificate(leaf, 0, &[], &ctx)?;
+    let mut path = vec![leaf];
+    let mut best: Option<(usize, Error)> = None;
+    if ctx.extend(&mut path, &mut best) {
+        return Ok(path.into_iter().cloned().collect());
+    }
+    // `extend` records an error whenever it returns false.
+    Err(best.map(|(_, e)| e).unwrap_or_else(|| {
+        Error::Untrusted(TrustFailure::IssuerNotFound {
+            issuer: leaf.issuer(),
+        })
+    }))
+}
+
+struct Context<'a> {
+    intermediates: &'a [Certificate],
+    trusted_roots: &'a [Certificate],
+    at: SystemTime,
+}
+
+impl<'a> Context<'a> {
+    fn is_trusted(&self, cert: &Certificate) -> bool {
+        self.trusted_roots.iter().any(|t| t.der() == cert.der())
+    }
+
+    /// Depth-first search from the last certificate of `path`. Returns
+    /// whether a trusted root was reached; otherwise `best` holds the error
+    /// of the deepest failure.
+    fn extend(&self, path: &mut Vec<&'a Certificate>, best: &mut Option<(usize, Error)>) -> bool {
+        let Some(&current) = path.last() else {
+            return false;
+        };
+        if self.is_trusted(current) {
+            return true;
+        }
+        let depth = path.len();
+        let mut record = |e: Error| {
+            if best.as_ref().is_none_or(|(d, _)| depth > *d) {
+                *best = Some((depth, e));
+            }
+        };
+        if depth >= MAX_PATH_LEN {
+            record(Error::Untrusted(TrustFailure::PathTooLong));
+            return false;
+        }
+        let candidates = match self.candidates(current, path) {
+            Ok(c) => c,
+            Err(e) => {
+                record(e);
+                return false;
+            }
+        };
+        if candidates.is_empty() {
+            record(Error::Untrusted(TrustFailure::IssuerNotFound {
+                issuer: current.issuer(),
+            }));
+            return false;
+        }
+        for issuer in candidates {
+            let checked = current
+                .verify_signed_by(issuer)
+                .map_err(|e| match e {
+                    Error::BadSignature { .. } => Error::Untrusted(TrustFailure::BadCertificateSignature {
+                        subject: current.subject(),
+                    }),
+                    other => other,
+                })
+                .and_then(|()| check_certificate(issuer, depth, path, self));
+            if let Err(e) = checked {
+                if best.as_ref().is_none_or(|(d, _)| depth > *d) {
+                    *best = Some((depth, e));
+                }
+                continue;
+            }
+            path.push(issuer);
+            if self.extend(path, best) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+
+    /// Certificates that may have issued `cert`: trusted roots first, then
+    /// intermediates; none already on the path.
+    fn candidates(&self, cert: &Certificate, path: &[&Certificate]) -> Result<Vec<&'a Certificate>> {
+        let aki = cert.authority_key_id()?;
+        let mut out: Vec<&'a Certificate> = Vec::new();
+        for candidate in self.trusted_roots.iter().chain(self.intermediates) {
+            if path.iter().any(|p| p.der() == candidate.der())
+                || out.iter().any(|o| o.der() == candidate.der())
+            {
+                continue;
+            }
+            if !cert.issuer_name_matches(candidate) {
+                continue;
+            }
+            if let (Some(aki), Some(ski)) = (&aki, candidate.subject_key_id()?) {
+                if *aki != ski {
+                    continue;
+                }
+            }
+            out.push(candidate);
+        }
+        Ok(out)
+    }
+}
+
+/// The checks on one certificate at position `index` (0 = leaf) of a path
+/// whose certificates below it are `below`.
+fn check_certificate(
+    cert: &Certificate,
+    index: usize,
+    below: &[&Certificate],
+    ctx: &Context<'_>,
+) -> Result<()> {
+    let untrusted = |f: TrustFailure| Err(Error::Untrusted(f));
+    if ctx.at < cert.not_before() {
+        return untrusted(TrustFailure::NotYetValid {
+            subject: cert.subject(),
+            not_before: cert.not_before_rfc3339(),
+        });
+    }
+    if ctx.at > cert.not_after() {
+        return untrusted(TrustFailure::Expired {
+            subject: cert.subject(),
+            not_after: cert.not_after_rfc3339(),
+        });
+    }
+    for ext in cert.extensions().iter().filter(|e| e.critical) {
+        if !is_known_extension(&ext.extn_id) {
+            return untrusted(TrustFailure::UnhandledCriticalExtension {
+                subject: cert.subject(),
+                oid: ext.extn_id.to_string(),
+            });
+        }
+    }
+    // A critical MOJ extension is understood only if it decodes.
+    if cert
+        .extensions()
+        .iter()
+        .any(|e| e.critical && moj::is_moj_extension(&e.extn_id))
+    {
+        cert.moj()?;
+    }
+    let key_usage = cert.key_usage()?;
+    let constraints = cert.basic_constraints()?;
+    if index == 0 {
+        if let Some(ku) = key_usage {
+            if !ku.contains(KeyUsageFlag::DigitalSignature) && !ku.contains(KeyUsageFlag::NonRepudiation) {
+                return untrusted(TrustFailure::KeyUsage {
+                    subject: cert.subject(),
+                    needed: "digitalSignature or nonRepudiation",
+                });
+            }
+        }
+        return Ok(());
+    }
+    // An issuer. A v1 trust anchor has no extensions at all; it is trusted as a CA
+    // because the caller put it among the roots.
+    let v1_anchor = ctx.is_trusted(cert) && cert.inner().tbs_certificate().extensions().is_none();
+    if !v1_anchor {
+        let Some(bc) = constraints.filter(|bc| bc.is_ca) else {
+            return untrusted(TrustFailure::NotCa {
+                subject: cert.subject(),
+            });
+        };
+        if let Some(limit) = bc.path_len {
+            // Self-issued intermediates do not count (RFC 5280 6.1.4 (l)).
+            let intermediates_below = below.iter().skip(1).filter(|c| !c.is_self_issued()).count();
+            if intermediates_below > usize::from(limit) {
+                return untrusted(TrustFailure::NotCa {
+                    subject: cert.subject(),
+                });
+            }
+        }
+    }
+    if let Some(ku) = key_usage {
+        if !ku.contains(KeyUsageFlag::KeyCertSign) {
+            return untrusted(TrustFailure::KeyUsage {
+                subject: cert.subject(),
+                needed: "keyCertSign",
+            });
+        }
+    }
+    Ok(())
+}

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crpki::cms::{self, SignOptions};
 use crpki::signer::digest_file;
-use crpki::{Certificate, HashAlgorithm, MemorySigner, PrivateKey};
+use crpki::{Certificate, HashAlgorithm, MemorySigner, PrivateKey, RemoteSigner};
 
 const BIG: usize = 256 * 1024 * 1024;
 
@@ -50,10 +50,15 @@ fn bench_sign(c: &mut Criterion) {
     let content = b"a small document to sign, TEST\n".repeat(64);
     let options = SignOptions::default();
     c.bench_function("cms sign 2 KiB (MemorySigner, RSA-2048 PKCS#1)", |b| {
-        b.to_async(&rt)
-            .iter(|| async { cms::sign_reader(&signer, black_box(&content[..]), &options).await.expect("sign") })
+        b.to_async(&rt).iter(|| async {
+            cms::sign_reader(&signer, black_box(&content[..]), &options)
+                .await
+                .expect("sign")
+        })
     });
-    let der = rt.block_on(cms::sign_reader(&signer, &content[..], &options)).expect("sign");
+    let der = rt
+        .block_on(cms::sign_reader(&signer, &content[..], &options))
+        .expect("sign");
     let roots = [signer.chain()[0].clone()];
     c.bench_function("cms verify 2 KiB", |b| {
         b.iter(|| cms::verify_detached(black_box(&der), &content[..], &roots, None).expect("verify"))
@@ -71,7 +76,10 @@ fn bench_sha256(c: &mut Criterion) {
     }
 
     let mut group = c.benchmark_group("sha256 256 MiB");
-    group.sample_size(10).measurement_time(Duration::from_secs(8)).throughput(Throughput::Bytes(BIG as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Bytes(BIG as u64));
     group.bench_function("buffer (Hasher::update)", |b| {
         b.iter(|| HashAlgorithm::Sha256.digest(black_box(&buffer)))
     });
@@ -87,11 +95,23 @@ fn bench_sha256(c: &mut Criterion) {
     });
     let mut expected = String::new();
     let openssl = best_of_3(|| {
-        let out = Command::new("openssl").args(["dgst", "-sha256", "-r"]).arg(&path).output().expect("openssl");
+        let out = Command::new("openssl")
+            .args(["dgst", "-sha256", "-r"])
+            .arg(&path)
+            .output()
+            .expect("openssl");
         assert!(out.status.success(), "openssl dgst failed");
-        expected = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string();
+        expected = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
     });
-    let ours_hex = hex::encode(digest_file(HashAlgorithm::Sha256, &path).expect("digest").as_bytes());
+    let ours_hex = hex::encode(
+        digest_file(HashAlgorithm::Sha256, &path)
+            .expect("digest")
+            .as_bytes(),
+    );
     assert_eq!(ours_hex, expected, "digest_file and openssl disagree");
     let mib_s = |d: Duration| BIG as f64 / (1024.0 * 1024.0) / d.as_secs_f64();
     println!(

@@ -1,6 +1,8 @@
 //! Detached CMS: what we sign verifies with `openssl cms -verify`, what
 //! OpenSSL signs verifies with ours, and every failure has its own error.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (house rule); clippy only exempts #[test] fns
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,12 +41,20 @@ fn roots() -> Vec<Certificate> {
     vec![cert("registrar-root")]
 }
 
-const CONTENT: &[u8] = b"%PDF-1.7\n\xe5\xa5\x91\xe7\xb4\x84\xe6\x9b\xb8 (contract) TEST\n\x00\x01\x02\xff\r\n";
+const CONTENT: &[u8] =
+    b"%PDF-1.7\n\xe5\xa5\x91\xe7\xb4\x84\xe6\x9b\xb8 (contract) TEST\n\x00\x01\x02\xff\r\n";
 
 /// `openssl cms -verify` of a detached signature; returns whether it succeeded.
 fn openssl_verify(sig: &Path, content: &Path, pem: bool) -> bool {
     let out = Command::new("openssl")
-        .args(["cms", "-verify", "-binary", "-inform", if pem { "PEM" } else { "DER" }, "-in"])
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            if pem { "PEM" } else { "DER" },
+            "-in",
+        ])
         .arg(sig)
         .arg("-content")
         .arg(content)
@@ -76,20 +86,29 @@ async fn round_trip(signer: &MemorySigner, alg: Option<SignatureAlgorithm>) -> c
     };
     let der = cms::sign_reader(signer, CONTENT, &options).await.unwrap();
     let sig = write(dir.path(), "content.bin.p7s", &der);
-    assert!(openssl_verify(&sig, &content, false), "openssl rejects our DER CMS");
+    assert!(
+        openssl_verify(&sig, &content, false),
+        "openssl rejects our DER CMS"
+    );
 
     let pem = cms::to_pem(&der);
     assert!(pem.starts_with("-----BEGIN CMS-----\n"));
     assert!(pem.ends_with("-----END CMS-----\n"));
     assert!(pem.lines().all(|l| l.len() <= 64));
     let sig_pem = write(dir.path(), "content.bin.pem", pem.as_bytes());
-    assert!(openssl_verify(&sig_pem, &content, true), "openssl rejects our PEM CMS");
+    assert!(
+        openssl_verify(&sig_pem, &content, true),
+        "openssl rejects our PEM CMS"
+    );
 
     let from_pem = cms::verify_detached(pem.as_bytes(), CONTENT, &roots(), None).unwrap();
     let verified = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap();
     assert_eq!(from_pem.signer, verified.signer);
     assert_eq!(&verified.signer, signer.certificate());
-    assert_eq!(verified.signature_algorithm, alg.unwrap_or(signer.default_algorithm()));
+    assert_eq!(
+        verified.signature_algorithm,
+        alg.unwrap_or(signer.default_algorithm())
+    );
     assert_eq!(verified.content_digest, verified.digest_algorithm.digest(CONTENT));
     assert_eq!(verified.chain.last().unwrap(), &cert("registrar-root"));
     verified
@@ -103,10 +122,14 @@ async fn rsa_pkcs1_verifies_with_openssl_and_ours() {
     assert_eq!(v.signature_algorithm, SignatureAlgorithm::RSA_PKCS1_SHA256);
     assert_eq!(v.digest_algorithm, HashAlgorithm::Sha256);
     let t = v.signing_time.unwrap();
-    assert!(t >= before && t <= SystemTime::now(), "signingTime defaults to now");
-    let info = v.corporate_info.unwrap();
-    assert_eq!(info.corporate_name.as_deref(), Some("株式会社テスト商事 TEST"));
-    assert_eq!(info.corporate_number().as_deref(), Some("5010001008846"));
+    assert!(
+        t >= before && t <= SystemTime::now(),
+        "signingTime defaults to now"
+    );
+    let moj = v.moj.unwrap();
+    assert_eq!(moj.corporate_name.as_deref(), Some("株式会社テスト商事 TEST"));
+    assert_eq!(moj.corporate_number().as_deref(), Some("5010001008846"));
+    assert_eq!(moj.registrar.as_deref(), Some("東京法務局登記官"));
     assert_eq!(v.chain.len(), 2);
 }
 
@@ -114,7 +137,11 @@ async fn rsa_pkcs1_verifies_with_openssl_and_ours() {
 async fn rsa_pkcs1_sha384_and_sha512() {
     let s = signer("rep-rsa2048", "registrar-root");
     for hash in [HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
-        let v = round_trip(&s, Some(SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, hash))).await;
+        let v = round_trip(
+            &s,
+            Some(SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, hash)),
+        )
+        .await;
         assert_eq!(v.digest_algorithm, hash);
     }
 }
@@ -134,15 +161,22 @@ async fn ecdsa_verifies_with_openssl_and_ours() {
     let s = signer("rep-ecdsa", "registrar-root");
     let v = round_trip(&s, None).await;
     assert_eq!(v.signature_algorithm.scheme, SignatureScheme::Ecdsa);
-    assert_eq!(v.corporate_info.unwrap().corporate_number().as_deref(), Some("7010403012345"));
+    assert_eq!(
+        v.moj.unwrap().corporate_number().as_deref(),
+        Some("7010403012345")
+    );
 }
 
 #[tokio::test]
 async fn modified_content_fails_openssl_and_ours() {
     let dir = tempfile::tempdir().unwrap();
-    let der = cms::sign_reader(&signer("rep-rsa2048", "registrar-root"), CONTENT, &SignOptions::default())
-        .await
-        .unwrap();
+    let der = cms::sign_reader(
+        &signer("rep-rsa2048", "registrar-root"),
+        CONTENT,
+        &SignOptions::default(),
+    )
+    .await
+    .unwrap();
     let sig = write(dir.path(), "sig.p7s", &der);
     let mut modified = CONTENT.to_vec();
     modified[10] ^= 1;
@@ -161,7 +195,9 @@ async fn modified_content_fails_openssl_and_ours() {
 async fn foreign_signer_is_untrusted_for_openssl_and_ours() {
     let dir = tempfile::tempdir().unwrap();
     let s = signer("rep-foreign", "other-root");
-    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default()).await.unwrap();
+    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
+        .await
+        .unwrap();
     let sig = write(dir.path(), "sig.p7s", &der);
     let content = write(dir.path(), "content.bin", CONTENT);
     assert!(!openssl_verify(&sig, &content, false));
@@ -179,10 +215,14 @@ async fn foreign_signer_is_untrusted_for_openssl_and_ours() {
 #[tokio::test]
 async fn expired_certificate_at_signing_time_is_untrusted() {
     let s = signer("rep-expired", "registrar-root");
-    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default()).await.unwrap();
+    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
+        .await
+        .unwrap();
     let err = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap_err();
     match err {
-        Error::Untrusted(TrustFailure::Expired { subject, .. }) => assert!(subject.contains("旧姓"), "{subject}"),
+        Error::Untrusted(TrustFailure::Expired { subject, .. }) => {
+            assert!(subject.contains("旧姓"), "{subject}")
+        }
         other => panic!("expected Untrusted(Expired), got {other:?}"),
     }
 }
@@ -198,7 +238,10 @@ async fn validation_time_defaults_to_signing_time() {
     };
     let der = cms::sign_reader(&s, CONTENT, &options).await.unwrap();
     let err = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap_err();
-    assert!(matches!(err, Error::Untrusted(TrustFailure::Expired { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::Expired { .. })),
+        "{err:?}"
+    );
     // An explicit time wins over the signingTime attribute.
     let in_2030 = UNIX_EPOCH + Duration::from_secs(1_893_456_000);
     let v = cms::verify_detached(&der, CONTENT, &roots(), Some(in_2030)).unwrap();
@@ -242,7 +285,11 @@ fn signed_attributes(der: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// The time of a signingTime attribute as it appears in the DER: tag and text.
 fn signing_time_tlv(der: &[u8]) -> (u8, String) {
     let attrs = signed_attributes(der);
-    let value = &attrs.iter().find(|(oid, _)| oid == "1.2.840.113549.1.9.5").unwrap().1;
+    let value = &attrs
+        .iter()
+        .find(|(oid, _)| oid == "1.2.840.113549.1.9.5")
+        .unwrap()
+        .1;
     (value[0], String::from_utf8(value[2..].to_vec()).unwrap())
 }
 
@@ -257,7 +304,10 @@ async fn signing_time_is_utc_time_before_2050_and_generalized_after() {
     let der = cms::sign_reader(&s, CONTENT, &options).await.unwrap();
     assert_eq!(signing_time_tlv(&der), (0x17, "300101000000Z".to_string()));
     let v = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap();
-    assert_eq!(v.signing_time, Some(UNIX_EPOCH + Duration::from_secs(1_893_456_000)));
+    assert_eq!(
+        v.signing_time,
+        Some(UNIX_EPOCH + Duration::from_secs(1_893_456_000))
+    );
 
     let in_2051 = UNIX_EPOCH + Duration::from_secs(2_556_143_999); // 2050-12-31T23:59:59Z
     let options = SignOptions {
@@ -273,7 +323,9 @@ async fn signing_time_is_utc_time_before_2050_and_generalized_after() {
 #[tokio::test]
 async fn signed_attributes_are_der_sorted_with_default_ess_hash_omitted() {
     let s = signer("rep-rsa2048", "registrar-root");
-    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default()).await.unwrap();
+    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
+        .await
+        .unwrap();
     let attrs = signed_attributes_raw(&der);
     assert_eq!(attrs.len(), 4);
     for pair in attrs.windows(2) {
@@ -290,13 +342,16 @@ async fn signed_attributes_are_der_sorted_with_default_ess_hash_omitted() {
     let id: Vec<der::asn1::Any> = certs[0].decode_as().unwrap();
     assert_eq!(id.len(), 2, "hashAlgorithm must be omitted for SHA-256");
     assert_eq!(id[0].tag(), der::Tag::OctetString);
-    assert_eq!(id[0].value(), HashAlgorithm::Sha256.digest(s.certificate().der()).as_bytes());
+    assert_eq!(
+        id[0].value(),
+        HashAlgorithm::Sha256.digest(s.certificate().der()).as_bytes()
+    );
     assert_eq!(id[1].tag(), der::Tag::Sequence);
 }
 
 /// Runs `openssl cms -sign` with extra arguments; returns the signature file.
 fn openssl_sign(dir: &Path, name: &str, content: &Path, extra: &[&str]) -> PathBuf {
-    let out = dir.join(format!("{}.sig", extra.join("_").replace(['-', ':'], "")));
+    let out = dir.join(format!("{name}{}.sig", extra.join("_").replace(['-', ':'], "")));
     let status = Command::new("openssl")
         .args(["cms", "-sign", "-binary", "-md", "sha256", "-in"])
         .arg(content)
@@ -329,7 +384,14 @@ fn openssl_signatures_verify_with_ours() {
         ("rep-rsa2048", &["-outform", "DER", "-keyid"], pkcs1),
         (
             "rep-rsa2048",
-            &["-outform", "DER", "-keyopt", "rsa_padding_mode:pss", "-keyopt", "rsa_pss_saltlen:digest"],
+            &[
+                "-outform",
+                "DER",
+                "-keyopt",
+                "rsa_padding_mode:pss",
+                "-keyopt",
+                "rsa_pss_saltlen:digest",
+            ],
             pss,
         ),
         ("rep-ecdsa", &["-outform", "DER"], ecdsa),
@@ -337,7 +399,7 @@ fn openssl_signatures_verify_with_ours() {
         ("rep-rsa1024", &["-outform", "DER"], pkcs1),
     ];
     for (name, extra, alg) in cases {
-        let sig = openssl_sign(dir.path(), name, &content, &extra);
+        let sig = openssl_sign(dir.path(), name, &content, extra);
         let bytes = std::fs::read(&sig).unwrap();
         let v = cms::verify_detached(&bytes, CONTENT, &roots(), None)
             .unwrap_or_else(|e| panic!("{name} {extra:?}: {e}"));
@@ -357,20 +419,28 @@ fn pkcs7_pem_label_is_accepted() {
     let sig = openssl_sign(dir.path(), "rep-rsa2048", &content, &["-outform", "PEM"]);
     let pem = std::fs::read_to_string(sig).unwrap();
     assert!(pem.starts_with("-----BEGIN CMS-----"));
-    let pkcs7 = pem.replace("BEGIN CMS", "BEGIN PKCS7").replace("END CMS", "END PKCS7");
+    let pkcs7 = pem
+        .replace("BEGIN CMS", "BEGIN PKCS7")
+        .replace("END CMS", "END PKCS7");
     cms::verify_detached(pkcs7.as_bytes(), CONTENT, &roots(), None).unwrap();
     let crlf = pkcs7.replace('\n', "\r\n");
     cms::verify_detached(crlf.as_bytes(), CONTENT, &roots(), None).unwrap();
-    let other = pem.replace("BEGIN CMS", "BEGIN CERTIFICATE").replace("END CMS", "END CERTIFICATE");
+    let other = pem
+        .replace("BEGIN CMS", "BEGIN CERTIFICATE")
+        .replace("END CMS", "END CERTIFICATE");
     let err = cms::verify_detached(other.as_bytes(), CONTENT, &roots(), None).unwrap_err();
     assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn corrupt_or_truncated_cms_is_malformed_without_panic() {
-    let der = cms::sign_reader(&signer("rep-rsa2048", "registrar-root"), CONTENT, &SignOptions::default())
-        .await
-        .unwrap();
+    let der = cms::sign_reader(
+        &signer("rep-rsa2048", "registrar-root"),
+        CONTENT,
+        &SignOptions::default(),
+    )
+    .await
+    .unwrap();
     for len in 0..der.len() {
         match cms::verify_detached(&der[..len], CONTENT, &roots(), None) {
             Err(Error::Malformed { .. }) => {}
@@ -383,7 +453,13 @@ async fn corrupt_or_truncated_cms_is_malformed_without_panic() {
         cms::verify_detached(&extended, CONTENT, &roots(), None),
         Err(Error::Malformed { .. })
     ));
-    for garbage in [&b""[..], b"\x30", b"\x30\x80\x00\x00", b"-----BEGIN CMS-----\n!!\n-----END CMS-----\n", b"hello"] {
+    for garbage in [
+        &b""[..],
+        b"\x30",
+        b"\x30\x80\x00\x00",
+        b"-----BEGIN CMS-----\n!!\n-----END CMS-----\n",
+        b"hello",
+    ] {
         assert!(matches!(
             cms::verify_detached(garbage, CONTENT, &roots(), None),
             Err(Error::Malformed { .. })
@@ -406,7 +482,10 @@ async fn corrupt_or_truncated_cms_is_malformed_without_panic() {
         if result.is_err() {
             failures += 1;
         } else {
-            assert!(i < certs_end, "flipping byte {i} (after the certificates) went unnoticed");
+            assert!(
+                i < certs_end,
+                "flipping byte {i} (after the certificates) went unnoticed"
+            );
         }
     }
     assert!(failures > der.len() / 2);
@@ -453,7 +532,11 @@ impl RemoteSigner for TestSigner {
     fn key_info(&self) -> KeyInfo {
         self.inner.key_info()
     }
-    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> crpki::Result<Vec<Vec<u8>>> {
+    async fn sign_digests(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digests: &[Digest],
+    ) -> crpki::Result<Vec<Vec<u8>>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let mut sigs = match self.mode {
             Mode::Fail => {
@@ -479,9 +562,13 @@ impl RemoteSigner for TestSigner {
 async fn batch_of_five_makes_one_signer_call() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestSigner::new(Mode::Honest);
-    let contents: Vec<Vec<u8>> = (0..5).map(|i| format!("document {i} TEST\n").repeat(i + 1).into_bytes()).collect();
+    let contents: Vec<Vec<u8>> = (0..5)
+        .map(|i| format!("document {i} TEST\n").repeat(i + 1).into_bytes())
+        .collect();
     let digests: Vec<Digest> = contents.iter().map(|c| HashAlgorithm::Sha256.digest(c)).collect();
-    let sigs = cms::sign_digests(&s, &digests, &SignOptions::default()).await.unwrap();
+    let sigs = cms::sign_digests(&s, &digests, &SignOptions::default())
+        .await
+        .unwrap();
     assert_eq!(s.calls.load(Ordering::SeqCst), 1);
     assert_eq!(sigs.len(), 5);
     for (i, (content, sig)) in contents.iter().zip(&sigs).enumerate() {
@@ -502,13 +589,23 @@ async fn batch_of_five_makes_one_signer_call() {
 #[tokio::test]
 async fn bad_arguments_and_bad_signers_are_reported() {
     let s = TestSigner::new(Mode::Honest);
-    let err = cms::sign_digests(&s, &[], &SignOptions::default()).await.unwrap_err();
+    let err = cms::sign_digests(&s, &[], &SignOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
-    let mixed = [HashAlgorithm::Sha256.digest(b"a"), HashAlgorithm::Sha384.digest(b"b")];
-    let err = cms::sign_digests(&s, &mixed, &SignOptions::default()).await.unwrap_err();
+    let mixed = [
+        HashAlgorithm::Sha256.digest(b"a"),
+        HashAlgorithm::Sha384.digest(b"b"),
+    ];
+    let err = cms::sign_digests(&s, &mixed, &SignOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
     let ecdsa = SignOptions {
-        algorithm: Some(SignatureAlgorithm::new(SignatureScheme::Ecdsa, HashAlgorithm::Sha256)),
+        algorithm: Some(SignatureAlgorithm::new(
+            SignatureScheme::Ecdsa,
+            HashAlgorithm::Sha256,
+        )),
         ..SignOptions::default()
     };
     let err = cms::sign_reader(&s, CONTENT, &ecdsa).await.unwrap_err();
@@ -519,7 +616,10 @@ async fn bad_arguments_and_bad_signers_are_reported() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
-    let two = [HashAlgorithm::Sha256.digest(b"a"), HashAlgorithm::Sha256.digest(b"b")];
+    let two = [
+        HashAlgorithm::Sha256.digest(b"a"),
+        HashAlgorithm::Sha256.digest(b"b"),
+    ];
     let err = cms::sign_digests(&TestSigner::new(Mode::Short), &two, &SignOptions::default())
         .await
         .unwrap_err();
@@ -541,24 +641,34 @@ async fn sign_file_leaves_no_output_on_error() {
     };
 
     let failing = TestSigner::new(Mode::Fail);
-    let err = cms::sign_file(&failing, &content, &out, &SignOptions::default()).await.unwrap_err();
+    let err = cms::sign_file(&failing, &content, &out, &SignOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::ServiceUnavailable { .. }), "{err:?}");
     assert_eq!(listing(), ["content.bin"]);
 
     let corrupt = TestSigner::new(Mode::Corrupt);
-    assert!(cms::sign_file(&corrupt, &content, &out, &SignOptions::default()).await.is_err());
+    assert!(
+        cms::sign_file(&corrupt, &content, &out, &SignOptions::default())
+            .await
+            .is_err()
+    );
     assert_eq!(listing(), ["content.bin"]);
 
     let honest = TestSigner::new(Mode::Honest);
     let missing = dir.path().join("missing.bin");
-    let err = cms::sign_file(&honest, &missing, &out, &SignOptions::default()).await.unwrap_err();
+    let err = cms::sign_file(&honest, &missing, &out, &SignOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert_eq!(listing(), ["content.bin"]);
     assert_eq!(honest.calls.load(Ordering::SeqCst), 0);
 
     // The rename target is a directory: the temporary file must go too.
     std::fs::create_dir(&out).unwrap();
-    let err = cms::sign_file(&honest, &content, &out, &SignOptions::default()).await.unwrap_err();
+    let err = cms::sign_file(&honest, &content, &out, &SignOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert_eq!(listing(), ["content.bin", "content.bin.p7s"]);
     assert!(out.is_dir());
@@ -566,9 +676,15 @@ async fn sign_file_leaves_no_output_on_error() {
 
     // An existing output is replaced only by a complete new one.
     std::fs::write(&out, b"old").unwrap();
-    assert!(cms::sign_file(&failing, &content, &out, &SignOptions::default()).await.is_err());
+    assert!(
+        cms::sign_file(&failing, &content, &out, &SignOptions::default())
+            .await
+            .is_err()
+    );
     assert_eq!(std::fs::read(&out).unwrap(), b"old");
-    cms::sign_file(&honest, &content, &out, &SignOptions::default()).await.unwrap();
+    cms::sign_file(&honest, &content, &out, &SignOptions::default())
+        .await
+        .unwrap();
     assert_eq!(listing(), ["content.bin", "content.bin.p7s"]);
     assert!(openssl_verify(&out, &content, false));
     cms::verify_file(&out, &content, &roots(), None).unwrap();
@@ -590,9 +706,14 @@ async fn large_file_streams() {
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 * 1024 * 1024);
     let out = dir.path().join("large.bin.p7s");
     let s = signer("rep-rsa2048", "registrar-root");
-    cms::sign_file(&s, &path, &out, &SignOptions::default()).await.unwrap();
+    cms::sign_file(&s, &path, &out, &SignOptions::default())
+        .await
+        .unwrap();
     let v = cms::verify_file(&out, &path, &roots(), None).unwrap();
-    assert_eq!(v.content_digest, crpki::signer::digest_file(HashAlgorithm::Sha256, &path).unwrap());
+    assert_eq!(
+        v.content_digest,
+        crpki::signer::digest_file(HashAlgorithm::Sha256, &path).unwrap()
+    );
     assert!(openssl_verify(&out, &path, false));
 }
 
@@ -620,7 +741,9 @@ async fn include_chain_false_still_verifies_against_the_root() {
 async fn substituted_certificate_fails_signing_certificate_v2() {
     use cms_types::*;
     let s = signer("rep-rsa2048", "registrar-root");
-    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default()).await.unwrap();
+    let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
+        .await
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let twin = dir.path().join("twin.pem");
@@ -663,4 +786,23 @@ mod cms_types {
     pub use ::cms::cert::CertificateChoices;
     pub use ::cms::content_info::ContentInfo;
     pub use ::cms::signed_data::{CertificateSet, SignedData};
+}
+
+#[tokio::test]
+async fn malformed_moj_extension_is_reported() {
+    // OpenSSL accepts it (it does not read the MOJ extensions); we refuse
+    // to return a verified signer whose corporate identity cannot be read.
+    let dir = tempfile::tempdir().unwrap();
+    let s = signer("rep-bad-moj", "registrar-root");
+    let digest = HashAlgorithm::Sha256.digest(CONTENT);
+    let der = cms::sign_digest(&s, &digest, &SignOptions::default())
+        .await
+        .unwrap();
+    let content = write(dir.path(), "c.bin", CONTENT);
+    let sig = write(dir.path(), "c.p7s", &der);
+    assert!(openssl_verify(&sig, &content, false));
+    match cms::verify_detached(&der, CONTENT, &roots(), None).unwrap_err() {
+        Error::Malformed { what, .. } => assert!(what.contains("registeredCorporateInfo"), "{what}"),
+        other => panic!("expected Malformed, got {other:?}"),
+    }
 }

@@ -10,7 +10,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
 use crate::error::{Error, Result};
-use crate::signer::{oid as alg_oid, HashAlgorithm, SignatureAlgorithm, SignatureScheme};
+use crate::signer::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid};
 
 /// id-data
 pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
@@ -146,7 +146,10 @@ fn check_null_or_absent(id: &AlgorithmIdentifierOwned, what: &str) -> Result<()>
     match &id.parameters {
         None => Ok(()),
         Some(p) if p.is_null() => Ok(()),
-        Some(_) => Err(malformed(format!("unexpected parameters in the {what} {}", id.oid))),
+        Some(_) => Err(malformed(format!(
+            "unexpected parameters in the {what} {}",
+            id.oid
+        ))),
     }
 }
 
@@ -177,7 +180,9 @@ pub(crate) fn signature_algorithm_from_id(
             match alg.scheme {
                 SignatureScheme::RsaPkcs1v15 => check_null_or_absent(id, "signature algorithm")?,
                 SignatureScheme::Ecdsa if id.parameters.is_some() => {
-                    return Err(malformed(format!("unexpected parameters in the signature algorithm {oid}")));
+                    return Err(malformed(format!(
+                        "unexpected parameters in the signature algorithm {oid}"
+                    )));
                 }
                 _ => {}
             }
@@ -204,7 +209,10 @@ fn pss_algorithm(params: &RsaPssParams) -> Result<SignatureAlgorithm> {
         .as_ref()
         .ok_or_else(|| Error::unsupported("RSASSA-PSS with MGF1-SHA-1"))?;
     if mgf.oid != alg_oid::MGF1 {
-        return Err(Error::unsupported(format!("RSASSA-PSS mask generation {}", mgf.oid)));
+        return Err(Error::unsupported(format!(
+            "RSASSA-PSS mask generation {}",
+            mgf.oid
+        )));
     }
     let mgf_hash: AlgorithmIdentifierOwned = decode_any(
         mgf.parameters
@@ -213,7 +221,9 @@ fn pss_algorithm(params: &RsaPssParams) -> Result<SignatureAlgorithm> {
     )?;
     let mgf_hash = hash_from_id(&mgf_hash, "MGF1 hash")?;
     if mgf_hash != hash {
-        return Err(Error::unsupported(format!("RSASSA-PSS with {hash} and MGF1-{mgf_hash}")));
+        return Err(Error::unsupported(format!(
+            "RSASSA-PSS with {hash} and MGF1-{mgf_hash}"
+        )));
     }
     let salt = params.salt_length.unwrap_or(20);
     if salt as usize != hash.output_len() {

@@ -32,8 +32,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::cert::moj::CorporateInfo;
-use crate::cert::Certificate;
+use crate::cert::{Certificate, MojInfo};
 use crate::error::{Error, Result};
 use crate::signer::{Digest, HashAlgorithm, RemoteSigner, SignatureAlgorithm};
 
@@ -81,8 +80,9 @@ pub struct VerifiedSignature {
     pub signature_algorithm: SignatureAlgorithm,
     /// The digest of the content, as computed while verifying.
     pub content_digest: Digest,
-    /// The MOJ registeredCorporateInfo of the signer's certificate, if it has one.
-    pub corporate_info: Option<CorporateInfo>,
+    /// The MOJ extensions of the signer's certificate (corporate name,
+    /// 会社法人等番号, representative, registrar, …), if it has them.
+    pub moj: Option<MojInfo>,
 }
 
 /// Signs everything `reader` yields and returns the DER detached CMS.
@@ -127,7 +127,12 @@ pub async fn sign_digests(
 ///
 /// `out` is written through a temporary file in its directory and a
 /// rename: on any error it is left as it was (absent, or the old file).
-pub async fn sign_file(signer: &dyn RemoteSigner, path: &Path, out: &Path, options: &SignOptions) -> Result<()> {
+pub async fn sign_file(
+    signer: &dyn RemoteSigner,
+    path: &Path,
+    out: &Path,
+    options: &SignOptions,
+) -> Result<()> {
     sign::sign_file(signer, path, out, options).await
 }
 
@@ -146,7 +151,9 @@ pub async fn sign_file(signer: &dyn RemoteSigner, path: &Path, out: &Path, optio
 ///    signingCertificateV2 (or signingCertificate) attribute, if present,
 ///    names that certificate ([`Error::BadSignature`]);
 /// 5. the certificate chains to one of `trusted_roots` at `at`, which
-///    defaults to the signingTime attribute, or now ([`Error::Untrusted`]).
+///    defaults to the signingTime attribute, or now
+///    ([`crate::cert::validate_chain`]: [`Error::Untrusted`]);
+/// 6. its MOJ extensions, if present, decode ([`Error::Malformed`]).
 pub fn verify_detached(
     signature: &[u8],
     content: impl Read,
@@ -163,8 +170,10 @@ pub fn verify_file(
     trusted_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
-    let sig = std::fs::read(signature).map_err(|e| Error::io(format!("reading {}", signature.display()), e))?;
-    let file = std::fs::File::open(content).map_err(|e| Error::io(format!("opening {}", content.display()), e))?;
+    let sig =
+        std::fs::read(signature).map_err(|e| Error::io(format!("reading {}", signature.display()), e))?;
+    let file =
+        std::fs::File::open(content).map_err(|e| Error::io(format!("opening {}", content.display()), e))?;
     verify_detached(&sig, file, trusted_roots, at)
 }
 
@@ -174,7 +183,10 @@ pub fn to_pem(der: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::with_capacity(der.len().div_ceil(3) * 4);
     for chunk in der.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 b64.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
@@ -203,6 +215,35 @@ fn decode_input(input: &[u8]) -> Result<Cow<'_, [u8]>> {
     let (label, der) = der::pem::decode_vec(trimmed).map_err(|e| Error::malformed_from(asn1::WHAT, e))?;
     match label {
         "CMS" | "PKCS7" | "PKCS #7 SIGNED DATA" => Ok(Cow::Owned(der)),
-        other => Err(Error::malformed(asn1::WHAT, format!("PEM label {other:?} is not CMS or PKCS7"))),
+        other => Err(Error::malformed(
+            asn1::WHAT,
+            format!("PEM label {other:?} is not CMS or PKCS7"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_round_trips_every_length_and_accepts_both_labels() {
+        let data: Vec<u8> = (0u8..=200).collect();
+        for len in 1..70 {
+            let pem = to_pem(&data[..len]);
+            let (label, der) = der::pem::decode_vec(pem.as_bytes()).expect("valid PEM");
+            assert_eq!(label, "CMS");
+            assert_eq!(der, &data[..len]);
+            assert_eq!(
+                decode_input(pem.as_bytes()).expect("CMS label").as_ref(),
+                &data[..len]
+            );
+            let pkcs7 = pem.replace(" CMS-----", " PKCS7-----");
+            assert_eq!(
+                decode_input(pkcs7.as_bytes()).expect("PKCS7 label").as_ref(),
+                &data[..len]
+            );
+        }
+        assert_eq!(decode_input(b"\x30\x00").expect("DER").as_ref(), b"\x30\x00");
     }
 }

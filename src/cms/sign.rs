@@ -16,8 +16,8 @@ use x509_cert::attr::{Attribute, Attributes};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
 
-use super::asn1::{self, internal, EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use super::SignOptions;
+use super::asn1::{self, EssCertIdV2, IssuerSerial, SigningCertificateV2, internal};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::signer::{Digest, HashAlgorithm, RemoteSigner, SignatureAlgorithm};
@@ -57,16 +57,7 @@ pub(super) async fn sign_reader(
         algorithm: Some(alg),
         ..options.clone()
     };
-    one(sign_digests(signer, std::slice::from_ref(&digest), &options).await?)
-}
-
-fn one(mut v: Vec<Vec<u8>>) -> Result<Vec<u8>> {
-    match (v.pop(), v.is_empty()) {
-        (Some(sig), true) => Ok(sig),
-        _ => Err(Error::Other(std::sync::Arc::new(std::io::Error::other(
-            "internal: one signature expected",
-        )))),
-    }
+    sign_digest(signer, &digest, &options).await
 }
 
 /// Signs one content digest; see [`super::sign_digest`].
@@ -75,7 +66,11 @@ pub(super) async fn sign_digest(
     content_digest: &Digest,
     options: &SignOptions,
 ) -> Result<Vec<u8>> {
-    one(sign_digests(signer, std::slice::from_ref(content_digest), options).await?)
+    // `sign_digests` returns exactly one CMS per digest.
+    sign_digests(signer, std::slice::from_ref(content_digest), options)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::invalid_argument("no content digest to sign"))
 }
 
 /// Signs N content digests with one call to the signer; see [`super::sign_digests`].
@@ -114,7 +109,11 @@ pub(super) async fn sign_digests(
     if signatures.len() != to_sign.len() {
         return Err(Error::Protocol {
             service: "signer".into(),
-            detail: format!("{} signatures returned for {} digests", signatures.len(), to_sign.len()),
+            detail: format!(
+                "{} signatures returned for {} digests",
+                signatures.len(),
+                to_sign.len()
+            ),
         });
     }
     // A remote signer that answers with a wrong key or garbage must not
@@ -129,7 +128,14 @@ pub(super) async fn sign_digests(
             })?;
     }
 
-    let certificates = certificate_set(cert, if options.include_chain { signer.chain() } else { &[] })?;
+    let certificates = certificate_set(
+        cert,
+        if options.include_chain {
+            signer.chain()
+        } else {
+            &[]
+        },
+    )?;
     let signature_algorithm = asn1::signature_algorithm_id(alg)?;
     let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
         issuer: cert.inner().tbs_certificate().issuer().clone(),
@@ -204,13 +210,19 @@ fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> 
 
 fn signed_attributes(content_digest: &Digest, time: &Time, ess: &SigningCertificateV2) -> Result<Attributes> {
     let attrs = vec![
-        attribute(asn1::ID_CONTENT_TYPE, Any::encode_from(&asn1::ID_DATA).map_err(internal)?)?,
+        attribute(
+            asn1::ID_CONTENT_TYPE,
+            Any::encode_from(&asn1::ID_DATA).map_err(internal)?,
+        )?,
         attribute(
             asn1::ID_MESSAGE_DIGEST,
             Any::new(Tag::OctetString, content_digest.as_bytes()).map_err(internal)?,
         )?,
         attribute(asn1::ID_SIGNING_TIME, Any::encode_from(time).map_err(internal)?)?,
-        attribute(asn1::ID_AA_SIGNING_CERTIFICATE_V2, Any::encode_from(ess).map_err(internal)?)?,
+        attribute(
+            asn1::ID_AA_SIGNING_CERTIFICATE_V2,
+            Any::encode_from(ess).map_err(internal)?,
+        )?,
     ];
     // `try_from` sorts into DER SET OF order.
     SetOfVec::try_from(attrs).map_err(internal)
@@ -300,10 +312,19 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> Result<(PathBuf, std::fs::
         tmp_name.push(name);
         tmp_name.push(format!(".{pid}.{nanos:x}.{n}.tmp"));
         let tmp = dir.join(tmp_name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io(format!("creating a temporary file in {}", dir.display()), e)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("creating a temporary file in {}", dir.display()),
+                    e,
+                ));
+            }
         }
     }
     Err(Error::io(

@@ -9,15 +9,13 @@ use der::{Encode, Header, Length, Tag};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::{Attribute, Attributes};
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::time::Time;
 
 use cms::cert::IssuerAndSerialNumber;
 use cms::signed_data::EncapsulatedContentInfo;
 
-use super::asn1::{self, context, decode_any, malformed, malformed_der, Tlv};
 use super::VerifiedSignature;
-use crate::cert::moj::{CorporateInfo, OID_REGISTERED_CORPORATE_INFO};
+use super::asn1::{self, Tlv, context, decode_any, malformed, malformed_der};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::signer::HashAlgorithm;
@@ -117,7 +115,9 @@ pub(super) fn verify_detached(
             // RFC 5652 §5.3: without signed attributes the signature is
             // over the content itself, allowed only for id-data.
             if parsed.econtent_type != asn1::ID_DATA {
-                return Err(malformed("signed attributes are required for a content type other than id-data"));
+                return Err(malformed(
+                    "signed attributes are required for a content type other than id-data",
+                ));
             }
             public_key
                 .verify_digest(algorithm, &content_digest, si.signature)
@@ -132,8 +132,8 @@ pub(super) fn verify_detached(
         .cloned()
         .collect();
     let at = at.or(signing_time).unwrap_or_else(SystemTime::now);
-    let chain = validate_chain(&signer, &intermediates, trusted_roots, at)?;
-    let corporate_info = corporate_info(&signer)?;
+    let chain = crate::cert::validate_chain(&signer, &intermediates, trusted_roots, at)?;
+    let moj = signer.moj()?;
 
     Ok(VerifiedSignature {
         signer,
@@ -142,7 +142,7 @@ pub(super) fn verify_detached(
         digest_algorithm: hash,
         signature_algorithm: algorithm,
         content_digest,
-        corporate_info,
+        moj,
     })
 }
 
@@ -153,14 +153,20 @@ fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>> {
     };
     let content_type: ObjectIdentifier = content_type.decode()?;
     if content_type != asn1::ID_SIGNED_DATA {
-        return Err(malformed(format!("content type {content_type} is not signedData")));
+        return Err(malformed(format!(
+            "content type {content_type} is not signedData"
+        )));
     }
     let content = content.expect(context(0), "ContentInfo content")?;
     let signed_data = Tlv::parse(content.value)?.expect(Tag::Sequence, "SignedData")?;
 
     let fields = signed_data.children()?;
     let mut fields = fields.into_iter().peekable();
-    let mut next = |what: &str| fields.next().ok_or_else(|| malformed(format!("SignedData lacks {what}")));
+    let mut next = |what: &str| {
+        fields
+            .next()
+            .ok_or_else(|| malformed(format!("SignedData lacks {what}")))
+    };
     let version: u8 = next("version")?.decode()?;
     if ![1, 3, 4, 5].contains(&version) {
         return Err(malformed(format!("SignedData version {version}")));
@@ -207,7 +213,11 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
     let tlv = tlv.expect(Tag::Sequence, "SignerInfo")?;
     let fields = tlv.children()?;
     let mut fields = fields.into_iter();
-    let mut next = |what: &str| fields.next().ok_or_else(|| malformed(format!("SignerInfo lacks {what}")));
+    let mut next = |what: &str| {
+        fields
+            .next()
+            .ok_or_else(|| malformed(format!("SignerInfo lacks {what}")))
+    };
     let version: u8 = next("version")?.decode()?;
     let sid = next("sid")?;
     // RFC 5652 §5.3: version 1 goes with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
@@ -221,7 +231,9 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
             3,
         ) if number.value() == 0 => SignerId::SubjectKeyId(sid.value.to_vec()),
         (tag, version) => {
-            return Err(malformed(format!("SignerInfo version {version} with a sid tagged {tag}")));
+            return Err(malformed(format!(
+                "SignerInfo version {version} with a sid tagged {tag}"
+            )));
         }
     };
     let digest_alg: AlgorithmIdentifierOwned = next("digestAlgorithm")?.decode()?;
@@ -238,7 +250,9 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
         field = next("signatureAlgorithm")?;
     }
     let signature_alg: AlgorithmIdentifierOwned = field.decode()?;
-    let signature = next("signature")?.expect(Tag::OctetString, "SignerInfo signature")?.value;
+    let signature = next("signature")?
+        .expect(Tag::OctetString, "SignerInfo signature")?
+        .value;
     match fields.next() {
         None => {}
         Some(f) if f.tag == context(1) && fields.next().is_none() => {}
@@ -262,7 +276,9 @@ fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Resu
     }
     match attr.values.as_slice() {
         [value] => Ok(Some(value)),
-        _ => Err(malformed(format!("the {name} attribute must have exactly one value"))),
+        _ => Err(malformed(format!(
+            "the {name} attribute must have exactly one value"
+        ))),
     }
 }
 
@@ -275,11 +291,7 @@ fn find_signer(certificates: &[Certificate], sid: &SignerId) -> Result<Certifica
                 SignerId::IssuerAndSerial(isn) => {
                     tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
                 }
-                SignerId::SubjectKeyId(ski) => tbs
-                    .get_extension::<SubjectKeyIdentifier>()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|(_, k)| k.0.as_bytes() == ski.as_slice()),
+                SignerId::SubjectKeyId(ski) => c.subject_key_id().ok().flatten().is_some_and(|k| k == *ski),
             }
         })
         .cloned()
@@ -295,7 +307,10 @@ fn check_signing_certificate(attrs: &[Attribute], cert: &Certificate) -> Result<
     };
     if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
         let sc: asn1::SigningCertificateV2 = decode_any(v)?;
-        let id = sc.certs.first().ok_or_else(|| malformed("empty signingCertificateV2"))?;
+        let id = sc
+            .certs
+            .first()
+            .ok_or_else(|| malformed("empty signingCertificateV2"))?;
         let hash = match &id.hash_algorithm {
             None => HashAlgorithm::Sha256,
             Some(alg) => asn1::hash_from_id(alg, "ESSCertIDv2 hash algorithm")?,
@@ -311,7 +326,10 @@ fn check_signing_certificate(attrs: &[Attribute], cert: &Certificate) -> Result<
     }
     if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE, "signingCertificate")? {
         let sc: asn1::SigningCertificate = decode_any(v)?;
-        let id = sc.certs.first().ok_or_else(|| malformed("empty signingCertificate"))?;
+        let id = sc
+            .certs
+            .first()
+            .ok_or_else(|| malformed("empty signingCertificate"))?;
         let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.der());
         if sha1.as_ref() != id.cert_hash.as_bytes() {
             return Err(mismatch("signingCertificate"));
@@ -332,76 +350,4 @@ fn issuer_serial_matches(is: &asn1::IssuerSerial, cert: &Certificate) -> bool {
             .issuer
             .iter()
             .any(|n| matches!(n, GeneralName::DirectoryName(name) if name == tbs.issuer()))
-}
-
-fn corporate_info(cert: &Certificate) -> Result<Option<CorporateInfo>> {
-    let Some(exts) = cert.inner().tbs_certificate().extensions() else {
-        return Ok(None);
-    };
-    exts.iter()
-        .find(|e| e.extn_id == OID_REGISTERED_CORPORATE_INFO)
-        .map(|e| CorporateInfo::from_der(e.extn_value.as_bytes()))
-        .transpose()
-}
-
-/// The chain check. TEMPORARY: stands in for `crate::cert::validate_chain`
-/// (being written on the `cert` branch) until that is merged.
-fn validate_chain(
-    leaf: &Certificate,
-    intermediates: &[Certificate],
-    trusted_roots: &[Certificate],
-    at: SystemTime,
-) -> Result<Vec<Certificate>> {
-    use crate::error::TrustFailure;
-    use crate::signer::SignatureAlgorithm;
-    let check_time = |c: &Certificate| -> Result<()> {
-        let v = c.inner().tbs_certificate().validity();
-        if at > v.not_after.to_system_time() {
-            return Err(Error::Untrusted(TrustFailure::Expired {
-                subject: c.subject(),
-                not_after: v.not_after.to_string(),
-            }));
-        }
-        if at < v.not_before.to_system_time() {
-            return Err(Error::Untrusted(TrustFailure::NotYetValid {
-                subject: c.subject(),
-                not_before: v.not_before.to_string(),
-            }));
-        }
-        Ok(())
-    };
-    let check_signature = |c: &Certificate, issuer: &Certificate| -> Result<()> {
-        let tbs = Tlv::parse(c.der())?.children()?;
-        let tbs = tbs.first().ok_or_else(|| malformed("certificate"))?;
-        let alg = SignatureAlgorithm::from_oid(&c.inner().signature_algorithm().oid, None)?;
-        let sig = c.inner().signature().raw_bytes();
-        issuer.public_key()?.verify_message(alg, tbs.raw, sig).map_err(|_| {
-            Error::Untrusted(TrustFailure::BadCertificateSignature { subject: c.subject() })
-        })
-    };
-    let mut chain = vec![leaf.clone()];
-    let mut current = leaf.clone();
-    for _ in 0..8 {
-        check_time(&current)?;
-        let issuer_name = current.inner().tbs_certificate().issuer();
-        let is_issuer = |c: &&Certificate| c.inner().tbs_certificate().subject() == issuer_name;
-        if let Some(root) = trusted_roots.iter().find(is_issuer) {
-            check_signature(&current, root)?;
-            check_time(root)?;
-            if root.der() != current.der() {
-                chain.push(root.clone());
-            }
-            return Ok(chain);
-        }
-        let issuer = intermediates
-            .iter()
-            .filter(|c| c.der() != current.der())
-            .find(is_issuer)
-            .ok_or_else(|| Error::Untrusted(TrustFailure::IssuerNotFound { issuer: current.issuer() }))?
-            .clone();
-        check_signature(&current, &issuer)?;
-        chain.push(issuer.clone());
-        current = issuer;
-    }
-    Err(Error::Untrusted(TrustFailure::PathTooLong))
 }

@@ -806,3 +806,25 @@ async fn malformed_moj_extension_is_reported() {
         other => panic!("expected Malformed, got {other:?}"),
     }
 }
+
+#[test]
+fn openssl_signature_without_signed_attributes_verifies() {
+    // RFC 5652 allows a SignerInfo without signed attributes for id-data:
+    // the signature is then over the content digest itself.
+    let dir = tempfile::tempdir().unwrap();
+    let content = write(dir.path(), "content.bin", CONTENT);
+    let sig = openssl_sign(
+        dir.path(),
+        "rep-rsa2048",
+        &content,
+        &["-outform", "DER", "-noattr"],
+    );
+    let bytes = std::fs::read(&sig).unwrap();
+    let in_2030 = UNIX_EPOCH + Duration::from_secs(1_893_456_000);
+    let v = cms::verify_detached(&bytes, CONTENT, &roots(), Some(in_2030)).unwrap();
+    assert_eq!(v.signing_time, None);
+    assert_eq!(v.signer, cert("rep-rsa2048"));
+    // No messageDigest to compare: a modified content shows as a bad signature.
+    let err = cms::verify_detached(&bytes, &CONTENT[1..], &roots(), Some(in_2030)).unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err:?}");
+}

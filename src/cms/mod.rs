@@ -154,6 +154,10 @@ pub async fn sign_file(
 ///    defaults to the signingTime attribute, or now
 ///    ([`crate::cert::validate_chain`]: [`Error::Untrusted`]);
 /// 6. its MOJ extensions, if present, decode ([`Error::Malformed`]).
+///
+/// A SignerInfo without signed attributes (RFC 5652 allows it for
+/// id-data; `openssl cms -noattr`) is accepted: its signature is over the
+/// content digest, so a modified content shows as [`Error::BadSignature`].
 pub fn verify_detached(
     signature: &[u8],
     content: impl Read,

@@ -15,15 +15,18 @@ pub mod cert;
 pub mod cms;
 pub mod csc;
 pub mod error;
+pub mod profile;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod secret;
 pub mod signer;
 
 pub use cert::Certificate;
 pub use error::{Error, Result, TrustFailure};
+pub use secret::Secret;
+#[cfg(feature = "pkcs12")]
+pub use signer::Pkcs12Signer;
 pub use signer::{
     Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, MemorySigner, PrivateKey, PublicKey, RemoteSigner,
     SignatureAlgorithm, SignatureScheme,
 };
-#[cfg(feature = "pkcs12")]
-pub use signer::Pkcs12Signer;

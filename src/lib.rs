@@ -11,6 +11,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "remote")]
+pub mod auth;
 pub mod cert;
 pub mod cms;
 pub mod csc;

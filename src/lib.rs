@@ -21,9 +21,9 @@ pub mod signer;
 
 pub use cert::Certificate;
 pub use error::{Error, Result, TrustFailure};
+#[cfg(feature = "pkcs12")]
+pub use signer::Pkcs12Signer;
 pub use signer::{
     Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, MemorySigner, PrivateKey, PublicKey, RemoteSigner,
     SignatureAlgorithm, SignatureScheme,
 };
-#[cfg(feature = "pkcs12")]
-pub use signer::Pkcs12Signer;

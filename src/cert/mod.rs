@@ -20,14 +20,17 @@ pub struct Certificate {
 
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Certificate").field("subject", &self.subject()).finish()
+        f.debug_struct("Certificate")
+            .field("subject", &self.subject())
+            .finish()
     }
 }
 
 impl Certificate {
     /// Parses a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let inner = x509_cert::Certificate::from_der(der).map_err(|e| Error::malformed_from("certificate", e))?;
+        let inner =
+            x509_cert::Certificate::from_der(der).map_err(|e| Error::malformed_from("certificate", e))?;
         let spki_der = inner
             .tbs_certificate()
             .subject_public_key_info()

@@ -15,8 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// `1.2.392.100300.1.1.1` jCertificatePolicies.
-pub const OID_J_CERTIFICATE_POLICIES: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.1");
+pub const OID_J_CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.1");
 /// `1.2.392.100300.1.1.2` registrar (登記官).
 pub const OID_REGISTRAR: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.2");
 /// `1.2.392.100300.1.1.3` registeredCorporateInfo.
@@ -27,7 +26,12 @@ pub const OID_MOJ_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.3
 
 /// Whether crpki understands this extension (so that it may be critical).
 pub fn is_moj_extension(oid: &ObjectIdentifier) -> bool {
-    [OID_J_CERTIFICATE_POLICIES, OID_REGISTRAR, OID_REGISTERED_CORPORATE_INFO].contains(oid)
+    [
+        OID_J_CERTIFICATE_POLICIES,
+        OID_REGISTRAR,
+        OID_REGISTERED_CORPORATE_INFO,
+    ]
+    .contains(oid)
 }
 
 /// The registeredCorporateInfo extension: who the certificate speaks for.
@@ -62,7 +66,10 @@ impl CorporateInfo {
                     number,
                 } => number.value(),
                 other => {
-                    return Err(Error::malformed(WHAT, format!("unexpected element {other} (want [n] EXPLICIT)")));
+                    return Err(Error::malformed(
+                        WHAT,
+                        format!("unexpected element {other} (want [n] EXPLICIT)"),
+                    ));
                 }
             };
             let slot = match number {
@@ -76,11 +83,16 @@ impl CorporateInfo {
                 _ => continue,
             };
             let inner = Any::from_der(item.value()).map_err(|e| Error::malformed_from(WHAT, e))?;
-            *slot = Some(directory_string(&inner).map_err(|d| Error::malformed(WHAT, format!("[{number}]: {d}")))?);
+            *slot = Some(
+                directory_string(&inner).map_err(|d| Error::malformed(WHAT, format!("[{number}]: {d}")))?,
+            );
         }
         if let Some(n) = &info.registered_number {
             if n.len() != 12 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::malformed(WHAT, format!("registered number {n:?} is not 12 digits")));
+                return Err(Error::malformed(
+                    WHAT,
+                    format!("registered number {n:?} is not 12 digits"),
+                ));
             }
         }
         Ok(info)
@@ -105,7 +117,9 @@ impl CorporateInfo {
                     .map_err(|e| Error::malformed_from("registered number", e))?
                     .to_der()
             } else {
-                Utf8StringRef::new(v).map_err(|e| Error::malformed_from("corporate info", e))?.to_der()
+                Utf8StringRef::new(v)
+                    .map_err(|e| Error::malformed_from("corporate info", e))?
+                    .to_der()
             }
             .map_err(|e| Error::malformed_from("corporate info", e))?;
             let tag = Tag::ContextSpecific {
@@ -114,12 +128,16 @@ impl CorporateInfo {
             };
             items.push(Any::new(tag, inner).map_err(|e| Error::malformed_from("corporate info", e))?);
         }
-        items.to_der().map_err(|e| Error::malformed_from("corporate info", e))
+        items
+            .to_der()
+            .map_err(|e| Error::malformed_from("corporate info", e))
     }
 
     /// The 13-digit 法人番号 derived from the registered number, if present.
     pub fn corporate_number(&self) -> Option<String> {
-        self.registered_number.as_deref().and_then(|n| corporate_number(n).ok())
+        self.registered_number
+            .as_deref()
+            .and_then(|n| corporate_number(n).ok())
     }
 }
 
@@ -146,10 +164,12 @@ pub fn policies_from_der(der: &[u8]) -> Result<Vec<ObjectIdentifier>> {
 
 /// Encodes jCertificatePolicies naming `policy` (no qualifiers).
 pub fn policies_to_der(policy: ObjectIdentifier) -> Result<Vec<u8>> {
-    let policies = x509_cert::ext::pkix::CertificatePolicies(vec![x509_cert::ext::pkix::certpolicy::PolicyInformation {
-        policy_identifier: policy,
-        policy_qualifiers: None,
-    }]);
+    let policies = x509_cert::ext::pkix::CertificatePolicies(vec![
+        x509_cert::ext::pkix::certpolicy::PolicyInformation {
+            policy_identifier: policy,
+            policy_qualifiers: None,
+        },
+    ]);
     policies
         .to_der()
         .map_err(|e| Error::malformed_from("jCertificatePolicies extension", e))
@@ -157,9 +177,15 @@ pub fn policies_to_der(policy: ObjectIdentifier) -> Result<Vec<u8>> {
 
 fn directory_string(any: &Any) -> std::result::Result<String, String> {
     let s = match der::Tagged::tag(any) {
-        Tag::Utf8String => any.decode_as::<der::asn1::Utf8StringRef<'_>>().map(|s| s.to_string()),
-        Tag::PrintableString => any.decode_as::<der::asn1::PrintableStringRef<'_>>().map(|s| s.to_string()),
-        Tag::Ia5String => any.decode_as::<der::asn1::Ia5StringRef<'_>>().map(|s| s.to_string()),
+        Tag::Utf8String => any
+            .decode_as::<der::asn1::Utf8StringRef<'_>>()
+            .map(|s| s.to_string()),
+        Tag::PrintableString => any
+            .decode_as::<der::asn1::PrintableStringRef<'_>>()
+            .map(|s| s.to_string()),
+        Tag::Ia5String => any
+            .decode_as::<der::asn1::Ia5StringRef<'_>>()
+            .map(|s| s.to_string()),
         Tag::BmpString => any.decode_as::<der::asn1::BmpString>().map(|s| s.to_string()),
         other => return Err(format!("{other} is not a DirectoryString")),
     };
@@ -231,10 +257,16 @@ mod tests {
 
     #[test]
     fn malformed_corporate_info_is_an_error() {
-        assert!(matches!(CorporateInfo::from_der(&[0x30, 0x05, 0x01]), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            CorporateInfo::from_der(&[0x30, 0x05, 0x01]),
+            Err(Error::Malformed { .. })
+        ));
         // [1] holding an INTEGER instead of a string
         let bad = [0x30, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x05];
-        assert!(matches!(CorporateInfo::from_der(&bad), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            CorporateInfo::from_der(&bad),
+            Err(Error::Malformed { .. })
+        ));
         // registered number of the wrong length
         let info = CorporateInfo {
             registered_number: Some("123".into()),

@@ -12,7 +12,7 @@ use aws_lc_rs::signature::{self as sig, KeyPair as _};
 use der::Decode;
 use spki::SubjectPublicKeyInfoOwned;
 
-use super::{oid, Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme};
+use super::{Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme, oid};
 use crate::error::{Error, Result};
 
 /// A public key, kept as its DER `SubjectPublicKeyInfo`.
@@ -31,8 +31,8 @@ impl fmt::Debug for PublicKey {
 impl PublicKey {
     /// Parses a DER `SubjectPublicKeyInfo` (RSA or EC P-256).
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
-        let spki = SubjectPublicKeyInfoOwned::from_der(der)
-            .map_err(|e| Error::malformed_from("public key", e))?;
+        let spki =
+            SubjectPublicKeyInfoOwned::from_der(der).map_err(|e| Error::malformed_from("public key", e))?;
         let info = key_info_of(&spki)?;
         Ok(Self {
             spki_der: der.to_vec(),
@@ -86,7 +86,12 @@ impl PublicKey {
     ///
     /// RSA keys of 1024 bits are accepted for verification only (older MOJ
     /// certificates), with PKCS#1 v1.5.
-    pub fn verify_digest(&self, algorithm: SignatureAlgorithm, digest: &Digest, signature: &[u8]) -> Result<()> {
+    pub fn verify_digest(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digest: &Digest,
+        signature: &[u8],
+    ) -> Result<()> {
         if digest.algorithm() != algorithm.hash {
             return Err(Error::invalid_argument(format!(
                 "digest of {} given for {algorithm}",
@@ -94,19 +99,30 @@ impl PublicKey {
             )));
         }
         if !algorithm.fits(&self.info) {
-            return Err(Error::unsupported(format!("{algorithm} with a {} key", self.info)));
+            return Err(Error::unsupported(format!(
+                "{algorithm} with a {} key",
+                self.info
+            )));
         }
         let verifier = verification_algorithm(algorithm, &self.info)?;
         let d = aws_digest(digest)?;
         sig::UnparsedPublicKey::new(verifier, &self.spki_der)
             .verify_digest(&d, signature)
             .map_err(|_| Error::BadSignature {
-                detail: format!("{algorithm} signature does not match the digest and the {} key", self.info),
+                detail: format!(
+                    "{algorithm} signature does not match the digest and the {} key",
+                    self.info
+                ),
             })
     }
 
     /// Checks `signature` over `message` (hashing it first).
-    pub fn verify_message(&self, algorithm: SignatureAlgorithm, message: &[u8], signature: &[u8]) -> Result<()> {
+    pub fn verify_message(
+        &self,
+        algorithm: SignatureAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
         self.verify_digest(algorithm, &algorithm.hash.digest(message), signature)
     }
 }
@@ -125,7 +141,8 @@ fn key_info_of(spki: &SubjectPublicKeyInfoOwned) -> Result<KeyInfo> {
                 .subject_public_key
                 .as_bytes()
                 .ok_or_else(|| Error::malformed("public key", "unaligned bit string"))?;
-            let rsa = RsaPublicKeyDer::from_der(bits).map_err(|e| Error::malformed_from("RSA public key", e))?;
+            let rsa =
+                RsaPublicKeyDer::from_der(bits).map_err(|e| Error::malformed_from("RSA public key", e))?;
             let m = rsa.modulus.as_bytes();
             let lead = m.first().copied().unwrap_or(0);
             let bits = (m.len() as u32) * 8 - lead.leading_zeros();
@@ -156,15 +173,19 @@ fn key_info_of(spki: &SubjectPublicKeyInfoOwned) -> Result<KeyInfo> {
 }
 
 fn aws_digest(digest: &Digest) -> Result<aws_lc_rs::digest::Digest> {
-    aws_lc_rs::digest::Digest::import_less_safe(digest.as_bytes(), digest.algorithm().aws())
-        .map_err(|_| Error::InvalidDigest {
+    aws_lc_rs::digest::Digest::import_less_safe(digest.as_bytes(), digest.algorithm().aws()).map_err(|_| {
+        Error::InvalidDigest {
             algorithm: digest.algorithm(),
             expected: digest.algorithm().output_len(),
             actual: digest.as_bytes().len(),
-        })
+        }
+    })
 }
 
-fn verification_algorithm(alg: SignatureAlgorithm, key: &KeyInfo) -> Result<&'static dyn sig::VerificationAlgorithm> {
+fn verification_algorithm(
+    alg: SignatureAlgorithm,
+    key: &KeyInfo,
+) -> Result<&'static dyn sig::VerificationAlgorithm> {
     use HashAlgorithm::*;
     use SignatureScheme::*;
     let legacy = key.algorithm == KeyAlgorithm::Rsa && key.bits < 2048;
@@ -201,7 +222,9 @@ pub struct PrivateKey {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,14 +238,16 @@ impl PrivateKey {
             8192 => KeySize::Rsa8192,
             _ => return Err(Error::unsupported(format!("generating RSA-{bits} keys"))),
         };
-        let kp = sig::RsaKeyPair::generate(size).map_err(|_| Error::unsupported("RSA key generation failed"))?;
+        let kp =
+            sig::RsaKeyPair::generate(size).map_err(|_| Error::unsupported("RSA key generation failed"))?;
         Self::from_rsa(kp)
     }
 
     /// Generates a new EC P-256 key.
     pub fn generate_p256() -> Result<Self> {
-        let pkcs8 = sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-            .map_err(|_| Error::unsupported("EC key generation failed"))?;
+        let pkcs8 =
+            sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+                .map_err(|_| Error::unsupported("EC key generation failed"))?;
         Self::from_pkcs8_der(pkcs8.as_ref())
     }
 
@@ -245,13 +270,13 @@ impl PrivateKey {
                 Self::from_rsa(kp)
             }
             oid::EC_PUBLIC_KEY => {
-                let kp = sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, der).map_err(|e| {
-                    Error::Malformed {
+                let kp = sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, der).map_err(
+                    |e| Error::Malformed {
                         what: "EC private key",
                         detail: format!("{e} (only P-256 is supported)"),
                         source: None,
-                    }
-                })?;
+                    },
+                )?;
                 let spki = kp
                     .public_key()
                     .as_der()
@@ -355,6 +380,7 @@ impl PrivateKey {
 }
 
 fn pkcs8_algorithm(der: &[u8]) -> Result<const_oid::ObjectIdentifier> {
-    let info = pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| Error::malformed_from("private key", e))?;
+    let info =
+        pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| Error::malformed_from("private key", e))?;
     Ok(info.algorithm.oid)
 }

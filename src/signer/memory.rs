@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::{check_batch, Digest, KeyInfo, PrivateKey, RemoteSigner, SignatureAlgorithm};
+use super::{Digest, KeyInfo, PrivateKey, RemoteSigner, SignatureAlgorithm, check_batch};
 use crate::cert::Certificate;
 use crate::error::Result;
 
@@ -53,6 +53,9 @@ impl RemoteSigner for MemorySigner {
 
     async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
         check_batch(&self.key.info(), algorithm, digests)?;
-        digests.iter().map(|d| self.key.sign_digest(algorithm, d)).collect()
+        digests
+            .iter()
+            .map(|d| self.key.sign_digest(algorithm, d))
+            .collect()
     }
 }

@@ -40,17 +40,13 @@ pub mod oid {
     /// id-sha512
     pub const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
     /// rsaEncryption
-    pub const RSA_ENCRYPTION: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    pub const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     /// sha256WithRSAEncryption
-    pub const SHA256_WITH_RSA: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    pub const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
     /// sha384WithRSAEncryption
-    pub const SHA384_WITH_RSA: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+    pub const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
     /// sha512WithRSAEncryption
-    pub const SHA512_WITH_RSA: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+    pub const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
     /// id-RSASSA-PSS
     pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
     /// id-mgf1
@@ -151,7 +147,9 @@ pub struct Hasher {
 
 impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hasher").field("algorithm", &self.algorithm).finish()
+        f.debug_struct("Hasher")
+            .field("algorithm", &self.algorithm)
+            .finish()
     }
 }
 
@@ -197,8 +195,7 @@ impl Hasher {
 
 /// Hashes a file by streaming it (memory stays flat whatever its size).
 pub fn digest_file(algorithm: HashAlgorithm, path: &std::path::Path) -> Result<Digest> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut h = algorithm.hasher();
     h.update_reader(file)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
@@ -413,18 +410,12 @@ pub trait RemoteSigner: fmt::Debug + Send + Sync + 'static {
     fn default_algorithm(&self) -> SignatureAlgorithm {
         match self.key_info().algorithm {
             KeyAlgorithm::Rsa => SignatureAlgorithm::RSA_PKCS1_SHA256,
-            KeyAlgorithm::EcP256 => {
-                SignatureAlgorithm::new(SignatureScheme::Ecdsa, HashAlgorithm::Sha256)
-            }
+            KeyAlgorithm::EcP256 => SignatureAlgorithm::new(SignatureScheme::Ecdsa, HashAlgorithm::Sha256),
         }
     }
 
     /// Signs a batch of digests; signatures come back in input order.
-    async fn sign_digests(
-        &self,
-        algorithm: SignatureAlgorithm,
-        digests: &[Digest],
-    ) -> Result<Vec<Vec<u8>>>;
+    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>>;
 }
 
 /// Checks the arguments every backend must reject the same way: an empty

@@ -389,6 +389,30 @@ async fn expiring_access_token_is_refreshed_by_the_cache() {
 }
 
 #[tokio::test]
+async fn two_processes_sharing_the_token_file_keep_the_rotation_intact() {
+    let env = start_with(|c| c.access_token_ttl = Duration::from_secs(20)).await;
+    env.auth
+        .login(&env.follow(), &env.options("alice"))
+        .await
+        .unwrap();
+    // Two caches over the same file, as in two processes; every use refreshes
+    // (lifetime 20 s < minimum TTL 60 s).
+    let a = env.auth.token_cache();
+    let b = env.auth.token_cache();
+    let from_b = b.access_token().await.unwrap();
+    let from_a = a.access_token().await.unwrap();
+    assert_ne!(from_a, from_b);
+    // b still holds the tokens whose refresh token a has used up: it must
+    // take a's from the file instead of failing.
+    let again_b = b.access_token().await.unwrap();
+    assert_ne!(again_b, from_a);
+    assert_eq!(
+        env.tokens.load(SANDBOX_PROFILE).unwrap().unwrap().access_token,
+        again_b
+    );
+}
+
+#[tokio::test]
 async fn tokens_of_another_issuer_are_not_used() {
     let env = start().await;
     let mut tokens = env

@@ -622,6 +622,7 @@ pub struct CredentialAuthorizationDetails {
 }
 
 #[cfg(all(test, any(feature = "cli", feature = "sandbox")))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

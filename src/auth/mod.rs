@@ -47,6 +47,10 @@ pub use transport::{
 };
 pub use userinfo::{AccountType, CorpType, UserInfo, check_corporate_number};
 
+/// The loopback redirect listener, shared with the CSC client's OAuth 2.0
+/// flows (`oauth2code` credential authorization, `service` scope).
+pub(crate) use loopback::RedirectListener;
+
 /// The outcome of [`Authenticator::logout`].
 #[derive(Debug)]
 pub struct Logout {

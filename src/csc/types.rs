@@ -509,6 +509,35 @@ impl std::fmt::Debug for ExtendTransactionRequest {
     }
 }
 
+/// `credentials/extendTransaction` request, v1.0.4.0 shape (`hash`, `hashAlgo`).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct V1ExtendTransactionRequest {
+    /// The credential.
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    /// The hashes the SAD is bound to (SCAL 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Vec<String>>,
+    /// OID of the hash algorithm.
+    #[serde(default, rename = "hashAlgo", skip_serializing_if = "Option::is_none")]
+    pub hash_algo: Option<String>,
+    /// The SAD to extend (a secret).
+    #[serde(rename = "SAD")]
+    pub sad: String,
+    /// Opaque data for the service.
+    #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
+    pub client_data: Option<String>,
+}
+
+impl std::fmt::Debug for V1ExtendTransactionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V1ExtendTransactionRequest")
+            .field("credential_id", &self.credential_id)
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `signatures/signHash` request (v2).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignHashRequest {

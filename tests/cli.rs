@@ -195,11 +195,26 @@ fn cert_show_text_and_bad_input() {
 }
 
 #[test]
-fn demo_signs_and_verifies_end_to_end() {
+fn demo_signs_and_verifies_end_to_end_through_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let out = crpki(&["demo", "--dir", dir.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("SANDBOX"), "{stdout}");
+    assert!(stdout.contains("1 credential authorization(s), 1 signHash call(s)"), "{stdout}");
     let doc = dir.path().join("申請書.txt");
     let sig = dir.path().join("申請書.txt.p7s");
-    assert!(openssl_verify(&sig, &doc));
+    let root = dir.path().join("registrar-root.pem");
+    let ok = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(&sig)
+        .arg("-content")
+        .arg(&doc)
+        .arg("-CAfile")
+        .arg(&root)
+        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl rejected the demo's signature");
 }

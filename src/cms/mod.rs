@@ -136,6 +136,13 @@ pub async fn sign_file(
     sign::sign_file(signer, path, out, options).await
 }
 
+/// Writes `bytes` to `out` through a temporary file in the same directory
+/// and a rename: `out` is either the complete new file or left as it was.
+/// (What [`sign_file`] does; for callers that sign with [`sign_digests`].)
+pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    sign::write_atomically(out, bytes)
+}
+
 /// Verifies a detached CMS signature (DER, or PEM labelled `CMS` or
 /// `PKCS7`) over `content`, which is read once, streaming.
 ///

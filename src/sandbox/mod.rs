@@ -476,22 +476,25 @@ pub async fn serve_cli(
         ..SandboxConfig::default()
     };
     let sb = Sandbox::start(config).await?;
+    // The hand-over file through which the `sandbox` profile of other
+    // crpki processes finds this server (its ports are ephemeral).
+    let endpoints = crate::profile::SandboxEndpoints::of(&sb);
+    endpoints.write(sb.state_dir())?;
     println!("{}", describe(&sb));
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::io("waiting for Ctrl-C", e))?;
+    println!("The `sandbox` profile of crpki now points here; stop with Ctrl-C.");
+    let waited = tokio::signal::ctrl_c().await;
     println!("crpki SANDBOX: stopping");
+    let _ = crate::profile::SandboxEndpoints::remove(sb.state_dir());
     sb.shutdown().await;
-    Ok(())
+    waited.map_err(|e| Error::io("waiting for Ctrl-C", e))
 }
 
-fn default_state_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("crpki")
-        .join("sandbox")
+/// Where `crpki sandbox serve` keeps its state unless told otherwise: the
+/// directory the `sandbox` profile reads (see [`crate::profile`]).
+pub fn default_state_dir() -> PathBuf {
+    crate::profile::ProfileStore::open_default()
+        .map(|store| store.default_sandbox_state_dir())
+        .unwrap_or_else(|_| std::env::temp_dir().join("crpki-sandbox"))
 }
 
 /// The banner `serve_cli` prints.

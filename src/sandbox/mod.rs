@@ -481,7 +481,7 @@ pub async fn serve_cli(
     let endpoints = crate::profile::SandboxEndpoints::of(&sb);
     endpoints.write(sb.state_dir())?;
     println!("{}", describe(&sb));
-    println!("The `sandbox` profile of crpki now points here; stop with Ctrl-C.");
+    println!("The `sandbox` profile of crpki now points here.");
     let waited = tokio::signal::ctrl_c().await;
     println!("crpki SANDBOX: stopping");
     let _ = crate::profile::SandboxEndpoints::remove(sb.state_dir());

@@ -220,7 +220,7 @@ fn sandbox_profile_reads_the_running_sandbox() {
         revocation_endpoint: None,
         rssp_base_url: "https://127.0.0.1:40001/csc/v2/".into(),
         csc_version: CscVersion::V2,
-        ca_file: "ca.pem".into(),
+        ca_file: Some("ca.pem".into()),
     };
     endpoints.write(&state).unwrap();
     assert_eq!(SandboxEndpoints::read(&state).unwrap().as_ref(), Some(&endpoints));

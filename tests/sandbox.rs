@@ -2,6 +2,7 @@
 //! method and every error the issue lists; signatures checked with the
 //! `openssl` CLI.
 #![cfg(feature = "sandbox")]
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

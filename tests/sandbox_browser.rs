@@ -6,6 +6,7 @@
 //! Needs `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); the test fails, with that message, when they are missing.
 #![cfg(feature = "sandbox")]
+#![allow(clippy::unwrap_used)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -98,10 +98,19 @@ impl BrowserLauncher for HttpFollowLauncher {
         let service = "authorization page";
         let mut current =
             Url::parse(url).map_err(|e| Error::invalid_argument(format!("authorization URL: {e}")))?;
+        // The hop that reaches the redirect URI delivers the result to the listener.
+        let redirect_uri = current
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .and_then(|(_, v)| Url::parse(&v).ok())
+            .ok_or_else(|| Error::invalid_argument("the authorization URL names no redirect_uri"))?;
+        let is_redirect_uri = |u: &Url| {
+            u.origin() == redirect_uri.origin() && u.path() == redirect_uri.path() && is_loopback(u)
+        };
         for _ in 0..=self.max_redirects {
             let response = self.http.send(service, self.http.get(current.as_str())?).await?;
             let status = response.status();
-            if is_loopback(&current) && current.scheme() == "http" {
+            if is_redirect_uri(&current) {
                 // Our own listener answered: the login's outcome is decided there.
                 return Ok(());
             }

@@ -63,7 +63,9 @@ impl TokenCache {
         }
     }
 
-    /// Sets the minimum remaining lifetime of handed-out tokens.
+    /// Sets the minimum remaining lifetime of handed-out tokens. Keep it
+    /// below the provider's token lifetime (GビズID: 3600 s): a token that
+    /// lives less than this is refreshed at every use.
     pub fn with_min_ttl(mut self, min_ttl: Duration) -> Self {
         self.min_ttl = min_ttl;
         self

@@ -64,8 +64,7 @@ impl RedirectListener {
                 Err(_) => {
                     return Err(Error::Cancelled {
                         detail: format!(
-                            "the login timed out: the browser did not come back within {} s",
-                            timeout.as_secs()
+                            "the login timed out: the browser did not come back within {timeout:?}"
                         ),
                     });
                 }

@@ -622,7 +622,10 @@ impl OidcClient {
                 .refresh_token
                 .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
             id_token: r.id_token.or_else(|| previous.and_then(|p| p.id_token.clone())),
-            expires_at: r.expires_in.map(|s| SystemTime::now() + Duration::from_secs(s)),
+            // Whole seconds: what the token file keeps.
+            expires_at: r
+                .expires_in
+                .map(|s| UNIX_EPOCH + Duration::from_secs(now_unix().saturating_add(s))),
             scope: r.scope.or_else(|| previous.and_then(|p| p.scope.clone())),
         }
     }

@@ -77,8 +77,10 @@ impl TransportConfig {
     /// The transport a profile describes: its extra CA files read, its
     /// proxy password resolved. A sandbox profile trusts only its CAs.
     pub fn from_profile(profile: &Profile) -> Result<Self> {
+        // A sandbox is reached only through its own CA, so that a sandbox
+        // profile cannot talk to a real service by mistake.
         let mut config = Self {
-            trust_system_roots: !profile.sandbox,
+            trust_system_roots: !profile.sandbox || profile.extra_ca_files.is_empty(),
             ..Self::default()
         };
         for file in &profile.extra_ca_files {
@@ -374,16 +376,21 @@ enum TlsProblem {
 fn find_tls(e: &(dyn std::error::Error + 'static)) -> Option<TlsProblem> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = current {
-        let inner = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|i| i as &(dyn std::error::Error + 'static));
-        for candidate in [Some(err), inner].into_iter().flatten() {
+        // io::Errors may nest (tokio-rustls inside hyper's connector).
+        let mut candidate = err;
+        loop {
             if let Some(r) = candidate.downcast_ref::<rustls::Error>() {
                 return Some(match r {
                     rustls::Error::InvalidCertificate(c) => TlsProblem::Untrusted(format!("{c:?}")),
                     other => TlsProblem::Other(other.to_string()),
                 });
+            }
+            match candidate
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => candidate = inner,
+                None => break,
             }
         }
         current = err.source();

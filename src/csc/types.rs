@@ -651,6 +651,7 @@ pub struct CredentialAuthorizationDetails {
 }
 
 #[cfg(all(test, any(feature = "cli", feature = "sandbox")))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! Atomic, owner-only file writes shared by the profile and token stores.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,7 +75,7 @@ fn sync_parent(path: &Path) {
         } else {
             parent
         };
-        if let Ok(d) = File::open(dir) {
+        if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
     }

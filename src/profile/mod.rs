@@ -288,8 +288,9 @@ impl Profile {
         }
         self.rssp.base_url = endpoints.rssp_base_url.clone();
         self.rssp.api_version = endpoints.csc_version;
-        let ca = endpoints.ca_path(state_dir);
-        if !self.extra_ca_files.contains(&ca) {
+        if let Some(ca) = endpoints.ca_path(state_dir)
+            && !self.extra_ca_files.contains(&ca)
+        {
             self.extra_ca_files.push(ca);
         }
     }

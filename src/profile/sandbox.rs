@@ -31,8 +31,10 @@ pub struct SandboxEndpoints {
     #[serde(default)]
     pub csc_version: CscVersion,
     /// The PEM file of the CA that issued the sandbox's TLS certificate,
-    /// relative to the state directory or absolute.
-    pub ca_file: PathBuf,
+    /// relative to the state directory or absolute; `None` when the
+    /// sandbox serves plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl SandboxEndpoints {
@@ -40,8 +42,27 @@ impl SandboxEndpoints {
     pub const FILE_NAME: &'static str = "endpoints.toml";
 
     /// The CA file's full path.
-    pub fn ca_path(&self, state_dir: &Path) -> PathBuf {
-        state_dir.join(&self.ca_file)
+    pub fn ca_path(&self, state_dir: &Path) -> Option<PathBuf> {
+        self.ca_file.as_ref().map(|f| state_dir.join(f))
+    }
+
+    /// The endpoints of a sandbox running in this process (what
+    /// `crpki sandbox serve` writes into its state directory). The sandbox
+    /// has no OpenID revocation endpoint in its discovery document (like
+    /// GビズID); its OAuth revocation endpoint also revokes OpenID tokens,
+    /// so it is named here for `crpki logout`.
+    #[cfg(feature = "sandbox")]
+    pub fn of(sandbox: &crate::sandbox::Sandbox) -> Self {
+        let https = sandbox.base_url().starts_with("https:");
+        Self {
+            oidc_issuer: sandbox.oidc_issuer().to_owned(),
+            client_id: sandbox.client_id().to_owned(),
+            client_secret: Some(Secret::new(sandbox.client_secret())),
+            revocation_endpoint: Some(format!("{}oauth2/revoke", sandbox.csc_base_v2())),
+            rssp_base_url: sandbox.csc_base_v2().to_owned(),
+            csc_version: CscVersion::V2,
+            ca_file: https.then(|| sandbox.tls_ca_path()),
+        }
     }
 
     /// Writes the file atomically (owner-only: it holds the client secret).

@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use common::conformance::check_signer;
 use common::openssl;
 use crpki::auth::{
-    AccessTokenSource, Authenticator, DEFAULT_LEEWAY, HttpFollowLauncher, LoginOptions, OidcClient, OidcConfig,
-    TransportConfig, http_client,
+    AccessTokenSource, Authenticator, DEFAULT_LEEWAY, HttpFollowLauncher, LoginOptions, OidcClient,
+    OidcConfig, TransportConfig, http_client,
 };
 use crpki::csc::{
     AuthInputKind, AuthMode, CertificateStatus, CscClient, CscSigner, CscVersion, ExplicitAuthorizer,
@@ -26,7 +26,6 @@ use crpki::csc::{
     select_credential,
 };
 use crpki::profile::FileTokenStore;
-use crpki::sandbox::Sandbox;
 use crpki::{Error, HashAlgorithm, RemoteSigner, Secret, SignatureAlgorithm};
 use csc_support::*;
 
@@ -34,7 +33,12 @@ const V2: CscVersion = CscVersion::V2;
 const V1: CscVersion = CscVersion::V1;
 const RSA: SignatureAlgorithm = SignatureAlgorithm::RSA_PKCS1_SHA256;
 
-fn verify_all(signer: &dyn RemoteSigner, alg: SignatureAlgorithm, digests: &[crpki::Digest], sigs: &[Vec<u8>]) {
+fn verify_all(
+    signer: &dyn RemoteSigner,
+    alg: SignatureAlgorithm,
+    digests: &[crpki::Digest],
+    sigs: &[Vec<u8>],
+) {
     assert_eq!(sigs.len(), digests.len());
     let key = signer.certificate().public_key().unwrap();
     for (d, s) in digests.iter().zip(sigs) {
@@ -124,22 +128,44 @@ async fn batch_of_250(version: CscVersion, user: &str, credential: &str) {
     std::fs::write(dir.path().join("spki.der"), s.certificate().public_key_der()).unwrap();
     openssl::run_ok(
         dir.path(),
-        &["pkey", "-pubin", "-inform", "DER", "-in", "spki.der", "-out", "pub.pem"],
+        &[
+            "pkey", "-pubin", "-inform", "DER", "-in", "spki.der", "-out", "pub.pem",
+        ],
     );
     for i in [0usize, 99, 100, 199, 249] {
         std::fs::write(dir.path().join("msg.bin"), &messages[i]).unwrap();
         std::fs::write(dir.path().join("sig.bin"), &sigs[i]).unwrap();
         openssl::run_ok(
             dir.path(),
-            &["dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", "msg.bin"],
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                "pub.pem",
+                "-signature",
+                "sig.bin",
+                "msg.bin",
+            ],
         );
         // A signature in the wrong place is refused.
         std::fs::write(dir.path().join("sig.bin"), &sigs[(i + 1) % 250]).unwrap();
         let out = openssl::run(
             dir.path(),
-            &["dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", "msg.bin"],
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                "pub.pem",
+                "-signature",
+                "sig.bin",
+                "msg.bin",
+            ],
         );
-        assert!(!out.status.success(), "openssl accepted signature {} for message {i}", (i + 1) % 250);
+        assert!(
+            !out.status.success(),
+            "openssl accepted signature {} for message {i}",
+            (i + 1) % 250
+        );
     }
 }
 
@@ -189,7 +215,10 @@ async fn scal1_authorization_is_reused_across_calls_and_scal2_is_not() {
     .await;
     let before = sb.stats();
     for i in 0..3 {
-        exact.sign_digests(RSA, &digests(&format!("exact {i}"), 2)).await.unwrap();
+        exact
+            .sign_digests(RSA, &digests(&format!("exact {i}"), 2))
+            .await
+            .unwrap();
     }
     let d = delta(before, sb.stats());
     assert_eq!((d.authorizations, d.sign_hash_calls), (3, 3), "{d:?}");
@@ -197,7 +226,9 @@ async fn scal1_authorization_is_reused_across_calls_and_scal2_is_not() {
     let bob = signer(&sb, V2, "bob", "bob-rsa-scal2", SignerOptions::default()).await;
     let before = sb.stats();
     for i in 0..3 {
-        bob.sign_digests(RSA, &digests(&format!("scal2 {i}"), 2)).await.unwrap();
+        bob.sign_digests(RSA, &digests(&format!("scal2 {i}"), 2))
+            .await
+            .unwrap();
     }
     let d = delta(before, sb.stats());
     assert_eq!((d.authorizations, d.sign_hash_calls), (3, 3), "{d:?}");
@@ -252,8 +283,20 @@ async fn wrong_pin_is_invalid_otp_v2_and_v1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_otp_is_invalid_otp_v2_and_v1() {
-    wrong_secret(V2, "bob", "bob-rsa-scal2", StaticSecrets::new().with("OTP", "000000")).await;
-    wrong_secret(V1, "bob", "bob-rsa-scal2", StaticSecrets::new().with("OTP", "000000")).await;
+    wrong_secret(
+        V2,
+        "bob",
+        "bob-rsa-scal2",
+        StaticSecrets::new().with("OTP", "000000"),
+    )
+    .await;
+    wrong_secret(
+        V1,
+        "bob",
+        "bob-rsa-scal2",
+        StaticSecrets::new().with("OTP", "000000"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,7 +358,11 @@ async fn concurrent_callers_share_one_authorization() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(prompt.asked.load(Ordering::SeqCst), 1, "the PIN was asked more than once");
+    assert_eq!(
+        prompt.asked.load(Ordering::SeqCst),
+        1,
+        "the PIN was asked more than once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,7 +386,11 @@ async fn sad_expired_at_the_service_is_authorized_again() {
 async fn sads_expiring_during_a_batch_give_signatures_or_a_clean_error() {
     let sb = Arc::new(sandbox_with(|c| c.multisign = 10).await);
     for credential in ["alice-rsa", "bob-rsa-scal2"] {
-        let user = if credential.starts_with("alice") { "alice" } else { "bob" };
+        let user = if credential.starts_with("alice") {
+            "alice"
+        } else {
+            "bob"
+        };
         let s = signer(&sb, V2, user, credential, SignerOptions::default()).await;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let expirer = {
@@ -496,23 +547,40 @@ async fn a_refresh_that_does_not_help_is_a_clear_unauthenticated_error() {
     let sb = sandbox().await;
     let bare = bare_client(&sb, V2);
     let password = Secret::new("alice-password");
-    let first = bare.login_basic("alice", &password, false).await.unwrap().access_token;
-    let second = bare.login_basic("alice", &password, false).await.unwrap().access_token;
+    let first = bare
+        .login_basic("alice", &password, false)
+        .await
+        .unwrap()
+        .access_token;
+    let second = bare
+        .login_basic("alice", &password, false)
+        .await
+        .unwrap()
+        .access_token;
     let source = Arc::new(TwoTokens {
         first,
         second,
         refreshes: AtomicU32::new(0),
     });
     let c = Arc::new(bare.without_token_source().with_token_source(source.clone()));
-    let s = CscSigner::new(c.clone(), "alice-rsa", authorizer_for("alice"), SignerOptions::default())
-        .await
-        .unwrap();
+    let s = CscSigner::new(
+        c.clone(),
+        "alice-rsa",
+        authorizer_for("alice"),
+        SignerOptions::default(),
+    )
+    .await
+    .unwrap();
     sb.faults().expire_tokens_now();
     let before = sb.stats();
     let e = s.sign_digests(RSA, &digests("dead token", 3)).await.unwrap_err();
     assert!(matches!(e, Error::Unauthenticated { .. }), "{e:?}");
     assert!(e.needs_login());
-    assert_eq!(source.refreshes.load(Ordering::SeqCst), 1, "refreshed exactly once");
+    assert_eq!(
+        source.refreshes.load(Ordering::SeqCst),
+        1,
+        "refreshed exactly once"
+    );
     assert_eq!(delta(before, sb.stats()).authorizations, 0);
 
     // A source that cannot refresh at all.
@@ -577,23 +645,36 @@ async fn rssp_oauth2_service_scope_login_refresh_and_logout() {
     let store = Arc::new(FileTokenStore::new(dir.path()));
     let bare = bare_client(&sb, V2);
     let source = Arc::new(
-        RsspOAuth2Source::new(bare.without_token_source(), Some(launcher)).with_store(store.clone(), "sandbox.rssp"),
+        RsspOAuth2Source::new(bare.without_token_source(), Some(launcher))
+            .with_store(store.clone(), "sandbox.rssp"),
     );
     let c = bare.with_token_source(source.clone());
     // The sandbox approves as alice when nobody is named.
     assert_eq!(c.credential_ids().await.unwrap(), vec!["alice-rsa".to_string()]);
-    assert!(crpki::profile::TokenStore::load(store.as_ref(), "sandbox.rssp").unwrap().is_some());
+    assert!(
+        crpki::profile::TokenStore::load(store.as_ref(), "sandbox.rssp")
+            .unwrap()
+            .is_some()
+    );
     let token = source.access_token().await.unwrap();
 
     sb.faults().expire_tokens_now();
     let before = sb.stats();
     assert_eq!(c.credential_ids().await.unwrap().len(), 1);
-    assert_eq!(delta(before, sb.stats()).tokens_issued, 1, "refreshed with the refresh token");
+    assert_eq!(
+        delta(before, sb.stats()).tokens_issued,
+        1,
+        "refreshed with the refresh token"
+    );
     assert_ne!(source.access_token().await.unwrap(), token);
 
     let current = source.access_token().await.unwrap();
     source.logout().await.unwrap();
-    assert!(crpki::profile::TokenStore::load(store.as_ref(), "sandbox.rssp").unwrap().is_none());
+    assert!(
+        crpki::profile::TokenStore::load(store.as_ref(), "sandbox.rssp")
+            .unwrap()
+            .is_none()
+    );
     let revoked = bare_client(&sb, V2).with_token_source(Arc::new(StaticTokenSource::new(current)));
     let e = revoked.credential_ids().await.unwrap_err();
     assert!(matches!(e, Error::Unauthenticated { .. }), "{e:?}");
@@ -603,7 +684,8 @@ async fn rssp_oauth2_service_scope_login_refresh_and_logout() {
 async fn basic_login_logout_revokes_the_token() {
     let sb = sandbox().await;
     let bare = bare_client(&sb, V1);
-    let source = crpki::csc::BasicLoginSource::new(bare.without_token_source(), "bob", Secret::new("bob-password"));
+    let source =
+        crpki::csc::BasicLoginSource::new(bare.without_token_source(), "bob", Secret::new("bob-password"));
     let token = source.access_token().await.unwrap();
     let c = bare
         .without_token_source()
@@ -655,7 +737,12 @@ async fn list_describe_and_select_credentials() {
         let e = select_credential(&list, None).unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{e:?}");
         assert!(e.to_string().contains("crpki certs use"), "{e}");
-        assert!(select_credential(&list, Some("bob-ecdsa")).unwrap().key_curve.is_some());
+        assert!(
+            select_credential(&list, Some("bob-ecdsa"))
+                .unwrap()
+                .key_curve
+                .is_some()
+        );
         let e = select_credential(&list, Some("alice-rsa")).unwrap_err();
         assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
         assert!(e.to_string().contains("crpki certs use"), "{e}");
@@ -666,7 +753,10 @@ async fn list_describe_and_select_credentials() {
 
         let carol = client(&sb, version, "carol");
         let list = carol.list_credentials().await.unwrap();
-        assert!(matches!(select_credential(&list, None), Err(Error::NotFound { .. })));
+        assert!(matches!(
+            select_credential(&list, None),
+            Err(Error::NotFound { .. })
+        ));
     }
 }
 
@@ -674,18 +764,28 @@ async fn list_describe_and_select_credentials() {
 async fn connect_signer_uses_the_choice_or_the_only_credential() {
     let sb = sandbox().await;
     let alice = Arc::new(client(&sb, V2, "alice"));
-    let s = connect_signer(alice.clone(), None, authorizer_for("alice"), SignerOptions::default())
-        .await
-        .unwrap();
+    let s = connect_signer(
+        alice.clone(),
+        None,
+        authorizer_for("alice"),
+        SignerOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.credential().id, "alice-rsa");
     let bob = Arc::new(client(&sb, V2, "bob"));
     let e = connect_signer(bob.clone(), None, authorizer_for("bob"), SignerOptions::default())
         .await
         .unwrap_err();
     assert!(e.to_string().contains("crpki certs use"), "{e}");
-    let s = connect_signer(bob.clone(), Some("bob-ecdsa"), authorizer_for("bob"), SignerOptions::default())
-        .await
-        .unwrap();
+    let s = connect_signer(
+        bob.clone(),
+        Some("bob-ecdsa"),
+        authorizer_for("bob"),
+        SignerOptions::default(),
+    )
+    .await
+    .unwrap();
     let alg = s.default_algorithm();
     let batch = crpki::HashAlgorithm::Sha256.digest(b"ecdsa");
     s.sign_digests(alg, std::slice::from_ref(&batch)).await.unwrap();
@@ -709,16 +809,26 @@ async fn unusable_and_unknown_credentials() {
         assert!(e.to_string().contains("disabled"), "{e}");
 
         let bob = Arc::new(client(&sb, version, "bob"));
-        let e = CscSigner::new(bob.clone(), "bob-expired", authorizer_for("bob"), SignerOptions::default())
-            .await
-            .unwrap_err();
+        let e = CscSigner::new(
+            bob.clone(),
+            "bob-expired",
+            authorizer_for("bob"),
+            SignerOptions::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, Error::CredentialUnusable { .. }), "{version}: {e:?}");
         assert!(e.to_string().contains("expired"), "{e}");
 
         for unknown in ["no-such-credential", "alice-rsa"] {
-            let e = CscSigner::new(bob.clone(), unknown, authorizer_for("bob"), SignerOptions::default())
-                .await
-                .unwrap_err();
+            let e = CscSigner::new(
+                bob.clone(),
+                unknown,
+                authorizer_for("bob"),
+                SignerOptions::default(),
+            )
+            .await
+            .unwrap_err();
             assert!(matches!(e, Error::NotFound { .. }), "{version} {unknown}: {e:?}");
             assert!(e.to_string().contains(unknown), "{e}");
         }
@@ -831,7 +941,9 @@ async fn tokens_sads_and_pins_stay_out_of_logs_and_debug() {
     let s = CscSigner::new(
         c.clone(),
         "alice-rsa",
-        Arc::new(ExplicitAuthorizer::new(Arc::new(StaticSecrets::new().with("PIN", pin)))),
+        Arc::new(ExplicitAuthorizer::new(Arc::new(
+            StaticSecrets::new().with("PIN", pin),
+        ))),
         SignerOptions::default(),
     )
     .await
@@ -839,14 +951,22 @@ async fn tokens_sads_and_pins_stay_out_of_logs_and_debug() {
     // A wrong PIN, then the right one, then signing.
     let e = s.sign_digests(RSA, &digests("logs", 2)).await.unwrap_err();
     assert!(matches!(e, Error::InvalidOtp { .. }));
-    let s = CscSigner::new(c.clone(), "alice-rsa", authorizer_for("alice"), SignerOptions::default())
-        .await
-        .unwrap();
+    let s = CscSigner::new(
+        c.clone(),
+        "alice-rsa",
+        authorizer_for("alice"),
+        SignerOptions::default(),
+    )
+    .await
+    .unwrap();
     s.sign_digests(RSA, &digests("logs", 2)).await.unwrap();
     let token = source.access_token().await.unwrap();
 
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("CSC reply"), "the CSC client logged nothing?\n{logs}");
+    assert!(
+        logs.contains("CSC reply"),
+        "the CSC client logged nothing?\n{logs}"
+    );
     assert!(logs.contains("credentials/info"), "{logs}");
     for secret in [token.expose(), pin, "alice-password", "sad_"] {
         assert!(!logs.contains(secret), "{secret:?} appears in the logs");

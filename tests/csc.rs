@@ -981,3 +981,60 @@ async fn tokens_sads_and_pins_stay_out_of_logs_and_debug() {
         assert!(!debug.contains(token.expose()) && !debug.contains(pin), "{debug}");
     }
 }
+
+// ---- profiles ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_authorization_for_each_profile_mode() {
+    use crpki::profile::{Profile, SecretRef, ServiceAuth};
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn crpki::profile::TokenStore> = Arc::new(FileTokenStore::new(dir.path()));
+    let mut p = Profile::new("csc-test", sb.oidc_issuer(), sb.client_id(), sb.csc_base_v1());
+    p.sandbox = true;
+    p.rssp.api_version = V1;
+    p.extra_ca_files = vec![sb.tls_ca_path()];
+    p.oidc.client_secret = Some(SecretRef::Value(Secret::new(sb.client_secret())));
+
+    p.rssp.service_auth = ServiceAuth::CscBasic {
+        user: "bob".into(),
+        password: None,
+    };
+    let e = crpki::csc::service_auth::for_profile(&p, store.clone(), None, None).unwrap_err();
+    assert!(matches!(e, Error::InteractionRequired { .. }), "{e:?}");
+    let source =
+        crpki::csc::service_auth::for_profile(&p, store.clone(), None, Some(Secret::new("bob-password")))
+            .unwrap();
+    let c = CscClient::for_profile(&p).unwrap().with_token_source(source);
+    assert_eq!(c.version(), V1);
+    assert_eq!(c.list_credentials().await.unwrap().len(), 4);
+
+    p.rssp.service_auth = ServiceAuth::RsspOauth2;
+    let launcher: Arc<dyn crpki::auth::BrowserLauncher> = Arc::new(HttpFollowLauncher::new(http(&sb)));
+    let source = crpki::csc::service_auth::for_profile(&p, store.clone(), Some(launcher), None).unwrap();
+    let c = CscClient::for_profile(&p).unwrap().with_token_source(source);
+    assert_eq!(c.credential_ids().await.unwrap(), ["alice-rsa"]);
+    assert!(store.load("csc-test.rssp").unwrap().is_some());
+
+    p.rssp.service_auth = ServiceAuth::BearerEnv {
+        var: "CRPKI_CSC_TEST_TOKEN_THAT_IS_NOT_SET".into(),
+    };
+    let source = crpki::csc::service_auth::for_profile(&p, store.clone(), None, None).unwrap();
+    let e = CscClient::for_profile(&p)
+        .unwrap()
+        .with_token_source(source)
+        .credential_ids()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unauthenticated { .. }), "{e:?}");
+
+    p.rssp.service_auth = ServiceAuth::GbizLogin;
+    let source = crpki::csc::service_auth::for_profile(&p, store, None, None).unwrap();
+    let e = CscClient::for_profile(&p)
+        .unwrap()
+        .with_token_source(source)
+        .credential_ids()
+        .await
+        .unwrap_err();
+    assert!(e.needs_login(), "not logged in yet: {e:?}");
+}

@@ -1032,20 +1032,23 @@ impl CscClient {
             auth_info: Some(true),
             ..Default::default()
         };
-        let result = match self.version {
-            CscVersion::V2 => {
-                let info: CredentialInfo = self
-                    .post_json("credentials/info", &body, RequestFlags::READ, Bearer::Service)
-                    .await?;
-                self.describe_v2(credential_id, info)
+        let result = async {
+            match self.version {
+                CscVersion::V2 => {
+                    let info: CredentialInfo = self
+                        .post_json("credentials/info", &body, RequestFlags::READ, Bearer::Service)
+                        .await?;
+                    self.describe_v2(credential_id, info)
+                }
+                CscVersion::V1 => {
+                    let info: V1CredentialInfo = self
+                        .post_json("credentials/info", &body, RequestFlags::READ, Bearer::Service)
+                        .await?;
+                    self.describe_v1(credential_id, info)
+                }
             }
-            CscVersion::V1 => {
-                let info: V1CredentialInfo = self
-                    .post_json("credentials/info", &body, RequestFlags::READ, Bearer::Service)
-                    .await?;
-                self.describe_v1(credential_id, info)
-            }
-        };
+        }
+        .await;
         result.map_err(|e| match e {
             Error::NotFound { .. } => Error::NotFound {
                 what: format!("credential {credential_id:?} at {}", self.service),

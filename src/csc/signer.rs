@@ -11,6 +11,9 @@
 //! `multisign` signatures and, with [`SignerOptions::reuse_authorizations`],
 //! what a chunk leaves is kept for the next calls (so a Windows provider
 //! signing one hash at a time does not ask for the PIN every time).
+//! Authorizations of one signer are obtained one at a time: concurrent
+//! callers wait for (and, with SCAL 1, share) the one in progress, so the
+//! user is never asked for two PINs at once.
 //!
 //! # When something goes wrong
 //!
@@ -211,13 +214,14 @@ impl CscSigner {
     /// left, or a new one.
     async fn activation_for(&self, chunk: &[Digest], hash: HashAlgorithm) -> Result<Activation> {
         let k = chunk.len() as u32;
+        // Held across a new authorization so that concurrent callers wait
+        // for it (and reuse it) instead of asking the user again; with SCAL 2
+        // it keeps the prompts of concurrent callers one at a time.
+        let mut kept = self.kept.lock().await;
         if self.credential.scal == Scal::Two {
             // Bound to these exact hashes: never kept.
             return Ok(self.authorize(k, Some(chunk), hash).await?.activation);
         }
-        // Held across a new authorization so that concurrent callers wait
-        // for it (and reuse it) instead of asking the user again.
-        let mut kept = self.kept.lock().await;
         if let Some(mut entry) = kept.take() {
             if entry.remaining >= k && entry.left() > self.options.expiry_margin {
                 let extended = if entry.left() < self.options.extend_before_expiry {
@@ -398,12 +402,7 @@ pub fn select_credential<'a>(
         return credentials
             .iter()
             .find(|c| c.id == id)
-            .ok_or_else(|| Error::NotFound {
-                what: format!(
-                    "credential {id:?} (the one chosen for this profile; list the available ones with \
-                     `crpki certs list` and choose with `crpki certs use ID`)"
-                ),
-            });
+            .ok_or_else(|| chosen_not_found(id));
     }
     match credentials {
         [] => Err(Error::NotFound {
@@ -424,6 +423,15 @@ pub fn select_credential<'a>(
     }
 }
 
+fn chosen_not_found(id: &str) -> Error {
+    Error::NotFound {
+        what: format!(
+            "credential {id:?} (the one chosen for this profile; list the available ones with \
+             `crpki certs list` and choose with `crpki certs use ID`)"
+        ),
+    }
+}
+
 /// Connects a signer for a profile's credential: the stored choice when
 /// there is one (fetched directly), else the only credential of the
 /// account (see [`select_credential`]).
@@ -436,9 +444,7 @@ pub async fn connect_signer(
     match chosen {
         Some(id) => match client.credential_info(id).await {
             Ok(d) => CscSigner::from_description(client, d, authorizer, options),
-            Err(Error::NotFound { .. }) => Err(select_credential(&[], Some(id))
-                .err()
-                .unwrap_or_else(|| Error::NotFound { what: id.to_owned() })),
+            Err(Error::NotFound { .. }) => Err(chosen_not_found(id)),
             Err(e) => Err(e),
         },
         None => {

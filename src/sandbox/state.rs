@@ -52,7 +52,7 @@ pub struct SandboxCredential {
     pub key_enabled: bool,
     /// Whether its certificate has expired.
     pub expired: bool,
-    /// The signing certificate (issued by [`SandboxState::registrar_root`]).
+    /// The signing certificate (issued by the sandbox registrar root, [`super::Sandbox::registrar_root`]).
     pub certificate: Certificate,
 }
 

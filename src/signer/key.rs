@@ -208,8 +208,8 @@ fn verification_algorithm(
 enum Inner {
     Rsa(sig::RsaKeyPair),
     // Kept as PKCS#8: an aws-lc-rs ECDSA key pair is bound to one hash, so
-    // one is made per signature.
-    Ec(Vec<u8>),
+    // one is made per signature. Wiped when dropped.
+    Ec(zeroize::Zeroizing<Vec<u8>>),
 }
 
 /// A private key in this process's memory (RSA 2048–8192 or EC P-256).
@@ -282,7 +282,7 @@ impl PrivateKey {
                     .as_der()
                     .map_err(|_| Error::malformed("EC private key", "cannot encode its public key"))?;
                 Ok(Self {
-                    inner: Inner::Ec(der.to_vec()),
+                    inner: Inner::Ec(zeroize::Zeroizing::new(der.to_vec())),
                     public: PublicKey::from_spki_der(spki.as_ref())?,
                 })
             }
@@ -309,7 +309,7 @@ impl PrivateKey {
                 .as_der()
                 .map(|d| d.as_ref().to_vec())
                 .map_err(|_| Error::unsupported("encoding the RSA key")),
-            Inner::Ec(der) => Ok(der.clone()),
+            Inner::Ec(der) => Ok(der.to_vec()),
         }
     }
 
@@ -359,6 +359,13 @@ impl PrivateKey {
                 Ok(s.as_ref().to_vec())
             }
         }
+    }
+
+    /// Signs a batch of digests, in order, after the checks every backend
+    /// shares ([`check_batch`](super::check_batch)).
+    pub fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
+        super::check_batch(&self.info(), algorithm, digests)?;
+        digests.iter().map(|d| self.sign_digest(algorithm, d)).collect()
     }
 
     /// Checks that this key belongs to `cert_spki_der` (a certificate's public key).

@@ -1,0 +1,342 @@
+//! A look at the unencrypted layers of a PKCS#12 file before p12-keystore
+//! opens it.
+//!
+//! p12-keystore reports an unknown cipher as a bare "unsupported encryption
+//! scheme", a PBES2 cipher it cannot parse (Camellia) as a DER error, and a
+//! broken file and a wrong password in ways that overlap. Walking the outer
+//! structure first lets the caller be told which algorithm is missing, and
+//! tells the error mapping whether the file carries a MAC.
+
+use cms::content_info::ContentInfo;
+use cms::encrypted_data::EncryptedData;
+use const_oid::ObjectIdentifier;
+use der::asn1::OctetString;
+use der::{Any, Decode, Sequence};
+use spki::AlgorithmIdentifierOwned;
+
+use crate::error::{Error, Result};
+
+const WHAT: &str = "PKCS#12 file";
+
+/// p12-keystore refuses more iterations than this (MAC and key derivation).
+const MAX_ITERATIONS: u64 = 1_000_000;
+
+const fn oid(s: &str) -> ObjectIdentifier {
+    ObjectIdentifier::new_unwrap(s)
+}
+
+const ID_DATA: ObjectIdentifier = oid("1.2.840.113549.1.7.1");
+const ID_ENCRYPTED_DATA: ObjectIdentifier = oid("1.2.840.113549.1.7.6");
+const SHROUDED_KEY_BAG: ObjectIdentifier = oid("1.2.840.113549.1.12.10.1.2");
+const PBES2: ObjectIdentifier = oid("1.2.840.113549.1.5.13");
+const PBKDF2: ObjectIdentifier = oid("1.2.840.113549.1.5.12");
+const SCRYPT: ObjectIdentifier = oid("1.3.6.1.4.1.11591.4.11");
+const HMAC_WITH_SHA1: ObjectIdentifier = oid("1.2.840.113549.2.7");
+const PBE_SHA1_3DES: ObjectIdentifier = oid("1.2.840.113549.1.12.1.3");
+const PBE_SHA1_RC2_40: ObjectIdentifier = oid("1.2.840.113549.1.12.1.6");
+
+/// Digests p12-keystore computes the integrity MAC with.
+const MAC_DIGESTS: &[ObjectIdentifier] = &[
+    oid("1.3.14.3.2.26"),
+    oid("2.16.840.1.101.3.4.2.4"),
+    oid("2.16.840.1.101.3.4.2.1"),
+    oid("2.16.840.1.101.3.4.2.2"),
+    oid("2.16.840.1.101.3.4.2.3"),
+    oid("2.16.840.1.101.3.4.2.5"),
+    oid("2.16.840.1.101.3.4.2.6"),
+];
+
+/// PBKDF2 pseudo-random functions its PBES2 (the `pkcs5` crate) knows.
+const PBKDF2_PRFS: &[ObjectIdentifier] = &[
+    HMAC_WITH_SHA1,
+    oid("1.2.840.113549.2.8"),
+    oid("1.2.840.113549.2.9"),
+    oid("1.2.840.113549.2.10"),
+    oid("1.2.840.113549.2.11"),
+];
+
+/// PBES2 ciphers compiled into p12-keystore's `pkcs5` (no DES features).
+const PBES2_CIPHERS: &[ObjectIdentifier] = &[
+    oid("2.16.840.1.101.3.4.1.2"),
+    oid("2.16.840.1.101.3.4.1.22"),
+    oid("2.16.840.1.101.3.4.1.42"),
+    oid("2.16.840.1.101.3.4.1.6"),
+    oid("2.16.840.1.101.3.4.1.46"),
+];
+
+/// Names for algorithms an error message may have to mention; the
+/// `const-oid` database lacks several of them (Camellia, the PKCS#12 PBEs).
+const NAMES: &[(&str, &str)] = &[
+    ("1.2.392.200011.61.1.1.1.2", "CAMELLIA-128-CBC"),
+    ("1.2.392.200011.61.1.1.1.3", "CAMELLIA-192-CBC"),
+    ("1.2.392.200011.61.1.1.1.4", "CAMELLIA-256-CBC"),
+    ("1.3.14.3.2.7", "DES-CBC"),
+    ("1.2.840.113549.3.7", "DES-EDE3-CBC"),
+    ("1.2.840.113549.3.2", "RC2-CBC"),
+    ("2.16.840.1.101.3.4.1.26", "AES-192-GCM"),
+    ("1.2.840.113549.1.12.1.1", "pbeWithSHAAnd128BitRC4"),
+    ("1.2.840.113549.1.12.1.2", "pbeWithSHAAnd40BitRC4"),
+    ("1.2.840.113549.1.12.1.4", "pbeWithSHAAnd2-KeyTripleDES-CBC"),
+    ("1.2.840.113549.1.12.1.5", "pbeWithSHAAnd128BitRC2-CBC"),
+    ("1.2.840.113549.1.5.1", "pbeWithMD2AndDES-CBC"),
+    ("1.2.840.113549.1.5.3", "pbeWithMD5AndDES-CBC"),
+    ("1.2.840.113549.1.5.4", "pbeWithMD2AndRC2-CBC"),
+    ("1.2.840.113549.1.5.6", "pbeWithMD5AndRC2-CBC"),
+    ("1.2.840.113549.1.5.10", "pbeWithSHA1AndDES-CBC"),
+    ("1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC"),
+    ("1.2.840.113549.1.5.14", "PBMAC1"),
+    ("1.2.840.113549.2.5", "MD5"),
+    ("1.2.840.113549.2.2", "MD2"),
+    ("2.16.840.1.101.3.4.2.7", "SHA3-224"),
+    ("2.16.840.1.101.3.4.2.8", "SHA3-256"),
+    ("2.16.840.1.101.3.4.2.9", "SHA3-384"),
+    ("2.16.840.1.101.3.4.2.10", "SHA3-512"),
+    ("1.2.156.10197.1.401", "SM3"),
+    ("1.2.840.113549.2.12", "hmacWithSHA512-224"),
+    ("1.2.840.113549.2.13", "hmacWithSHA512-256"),
+];
+
+/// `PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }`
+#[derive(Sequence)]
+struct Pfx {
+    version: u8,
+    auth_safe: ContentInfo,
+    mac_data: Option<MacData>,
+}
+
+/// `MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }`
+#[derive(Sequence)]
+#[allow(dead_code)] // decoded to check the structure; not every field is read
+struct MacData {
+    mac: DigestInfo,
+    mac_salt: OctetString,
+    iterations: Option<u64>,
+}
+
+#[derive(Sequence)]
+#[allow(dead_code)] // decoded to check the structure; not every field is read
+struct DigestInfo {
+    algorithm: AlgorithmIdentifierOwned,
+    digest: OctetString,
+}
+
+/// `SafeBag ::= SEQUENCE { bagId OID, bagValue [0] EXPLICIT ANY, bagAttributes SET OF … OPTIONAL }`
+#[derive(Sequence)]
+#[allow(dead_code)] // decoded to check the structure; not every field is read
+struct SafeBag {
+    bag_id: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    bag_value: Any,
+    // Only skipped over: an Any accepts the SET whatever its order.
+    bag_attributes: Option<Any>,
+}
+
+#[derive(Sequence)]
+#[allow(dead_code)] // decoded to check the structure; not every field is read
+struct EncryptedPrivateKeyInfo {
+    encryption_algorithm: AlgorithmIdentifierOwned,
+    encrypted_data: OctetString,
+}
+
+/// PKCS#12 PBES1 `pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER }`
+#[derive(Sequence)]
+#[allow(dead_code)] // decoded to check the structure; not every field is read
+struct PbeParams {
+    salt: OctetString,
+    iterations: u64,
+}
+
+#[derive(Sequence)]
+struct Pbes2Params {
+    key_derivation_func: AlgorithmIdentifierOwned,
+    encryption_scheme: AlgorithmIdentifierOwned,
+}
+
+#[derive(Sequence)]
+#[allow(dead_code)] // decoded to check the structure; not every field is read
+struct Pbkdf2Params {
+    // `CHOICE { specified OCTET STRING, otherSource AlgorithmIdentifier }`
+    salt: Any,
+    iteration_count: u64,
+    key_length: Option<u64>,
+    prf: Option<AlgorithmIdentifierOwned>,
+}
+
+/// What the unencrypted layers said about the file.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout {
+    /// The file has a password-based integrity MAC, so a wrong password is
+    /// detected before any decryption.
+    pub has_mac: bool,
+}
+
+/// A readable name for an algorithm OID: the usual name when known, with
+/// the dotted form.
+pub(super) fn algorithm_name(oid: &ObjectIdentifier) -> String {
+    let dotted = oid.to_string();
+    let known = NAMES
+        .iter()
+        .find(|(o, _)| *o == dotted)
+        .map(|(_, n)| *n)
+        .or_else(|| const_oid::db::DB.by_oid(oid));
+    match known {
+        Some(name) => format!("{name} ({dotted})"),
+        None => dotted,
+    }
+}
+
+fn decode<'a, T: Decode<'a>>(what: &str, der: &'a [u8]) -> Result<T>
+where
+    T::Error: std::fmt::Display,
+{
+    T::from_der(der).map_err(|e| Error::malformed(WHAT, format!("{what}: {e}")))
+}
+
+fn decode_any<T>(what: &str, any: &Any) -> Result<T>
+where
+    for<'a> T: Decode<'a>,
+    for<'a> <T as Decode<'a>>::Error: std::fmt::Display,
+{
+    decode(
+        what,
+        &der::Encode::to_der(any).map_err(|e| Error::malformed(WHAT, e.to_string()))?,
+    )
+}
+
+fn check_iterations(what: &str, iterations: u64) -> Result<()> {
+    if iterations > MAX_ITERATIONS {
+        return Err(Error::unsupported(format!(
+            "{what} iteration count {iterations} (at most {MAX_ITERATIONS})"
+        )));
+    }
+    Ok(())
+}
+
+/// Walks the file's unencrypted structure and checks that every algorithm
+/// it names can be handled; the password is not needed.
+pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
+    let pfx: Pfx = decode("PFX", der)?;
+    if pfx.version != 3 {
+        return Err(Error::unsupported(format!("PKCS#12 version {}", pfx.version)));
+    }
+    if pfx.auth_safe.content_type != ID_DATA {
+        // Public-key integrity mode (signed-data) needs the signer's key, not a password.
+        return Err(Error::unsupported(format!(
+            "PKCS#12 integrity mode with content type {}",
+            algorithm_name(&pfx.auth_safe.content_type)
+        )));
+    }
+    if let Some(mac) = &pfx.mac_data {
+        let alg = &mac.mac.algorithm.oid;
+        if !MAC_DIGESTS.contains(alg) {
+            return Err(Error::unsupported(format!(
+                "PKCS#12 MAC digest {}",
+                algorithm_name(alg)
+            )));
+        }
+        check_iterations("PKCS#12 MAC", mac.iterations.unwrap_or(1))?;
+    }
+    let auth_safe: OctetString = decode_any("authSafe", &pfx.auth_safe.content)?;
+    let safes: Vec<ContentInfo> = decode("AuthenticatedSafe", auth_safe.as_bytes())?;
+    for safe in &safes {
+        match safe.content_type {
+            ID_DATA => {
+                let data: OctetString = decode_any("SafeContents", &safe.content)?;
+                let bags: Vec<SafeBag> = decode("SafeContents", data.as_bytes())?;
+                for bag in bags.iter().filter(|b| b.bag_id == SHROUDED_KEY_BAG) {
+                    let epki: EncryptedPrivateKeyInfo = decode_any("shrouded key bag", &bag.bag_value)?;
+                    check_encryption("private key", &epki.encryption_algorithm)?;
+                }
+            }
+            ID_ENCRYPTED_DATA => {
+                let enc: EncryptedData = decode_any("EncryptedData", &safe.content)?;
+                check_encryption("certificate", &enc.enc_content_info.content_enc_alg)?;
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "PKCS#12 safe of content type {}",
+                    algorithm_name(&other)
+                )));
+            }
+        }
+    }
+    Ok(Layout {
+        has_mac: pfx.mac_data.is_some(),
+    })
+}
+
+/// Checks one password-based encryption algorithm (`what` says what it protects).
+fn check_encryption(what: &str, alg: &AlgorithmIdentifierOwned) -> Result<()> {
+    let unsupported = |part: &str, oid: &ObjectIdentifier| {
+        Error::unsupported(format!(
+            "PKCS#12 {what} encryption: {part}{}",
+            algorithm_name(oid)
+        ))
+    };
+    let params = alg
+        .parameters
+        .as_ref()
+        .ok_or_else(|| Error::malformed(WHAT, format!("{what} encryption without parameters")))?;
+    match alg.oid {
+        PBE_SHA1_3DES | PBE_SHA1_RC2_40 => {
+            let p: PbeParams = decode_any("PBE parameters", params)?;
+            check_iterations("PKCS#12 key derivation", p.iterations)
+        }
+        PBES2 => {
+            let p: Pbes2Params = decode_any("PBES2 parameters", params)?;
+            match p.key_derivation_func.oid {
+                PBKDF2 => {
+                    let kdf_params = p
+                        .key_derivation_func
+                        .parameters
+                        .as_ref()
+                        .ok_or_else(|| Error::malformed(WHAT, "PBKDF2 without parameters"))?;
+                    let kdf: Pbkdf2Params = decode_any("PBKDF2 parameters", kdf_params)?;
+                    let prf = kdf.prf.as_ref().map_or(HMAC_WITH_SHA1, |a| a.oid);
+                    if !PBKDF2_PRFS.contains(&prf) {
+                        return Err(unsupported("PBKDF2 PRF ", &prf));
+                    }
+                    check_iterations("PBKDF2", kdf.iteration_count)?;
+                }
+                // p12-keystore bounds scrypt's cost itself.
+                SCRYPT => {}
+                other => return Err(unsupported("PBES2 key derivation ", &other)),
+            }
+            let cipher = p.encryption_scheme.oid;
+            if !PBES2_CIPHERS.contains(&cipher) {
+                return Err(unsupported("PBES2 cipher ", &cipher));
+            }
+            Ok(())
+        }
+        other => Err(unsupported("", &other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_algorithms_for_messages() {
+        assert_eq!(
+            algorithm_name(&oid("1.2.392.200011.61.1.1.1.4")),
+            "CAMELLIA-256-CBC (1.2.392.200011.61.1.1.1.4)"
+        );
+        assert!(algorithm_name(&oid("2.16.840.1.101.3.4.2.1")).contains("2.16.840.1.101.3.4.2.1"));
+        assert_eq!(algorithm_name(&oid("1.2.3.4")), "1.2.3.4");
+    }
+
+    #[test]
+    fn empty_and_non_pfx_input_is_malformed() {
+        for der in [&[][..], &[0x30, 0x00], &[0x02, 0x01, 0x03]] {
+            assert!(matches!(inspect(der), Err(Error::Malformed { .. })));
+        }
+    }
+
+    #[test]
+    fn reads_the_fixture_layouts() {
+        let modern = inspect(include_bytes!("../../../fixtures/rep-rsa2048.p12")).unwrap();
+        let legacy = inspect(include_bytes!("../../../fixtures/rep-rsa2048-legacy.p12")).unwrap();
+        assert!(modern.has_mac && legacy.has_mac);
+    }
+}

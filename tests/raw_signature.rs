@@ -1,0 +1,117 @@
+//! Raw signatures from the PKCS#12 signer over a file's digest are what
+//! `openssl dgst -verify` accepts for that file, and a tampered file fails
+//! both openssl and `PublicKey::verify_digest`.
+#![cfg(feature = "pkcs12")]
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
+
+mod common;
+
+use std::path::Path;
+
+use common::{P12_PASSWORD, fixture, openssl};
+use crpki::signer::digest_file;
+use crpki::{Error, HashAlgorithm, Pkcs12Signer, RemoteSigner, SignatureAlgorithm, SignatureScheme};
+
+/// Writes the signer certificate's public key as `pubkey.pem` in `dir`.
+fn write_public_key(dir: &Path, signer: &Pkcs12Signer) {
+    std::fs::write(dir.join("cert.der"), signer.certificate().der()).unwrap();
+    let out = openssl::run_ok(
+        dir,
+        &["x509", "-inform", "DER", "-in", "cert.der", "-pubkey", "-noout"],
+    );
+    std::fs::write(dir.join("pubkey.pem"), out.stdout).unwrap();
+}
+
+/// `openssl dgst -<hash> -verify pubkey.pem -signature sig.bin [-sigopt …] FILE`
+fn openssl_dgst_verifies(dir: &Path, algorithm: SignatureAlgorithm, file: &str) -> bool {
+    let hash = format!("-{}", openssl::hash_name(algorithm.hash));
+    let mut args = vec![
+        "dgst",
+        hash.as_str(),
+        "-verify",
+        "pubkey.pem",
+        "-signature",
+        "sig.bin",
+    ];
+    for opt in openssl::pss_options(algorithm) {
+        args.extend(["-sigopt", opt]);
+    }
+    args.push(file);
+    let out = openssl::run(dir, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.success(),
+        stdout.contains("Verified OK"),
+        "openssl dgst's exit status and message disagree: {stdout}"
+    );
+    out.status.success()
+}
+
+/// A document of a few hundred kilobytes, and a copy with one byte changed.
+fn write_documents(dir: &Path) {
+    let document: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.join("document.bin"), &document).unwrap();
+    let mut tampered = document;
+    tampered[123_456] ^= 0x01;
+    std::fs::write(dir.join("tampered.bin"), &tampered).unwrap();
+}
+
+async fn check(p12: &str, algorithms: &[SignatureAlgorithm]) {
+    let signer = Pkcs12Signer::open(fixture(p12), P12_PASSWORD).unwrap();
+    let public = signer.certificate().public_key().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    write_public_key(dir, &signer);
+    write_documents(dir);
+
+    for &algorithm in algorithms {
+        let digest = digest_file(algorithm.hash, &dir.join("document.bin")).unwrap();
+        let signature = signer.sign_digests(algorithm, &[digest]).await.unwrap().remove(0);
+        std::fs::write(dir.join("sig.bin"), &signature).unwrap();
+
+        assert!(
+            openssl_dgst_verifies(dir, algorithm, "document.bin"),
+            "{p12}: {algorithm}: openssl refuses"
+        );
+        assert!(
+            !openssl_dgst_verifies(dir, algorithm, "tampered.bin"),
+            "{p12}: {algorithm}: openssl accepted the tampered file"
+        );
+
+        let tampered = digest_file(algorithm.hash, &dir.join("tampered.bin")).unwrap();
+        match public.verify_digest(algorithm, &tampered, &signature) {
+            Err(Error::BadSignature { .. }) => {}
+            other => panic!("{p12}: {algorithm}: tampered file gave {other:?}"),
+        }
+        let original = digest_file(algorithm.hash, &dir.join("document.bin")).unwrap();
+        public.verify_digest(algorithm, &original, &signature).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rsa_pkcs1_and_pss_verify_with_openssl_dgst() {
+    use HashAlgorithm::*;
+    use SignatureScheme::*;
+    let algorithms = [
+        SignatureAlgorithm::new(RsaPkcs1v15, Sha256),
+        SignatureAlgorithm::new(RsaPss, Sha256),
+        SignatureAlgorithm::new(RsaPkcs1v15, Sha512),
+        SignatureAlgorithm::new(RsaPss, Sha384),
+    ];
+    check("rep-rsa2048.p12", &algorithms).await;
+    check("rep-rsa2048-legacy.p12", &algorithms[..2]).await;
+}
+
+#[tokio::test]
+async fn ecdsa_verifies_with_openssl_dgst() {
+    check(
+        "rep-ecdsa.p12",
+        &[SignatureAlgorithm::new(
+            SignatureScheme::Ecdsa,
+            HashAlgorithm::Sha256,
+        )],
+    )
+    .await;
+}

@@ -12,7 +12,8 @@
 # What it sets up, each step skipped when already in place (a second run
 # takes well under a second):
 #   - Debian packages gcc-mingw-w64-x86-64 (the linker for
-#     x86_64-pc-windows-gnu), wine64 and wine, with --no-install-recommends;
+#     x86_64-pc-windows-gnu), nasm (aws-lc-sys assembles its Windows code
+#     with it), wine64 and wine, with --no-install-recommends;
 #   - the rustup target x86_64-pc-windows-gnu;
 #   - bcryptprimitives.dll, built from tests/wine/bcryptprimitives.c: Wine 8.0
 #     lacks that DLL and every Rust >= 1.78 Windows binary imports
@@ -56,13 +57,14 @@ _crpki_wine_setup() {
     # --- Debian packages ---------------------------------------------------
     local missing=() p
     if have dpkg-query; then
-        for p in gcc-mingw-w64-x86-64 wine64 wine; do
+        for p in gcc-mingw-w64-x86-64 nasm wine64 wine; do
             if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
                 missing+=("$p")
             fi
         done
     else
         have x86_64-w64-mingw32-gcc || missing+=(gcc-mingw-w64-x86-64)
+        have nasm || missing+=(nasm)
         have wine || missing+=(wine64 wine)
     fi
     if ((${#missing[@]})); then

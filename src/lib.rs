@@ -15,6 +15,8 @@ pub mod cert;
 pub mod cms;
 pub mod csc;
 pub mod error;
+#[cfg(any(feature = "csp", feature = "ksp"))]
+pub mod provider;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signer;

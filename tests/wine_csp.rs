@@ -85,7 +85,11 @@ fn build() -> (PathBuf, PathBuf) {
         ])
         .status()
         .expect("running cargo");
-    assert!(status.success(), "cross-building the DLL and the client failed");
+    assert!(
+        status.success(),
+        "cross-building the DLL and the client failed (scripts/wine-env.sh installs the mingw-w64 linker, nasm \
+         and the x86_64-pc-windows-gnu target they need)"
+    );
     let dir = target_dir.join("x86_64-pc-windows-gnu").join("debug");
     let dll = dir.join("crpki.dll");
     let exe = dir.join("examples").join("wine_csp_client.exe");

@@ -11,6 +11,10 @@
 //! The SPI signatures are not in windows-sys, so they are declared here;
 //! handles are `ULONG_PTR` (`usize`), `BOOL` is `i32`.
 
+// One of the two files of the crate that may use `unsafe` (see the
+// provider module's documentation).
+#![allow(unsafe_code)]
+
 use std::ffi::c_char;
 use std::sync::OnceLock;
 

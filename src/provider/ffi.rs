@@ -9,6 +9,10 @@
 //! promises the provider: a non-null pointer points to memory valid for
 //! the declared length, for the duration of the call.
 
+// One of the two files of the crate that may use `unsafe` (see the
+// provider module's documentation).
+#![allow(unsafe_code)]
+
 use std::ffi::{CStr, c_char};
 
 use super::Out;

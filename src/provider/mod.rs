@@ -44,9 +44,7 @@ pub mod worker;
 #[cfg(feature = "csp")]
 pub mod capi;
 #[cfg(all(windows, feature = "csp"))]
-#[allow(unsafe_code)]
 mod csp;
-#[allow(unsafe_code)]
 pub mod ffi;
 
 pub use cache::{CacheKey, SignatureCache};

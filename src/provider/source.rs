@@ -46,10 +46,9 @@
 //! the host application; decrypted files are kept in memory until the file
 //! on disk changes.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -211,6 +210,9 @@ pub use pkcs12_source::{
 
 #[cfg(feature = "pkcs12")]
 mod pkcs12_source {
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::sync::{Mutex, PoisonError};
     use std::time::SystemTime;
 
     use serde::Deserialize;

@@ -22,6 +22,7 @@ have openssl || need_pkgs+=(openssl)
 have chromium || need_pkgs+=(chromium)
 have chromedriver || need_pkgs+=(chromium-driver)
 have cc || need_pkgs+=(build-essential)
+have curl || need_pkgs+=(curl ca-certificates)
 
 if ((${#need_pkgs[@]})); then
     step "installing Debian packages: ${need_pkgs[*]}"

@@ -11,18 +11,23 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "remote")]
+pub mod auth;
 pub mod cert;
 pub mod cms;
 pub mod csc;
 pub mod error;
 #[cfg(any(feature = "csp", feature = "ksp"))]
 pub mod provider;
+pub mod profile;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod secret;
 pub mod signer;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use error::{Error, Result, TrustFailure};
+pub use secret::Secret;
 #[cfg(feature = "pkcs12")]
 pub use signer::Pkcs12Signer;
 pub use signer::{

@@ -313,6 +313,31 @@ fn file_without_mac_opens_and_detects_a_wrong_password() {
 }
 
 #[test]
+fn unprotected_file_opens_with_any_password() {
+    // No MAC and nothing encrypted: the password protects nothing, and
+    // p12-keystore (like OpenSSL) then ignores it.
+    let der = export(
+        "plain",
+        &[
+            "-nomac",
+            "-keypbe",
+            "NONE",
+            "-certpbe",
+            "NONE",
+            "-inkey",
+            &f("rep-ecdsa.key.pem"),
+            "-in",
+            &f("rep-ecdsa.pem"),
+        ],
+    );
+    for password in [P12_PASSWORD, SECRET_WRONG_PASSWORD] {
+        let signer = Pkcs12Signer::from_bytes(&der, password).unwrap();
+        assert_eq!(signer.certificate().der(), fixture_cert("rep-ecdsa").der());
+        assert!(signer.chain().is_empty());
+    }
+}
+
+#[test]
 fn key_not_matching_its_certificate() {
     // openssl refuses to pair them directly; -nocerts -certfile puts them
     // side by side without a localKeyId.

@@ -1,1 +1,260 @@
-//! Detached CMS SignedData: built through any [`crate::RemoteSigner`], and verified.
+//! Detached CMS SignedData (RFC 5652): built through any [`RemoteSigner`],
+//! and verified against the content and trusted roots.
+//!
+//! Signing never touches a key: the signed attributes (contentType,
+//! messageDigest, signingTime, signingCertificateV2) are encoded, hashed,
+//! and only their digest goes to [`RemoteSigner::sign_digests`], exactly
+//! what a CSC `signHash` call receives. [`sign_digests`] signs many contents
+//! with one call to the signer, so a remote service authorizes them once.
+//!
+//! The output is what `openssl cms -sign -binary` (without `-nodetach`)
+//! writes and `openssl cms -verify` accepts: SignerInfo version 1 with
+//! issuerAndSerialNumber, `sha256WithRSAEncryption` (or RSASSA-PSS with
+//! explicit parameters, or `ecdsa-with-SHA256`), the signer's certificate
+//! and chain, and no encapsulated content.
+//!
+//! This room uses the `cms` crate for its types only, the signer trait,
+//! and [`crate::cert`] for certificates and chain validation.
+//!
+//! ```no_run
+//! # async fn demo(signer: &dyn crpki::RemoteSigner, roots: &[crpki::Certificate]) -> crpki::Result<()> {
+//! use std::path::Path;
+//! use crpki::cms::{self, SignOptions};
+//! let (pdf, sig) = (Path::new("contract.pdf"), Path::new("contract.pdf.p7s"));
+//! cms::sign_file(signer, pdf, sig, &SignOptions::default()).await?;
+//! let verified = cms::verify_file(sig, pdf, roots, None)?;
+//! println!("signed by {}", verified.signer.subject());
+//! # Ok(()) }
+//! ```
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::path::Path;
+use std::time::SystemTime;
+
+use crate::cert::{Certificate, MojInfo};
+use crate::error::{Error, Result};
+use crate::signer::{Digest, HashAlgorithm, RemoteSigner, SignatureAlgorithm};
+
+mod asn1;
+mod sign;
+mod verify;
+
+/// How to sign.
+#[derive(Clone, Debug)]
+pub struct SignOptions {
+    /// The signature algorithm; `None` uses the signer's
+    /// [`default_algorithm`](RemoteSigner::default_algorithm) (for
+    /// [`sign_digest`] and [`sign_digests`], with the content digests' hash).
+    pub algorithm: Option<SignatureAlgorithm>,
+    /// The signingTime attribute; `None` means now. Stored to the second.
+    pub signing_time: Option<SystemTime>,
+    /// Whether to include the signer's [`chain`](RemoteSigner::chain)
+    /// besides its certificate (default `true`).
+    pub include_chain: bool,
+}
+
+impl Default for SignOptions {
+    fn default() -> Self {
+        Self {
+            algorithm: None,
+            signing_time: None,
+            include_chain: true,
+        }
+    }
+}
+
+/// What a successful [`verify_detached`] found out.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VerifiedSignature {
+    /// The signer's certificate.
+    pub signer: Certificate,
+    /// The validated chain, from the signer's certificate to the trusted root.
+    pub chain: Vec<Certificate>,
+    /// The signingTime attribute, if present (as claimed by the signer).
+    pub signing_time: Option<SystemTime>,
+    /// The digest algorithm of the content and the signed attributes.
+    pub digest_algorithm: HashAlgorithm,
+    /// The signature algorithm.
+    pub signature_algorithm: SignatureAlgorithm,
+    /// The digest of the content, as computed while verifying.
+    pub content_digest: Digest,
+    /// The MOJ extensions of the signer's certificate (corporate name,
+    /// 会社法人等番号, representative, registrar, …), if it has them.
+    pub moj: Option<MojInfo>,
+}
+
+/// Signs everything `reader` yields and returns the DER detached CMS.
+///
+/// The content is hashed in fixed-size chunks (memory stays flat whatever
+/// its size); reading is blocking I/O done on the calling task.
+pub async fn sign_reader(
+    signer: &dyn RemoteSigner,
+    reader: impl Read,
+    options: &SignOptions,
+) -> Result<Vec<u8>> {
+    sign::sign_reader(signer, reader, options).await
+}
+
+/// Signs content whose digest was computed elsewhere and returns the DER
+/// detached CMS. The digest's hash must be the algorithm's.
+pub async fn sign_digest(
+    signer: &dyn RemoteSigner,
+    content_digest: &Digest,
+    options: &SignOptions,
+) -> Result<Vec<u8>> {
+    sign::sign_digest(signer, content_digest, options).await
+}
+
+/// Signs many contents with one call to [`RemoteSigner::sign_digests`]
+/// (one authorization on a remote service) and returns one DER detached
+/// CMS per content digest, in input order.
+///
+/// All digests must use the same hash; an empty slice is
+/// [`Error::InvalidArgument`]. Every signature the signer returns is
+/// checked against its certificate before it is used
+/// ([`Error::Protocol`] otherwise).
+pub async fn sign_digests(
+    signer: &dyn RemoteSigner,
+    content_digests: &[Digest],
+    options: &SignOptions,
+) -> Result<Vec<Vec<u8>>> {
+    sign::sign_digests(signer, content_digests, options).await
+}
+
+/// Signs the file at `path` and writes the DER detached CMS to `out`.
+///
+/// `out` is written through a temporary file in its directory and a
+/// rename: on any error it is left as it was (absent, or the old file).
+pub async fn sign_file(
+    signer: &dyn RemoteSigner,
+    path: &Path,
+    out: &Path,
+    options: &SignOptions,
+) -> Result<()> {
+    sign::sign_file(signer, path, out, options).await
+}
+
+/// Writes `bytes` to `out` through a temporary file in the same directory
+/// and a rename: `out` is either the complete new file or left as it was.
+/// (What [`sign_file`] does; for callers that sign with [`sign_digests`].)
+pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    sign::write_atomically(out, bytes)
+}
+
+/// Verifies a detached CMS signature (DER, or PEM labelled `CMS` or
+/// `PKCS7`) over `content`, which is read once, streaming.
+///
+/// The checks run in this order, each with its own error:
+/// 1. the structure parses ([`Error::Malformed`]); it has exactly one
+///    signer ([`Error::Unsupported`] otherwise) whose certificate is
+///    included (found by issuerAndSerialNumber or subjectKeyIdentifier);
+/// 2. the messageDigest attribute is the content's digest
+///    ([`Error::ContentModified`]);
+/// 3. the signature over the signed attributes verifies with the
+///    certificate's key ([`Error::BadSignature`]);
+/// 4. contentType is present ([`Error::Malformed`]), and the
+///    signingCertificateV2 (or signingCertificate) attribute, if present,
+///    names that certificate ([`Error::BadSignature`]);
+/// 5. the certificate chains to one of `trusted_roots` at `at`, which
+///    defaults to the signingTime attribute, or now
+///    ([`crate::cert::validate_chain`]: [`Error::Untrusted`]);
+/// 6. its MOJ extensions, if present, decode ([`Error::Malformed`]).
+///
+/// A SignerInfo without signed attributes (RFC 5652 allows it for
+/// id-data; `openssl cms -noattr`) is accepted: its signature is over the
+/// content digest, so a modified content shows as [`Error::BadSignature`].
+pub fn verify_detached(
+    signature: &[u8],
+    content: impl Read,
+    trusted_roots: &[Certificate],
+    at: Option<SystemTime>,
+) -> Result<VerifiedSignature> {
+    verify::verify_detached(signature, content, trusted_roots, at)
+}
+
+/// [`verify_detached`] with the signature and the content read from files.
+pub fn verify_file(
+    signature: &Path,
+    content: &Path,
+    trusted_roots: &[Certificate],
+    at: Option<SystemTime>,
+) -> Result<VerifiedSignature> {
+    let sig =
+        std::fs::read(signature).map_err(|e| Error::io(format!("reading {}", signature.display()), e))?;
+    let file =
+        std::fs::File::open(content).map_err(|e| Error::io(format!("opening {}", content.display()), e))?;
+    verify_detached(&sig, file, trusted_roots, at)
+}
+
+/// PEM-encodes a DER CMS with the `CMS` label (RFC 7468), as
+/// `openssl cms -outform PEM` writes it.
+pub fn to_pem(der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len().div_ceil(3) * 4);
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut pem = String::with_capacity(b64.len() + b64.len() / 64 + 40);
+    pem.push_str("-----BEGIN CMS-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        // Base64 output is ASCII, so every chunk is valid UTF-8.
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CMS-----\n");
+    pem
+}
+
+/// DER as given, or the DER inside a `CMS` / `PKCS7` PEM document.
+fn decode_input(input: &[u8]) -> Result<Cow<'_, [u8]>> {
+    let trimmed = input.trim_ascii();
+    if !trimmed.starts_with(b"-----BEGIN ") {
+        return Ok(Cow::Borrowed(input));
+    }
+    let (label, der) = der::pem::decode_vec(trimmed).map_err(|e| Error::malformed_from(asn1::WHAT, e))?;
+    match label {
+        "CMS" | "PKCS7" | "PKCS #7 SIGNED DATA" => Ok(Cow::Owned(der)),
+        other => Err(Error::malformed(
+            asn1::WHAT,
+            format!("PEM label {other:?} is not CMS or PKCS7"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_round_trips_every_length_and_accepts_both_labels() {
+        let data: Vec<u8> = (0u8..=200).collect();
+        for len in 1..70 {
+            let pem = to_pem(&data[..len]);
+            let (label, der) = der::pem::decode_vec(pem.as_bytes()).expect("valid PEM");
+            assert_eq!(label, "CMS");
+            assert_eq!(der, &data[..len]);
+            assert_eq!(
+                decode_input(pem.as_bytes()).expect("CMS label").as_ref(),
+                &data[..len]
+            );
+            let pkcs7 = pem.replace(" CMS-----", " PKCS7-----");
+            assert_eq!(
+                decode_input(pkcs7.as_bytes()).expect("PKCS7 label").as_ref(),
+                &data[..len]
+            );
+        }
+        assert_eq!(decode_input(b"\x30\x00").expect("DER").as_ref(), b"\x30\x00");
+    }
+}

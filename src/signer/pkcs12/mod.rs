@@ -18,7 +18,6 @@ use p12_keystore::error::Error as P12Error;
 use p12_keystore::{CertificateBag, Pkcs12Archive, PrivateKeyBag};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
 use x509_cert::name::Name;
-use zeroize::Zeroizing;
 
 use super::{Digest, KeyInfo, MemorySigner, PrivateKey, RemoteSigner, SignatureAlgorithm};
 use crate::cert::Certificate;
@@ -115,7 +114,7 @@ fn map_error(e: P12Error, layout: scan::Layout, label: &str) -> Error {
         | P12Error::InvalidPrivateKey
         | P12Error::DerError(_)
         | P12Error::X509Error(_)
-            if !layout.has_mac =>
+            if layout.password_unchecked() =>
         {
             wrong_password()
         }
@@ -176,9 +175,9 @@ fn select(archive: Pkcs12Archive) -> Result<(PrivateKey, Certificate, Vec<Certif
 }
 
 fn read_key(bag: &PrivateKeyBag) -> Result<PrivateKey> {
-    // p12-keystore's own copy cannot be wiped from here; ours is.
-    let pkcs8 = Zeroizing::new(bag.key.as_der().to_vec());
-    PrivateKey::from_pkcs8_der(&pkcs8)
+    // Parsed in place: p12-keystore's decrypted copy cannot be wiped from
+    // here (its buffer is private), so at least no second copy is made.
+    PrivateKey::from_pkcs8_der(bag.key.as_der())
 }
 
 fn find_by_id(certs: &[CertificateBag], id: &[u8]) -> Option<usize> {

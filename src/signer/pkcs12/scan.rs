@@ -168,6 +168,17 @@ pub(super) struct Layout {
     /// The file has a password-based integrity MAC, so a wrong password is
     /// detected before any decryption.
     pub has_mac: bool,
+    /// Some content is encrypted with the password (a shrouded key bag or
+    /// an encrypted safe).
+    pub encrypted: bool,
+}
+
+impl Layout {
+    /// Whether a wrong password can only show up as content that fails to
+    /// decrypt or decrypts to garbage: encrypted content and no MAC.
+    pub fn password_unchecked(&self) -> bool {
+        self.encrypted && !self.has_mac
+    }
 }
 
 /// A readable name for an algorithm OID: the usual name when known, with
@@ -238,6 +249,7 @@ pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
     }
     let auth_safe: OctetString = decode_any("authSafe", &pfx.auth_safe.content)?;
     let safes: Vec<ContentInfo> = decode("AuthenticatedSafe", auth_safe.as_bytes())?;
+    let mut encrypted = false;
     for safe in &safes {
         match safe.content_type {
             ID_DATA => {
@@ -246,11 +258,13 @@ pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
                 for bag in bags.iter().filter(|b| b.bag_id == SHROUDED_KEY_BAG) {
                     let epki: EncryptedPrivateKeyInfo = decode_any("shrouded key bag", &bag.bag_value)?;
                     check_encryption("private key", &epki.encryption_algorithm)?;
+                    encrypted = true;
                 }
             }
             ID_ENCRYPTED_DATA => {
                 let enc: EncryptedData = decode_any("EncryptedData", &safe.content)?;
                 check_encryption("certificate", &enc.enc_content_info.content_enc_alg)?;
+                encrypted = true;
             }
             other => {
                 return Err(Error::unsupported(format!(
@@ -262,6 +276,7 @@ pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
     }
     Ok(Layout {
         has_mac: pfx.mac_data.is_some(),
+        encrypted,
     })
 }
 
@@ -338,5 +353,7 @@ mod tests {
         let modern = inspect(include_bytes!("../../../fixtures/rep-rsa2048.p12")).unwrap();
         let legacy = inspect(include_bytes!("../../../fixtures/rep-rsa2048-legacy.p12")).unwrap();
         assert!(modern.has_mac && legacy.has_mac);
+        assert!(modern.encrypted && legacy.encrypted);
+        assert!(!modern.password_unchecked());
     }
 }

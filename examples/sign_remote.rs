@@ -1,0 +1,49 @@
+//! Sign a file with the credential of a remote profile (the one `crpki
+//! login` logged in and `crpki certs use` chose), then verify it.
+//!
+//! ```sh
+//! cargo run -- sandbox serve &          # or a real profile: crpki profile use NAME
+//! cargo run -- login
+//! CRPKI_PIN=1234 cargo run --example sign_remote -- FILE
+//! ```
+//! The PIN/OTP comes from `CRPKI_PIN` / `CRPKI_OTP` (a real tool asks the user).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crpki::cms::{self, SignOptions};
+use crpki::csc::{CscClient, ModeAuthorizer, SignerOptions, StaticSecrets, connect_signer};
+use crpki::profile::ProfileStore;
+use crpki::{Certificate, RemoteSigner};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let file = PathBuf::from(std::env::args_os().nth(1).ok_or("usage: sign_remote FILE")?);
+
+    // The profile `crpki` uses: CRPKI_PROFILE, else the current one, else the sandbox.
+    let store = ProfileStore::open_default()?;
+    let name = store.current_name()?.unwrap_or_else(|| "sandbox".to_owned());
+    let profile = store.resolve(&name)?;
+
+    // Service authorization as the profile says (GビズID tokens from `crpki login`).
+    let tokens = crpki::csc::service_auth::for_profile(&profile, Arc::new(store.token_store()), None, None)?;
+    let client = Arc::new(CscClient::for_profile(&profile)?.with_token_source(tokens));
+
+    let mut secrets = StaticSecrets::new();
+    for id in ["PIN", "OTP"] {
+        if let Ok(v) = std::env::var(format!("CRPKI_{id}")) {
+            secrets = secrets.with(id, v);
+        }
+    }
+    let authorizer = Arc::new(ModeAuthorizer::new().with_prompt(Arc::new(secrets)));
+    let signer = connect_signer(client, profile.credential_id.as_deref(), authorizer, SignerOptions::default()).await?;
+
+    let sig = PathBuf::from(format!("{}.p7s", file.display()));
+    cms::sign_file(&signer, &file, &sig, &SignOptions::default()).await?;
+
+    // Trust the registrar root the service returned with the chain.
+    let roots: Vec<Certificate> = signer.chain().iter().filter(|c| c.is_self_signed()).cloned().collect();
+    let verified = cms::verify_file(&sig, &file, &roots, None)?;
+    println!("{} signed by {}", file.display(), verified.signer.subject());
+    Ok(())
+}

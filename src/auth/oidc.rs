@@ -1,0 +1,1036 @@
+//! The OpenID Connect client: discovery, the authorization-code flow with
+//! PKCE, ID-token verification, refresh with rotation, userinfo and
+//! revocation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, LOCATION};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use super::browser::BrowserLauncher;
+use super::loopback::RedirectListener;
+use super::transport::{HttpClient, MAX_BODY, check_endpoint, error_chain, shown_url};
+use super::userinfo::UserInfo;
+use crate::error::{Error, Result};
+use crate::profile::{Profile, Tokens};
+use crate::secret::Secret;
+
+/// Default login timeout: time for the user to finish at GビズID
+/// (two-factor approval on the phone included).
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// Clock skew tolerated on `exp` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// What the client needs to know about its OpenID provider.
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    /// The issuer, compared as an exact string.
+    pub issuer: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret (sent with `client_secret_basic`); `None` for a
+    /// public client.
+    pub client_secret: Option<Secret>,
+    /// Scopes; `openid` and `offline_access` are always requested.
+    pub scopes: Vec<String>,
+    /// Revocation endpoint, overriding discovery.
+    pub revocation_endpoint: Option<String>,
+    /// Clock skew tolerated on `exp` and `iat`.
+    pub leeway: Duration,
+}
+
+impl OidcConfig {
+    /// The OpenID settings of a (resolved) profile, client secret read.
+    pub fn from_profile(profile: &Profile) -> Result<Self> {
+        let client_secret = match &profile.oidc.client_secret {
+            Some(r) => Some(r.resolve(&format!("client secret of profile {}", profile.name))?),
+            None => None,
+        };
+        Ok(Self {
+            issuer: profile.oidc.issuer.clone(),
+            client_id: profile.oidc.client_id.clone(),
+            client_secret,
+            scopes: profile.oidc.scopes.clone(),
+            revocation_endpoint: profile.oidc.revocation_endpoint.clone(),
+            leeway: DEFAULT_LEEWAY,
+        })
+    }
+
+    /// The scope parameter: the configured scopes with `openid` first and
+    /// `offline_access` (for a refresh token) always present.
+    pub fn scope_param(&self) -> String {
+        let mut scopes: Vec<&str> = vec!["openid"];
+        for s in self.scopes.iter().flat_map(|s| s.split_whitespace()) {
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        if !scopes.contains(&"offline_access") {
+            scopes.push("offline_access");
+        }
+        scopes.join(" ")
+    }
+}
+
+/// The discovery document (`/.well-known/openid-configuration`), the
+/// fields crpki uses.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProviderMetadata {
+    /// The issuer; equal to the configured one.
+    pub issuer: String,
+    /// Authorization endpoint.
+    pub authorization_endpoint: String,
+    /// Token endpoint.
+    pub token_endpoint: String,
+    /// JWKS with the ID-token signing keys.
+    pub jwks_uri: String,
+    /// UserInfo endpoint.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    /// Token revocation endpoint (RFC 7009).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// Supported scopes.
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
+    /// Supported PKCE methods.
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// Supported ID-token signature algorithms.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// Supported client authentication methods at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// The discovery URL of an issuer: `/.well-known/openid-configuration`
+/// appended to the issuer string (so GビズID's `https://…/oauth/` gives
+/// `https://…/oauth/.well-known/openid-configuration`).
+pub fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
+}
+
+/// The verified claims of an ID token.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the GビズID account's stable identifier.
+    pub sub: String,
+    /// Audiences.
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Issue time, seconds since the epoch.
+    #[serde(default)]
+    pub iat: Option<u64>,
+    /// When the user authenticated.
+    #[serde(default)]
+    pub auth_time: Option<u64>,
+    /// The nonce of the authorization request.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// Token id.
+    #[serde(default)]
+    pub jti: Option<String>,
+    /// Authorized party.
+    #[serde(default)]
+    pub azp: Option<String>,
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+fn opt_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        Num(u64),
+        Text(String),
+    }
+    match Option::<N>::deserialize(d)? {
+        None => Ok(None),
+        Some(N::Num(n)) => Ok(Some(n)),
+        Some(N::Text(t)) => t.trim().parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Secret,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default, deserialize_with = "opt_number")]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<Secret>,
+    #[serde(default)]
+    id_token: Option<Secret>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// The result of a login: tokens to store and the verified ID token.
+#[derive(Debug)]
+pub struct Login {
+    /// The tokens.
+    pub tokens: Tokens,
+    /// The verified ID-token claims.
+    pub id_token: IdTokenClaims,
+}
+
+/// What revocation did at logout.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// The provider revoked the tokens.
+    Revoked,
+    /// The provider offers no revocation endpoint (GビズID documents
+    /// none): the tokens stay valid until they expire.
+    NotOffered,
+    /// There were no tokens.
+    NothingToRevoke,
+    /// Revocation failed; the local tokens were still deleted.
+    Failed(Error),
+}
+
+/// Options of one login.
+#[derive(Clone, Debug)]
+pub struct LoginOptions {
+    /// `prompt` (GビズID supports `login`).
+    pub prompt: Option<String>,
+    /// `login_hint` (the account's e-mail address).
+    pub login_hint: Option<String>,
+    /// How long to wait for the browser to come back.
+    pub timeout: Duration,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        Self {
+            prompt: None,
+            login_hint: None,
+            timeout: DEFAULT_LOGIN_TIMEOUT,
+        }
+    }
+}
+
+/// An OpenID Connect relying party for one provider and client. Discovery
+/// happens on first use and is cached, as are the provider's keys.
+pub struct OidcClient {
+    http: HttpClient,
+    config: OidcConfig,
+    service: String,
+    metadata: tokio::sync::OnceCell<ProviderMetadata>,
+    jwks: tokio::sync::Mutex<Option<JwkSet>>,
+}
+
+impl fmt::Debug for OidcClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcClient")
+            .field("issuer", &self.config.issuer)
+            .field("client_id", &self.config.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::ServiceUnavailable {
+        detail: "the system random generator failed".into(),
+        source: None,
+    })?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn pkce_challenge(verifier: &Secret) -> String {
+    URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(
+        verifier.expose().as_bytes(),
+    ))
+}
+
+/// `application/x-www-form-urlencoded` encoding, which RFC 6749 §2.3.1
+/// applies to the client id and secret before HTTP Basic.
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Text from a server, made safe to put in an error message.
+pub(crate) fn sanitize(text: &str) -> String {
+    let cleaned: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
+    cleaned
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl OidcClient {
+    /// A client for `config`, reaching the provider through `http`. The
+    /// issuer must be HTTPS (plain HTTP only on loopback).
+    pub fn new(http: HttpClient, config: OidcConfig) -> Result<Self> {
+        check_endpoint(&config.issuer)?;
+        if config.client_id.is_empty() {
+            return Err(Error::Config {
+                detail: "the OpenID client id is empty".into(),
+            });
+        }
+        if let Some(r) = &config.revocation_endpoint {
+            check_endpoint(r)?;
+        }
+        Ok(Self {
+            service: format!("OpenID provider {}", config.issuer),
+            http,
+            config,
+            metadata: tokio::sync::OnceCell::new(),
+            jwks: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OidcConfig {
+        &self.config
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The provider's discovery document, fetched once and checked: the
+    /// `issuer` equals the configured string exactly, endpoints are HTTPS,
+    /// PKCE S256 and RS256 are supported where the document says.
+    pub async fn metadata(&self) -> Result<&ProviderMetadata> {
+        self.metadata.get_or_try_init(|| self.discover()).await
+    }
+
+    async fn discover(&self) -> Result<ProviderMetadata> {
+        let url = discovery_url(&self.config.issuer);
+        let request = self.http.get(&url)?.header(ACCEPT, "application/json");
+        let response = self.http.send(&self.service, request).await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(Error::Config {
+                detail: format!(
+                    "no OpenID configuration at {url} (HTTP 404): check the issuer of the profile"
+                ),
+            });
+        }
+        let meta: ProviderMetadata = self.read_json(response, "discovery document").await?;
+        if meta.issuer != self.config.issuer {
+            return Err(Error::Protocol {
+                service: self.service.clone(),
+                detail: format!(
+                    "the discovery document names the issuer {:?}, not {:?} (the issuer must match exactly)",
+                    sanitize(&meta.issuer),
+                    self.config.issuer
+                ),
+            });
+        }
+        for endpoint in [&meta.authorization_endpoint, &meta.token_endpoint, &meta.jwks_uri]
+            .into_iter()
+            .chain(meta.userinfo_endpoint.as_ref())
+            .chain(meta.revocation_endpoint.as_ref())
+        {
+            check_endpoint(endpoint)?;
+        }
+        let lacks = |list: &Option<Vec<String>>, item: &str| {
+            list.as_ref().is_some_and(|l| !l.iter().any(|x| x == item))
+        };
+        if lacks(&meta.code_challenge_methods_supported, "S256") {
+            return Err(Error::unsupported(format!(
+                "{} does not support PKCE S256",
+                self.service
+            )));
+        }
+        if lacks(&meta.id_token_signing_alg_values_supported, "RS256") {
+            return Err(Error::unsupported(format!(
+                "{} does not sign ID tokens with RS256",
+                self.service
+            )));
+        }
+        if self.config.client_secret.is_some()
+            && lacks(&meta.token_endpoint_auth_methods_supported, "client_secret_basic")
+        {
+            return Err(Error::unsupported(format!(
+                "{} does not accept client_secret_basic",
+                self.service
+            )));
+        }
+        Ok(meta)
+    }
+
+    async fn read_json<T: DeserializeOwned>(&self, response: reqwest::Response, what: &str) -> Result<T> {
+        let status = response.status();
+        let url = shown_url(response.url());
+        let body = self.read_body(response).await?;
+        if status.is_server_error() {
+            return Err(Error::ServiceUnavailable {
+                detail: format!("{}: {url} answered HTTP {status}", self.service),
+                source: None,
+            });
+        }
+        if !status.is_success() {
+            return Err(Error::Protocol {
+                service: self.service.clone(),
+                detail: format!("{url} answered HTTP {status} for the {what}"),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| Error::Protocol {
+            service: self.service.clone(),
+            detail: format!("malformed {what} from {url}: {e}"),
+        })
+    }
+
+    async fn read_body(&self, response: reqwest::Response) -> Result<Vec<u8>> {
+        if response.content_length().is_some_and(|l| l > MAX_BODY as u64) {
+            return Err(Error::Protocol {
+                service: self.service.clone(),
+                detail: "response too large".into(),
+            });
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.http.transport_error(&self.service, e))?;
+        if bytes.len() > MAX_BODY {
+            return Err(Error::Protocol {
+                service: self.service.clone(),
+                detail: "response too large".into(),
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// Binds the loopback redirect listener and builds the authorization
+    /// request. Show [`PendingLogin::authorization_url`] to the user, then
+    /// call [`PendingLogin::finish`].
+    pub async fn start_login(&self, options: &LoginOptions) -> Result<PendingLogin<'_>> {
+        let meta = self.metadata().await?;
+        let listener = RedirectListener::bind().await?;
+        let redirect_uri = listener.redirect_uri();
+        let state = random_token()?;
+        let nonce = random_token()?;
+        let verifier = Secret::new(random_token()?);
+        let mut url = check_endpoint(&meta.authorization_endpoint)?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.config.client_id)
+                .append_pair("redirect_uri", &redirect_uri)
+                .append_pair("scope", &self.config.scope_param())
+                .append_pair("state", &state)
+                .append_pair("nonce", &nonce)
+                .append_pair("code_challenge", &pkce_challenge(&verifier))
+                .append_pair("code_challenge_method", "S256");
+            if let Some(p) = &options.prompt {
+                q.append_pair("prompt", p);
+            }
+            if let Some(h) = &options.login_hint {
+                q.append_pair("login_hint", h);
+            }
+        }
+        Ok(PendingLogin {
+            client: self,
+            listener,
+            url: url.to_string(),
+            redirect_uri,
+            state,
+            nonce,
+            verifier,
+            deadline: Instant::now() + options.timeout,
+            timeout: options.timeout,
+        })
+    }
+
+    /// The whole login: start, open the browser through `launcher`, wait
+    /// for the redirect, exchange the code, verify the ID token.
+    pub async fn login(&self, launcher: &dyn BrowserLauncher, options: &LoginOptions) -> Result<Login> {
+        self.start_login(options).await?.finish(launcher).await
+    }
+
+    async fn token_request(&self, form: &[(&str, &str)], context: TokenContext) -> Result<TokenResponse> {
+        let meta = self.metadata().await?;
+        let mut request = self
+            .http
+            .post(&meta.token_endpoint)?
+            .header(ACCEPT, "application/json");
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        match &self.config.client_secret {
+            Some(secret) => {
+                request = request.basic_auth(
+                    form_encode(&self.config.client_id),
+                    Some(form_encode(secret.expose())),
+                );
+            }
+            None => form.push(("client_id", &self.config.client_id)),
+        }
+        let response = self.http.send(&self.service, request.form(&form)).await?;
+        let status = response.status();
+        if status.is_success() {
+            let t: TokenResponse = self.read_json(response, "token response").await?;
+            if let Some(tt) = &t.token_type
+                && !tt.eq_ignore_ascii_case("bearer")
+            {
+                return Err(Error::Protocol {
+                    service: self.service.clone(),
+                    detail: format!("token type {:?} is not Bearer", sanitize(tt)),
+                });
+            }
+            return Ok(t);
+        }
+        let body = self.read_body(response).await?;
+        Err(self.token_error(status, &body, context))
+    }
+
+    fn token_error(&self, status: StatusCode, body: &[u8], context: TokenContext) -> Error {
+        let parsed: Option<OAuthErrorBody> = serde_json::from_slice(body).ok();
+        let (code, description) = match &parsed {
+            Some(b) => (
+                b.error.as_str(),
+                b.error_description.as_deref().map(sanitize).unwrap_or_default(),
+            ),
+            None => ("", String::new()),
+        };
+        match code {
+            "invalid_grant" => Error::Unauthenticated {
+                detail: match context {
+                    TokenContext::Code => format!(
+                        "{} rejected the authorization code ({description}); log in again",
+                        self.service
+                    ),
+                    TokenContext::Refresh => format!(
+                        "{} rejected the refresh token (revoked, expired or already used: {description}); \
+                         log in again",
+                        self.service
+                    ),
+                },
+                source: None,
+            },
+            "invalid_client" | "unauthorized_client" => Error::Config {
+                detail: format!(
+                    "{} rejected the client credentials ({code}: {description}); check the profile's \
+                     client id and client secret",
+                    self.service
+                ),
+            },
+            "temporarily_unavailable" | "server_error" => Error::ServiceUnavailable {
+                detail: format!("{}: {code}: {description}", self.service),
+                source: None,
+            },
+            _ if status.is_server_error() => Error::ServiceUnavailable {
+                detail: format!("{}: token endpoint answered HTTP {status}", self.service),
+                source: None,
+            },
+            "" => Error::Protocol {
+                service: self.service.clone(),
+                detail: format!("the token endpoint answered HTTP {status} without an OAuth error"),
+            },
+            _ => Error::Remote {
+                service: self.service.clone(),
+                status: status.as_u16(),
+                code: sanitize(code),
+                description,
+            },
+        }
+    }
+
+    async fn exchange_code(
+        &self,
+        code: &Secret,
+        redirect_uri: &str,
+        verifier: &Secret,
+        nonce: &str,
+    ) -> Result<Login> {
+        let response = self
+            .token_request(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.expose()),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", verifier.expose()),
+                ],
+                TokenContext::Code,
+            )
+            .await?;
+        let id_token = response.id_token.clone().ok_or_else(|| Error::Protocol {
+            service: self.service.clone(),
+            detail: "the token response has no ID token (is `openid` among the scopes?)".into(),
+        })?;
+        let claims = self.verify_id_token(id_token.expose(), Some(nonce)).await?;
+        let tokens = self.tokens_from(response, Some(claims.sub.clone()), None);
+        Ok(Login {
+            tokens,
+            id_token: claims,
+        })
+    }
+
+    fn tokens_from(&self, r: TokenResponse, subject: Option<String>, previous: Option<&Tokens>) -> Tokens {
+        Tokens {
+            issuer: self.config.issuer.clone(),
+            client_id: self.config.client_id.clone(),
+            subject,
+            access_token: r.access_token,
+            // Without rotation the old refresh token stays valid.
+            refresh_token: r
+                .refresh_token
+                .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+            id_token: r.id_token.or_else(|| previous.and_then(|p| p.id_token.clone())),
+            // Whole seconds: what the token file keeps.
+            expires_at: r
+                .expires_in
+                .map(|s| UNIX_EPOCH + Duration::from_secs(now_unix().saturating_add(s))),
+            scope: r.scope.or_else(|| previous.and_then(|p| p.scope.clone())),
+        }
+    }
+
+    /// Uses the refresh token of `tokens` for new tokens. The provider
+    /// rotates refresh tokens, so the result must replace `tokens` in the
+    /// store at once. A rejected refresh token is
+    /// [`Error::Unauthenticated`] (log in again).
+    pub async fn refresh(&self, tokens: &Tokens) -> Result<Tokens> {
+        self.check_bound(tokens)?;
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| Error::Unauthenticated {
+                detail: "the access token expired and there is no refresh token; log in again".into(),
+                source: None,
+            })?;
+        let response = self
+            .token_request(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose()),
+                ],
+                TokenContext::Refresh,
+            )
+            .await?;
+        let mut subject = tokens.subject.clone();
+        if let Some(id) = &response.id_token {
+            // OpenID Connect Core §12.2: same subject, no nonce.
+            let claims = self.verify_id_token(id.expose(), None).await?;
+            if tokens.subject.as_ref().is_some_and(|s| *s != claims.sub) {
+                return Err(Error::Unauthenticated {
+                    detail: "the refreshed ID token names another user; log in again".into(),
+                    source: None,
+                });
+            }
+            subject = Some(claims.sub);
+        }
+        Ok(self.tokens_from(response, subject, Some(tokens)))
+    }
+
+    /// Refuses tokens issued by another issuer or to another client than
+    /// this client's (a profile edited since the login).
+    pub fn check_bound(&self, tokens: &Tokens) -> Result<()> {
+        if tokens.issuer != self.config.issuer || tokens.client_id != self.config.client_id {
+            return Err(Error::Unauthenticated {
+                detail: format!(
+                    "the stored tokens were issued by {} to client {}, but the profile now names {} and \
+                     client {}; log in again",
+                    tokens.issuer, tokens.client_id, self.config.issuer, self.config.client_id
+                ),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+
+    async fn jwks(&self, refetch: bool) -> Result<JwkSet> {
+        let mut cached = self.jwks.lock().await;
+        if !refetch && let Some(set) = cached.as_ref() {
+            return Ok(set.clone());
+        }
+        let meta = self.metadata().await?;
+        let request = self.http.get(&meta.jwks_uri)?.header(ACCEPT, "application/json");
+        let response = self.http.send(&self.service, request).await?;
+        let set: JwkSet = self.read_json(response, "JWKS").await?;
+        *cached = Some(set.clone());
+        Ok(set)
+    }
+
+    fn pick_key<'a>(set: &'a JwkSet, kid: Option<&str>) -> std::result::Result<&'a Jwk, String> {
+        match kid {
+            Some(kid) => set
+                .find(kid)
+                .ok_or_else(|| format!("the provider's JWKS has no key {kid:?}")),
+            None => {
+                let rsa: Vec<&Jwk> = set
+                    .keys
+                    .iter()
+                    .filter(|k| matches!(k.algorithm, AlgorithmParameters::RSA(_)))
+                    .collect();
+                match rsa.as_slice() {
+                    [one] => Ok(one),
+                    _ => Err(format!(
+                        "the ID token names no key (kid) and the JWKS holds {} RSA keys",
+                        rsa.len()
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Verifies an ID token against the provider's JWKS: RS256 only, a
+    /// valid signature, `iss` equal to the issuer, `aud` containing the
+    /// client id (and `azp` equal to it when there are several audiences),
+    /// `exp` not passed and `iat` not in the future (both within the
+    /// leeway), and `nonce` equal to `expected_nonce` when given. Any
+    /// refusal is [`Error::Unauthenticated`] saying which check failed.
+    pub async fn verify_id_token(
+        &self,
+        id_token: &str,
+        expected_nonce: Option<&str>,
+    ) -> Result<IdTokenClaims> {
+        let refuse = |detail: String| Error::Unauthenticated {
+            detail: format!("ID token refused: {detail}"),
+            source: None,
+        };
+        let header = jsonwebtoken::decode_header(id_token).map_err(|e| match e.kind() {
+            ErrorKind::InvalidAlgorithmName | ErrorKind::UnsupportedAlgorithm => {
+                refuse("its signature algorithm is not RS256".into())
+            }
+            _ => refuse(format!("not a well-formed JWT ({e})")),
+        })?;
+        if header.alg != Algorithm::RS256 {
+            return Err(refuse(format!(
+                "signed with {:?}; only RS256 is accepted",
+                header.alg
+            )));
+        }
+        let mut set = self.jwks(false).await?;
+        let jwk = match Self::pick_key(&set, header.kid.as_deref()) {
+            Ok(k) => k.clone(),
+            Err(_) => {
+                // The provider may have rotated its keys since they were cached.
+                set = self.jwks(true).await?;
+                Self::pick_key(&set, header.kid.as_deref())
+                    .map_err(&refuse)?
+                    .clone()
+            }
+        };
+        if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
+            return Err(refuse("the JWKS key it names is not an RSA key".into()));
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| Error::Protocol {
+            service: self.service.clone(),
+            detail: format!("unusable key in the JWKS: {e}"),
+        })?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = self.config.leeway.as_secs();
+        let data = jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation).map_err(|e| {
+            let unverified: Option<BTreeMap<String, serde_json::Value>> =
+                jsonwebtoken::dangerous::insecure_decode_claims(id_token).ok();
+            let claim = |name: &str| {
+                unverified
+                    .as_ref()
+                    .and_then(|c| c.get(name))
+                    .map(|v| sanitize(&v.to_string()))
+                    .unwrap_or_else(|| "nothing".into())
+            };
+            refuse(match e.kind() {
+                ErrorKind::InvalidSignature => "its signature does not verify with the provider's key".into(),
+                ErrorKind::InvalidIssuer => {
+                    format!(
+                        "issuer {} is not the expected {:?}",
+                        claim("iss"),
+                        self.config.issuer
+                    )
+                }
+                ErrorKind::InvalidAudience => format!(
+                    "audience {} does not include the client id {:?}",
+                    claim("aud"),
+                    self.config.client_id
+                ),
+                ErrorKind::ExpiredSignature => format!("it expired (exp {})", claim("exp")),
+                ErrorKind::ImmatureSignature => "it is not valid yet (nbf)".into(),
+                ErrorKind::MissingRequiredClaim(c) => format!("it lacks the claim {c}"),
+                ErrorKind::InvalidClaimFormat(c) => format!("its claim {c} is malformed"),
+                ErrorKind::InvalidAlgorithm => "its algorithm does not match the key".into(),
+                _ => error_chain(&e),
+            })
+        })?;
+        let claims = data.claims;
+        let now = now_unix();
+        match claims.iat {
+            None => return Err(refuse("it lacks the claim iat".into())),
+            Some(iat) if iat > now + self.config.leeway.as_secs() => {
+                return Err(refuse(format!(
+                    "it was issued in the future (iat {iat}, now {now})"
+                )));
+            }
+            Some(_) => {}
+        }
+        if claims.aud.len() > 1 && claims.azp.as_deref() != Some(self.config.client_id.as_str()) {
+            return Err(refuse("several audiences and azp is not this client".into()));
+        }
+        if let Some(expected) = expected_nonce {
+            match claims.nonce.as_deref() {
+                Some(n) if n == expected => {}
+                Some(_) => {
+                    return Err(refuse(
+                        "its nonce does not match this login's (a replayed or foreign token)".into(),
+                    ));
+                }
+                None => return Err(refuse("it carries no nonce".into())),
+            }
+        }
+        Ok(claims)
+    }
+
+    /// The user's claims from the UserInfo endpoint, for the tokens'
+    /// access token; the `sub` must be the ID token's.
+    pub async fn userinfo(&self, tokens: &Tokens) -> Result<UserInfo> {
+        self.check_bound(tokens)?;
+        let meta = self.metadata().await?;
+        let endpoint = meta
+            .userinfo_endpoint
+            .as_deref()
+            .ok_or_else(|| Error::unsupported(format!("{} announces no userinfo endpoint", self.service)))?;
+        let request = self
+            .http
+            .get(endpoint)?
+            .bearer_auth(tokens.access_token.expose())
+            .header(ACCEPT, "application/json");
+        let response = self.http.send(&self.service, request).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err(Error::Unauthenticated {
+                detail: format!("{} rejected the access token at userinfo", self.service),
+                source: None,
+            });
+        }
+        let info: UserInfo = self.read_json(response, "userinfo").await?;
+        if let Some(sub) = &tokens.subject
+            && *sub != info.sub
+        {
+            return Err(Error::Protocol {
+                service: self.service.clone(),
+                detail: "userinfo names another subject than the ID token".into(),
+            });
+        }
+        Ok(info)
+    }
+
+    /// The revocation endpoint: the configured one, else discovery's.
+    pub async fn revocation_endpoint(&self) -> Result<Option<String>> {
+        if let Some(r) = &self.config.revocation_endpoint {
+            return Ok(Some(r.clone()));
+        }
+        Ok(self.metadata().await?.revocation_endpoint.clone())
+    }
+
+    /// Revokes the refresh token, then the access token (RFC 7009), where
+    /// the provider offers revocation.
+    pub async fn revoke(&self, tokens: &Tokens) -> Result<Revocation> {
+        let Some(endpoint) = self.revocation_endpoint().await? else {
+            return Ok(Revocation::NotOffered);
+        };
+        let mut list: Vec<(&Secret, &str)> = Vec::new();
+        if let Some(r) = &tokens.refresh_token {
+            list.push((r, "refresh_token"));
+        }
+        list.push((&tokens.access_token, "access_token"));
+        for (token, hint) in list {
+            let mut request = self.http.post(&endpoint)?;
+            let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
+            match &self.config.client_secret {
+                Some(secret) => {
+                    request = request.basic_auth(
+                        form_encode(&self.config.client_id),
+                        Some(form_encode(secret.expose())),
+                    );
+                }
+                None => form.push(("client_id", &self.config.client_id)),
+            }
+            let response = self.http.send(&self.service, request.form(&form)).await?;
+            let status = response.status();
+            if !status.is_success() {
+                let body = self.read_body(response).await?;
+                return Err(self.token_error(status, &body, TokenContext::Refresh));
+            }
+        }
+        Ok(Revocation::Revoked)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TokenContext {
+    Code,
+    Refresh,
+}
+
+/// A login in progress: the listener is bound and the authorization URL
+/// built; nothing was sent yet.
+pub struct PendingLogin<'a> {
+    client: &'a OidcClient,
+    listener: RedirectListener,
+    url: String,
+    redirect_uri: String,
+    state: String,
+    nonce: String,
+    verifier: Secret,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+impl fmt::Debug for PendingLogin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingLogin<'_> {
+    /// The URL to open in the browser (print it too: the browser may not
+    /// start).
+    pub fn authorization_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The loopback redirect URI.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Opens the authorization URL through `launcher`, waits for the
+    /// redirect (until the timeout: [`Error::Cancelled`]), checks `state`,
+    /// exchanges the code with the PKCE verifier and verifies the ID token.
+    pub async fn finish(self, launcher: &dyn BrowserLauncher) -> Result<Login> {
+        let Self {
+            client,
+            listener,
+            url,
+            redirect_uri,
+            state,
+            nonce,
+            verifier,
+            deadline,
+            timeout,
+        } = self;
+        let opened = async {
+            launcher.open(&url).await?;
+            // The launcher's part is done; only the redirect ends the wait.
+            std::future::pending::<Result<Secret>>().await
+        };
+        let waited = listener.wait(&state, deadline, timeout);
+        let code = tokio::select! {
+            biased;
+            r = waited => r?,
+            r = opened => r?,
+        };
+        client
+            .exchange_code(&code, &redirect_uri, &verifier, &nonce)
+            .await
+    }
+}
+
+/// Following a redirect by hand (used by [`super::HttpFollowLauncher`]).
+pub(crate) fn location(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_url_keeps_the_issuer_path() {
+        assert_eq!(
+            discovery_url("https://gbiz-id.go.jp/oauth/"),
+            "https://gbiz-id.go.jp/oauth/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_url("https://op.example"),
+            "https://op.example/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn pkce_challenge_is_base64url_sha256() {
+        // Expected value from `printf %s VERIFIER | openssl dgst -sha256 -binary | basenc --base64url`.
+        let verifier = Secret::new("dBjftJeZ4CK-V9ZcjPcL3dHYaAEm5fDRlqbRAkhpcBE");
+        assert_eq!(
+            pkce_challenge(&verifier),
+            "reOvHDvSJUMRAC-kTUJKPq2SePCiVtvhQN9XiXV78-w"
+        );
+        let a = random_token().unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_token().unwrap());
+    }
+
+    #[test]
+    fn scopes_always_include_openid_and_offline_access() {
+        let mut c = OidcConfig {
+            issuer: "https://i/".into(),
+            client_id: "c".into(),
+            client_secret: None,
+            scopes: vec!["profile user".into(), "openid".into()],
+            revocation_endpoint: None,
+            leeway: DEFAULT_LEEWAY,
+        };
+        assert_eq!(c.scope_param(), "openid profile user offline_access");
+        c.scopes.clear();
+        assert_eq!(c.scope_param(), "openid offline_access");
+    }
+
+    #[test]
+    fn client_credentials_are_form_encoded() {
+        assert_eq!(form_encode("a b:c/é"), "a+b%3Ac%2F%C3%A9");
+        assert_eq!(form_encode("Az09-._*"), "Az09-._*");
+    }
+}

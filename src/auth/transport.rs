@@ -1,0 +1,526 @@
+//! The one HTTP seam: every request to GビズID or the RSSP goes through an
+//! [`HttpClient`] built by [`http_client`], so proxy, CA bundle, timeouts,
+//! redirect policy and the HTTPS-only rule live in one place.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::error::{BoxError, Error, Result};
+use crate::profile::Profile;
+use crate::secret::Secret;
+
+/// Default time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default time allowed for a whole request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest response body read (JSON documents are small).
+pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// How to reach the services.
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// PEM bundles of CA certificates to trust.
+    pub extra_ca_pem: Vec<Vec<u8>>,
+    /// Whether the platform's trusted roots are trusted too (false: only
+    /// `extra_ca_pem`, as for the sandbox).
+    pub trust_system_roots: bool,
+    /// The proxy, if any.
+    pub proxy: Option<ProxyConfig>,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request.
+    pub timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            extra_ca_pem: Vec::new(),
+            trust_system_roots: true,
+            proxy: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// A proxy for all requests.
+#[derive(Clone)]
+pub struct ProxyConfig {
+    /// `http://host:port` (no credentials in it: use `user`/`password`).
+    pub url: String,
+    /// Basic authentication user.
+    pub user: Option<String>,
+    /// Basic authentication password.
+    pub password: Option<Secret>,
+    /// Hosts reached directly: names (and their subdomains), IP addresses,
+    /// CIDR blocks, or `*`.
+    pub no_proxy: Vec<String>,
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyConfig")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
+}
+
+impl TransportConfig {
+    /// The transport a profile describes: its extra CA files read, its
+    /// proxy password resolved. A sandbox profile trusts only its CAs.
+    pub fn from_profile(profile: &Profile) -> Result<Self> {
+        // A sandbox is reached only through its own CA, so that a sandbox
+        // profile cannot talk to a real service by mistake.
+        let mut config = Self {
+            trust_system_roots: !profile.sandbox || profile.extra_ca_files.is_empty(),
+            ..Self::default()
+        };
+        for file in &profile.extra_ca_files {
+            config.extra_ca_pem.push(read_ca_file(file)?);
+        }
+        if let Some(p) = &profile.proxy {
+            let password = match &p.password {
+                Some(r) => Some(r.resolve(&format!("proxy password of profile {}", profile.name))?),
+                None => None,
+            };
+            config.proxy = Some(ProxyConfig {
+                url: p.url.clone(),
+                user: p.user.clone(),
+                password,
+                no_proxy: p.no_proxy.clone(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+fn read_ca_file(path: &Path) -> Result<Vec<u8>> {
+    let pem = std::fs::read(path).map_err(|e| Error::io(format!("reading CA file {}", path.display()), e))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(pem),
+        Ok(_) => Err(Error::Config {
+            detail: format!("CA file {} holds no PEM certificate", path.display()),
+        }),
+        Err(e) => Err(Error::Config {
+            detail: format!("CA file {}: {e}", path.display()),
+        }),
+    }
+}
+
+/// An HTTP client configured by [`http_client`]. Requests are built with
+/// [`HttpClient::get`] / [`HttpClient::post`], which refuse URLs that are
+/// not HTTPS (plain HTTP only to loopback), and sent with
+/// [`HttpClient::send`], which turns transport failures into precise
+/// [`Error`]s (TLS trust, proxy, timeout).
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    proxy: Option<ProxyInfo>,
+}
+
+#[derive(Clone, Debug)]
+struct ProxyInfo {
+    shown: String,
+    no_proxy: Vec<String>,
+}
+
+/// Builds the client every crpki HTTP request goes through: rustls with the
+/// platform's roots (unless disabled) plus the extra CAs, the proxy with
+/// optional Basic credentials and a no-proxy list, timeouts, no automatic
+/// redirects (a redirect is answered by the caller, never followed with
+/// credentials attached).
+pub fn http_client(config: &TransportConfig) -> Result<HttpClient> {
+    let mut certs = Vec::new();
+    for pem in &config.extra_ca_pem {
+        let bundle = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::Config {
+            detail: format!("extra CA certificates: {e}"),
+        })?;
+        certs.extend(bundle);
+    }
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .user_agent(concat!("crpki/", env!("CARGO_PKG_VERSION")))
+        .no_proxy();
+    if config.trust_system_roots {
+        builder = builder.tls_certs_merge(certs);
+    } else {
+        if certs.is_empty() {
+            return Err(Error::Config {
+                detail: "TLS: no CA certificate to trust (the system roots are disabled for this profile)"
+                    .into(),
+            });
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    let mut info = None;
+    if let Some(p) = &config.proxy {
+        let url = Url::parse(&p.url).map_err(|e| Error::Config {
+            detail: format!("proxy URL {:?}: {e}", shown_url_str(&p.url)),
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::Config {
+                detail: "the proxy URL must not contain credentials: set the proxy user and password instead"
+                    .into(),
+            });
+        }
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::Config {
+                detail: format!("proxy URL {url}: only http:// and https:// proxies are supported"),
+            });
+        }
+        let mut proxy = reqwest::Proxy::all(url.clone()).map_err(|e| Error::Config {
+            detail: format!("proxy URL {url}: {e}"),
+        })?;
+        if let Some(user) = &p.user {
+            let password = p.password.as_ref().map(Secret::expose).unwrap_or("");
+            proxy = proxy.basic_auth(user, password);
+        }
+        if !p.no_proxy.is_empty() {
+            proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&p.no_proxy.join(",")));
+        }
+        builder = builder.proxy(proxy);
+        info = Some(ProxyInfo {
+            shown: url.to_string(),
+            no_proxy: p.no_proxy.clone(),
+        });
+    }
+    let inner = builder.build().map_err(|e| Error::Config {
+        detail: format!("cannot set up HTTPS: {}", error_chain(&e)),
+    })?;
+    Ok(HttpClient { inner, proxy: info })
+}
+
+/// Whether a URL's host is a loopback address (`127.0.0.0/8`, `::1`,
+/// `localhost`).
+pub fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Parses an endpoint URL and applies the transport rule: `https://`, or
+/// `http://` to a loopback address only; no credentials in the URL.
+/// Anything else is [`Error::Config`].
+pub fn check_endpoint(url: &str) -> Result<Url> {
+    let parsed = Url::parse(url).map_err(|e| Error::Config {
+        detail: format!("invalid URL {:?}: {e}", shown_url_str(url)),
+    })?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::Config {
+            detail: format!("URL {} must not contain credentials", shown_url(&parsed)),
+        });
+    }
+    if parsed.host().is_none() {
+        return Err(Error::Config {
+            detail: format!("URL {} has no host", shown_url(&parsed)),
+        });
+    }
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        "http" => Err(Error::Config {
+            detail: format!(
+                "refusing plain-HTTP URL {}: only https:// is allowed (http:// only to loopback addresses)",
+                shown_url(&parsed)
+            ),
+        }),
+        other => Err(Error::Config {
+            detail: format!("URL {}: unsupported scheme {other}", shown_url(&parsed)),
+        }),
+    }
+}
+
+/// A URL without its query and fragment (which may carry state, codes or
+/// tokens), for messages.
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    u.to_string()
+}
+
+fn shown_url_str(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => shown_url(&u),
+        Err(_) => url.split(['?', '#', '@']).next().unwrap_or("").to_owned(),
+    }
+}
+
+impl HttpClient {
+    /// The underlying reqwest client (for callers with needs not covered
+    /// here; prefer [`HttpClient::get`] and [`HttpClient::post`], which
+    /// enforce the HTTPS rule).
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// A GET request to a checked URL (see [`check_endpoint`]).
+    pub fn get(&self, url: &str) -> Result<reqwest::RequestBuilder> {
+        Ok(self.inner.get(check_endpoint(url)?))
+    }
+
+    /// A POST request to a checked URL (see [`check_endpoint`]).
+    pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder> {
+        Ok(self.inner.post(check_endpoint(url)?))
+    }
+
+    /// Sends a request; transport failures become [`Error`]s that say what
+    /// failed: TLS trust ([`Error::Config`]), the proxy, a timeout or the
+    /// connection ([`Error::ServiceUnavailable`]). `service` names the
+    /// other side in messages.
+    pub async fn send(&self, service: &str, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        request.send().await.map_err(|e| self.transport_error(service, e))
+    }
+
+    fn proxy_for(&self, url: Option<&Url>) -> Option<&ProxyInfo> {
+        let proxy = self.proxy.as_ref()?;
+        let host = url.and_then(|u| u.host_str()).unwrap_or("");
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if proxy.no_proxy.iter().any(|entry| no_proxy_matches(entry, host)) {
+            None
+        } else {
+            Some(proxy)
+        }
+    }
+
+    /// Classifies a reqwest error.
+    pub fn transport_error(&self, service: &str, e: reqwest::Error) -> Error {
+        let target = e.url().map(shown_url).unwrap_or_else(|| service.to_owned());
+        let proxy = self.proxy_for(e.url()).map(|p| p.shown.clone());
+        let (timeout, connect) = (e.is_timeout(), e.is_connect());
+        // The rustls error sits behind an io::Error whose `source()` skips
+        // it, so it is looked for explicitly.
+        let tls = find_tls(&e);
+        let chain = error_chain(&e.without_url());
+        let e_source: BoxError = Box::new(SourceText(chain.clone()));
+        if let Some(tls) = tls {
+            return match tls {
+                TlsProblem::Untrusted(detail) => Error::Config {
+                    detail: format!(
+                        "TLS: the certificate of {target} is not trusted ({detail}); add the issuing CA to \
+                         the profile's extra CA files{}",
+                        if proxy.is_some() {
+                            " (or the proxy's CA, if it inspects TLS)"
+                        } else {
+                            ""
+                        }
+                    ),
+                },
+                TlsProblem::Other(detail) => Error::ServiceUnavailable {
+                    detail: format!("TLS handshake with {target} failed: {detail}"),
+                    source: Some(e_source),
+                },
+            };
+        }
+        let detail = if timeout {
+            match &proxy {
+                Some(p) => format!("{service}: no answer from {target} through the proxy {p} in time"),
+                None => format!("{service}: no answer from {target} in time"),
+            }
+        } else if connect {
+            match &proxy {
+                Some(p) => format!("{service}: cannot reach {target} through the proxy {p}: {chain}"),
+                None => format!("{service}: cannot connect to {target}: {chain}"),
+            }
+        } else {
+            match &proxy {
+                Some(p) => format!("{service}: request to {target} (through the proxy {p}) failed: {chain}"),
+                None => format!("{service}: request to {target} failed: {chain}"),
+            }
+        };
+        Error::ServiceUnavailable {
+            detail,
+            source: Some(e_source),
+        }
+    }
+}
+
+/// The text of an error and its sources, kept as the `source` of our
+/// errors (reqwest's own error would print the full URL).
+#[derive(Debug)]
+struct SourceText(String);
+
+impl fmt::Display for SourceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceText {}
+
+enum TlsProblem {
+    Untrusted(String),
+    Other(String),
+}
+
+fn find_tls(e: &(dyn std::error::Error + 'static)) -> Option<TlsProblem> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        // io::Errors may nest (tokio-rustls inside hyper's connector).
+        let mut candidate = err;
+        loop {
+            if let Some(r) = candidate.downcast_ref::<rustls::Error>() {
+                return Some(match r {
+                    rustls::Error::InvalidCertificate(c) => TlsProblem::Untrusted(format!("{c:?}")),
+                    other => TlsProblem::Other(other.to_string()),
+                });
+            }
+            match candidate
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => candidate = inner,
+                None => break,
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// "a: b: c" for an error and its sources, without repeating a message a
+/// wrapper already includes.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut current = e.source();
+    while let Some(s) = current {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        current = s.source();
+    }
+    out
+}
+
+/// The no-proxy rule reqwest applies, re-stated to say in messages whether
+/// the proxy was used: `*`, an IP address, a CIDR block, or a domain that
+/// matches itself and its subdomains (a leading dot is ignored).
+fn no_proxy_matches(entry: &str, host: &str) -> bool {
+    let entry = entry.trim();
+    if entry == "*" {
+        return true;
+    }
+    let host_ip: Option<IpAddr> = host.parse().ok();
+    if let Some((net, bits)) = entry.split_once('/') {
+        let (Ok(net), Ok(bits), Some(ip)) = (net.parse::<IpAddr>(), bits.parse::<u32>(), host_ip) else {
+            return false;
+        };
+        return match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
+                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
+                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        };
+    }
+    if let Ok(ip) = entry
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return host_ip == Some(ip);
+    }
+    let domain = entry.trim_start_matches('.');
+    !domain.is_empty()
+        && (host.eq_ignore_ascii_case(domain)
+            || (host.len() > domain.len()
+                && host
+                    .to_ascii_lowercase()
+                    .ends_with(&format!(".{}", domain.to_ascii_lowercase()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_rule() {
+        for ok in [
+            "https://gbiz-id.go.jp/oauth/",
+            "http://127.0.0.1:8080/cb",
+            "http://127.1.2.3/",
+            "http://[::1]:9/",
+            "http://localhost:1/x",
+        ] {
+            check_endpoint(ok).unwrap();
+        }
+        for bad in [
+            "http://gbiz-id.go.jp/oauth/",
+            "http://10.0.0.1/",
+            "http://localhost.evil.example/",
+            "ftp://127.0.0.1/",
+            "https://user:pw@host/",
+            "not a url",
+        ] {
+            assert!(matches!(check_endpoint(bad), Err(Error::Config { .. })), "{bad}");
+        }
+        let e = check_endpoint("http://example.com/p?code=secret")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn no_proxy_rules() {
+        assert!(no_proxy_matches("*", "a.b"));
+        assert!(no_proxy_matches("example.com", "example.com"));
+        assert!(no_proxy_matches(".example.com", "www.Example.com"));
+        assert!(!no_proxy_matches("example.com", "notexample.com"));
+        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3"));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3"));
+        assert!(no_proxy_matches("127.0.0.1", "127.0.0.1"));
+        assert!(no_proxy_matches("::1", "::1"));
+        assert!(!no_proxy_matches("", "x"));
+    }
+
+    #[test]
+    fn proxy_credentials_stay_out_of_debug_and_urls() {
+        let cfg = TransportConfig {
+            proxy: Some(ProxyConfig {
+                url: "http://u:pw-in-url@proxy:3128".into(),
+                user: None,
+                password: None,
+                no_proxy: vec![],
+            }),
+            ..TransportConfig::default()
+        };
+        let e = http_client(&cfg).unwrap_err().to_string();
+        assert!(!e.contains("pw-in-url"), "{e}");
+        let dbg = format!(
+            "{:?}",
+            ProxyConfig {
+                url: "http://proxy:3128".into(),
+                user: Some("u".into()),
+                password: Some(Secret::new("pw")),
+                no_proxy: vec![],
+            }
+        );
+        assert!(!dbg.contains("\"pw\""), "{dbg}");
+    }
+}

@@ -1,2 +1,0 @@
-//! The `crpki` command-line tool.
-fn main() {}

@@ -1,0 +1,515 @@
+//! `crpki`: sign and verify files with the commercial-registration
+//! certificate (remotely through a CSC service after a GビズID login, or with
+//! a legacy PKCS#12 file), manage profiles, the proxy, login and the chosen
+//! credential, inspect certificates, and run the local sandbox.
+//!
+//! Exit codes: 0 success; 1 error; 2 usage error; 3 the signature or
+//! certificate did not verify; 4 a password or login is needed or wrong.
+
+mod manage;
+mod remote;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crpki::cms::{self, SignOptions};
+use crpki::profile::{Profile, ProfileStore};
+use crpki::{Certificate, Error, RemoteSigner};
+
+use manage::{ConfigCommand, LoginArgs, ProfileCommand, SandboxCommand};
+use remote::{CertsCommand, PrintOnly};
+
+#[derive(Parser)]
+#[command(name = "crpki", version, about = "Sign with Japan's commercial-registration certificate (商業登記電子証明書)")]
+struct Cli {
+    /// More log output (repeat for more); logs go to stderr and never contain secrets.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// The profile to use (default: the current one, else the sandbox).
+    #[arg(long, global = true, env = "CRPKI_PROFILE")]
+    profile: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign files: writes FILE.p7s, a detached CMS signature (DER), for each.
+    Sign(SignArgs),
+    /// Verify a detached CMS signature of FILE against a trusted root.
+    Verify(VerifyArgs),
+    /// One certificate: show a file, or export yours from the service.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Your signing credentials at the remote service.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// Log in with GビズID (opens the browser; the URL is printed too).
+    Login(LoginArgs),
+    /// Log out: revoke the tokens where the service allows, and forget them.
+    Logout,
+    /// Profiles: which services to use and how.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Settings of the current profile (proxy).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// The local sandbox: a CSC remote signing service and a GビズID-style login on loopback.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Sign a sample document through an in-process sandbox and verify it, end to end.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Directory for the sample document, its signature and the sandbox state
+    /// (default: a new temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The files to sign.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Sign with this PKCS#12 file (the legacy 商業登記電子証明書 file) instead of the remote service.
+    #[arg(long, value_name = "P12")]
+    p12: Option<PathBuf>,
+    /// Read the PKCS#12 password from this environment variable
+    /// (otherwise it is asked for on the terminal).
+    #[arg(long, value_name = "VAR", requires = "p12")]
+    password_env: Option<String>,
+    /// Where to write the signature (default FILE.p7s; one input file only).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The signed file.
+    file: PathBuf,
+    /// The signature (default FILE.p7s).
+    sig: Option<PathBuf>,
+    /// Trusted root certificate(s), PEM or DER (the registrar's self-signed certificate).
+    #[arg(long, value_name = "ROOT", required = true)]
+    ca: Vec<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// Show a certificate (DER or PEM) and its MOJ fields.
+    Show {
+        /// The certificate file.
+        cert: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export your signing certificate (or, with --ca, the registrar's
+    /// self-signed certificate) from the remote service, DER.
+    Export {
+        /// Export the registrar's self-signed certificate instead.
+        #[arg(long)]
+        ca: bool,
+        /// Write to FILE (default: standard output, when it is not a terminal).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// What every command may need: the profile store and the chosen profile.
+pub struct Context {
+    store: ProfileStore,
+    profile_flag: Option<String>,
+}
+
+impl Context {
+    /// The profile name in effect: `--profile`, else the current one, else the sandbox.
+    fn profile_name(&self) -> CliResult<String> {
+        if let Some(p) = &self.profile_flag {
+            return Ok(p.clone());
+        }
+        Ok(self
+            .store
+            .current_name()?
+            .unwrap_or_else(|| manage::DEFAULT_PROFILE.to_owned()))
+    }
+
+    /// The profile in effect, with its endpoints resolved; a sandbox
+    /// profile is announced on stderr so nobody mistakes it for the real service.
+    fn resolved_profile(&self) -> CliResult<Profile> {
+        let profile = self.store.resolve(&self.profile_name()?)?;
+        if profile.sandbox {
+            eprintln!(
+                "[SANDBOX] profile '{}': the local crpki test service; signatures made here have no legal effect",
+                profile.name
+            );
+        }
+        Ok(profile)
+    }
+}
+
+/// What went wrong, and which exit code it deserves.
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// The message for stderr.
+    pub message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::BadSignature { .. } | Error::ContentModified | Error::Untrusted(_) => 3,
+            Error::WrongPassword { .. }
+            | Error::Unauthenticated { .. }
+            | Error::InvalidOtp { .. }
+            | Error::InteractionRequired { .. } => 4,
+            _ => 1,
+        };
+        let mut message = e.to_string();
+        if let Error::WrongPassword { .. } = e {
+            message.push_str(" (check the password and try again)");
+        }
+        Failure { code, message }
+    }
+}
+
+/// A failure with exit code 1.
+pub fn fail(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: message.into(),
+    }
+}
+
+/// What a command returns.
+pub type CliResult<T = ()> = Result<T, Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("crpki: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("crpki: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    // Logs name operations and errors; tokens, passwords and PINs are never
+    // logged at any level (they are `Secret`s, whose Debug is redacted).
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CRPKI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Verify(args) => return verify(args),
+        Command::Cert(CertCommand::Show { cert, json }) => return cert_show(&cert, json),
+        Command::Demo(args) => return demo(args).await,
+        Command::Sandbox(command) => return manage::sandbox(command).await,
+        Command::Sign(args) if args.p12.is_some() => return sign_p12(args).await,
+        _ => {}
+    }
+    let ctx = Context {
+        store: manage::open_store()?,
+        profile_flag: cli.profile,
+    };
+    match cli.command {
+        Command::Sign(args) => {
+            if args.out.is_some() {
+                return Err(fail("--out is for --p12 signing of one file; remote signing writes FILE.p7s"));
+            }
+            remote::sign_remote(&ctx, &args.files, args.quiet).await
+        }
+        Command::Cert(CertCommand::Export { ca, out }) => remote::export(&ctx, ca, out).await,
+        Command::Certs(command) => remote::certs(&ctx, command).await,
+        Command::Login(args) => manage::login(&ctx, args).await,
+        Command::Logout => manage::logout(&ctx).await,
+        Command::Profile(command) => manage::profile(&ctx, command),
+        Command::Config(command) => manage::config(&ctx, command),
+        Command::Verify(_)
+        | Command::Cert(CertCommand::Show { .. })
+        | Command::Demo(_)
+        | Command::Sandbox(_) => Ok(()),
+    }
+}
+
+fn read_file(path: &Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e).into())
+}
+
+fn password(var: Option<&str>) -> CliResult<String> {
+    match var {
+        Some(var) => std::env::var(var).map_err(|_| Failure {
+            code: 4,
+            message: format!("the environment variable {var} (--password-env) is not set"),
+        }),
+        None => prompt_line("PKCS#12 password: "),
+    }
+}
+
+/// Reads one line from the terminal after showing `prompt` on stderr.
+pub fn prompt_line(prompt: &str) -> CliResult<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure {
+            code: 4,
+            message: "a password is needed: pass --password-env VAR (no terminal to ask on)".into(),
+        });
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| fail(format!("reading the password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `FILE.p7s`.
+pub fn default_sig_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_os_string();
+    name.push(".p7s");
+    PathBuf::from(name)
+}
+
+async fn sign_p12(args: SignArgs) -> CliResult {
+    let Some(p12_path) = &args.p12 else {
+        return Err(fail("--p12 is required here"));
+    };
+    if args.out.is_some() && args.files.len() != 1 {
+        return Err(fail("--out needs exactly one file"));
+    }
+    let password = password(args.password_env.as_deref())?;
+    let p12 = read_file(p12_path)?;
+    let signer: Arc<dyn RemoteSigner> = Arc::new(crpki::Pkcs12Signer::from_bytes(&p12, &password)?);
+    if let Some(out) = &args.out {
+        cms::sign_file(signer.as_ref(), &args.files[0], out, &SignOptions::default()).await?;
+    } else {
+        remote::sign_files(signer.as_ref(), &args.files, args.quiet).await?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "signed {} file(s) as {}",
+            args.files.len(),
+            signer.certificate().subject()
+        );
+    }
+    Ok(())
+}
+
+fn load_roots(paths: &[PathBuf]) -> CliResult<Vec<Certificate>> {
+    let mut roots = Vec::new();
+    for p in paths {
+        roots.extend(Certificate::parse_all(&read_file(p)?)?);
+    }
+    Ok(roots)
+}
+
+fn verify(args: VerifyArgs) -> CliResult {
+    let sig_path = args.sig.clone().unwrap_or_else(|| default_sig_path(&args.file));
+    let roots = load_roots(&args.ca)?;
+    let verified = cms::verify_file(&sig_path, &args.file, &roots, None)?;
+    let summary = verified.signer.summary();
+    let signing_time = verified.signing_time.map(rfc3339);
+    if args.json {
+        let value = serde_json::json!({
+            "valid": true,
+            "file": args.file,
+            "signature": sig_path,
+            "signing_time": signing_time,
+            "signer": summary,
+        });
+        println!("{}", serde_json::to_string_pretty(&value).map_err(|e| fail(e.to_string()))?);
+    } else {
+        println!("OK: {} is signed and the signature is valid", args.file.display());
+        println!("signed by:     {}", summary.subject);
+        if let Some(name) = &summary.corporate_name {
+            println!("corporation:   {name}");
+        }
+        if let Some(n) = &summary.corporate_number {
+            println!("法人番号:      {n}");
+        }
+        if let Some(d) = &summary.director_name {
+            let title = summary.director_title.as_deref().unwrap_or("");
+            println!("representative: {title} {d}");
+        }
+        println!("issuer:        {}", summary.issuer);
+        if let Some(t) = &signing_time {
+            println!("signing time:  {t}");
+        }
+    }
+    Ok(())
+}
+
+fn cert_show(path: &Path, json: bool) -> CliResult {
+    let cert = Certificate::from_pem_or_der(&read_file(path)?)?;
+    let summary = cert.summary();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| fail(e.to_string()))?);
+        return Ok(());
+    }
+    print_summary(&summary);
+    if let Err(e) = cert.moj() {
+        println!("warning: {e}");
+    }
+    Ok(())
+}
+
+fn print_summary(s: &crpki::CertSummary) {
+    let rows: [(&str, Option<&str>); 13] = [
+        ("subject", Some(&s.subject)),
+        ("issuer", Some(&s.issuer)),
+        ("serial", Some(&s.serial)),
+        ("not before", Some(&s.not_before)),
+        ("not after", Some(&s.not_after)),
+        ("商号 corporate name", s.corporate_name.as_deref()),
+        ("会社法人等番号 registered number", s.registered_number.as_deref()),
+        ("法人番号 corporate number", s.corporate_number.as_deref()),
+        ("本店 head office", s.corporate_address.as_deref()),
+        ("代表者 representative", s.director_name.as_deref()),
+        ("資格 title", s.director_title.as_deref()),
+        ("管轄登記所 registry office", s.registry_office.as_deref()),
+        ("登記官 registrar", s.registrar.as_deref()),
+    ];
+    for (label, value) in rows {
+        if let Some(v) = value {
+            println!("{label}: {v}");
+        }
+    }
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| format!("{t:?}"))
+}
+
+async fn demo(args: DemoArgs) -> CliResult {
+    use crpki::auth::{Authenticator, HttpFollowLauncher, LoginOptions, TransportConfig};
+    use crpki::csc::{CscClient, ModeAuthorizer, SignerOptions, StaticSecrets, connect_signer};
+    use crpki::profile::SandboxEndpoints;
+    use crpki::sandbox::{CredentialAuthMode, Sandbox, SandboxConfig};
+
+    let dir = args
+        .dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("crpki-demo-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    println!("crpki demo: sign and verify through the SANDBOX (test keys; no legal effect), in {}", dir.display());
+
+    let sandbox = Sandbox::start(SandboxConfig {
+        state_dir: Some(dir.join("sandbox-state")),
+        ..SandboxConfig::default()
+    })
+    .await?;
+    println!("1. sandbox RSSP {} and GビズID-style provider {}", sandbox.csc_base_v2(), sandbox.oidc_issuer());
+
+    let store = ProfileStore::open(dir.join("config"));
+    let mut profile = Profile::builtin_sandbox();
+    profile.apply_sandbox_endpoints(&SandboxEndpoints::of(&sandbox), sandbox.state_dir());
+
+    let auth = Authenticator::for_profile(&profile, Arc::new(store.token_store()))?;
+    let http = crpki::auth::http_client(&TransportConfig::from_profile(&profile)?)?;
+    let user = "alice";
+    let login = auth
+        .login(
+            &HttpFollowLauncher::new(http),
+            &LoginOptions {
+                login_hint: Some(user.to_owned()),
+                ..LoginOptions::default()
+            },
+        )
+        .await?;
+    println!("2. logged in (auto-approved) as {} — subject {}", user, login.id_token.sub);
+
+    let client = Arc::new(CscClient::for_profile(&profile)?.with_token_source(Arc::new(auth.token_cache())));
+    let credentials = client.list_credentials().await?;
+    let ids: Vec<&str> = credentials.iter().map(|c| c.id.as_str()).collect();
+    println!("3. credentials at the RSSP: {}", ids.join(", "));
+
+    // The sandbox publishes its TEST PINs; a real service asks the user.
+    let mut secrets = StaticSecrets::new();
+    if let Some(u) = sandbox.user(user) {
+        for c in &u.credentials {
+            if let CredentialAuthMode::Explicit { pin, otp } = &c.auth_mode {
+                if let Some(pin) = pin {
+                    secrets = secrets.with("PIN", pin.as_str());
+                }
+                if let Some(otp) = otp {
+                    secrets = secrets.with("OTP", otp.as_str());
+                }
+            }
+        }
+    }
+    let authorizer = ModeAuthorizer::new().with_prompt(Arc::new(secrets));
+    let signer = connect_signer(client, None, Arc::new(authorizer), SignerOptions::default()).await?;
+    println!("4. signing with {} ({})", signer.certificate().subject(), signer.key_info());
+
+    let doc = dir.join("申請書.txt");
+    std::fs::write(&doc, "登記申請書 (crpki demo)\nThis document is signed with a SANDBOX TEST certificate.\n")
+        .map_err(|e| Error::io(format!("writing {}", doc.display()), e))?;
+    remote::sign_files(&signer, std::slice::from_ref(&doc), true).await?;
+    let sig = default_sig_path(&doc);
+    let stats = sandbox.stats();
+    println!(
+        "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",
+        doc.display(),
+        sig.display(),
+        stats.authorizations,
+        stats.sign_hash_calls
+    );
+
+    let root_path = dir.join("registrar-root.pem");
+    std::fs::write(&root_path, sandbox.registrar_root().to_pem())
+        .map_err(|e| Error::io(format!("writing {}", root_path.display()), e))?;
+    println!("6. verifying against the sandbox registrar root {}", root_path.display());
+    verify(VerifyArgs {
+        file: doc.clone(),
+        sig: Some(sig.clone()),
+        ca: vec![root_path.clone()],
+        json: false,
+    })?;
+    println!(
+        "7. cross-check with OpenSSL:\n   openssl cms -verify -binary -inform DER -in '{}' -content '{}' -CAfile '{}' -purpose any -ignore_critical -out /dev/null",
+        sig.display(),
+        doc.display(),
+        root_path.display()
+    );
+    sandbox.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! The management tool's part of `crpki` (seed §3.3): profiles, proxy,
+//! GビズID login and logout, and the local sandbox server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use crpki::auth::{Authenticator, LoginOptions, Revocation, SystemBrowser};
+use crpki::profile::{CscVersion, Profile, ProfileStore, ProxySettings, SANDBOX_PROFILE, SecretRef, ServiceAuth};
+use crpki::Error;
+
+use crate::{fail, CliResult, Context};
+
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    /// List the profiles (the current one is marked with *).
+    List,
+    /// Make NAME the current profile.
+    Use {
+        /// The profile.
+        name: String,
+    },
+    /// Show a profile's settings (never a secret).
+    Show {
+        /// The profile (default: the current one).
+        name: Option<String>,
+    },
+    /// Add a profile for a remote signing service.
+    Add {
+        /// The new profile's name.
+        name: String,
+        #[command(flatten)]
+        settings: ProfileSettings,
+    },
+    /// Change settings of a profile.
+    Edit {
+        /// The profile.
+        name: String,
+        #[command(flatten)]
+        settings: ProfileSettings,
+    },
+    /// Remove a profile and its stored tokens.
+    Remove {
+        /// The profile.
+        name: String,
+    },
+}
+
+#[derive(Args, Default)]
+pub struct ProfileSettings {
+    /// OpenID (GビズID) issuer, exactly as the provider spells it (e.g. https://gbiz-id.go.jp/oauth/).
+    #[arg(long)]
+    issuer: Option<String>,
+    /// OpenID client id registered for this application.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Read the OpenID client secret from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    client_secret_env: Option<String>,
+    /// The RSSP's CSC API root (e.g. https://rssp.example/csc/v2/).
+    #[arg(long)]
+    rssp: Option<String>,
+    /// CSC API version of the RSSP.
+    #[arg(long, value_parser = ["v2", "v1"])]
+    csc_version: Option<String>,
+    /// How the RSSP is authorized: `gbiz` (GビズID login, default), `basic:USER`
+    /// (CSC auth/login), `oauth2` (the RSSP's own OAuth2), `env:VAR` (a bearer
+    /// token from an environment variable).
+    #[arg(long, value_name = "MODE")]
+    service_auth: Option<String>,
+    /// A PEM file of extra CA certificates to trust (repeatable).
+    #[arg(long, value_name = "PEM")]
+    extra_ca: Vec<PathBuf>,
+    /// A description shown by `profile list`.
+    #[arg(long)]
+    description: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Proxy settings for reaching GビズID and the RSSP.
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
+    /// Show the current profile's settings.
+    Show,
+}
+
+#[derive(Subcommand)]
+pub enum ProxyCommand {
+    /// Use an HTTP(S) proxy.
+    Set {
+        /// The proxy, e.g. http://proxy.example:8080.
+        url: String,
+        /// Hosts reached directly, comma-separated (names, IPs, CIDR blocks).
+        #[arg(long, value_delimiter = ',')]
+        no_proxy: Vec<String>,
+        /// User name for the proxy.
+        #[arg(long)]
+        user: Option<String>,
+        /// Read the proxy password from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// Connect directly.
+    Clear,
+}
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// Do not open a browser; only print the URL to open.
+    #[arg(long)]
+    no_browser: bool,
+    /// Ask GビズID to show the login form even when a session exists.
+    #[arg(long)]
+    prompt_login: bool,
+    /// The account to log in as (GビズID: its e-mail address; sandbox: a user name).
+    #[arg(long)]
+    login_hint: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+#[derive(Subcommand)]
+pub enum SandboxCommand {
+    /// Run the sandbox (CSC RSSP + GビズID-style provider) on loopback until Ctrl-C.
+    Serve {
+        /// Address to listen on (loopback only).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// State directory (keys, users; default: the one the `sandbox` profile reads).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Serve plain HTTP instead of HTTPS (debugging only).
+        #[arg(long)]
+        http: bool,
+        /// Show the login and consent page instead of approving automatically.
+        #[arg(long)]
+        no_auto_approve: bool,
+    },
+}
+
+pub fn profile(ctx: &Context, command: ProfileCommand) -> CliResult {
+    let store = &ctx.store;
+    match command {
+        ProfileCommand::List => {
+            let current = ctx.profile_name()?;
+            for p in store.list()? {
+                let mark = if p.name == current { "*" } else { " " };
+                let kind = if p.sandbox { "  [SANDBOX: test service]" } else { "" };
+                let desc = p.description.as_deref().unwrap_or("");
+                println!("{mark} {}{kind}  {desc}", p.name);
+            }
+        }
+        ProfileCommand::Use { name } => {
+            store.use_profile(&name)?;
+            println!("current profile: {name}");
+        }
+        ProfileCommand::Show { name } => {
+            let name = match name {
+                Some(n) => n,
+                None => ctx.profile_name()?,
+            };
+            show_profile(&store.get(&name)?)?;
+        }
+        ProfileCommand::Add { name, settings } => {
+            let (issuer, client_id, rssp) = match (&settings.issuer, &settings.client_id, &settings.rssp) {
+                (Some(i), Some(c), Some(r)) => (i.clone(), c.clone(), r.clone()),
+                _ => return Err(fail("profile add needs --issuer, --client-id and --rssp")),
+            };
+            let mut p = Profile::new(&name, issuer, client_id, rssp);
+            apply(&mut p, settings)?;
+            p.validate()?;
+            store.add(p)?;
+            println!("added profile {name} (make it current with `crpki profile use {name}`)");
+        }
+        ProfileCommand::Edit { name, settings } => {
+            store.edit(&name, |p| apply(p, settings))?;
+            println!("updated profile {name}");
+        }
+        ProfileCommand::Remove { name } => {
+            store.remove(&name)?;
+            println!("removed profile {name} and its stored tokens");
+        }
+    }
+    Ok(())
+}
+
+fn apply(p: &mut Profile, s: ProfileSettings) -> crpki::Result<()> {
+    // Refuse a plain-HTTP or malformed endpoint when it is stored, not at
+    // the first request.
+    for url in [&s.issuer, &s.rssp].into_iter().flatten() {
+        crpki::auth::check_endpoint(url)?;
+    }
+    if let Some(v) = s.issuer {
+        p.oidc.issuer = v;
+    }
+    if let Some(v) = s.client_id {
+        p.oidc.client_id = v;
+    }
+    if let Some(v) = s.client_secret_env {
+        p.oidc.client_secret = Some(SecretRef::Env(v));
+    }
+    if let Some(v) = s.rssp {
+        p.rssp.base_url = v;
+    }
+    if let Some(v) = s.csc_version {
+        p.rssp.api_version = if v == "v1" { CscVersion::V1 } else { CscVersion::V2 };
+    }
+    if let Some(v) = s.service_auth {
+        p.rssp.service_auth = parse_service_auth(&v)?;
+    }
+    if !s.extra_ca.is_empty() {
+        p.extra_ca_files = s.extra_ca;
+    }
+    if let Some(v) = s.description {
+        p.description = Some(v);
+    }
+    Ok(())
+}
+
+fn parse_service_auth(v: &str) -> crpki::Result<ServiceAuth> {
+    Ok(match v.split_once(':') {
+        None if v == "gbiz" => ServiceAuth::GbizLogin,
+        None if v == "oauth2" => ServiceAuth::RsspOauth2,
+        Some(("basic", user)) if !user.is_empty() => ServiceAuth::CscBasic {
+            user: user.to_owned(),
+            password: None,
+        },
+        Some(("env", var)) if !var.is_empty() => ServiceAuth::BearerEnv { var: var.to_owned() },
+        _ => {
+            return Err(Error::Config {
+                detail: format!("--service-auth {v:?}: use gbiz, basic:USER, oauth2 or env:VAR"),
+            });
+        }
+    })
+}
+
+fn show_profile(p: &Profile) -> CliResult {
+    if p.sandbox {
+        println!("profile:        {}  [SANDBOX: local test service, signatures have no legal effect]", p.name);
+    } else {
+        println!("profile:        {}", p.name);
+    }
+    let or_unset = |s: &str| if s.is_empty() { "(set when the sandbox runs)".to_owned() } else { s.to_owned() };
+    println!("OpenID issuer:  {}", or_unset(&p.oidc.issuer));
+    println!("client id:      {}", or_unset(&p.oidc.client_id));
+    println!(
+        "RSSP:           {} (CSC {})",
+        or_unset(&p.rssp.base_url),
+        p.rssp.api_version
+    );
+    let auth = match &p.rssp.service_auth {
+        ServiceAuth::GbizLogin => "GビズID login".to_owned(),
+        ServiceAuth::CscBasic { user, .. } => format!("CSC auth/login as {user}"),
+        ServiceAuth::RsspOauth2 => "the RSSP's OAuth2 (service scope)".to_owned(),
+        ServiceAuth::BearerEnv { var } => format!("bearer token from ${var}"),
+    };
+    println!("service auth:   {auth}");
+    match &p.proxy {
+        Some(proxy) => {
+            let user = proxy.user.as_deref().map(|u| format!(" (user {u})")).unwrap_or_default();
+            println!("proxy:          {}{user}", redact_url(&proxy.url));
+            if !proxy.no_proxy.is_empty() {
+                println!("no proxy for:   {}", proxy.no_proxy.join(","));
+            }
+        }
+        None => println!("proxy:          none (direct)"),
+    }
+    for ca in &p.extra_ca_files {
+        println!("extra CA:       {}", ca.display());
+    }
+    println!(
+        "credential:     {}",
+        p.credential_id.as_deref().unwrap_or("(not chosen: automatic when there is exactly one)")
+    );
+    Ok(())
+}
+
+/// Drops `user:password@` from a URL before it is shown.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+pub fn config(ctx: &Context, command: ConfigCommand) -> CliResult {
+    let name = ctx.profile_name()?;
+    match command {
+        ConfigCommand::Show => match ctx.store.resolve(&name) {
+            Ok(p) => show_profile(&p),
+            Err(_) => show_profile(&ctx.store.get(&name)?),
+        },
+        ConfigCommand::Proxy(ProxyCommand::Set {
+            url,
+            no_proxy,
+            user,
+            password_env,
+        }) => {
+            if url.contains('@') {
+                return Err(fail(
+                    "put proxy credentials in --user and --password-env, not in the URL (it would be stored in clear)",
+                ));
+            }
+            ctx.store.edit(&name, |p| {
+                p.proxy = Some(ProxySettings {
+                    url: url.clone(),
+                    user,
+                    password: password_env.map(SecretRef::Env),
+                    no_proxy,
+                });
+                Ok(())
+            })?;
+            println!("profile {name}: proxy {url}");
+            Ok(())
+        }
+        ConfigCommand::Proxy(ProxyCommand::Clear) => {
+            ctx.store.edit(&name, |p| {
+                p.proxy = None;
+                Ok(())
+            })?;
+            println!("profile {name}: no proxy (direct connections)");
+            Ok(())
+        }
+    }
+}
+
+pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
+    let profile = ctx.resolved_profile()?;
+    let auth = Authenticator::for_profile(&profile, Arc::new(ctx.store.token_store()))?;
+    let options = LoginOptions {
+        prompt: args.prompt_login.then(|| "login".to_owned()),
+        login_hint: args.login_hint,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let announce = |url: &str| eprintln!("Log in with GビズID in your browser. If it did not open, visit:\n  {url}");
+    let login = if args.no_browser {
+        auth.login(&crate::PrintOnly, &options).await?
+    } else {
+        auth.login(&SystemBrowser::new().announce(announce), &options).await?
+    };
+    println!("logged in to profile {} (subject {})", profile.name, login.id_token.sub);
+    Ok(())
+}
+
+pub async fn logout(ctx: &Context) -> CliResult {
+    let name = ctx.profile_name()?;
+    // Logging out must work even when the service is unreachable.
+    let profile = match ctx.resolved_profile() {
+        Ok(p) => p,
+        Err(_) => ctx.store.get(&name)?,
+    };
+    let auth = Authenticator::for_profile(&profile, Arc::new(ctx.store.token_store()));
+    let store = ctx.store.token_store();
+    let outcome = match auth {
+        Ok(auth) => auth.logout().await?,
+        // The service cannot be reached or configured: still forget locally.
+        Err(e) => {
+            let deleted = crpki::profile::TokenStore::delete(&store, &profile.name)?;
+            eprintln!("note: could not reach the provider to revoke the tokens: {e}");
+            crpki::auth::Logout {
+                revocation: Revocation::NothingToRevoke,
+                local_tokens_deleted: deleted,
+            }
+        }
+    };
+    match &outcome.revocation {
+        Revocation::Revoked => println!("tokens revoked at the provider"),
+        Revocation::NotOffered => println!("the provider offers no revocation; tokens forgotten locally"),
+        Revocation::NothingToRevoke => {}
+        Revocation::Failed(e) => eprintln!("warning: revocation failed ({e}); tokens forgotten locally"),
+        _ => {}
+    }
+    if outcome.local_tokens_deleted {
+        println!("logged out of profile {}", profile.name);
+    } else {
+        println!("profile {} was not logged in", profile.name);
+    }
+    crate::remote::after_logout(ctx, &profile);
+    Ok(())
+}
+
+pub async fn sandbox(command: SandboxCommand) -> CliResult {
+    match command {
+        SandboxCommand::Serve {
+            listen,
+            state,
+            http,
+            no_auto_approve,
+        } => {
+            let state = state.unwrap_or_else(crpki::sandbox::default_state_dir);
+            crpki::sandbox::serve_cli(listen, Some(state), http, !no_auto_approve).await?;
+            Ok(())
+        }
+    }
+}
+
+/// The store to use: `$CRPKI_CONFIG_DIR` or the platform's config directory.
+pub fn open_store() -> CliResult<ProfileStore> {
+    Ok(ProfileStore::open_default()?)
+}
+
+/// The profile used when none was chosen: the sandbox.
+pub const DEFAULT_PROFILE: &str = SANDBOX_PROFILE;

@@ -1,0 +1,293 @@
+//! Signing with the remote service: listing and choosing the credential,
+//! exporting certificates, and batch-signing files through one
+//! authorization per `multisign` chunk.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use clap::Subcommand;
+
+use crpki::auth::{BrowserLauncher, SystemBrowser};
+use crpki::cms::{self, SignOptions};
+use crpki::csc::{
+    connect_signer, CredentialDescription, CscClient, CscSigner, ModeAuthorizer, PromptRequest, SecretPrompt,
+    SignerOptions,
+};
+use crpki::profile::Profile;
+use crpki::{Error, HashAlgorithm, RemoteSigner, Secret};
+
+use crate::{fail, CliResult, Context};
+
+#[derive(Subcommand)]
+pub enum CertsCommand {
+    /// List the signing credentials (certificates) the RSSP holds for you.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Choose the credential to sign with (automatic when there is exactly one).
+    Use {
+        /// The credential id (see `crpki certs list`).
+        id: String,
+    },
+}
+
+/// Asks for a PIN/OTP on the terminal; never echoes it to a log.
+#[derive(Debug)]
+struct TerminalPrompt;
+
+#[async_trait]
+impl SecretPrompt for TerminalPrompt {
+    async fn ask(&self, request: &PromptRequest<'_>) -> crpki::Result<Secret> {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::InteractionRequired {
+                detail: format!(
+                    "credential {} needs its {} and there is no terminal to ask on (set CRPKI_{}_ENV's variable)",
+                    request.credential.id,
+                    request.input.id,
+                    request.input.id.to_ascii_uppercase()
+                ),
+            });
+        }
+        let label = request.input.label.clone().unwrap_or_else(|| request.input.id.clone());
+        let line = crate::prompt_line(&format!(
+            "{label} for {} ({} signature(s)): ",
+            request.credential.id, request.num_signatures
+        ))
+        .map_err(|e| Error::Cancelled { detail: e.message })?;
+        Ok(Secret::new(line))
+    }
+}
+
+/// PIN/OTP from environment variables (`CRPKI_PIN`, `CRPKI_OTP`), for
+/// pipelines; falls back to the terminal.
+#[derive(Debug)]
+struct EnvOrTerminal;
+
+#[async_trait]
+impl SecretPrompt for EnvOrTerminal {
+    async fn ask(&self, request: &PromptRequest<'_>) -> crpki::Result<Secret> {
+        let var = format!("CRPKI_{}", request.input.id.to_ascii_uppercase());
+        match std::env::var(&var) {
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            _ => TerminalPrompt.ask(request).await,
+        }
+    }
+}
+
+/// A browser launcher that only prints the URL (`--no-browser`, headless use).
+#[derive(Debug)]
+pub struct PrintOnly;
+
+#[async_trait]
+impl BrowserLauncher for PrintOnly {
+    async fn open(&self, url: &str) -> crpki::Result<()> {
+        eprintln!("Open this URL in a browser to continue:\n  {url}");
+        Ok(())
+    }
+}
+
+fn browser() -> Arc<dyn BrowserLauncher> {
+    Arc::new(SystemBrowser::new().announce(|url| {
+        eprintln!("Approve in your browser. If it did not open, visit:\n  {url}");
+    }))
+}
+
+/// A CSC client for the profile, authorized as the profile says.
+pub fn client(ctx: &Context, profile: &Profile) -> CliResult<Arc<CscClient>> {
+    let tokens = crpki::csc::service_auth::for_profile(
+        profile,
+        Arc::new(ctx.store.token_store()),
+        Some(browser()),
+        std::env::var("CRPKI_RSSP_PASSWORD").ok().map(Secret::new),
+    )?;
+    Ok(Arc::new(CscClient::for_profile(profile)?.with_token_source(tokens)))
+}
+
+/// The signer for the profile's credential.
+pub async fn signer(ctx: &Context, profile: &Profile) -> CliResult<CscSigner> {
+    let client = client(ctx, profile)?;
+    let authorizer = ModeAuthorizer::new()
+        .with_prompt(Arc::new(EnvOrTerminal))
+        .with_browser(browser());
+    let options = SignerOptions {
+        description: Some("crpki sign".to_owned()),
+        ..SignerOptions::default()
+    };
+    Ok(connect_signer(client, profile.credential_id.as_deref(), Arc::new(authorizer), options).await?)
+}
+
+pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
+    let profile = ctx.resolved_profile()?;
+    let client = client(ctx, &profile)?;
+    match command {
+        CertsCommand::List { json } => {
+            let list = client.list_credentials().await?;
+            let chosen = profile.credential_id.as_deref();
+            if json {
+                let rows: Vec<_> = list.iter().map(|c| credential_json(c, chosen)).collect();
+                let v = serde_json::json!({ "profile": profile.name, "sandbox": profile.sandbox, "credentials": rows });
+                println!("{}", serde_json::to_string_pretty(&v).map_err(|e| fail(e.to_string()))?);
+            } else if list.is_empty() {
+                println!("no signing credential for this account");
+            } else {
+                for c in &list {
+                    print_credential(c, chosen);
+                }
+            }
+        }
+        CertsCommand::Use { id } => {
+            let description = client.credential_info(&id).await?;
+            if let Err(e) = description.check_usable() {
+                eprintln!("warning: {e}");
+            }
+            ctx.store.edit(&profile.name, |p| {
+                p.credential_id = Some(id.clone());
+                Ok(())
+            })?;
+            println!("profile {}: signing with credential {id}", profile.name);
+        }
+    }
+    Ok(())
+}
+
+fn credential_json(c: &CredentialDescription, chosen: Option<&str>) -> serde_json::Value {
+    let summary = c.certificate.as_ref().map(|cert| cert.summary());
+    serde_json::json!({
+        "id": c.id,
+        "chosen": chosen == Some(c.id.as_str()),
+        "subject": summary.as_ref().map(|s| s.subject.clone()),
+        "corporate_name": summary.as_ref().and_then(|s| s.corporate_name.clone()),
+        "corporate_number": summary.as_ref().and_then(|s| s.corporate_number.clone()),
+        "not_before": summary.as_ref().map(|s| s.not_before.clone()),
+        "not_after": summary.as_ref().map(|s| s.not_after.clone()),
+        "status": c.cert_status.to_string(),
+        "key_enabled": c.key_enabled(),
+        "algorithm": key_label(c),
+        "scal": format!("{:?}", c.scal),
+        "multisign": c.multisign,
+    })
+}
+
+fn key_label(c: &CredentialDescription) -> String {
+    match c.certificate.as_ref().and_then(|cert| cert.public_key().ok()) {
+        Some(k) => k.info().to_string(),
+        None => format!("{} bits", c.key_len),
+    }
+}
+
+fn print_credential(c: &CredentialDescription, chosen: Option<&str>) {
+    let mark = if chosen == Some(c.id.as_str()) { "*" } else { " " };
+    let usable = match c.check_usable() {
+        Ok(()) => "usable".to_owned(),
+        Err(e) => format!("UNUSABLE: {e}"),
+    };
+    println!("{mark} {}  [{}; {}; {}]", c.id, key_label(c), c.cert_status, usable);
+    if let Some(cert) = &c.certificate {
+        let s = cert.summary();
+        println!("    subject:   {}", s.subject);
+        if let Some(name) = &s.corporate_name {
+            println!("    商号:      {name}  法人番号 {}", s.corporate_number.as_deref().unwrap_or("-"));
+        }
+        println!("    valid:     {} .. {}", s.not_before, s.not_after);
+    }
+}
+
+pub async fn export(ctx: &Context, ca: bool, out: Option<PathBuf>) -> CliResult {
+    let profile = ctx.resolved_profile()?;
+    let signer = signer(ctx, &profile).await?;
+    let der = if ca {
+        let root = signer
+            .chain()
+            .iter()
+            .find(|c| c.is_self_signed())
+            .ok_or_else(|| fail("the service did not return the registrar's self-signed certificate"))?;
+        root.der().to_vec()
+    } else {
+        signer.certificate().der().to_vec()
+    };
+    match out {
+        Some(path) => {
+            cms::write_atomically(&path, &der)?;
+            eprintln!("wrote {} ({} bytes, DER)", path.display(), der.len());
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            if stdout.is_terminal() {
+                return Err(fail("refusing to write DER to a terminal: use --out FILE or a pipe"));
+            }
+            stdout
+                .write_all(&der)
+                .map_err(|e| Error::io("writing the certificate to stdout", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Signs every file with one signer: hashes them (streaming), signs all
+/// digests in one batch (the signer authorizes once per `multisign` chunk),
+/// then writes `FILE.p7s` for each, atomically. Nothing is written unless
+/// the whole batch was signed.
+pub async fn sign_files(signer: &dyn RemoteSigner, files: &[PathBuf], quiet: bool) -> CliResult {
+    let show_progress = !quiet && files.len() > 1 && std::io::stderr().is_terminal();
+    let bar = if show_progress {
+        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:10} [{bar:40}] {pos}/{len}") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let hash = signer.default_algorithm().hash;
+    bar.set_message("hashing");
+    let mut digests = Vec::with_capacity(files.len());
+    for file in files {
+        digests.push(hash_file(hash, file).await?);
+        bar.inc(1);
+    }
+    bar.set_message("signing");
+    bar.set_position(0);
+    let signatures = cms::sign_digests(signer, &digests, &SignOptions::default()).await?;
+    bar.set_position(files.len() as u64);
+    bar.set_message("writing");
+    bar.set_position(0);
+    for (file, der) in files.iter().zip(&signatures) {
+        let out = crate::default_sig_path(file);
+        cms::write_atomically(&out, der)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+async fn hash_file(hash: HashAlgorithm, file: &Path) -> CliResult<crpki::Digest> {
+    let path = file.to_path_buf();
+    let digest = tokio::task::spawn_blocking(move || crpki::signer::digest_file(hash, &path))
+        .await
+        .map_err(|e| fail(format!("hashing {}: {e}", file.display())))??;
+    Ok(digest)
+}
+
+pub async fn sign_remote(ctx: &Context, files: &[PathBuf], quiet: bool) -> CliResult {
+    let profile = ctx.resolved_profile()?;
+    let signer = signer(ctx, &profile).await?;
+    sign_files(&signer, files, quiet).await?;
+    if !quiet {
+        eprintln!(
+            "signed {} file(s) as {} (credential {})",
+            files.len(),
+            signer.certificate().subject(),
+            signer.credential().id
+        );
+    }
+    Ok(())
+}
+
+/// Called after `crpki logout`: nothing is cached in this process, but the
+/// Windows certificate binding of the profile goes away with the login.
+pub fn after_logout(_ctx: &Context, _profile: &Profile) {}

@@ -1,0 +1,303 @@
+//! The ASN.1 pieces the `cms` crate does not model (ESS signing-certificate
+//! attributes, RSASSA-PSS parameters), algorithm identifiers, and a small
+//! TLV splitter used where the exact input bytes matter.
+
+use const_oid::ObjectIdentifier;
+use der::asn1::{Any, AnyRef, OctetString};
+use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::serial_number::SerialNumber;
+
+use crate::error::{Error, Result};
+use crate::signer::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid};
+
+/// id-data
+pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+/// id-signedData
+pub(crate) const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// id-contentType
+pub(crate) const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+/// id-messageDigest
+pub(crate) const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// id-signingTime
+pub(crate) const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+/// id-aa-signingCertificate (RFC 2634, SHA-1)
+pub(crate) const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+/// id-aa-signingCertificateV2 (RFC 5035)
+pub(crate) const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// What every error about an input CMS structure calls it.
+pub(crate) const WHAT: &str = "CMS signature";
+
+pub(crate) fn malformed(detail: impl Into<String>) -> Error {
+    Error::malformed(WHAT, detail)
+}
+
+pub(crate) fn malformed_der(e: der::Error) -> Error {
+    Error::malformed_from(WHAT, e)
+}
+
+/// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies … OPTIONAL }`
+#[derive(Clone, Debug, der::Sequence)]
+pub(crate) struct SigningCertificateV2 {
+    pub certs: Vec<EssCertIdV2>,
+    #[asn1(optional = "true")]
+    pub policies: Option<Vec<Any>>,
+}
+
+/// `ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT id-sha256, certHash, issuerSerial OPTIONAL }`
+///
+/// The default is modelled as an `Option` so that SHA-256 is written by
+/// leaving the field out, as DER requires for a value equal to its default.
+#[derive(Clone, Debug, der::Sequence)]
+pub(crate) struct EssCertIdV2 {
+    #[asn1(optional = "true")]
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    pub cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    pub issuer_serial: Option<IssuerSerial>,
+}
+
+/// `SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, policies … OPTIONAL }`
+#[derive(Clone, Debug, der::Sequence)]
+pub(crate) struct SigningCertificate {
+    pub certs: Vec<EssCertId>,
+    #[asn1(optional = "true")]
+    pub policies: Option<Vec<Any>>,
+}
+
+/// `ESSCertID ::= SEQUENCE { certHash (SHA-1), issuerSerial OPTIONAL }`
+#[derive(Clone, Debug, der::Sequence)]
+pub(crate) struct EssCertId {
+    pub cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    pub issuer_serial: Option<IssuerSerial>,
+}
+
+/// `IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }`
+#[derive(Clone, Debug, der::Sequence)]
+pub(crate) struct IssuerSerial {
+    pub issuer: Vec<GeneralName>,
+    pub serial_number: SerialNumber,
+}
+
+/// `RSASSA-PSS-params` (RFC 4055), every field with its DEFAULT as `None`.
+#[derive(Clone, Debug, Default, der::Sequence)]
+pub(crate) struct RsaPssParams {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    pub mask_gen_algorithm: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    pub salt_length: Option<u32>,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    pub trailer_field: Option<u32>,
+}
+
+/// The digest AlgorithmIdentifier as CMS writes it (RFC 5754: parameters absent).
+pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: hash.oid(),
+        parameters: None,
+    }
+}
+
+/// A hash AlgorithmIdentifier with NULL parameters, the form RFC 4055 uses
+/// inside RSASSA-PSS parameters (and what OpenSSL writes there).
+fn hash_id_with_null(hash: HashAlgorithm) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: hash.oid(),
+        parameters: Some(Any::null()),
+    }
+}
+
+/// The signatureAlgorithm of a SignerInfo.
+pub(crate) fn signature_algorithm_id(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifierOwned> {
+    let parameters = match alg.scheme {
+        // RFC 4055: the parameters of sha*WithRSAEncryption are NULL.
+        SignatureScheme::RsaPkcs1v15 => Some(Any::null()),
+        SignatureScheme::RsaPss => {
+            let mgf_hash = hash_id_with_null(alg.hash).to_der().map_err(internal)?;
+            let params = RsaPssParams {
+                hash_algorithm: Some(hash_id_with_null(alg.hash)),
+                mask_gen_algorithm: Some(AlgorithmIdentifierOwned {
+                    oid: alg_oid::MGF1,
+                    parameters: Some(Any::from_der(&mgf_hash).map_err(internal)?),
+                }),
+                salt_length: Some(alg.hash.output_len() as u32),
+                trailer_field: None,
+            };
+            Some(Any::encode_from(&params).map_err(internal)?)
+        }
+        // RFC 5758: the parameters of ecdsa-with-SHA* are absent.
+        SignatureScheme::Ecdsa => None,
+    };
+    Ok(AlgorithmIdentifierOwned {
+        oid: alg.oid(),
+        parameters,
+    })
+}
+
+/// Parameters must be absent or NULL (digest algorithms, PKCS#1 signature algorithms).
+fn check_null_or_absent(id: &AlgorithmIdentifierOwned, what: &str) -> Result<()> {
+    match &id.parameters {
+        None => Ok(()),
+        Some(p) if p.is_null() => Ok(()),
+        Some(_) => Err(malformed(format!(
+            "unexpected parameters in the {what} {}",
+            id.oid
+        ))),
+    }
+}
+
+/// The hash of a digestAlgorithm (or of a hash inside PSS parameters).
+pub(crate) fn hash_from_id(id: &AlgorithmIdentifierOwned, what: &str) -> Result<HashAlgorithm> {
+    check_null_or_absent(id, what)?;
+    HashAlgorithm::from_oid(&id.oid)
+}
+
+/// The SignerInfo's signatureAlgorithm together with its digestAlgorithm,
+/// as one [`SignatureAlgorithm`]. Accepts `rsaEncryption` (what OpenSSL
+/// writes) and `sha*WithRSAEncryption` (what crpki writes) for PKCS#1.
+pub(crate) fn signature_algorithm_from_id(
+    id: &AlgorithmIdentifierOwned,
+    digest: HashAlgorithm,
+) -> Result<SignatureAlgorithm> {
+    let alg = match id.oid {
+        alg_oid::RSASSA_PSS => {
+            let params = id
+                .parameters
+                .as_ref()
+                .ok_or_else(|| malformed("RSASSA-PSS without parameters"))?;
+            let params: RsaPssParams = decode_any(params)?;
+            pss_algorithm(&params)?
+        }
+        oid => {
+            let alg = SignatureAlgorithm::from_oid(&oid, Some(digest))?;
+            match alg.scheme {
+                SignatureScheme::RsaPkcs1v15 => check_null_or_absent(id, "signature algorithm")?,
+                SignatureScheme::Ecdsa if id.parameters.is_some() => {
+                    return Err(malformed(format!(
+                        "unexpected parameters in the signature algorithm {oid}"
+                    )));
+                }
+                _ => {}
+            }
+            alg
+        }
+    };
+    if alg.hash != digest {
+        return Err(Error::unsupported(format!(
+            "signature algorithm {alg} with digest algorithm {digest}"
+        )));
+    }
+    Ok(alg)
+}
+
+/// RSASSA-PSS as crpki supports it: MGF1 with the same hash, a salt as long
+/// as the hash, trailer field 1.
+fn pss_algorithm(params: &RsaPssParams) -> Result<SignatureAlgorithm> {
+    let hash = match &params.hash_algorithm {
+        Some(h) => hash_from_id(h, "RSASSA-PSS hash")?,
+        None => return Err(Error::unsupported("RSASSA-PSS with SHA-1")),
+    };
+    let mgf = params
+        .mask_gen_algorithm
+        .as_ref()
+        .ok_or_else(|| Error::unsupported("RSASSA-PSS with MGF1-SHA-1"))?;
+    if mgf.oid != alg_oid::MGF1 {
+        return Err(Error::unsupported(format!(
+            "RSASSA-PSS mask generation {}",
+            mgf.oid
+        )));
+    }
+    let mgf_hash: AlgorithmIdentifierOwned = decode_any(
+        mgf.parameters
+            .as_ref()
+            .ok_or_else(|| malformed("MGF1 without a hash algorithm"))?,
+    )?;
+    let mgf_hash = hash_from_id(&mgf_hash, "MGF1 hash")?;
+    if mgf_hash != hash {
+        return Err(Error::unsupported(format!(
+            "RSASSA-PSS with {hash} and MGF1-{mgf_hash}"
+        )));
+    }
+    let salt = params.salt_length.unwrap_or(20);
+    if salt as usize != hash.output_len() {
+        return Err(Error::unsupported(format!(
+            "RSASSA-PSS with a {salt}-byte salt (crpki supports a salt as long as the hash)"
+        )));
+    }
+    if params.trailer_field.unwrap_or(1) != 1 {
+        return Err(malformed("RSASSA-PSS trailer field other than 1"));
+    }
+    Ok(SignatureAlgorithm::new(SignatureScheme::RsaPss, hash))
+}
+
+/// Decodes an `Any` as `T` (works for CHOICE types too, which
+/// `Any::decode_as` does not handle).
+pub(crate) fn decode_any<T: for<'a> Decode<'a, Error = der::Error>>(any: &Any) -> Result<T> {
+    let der = any.to_der().map_err(malformed_der)?;
+    T::from_der(&der).map_err(malformed_der)
+}
+
+/// An encoding failure of a value crpki built itself: not the caller's input.
+pub(crate) fn internal(e: der::Error) -> Error {
+    Error::Other(std::sync::Arc::new(e))
+}
+
+/// One TLV of the input, with its exact bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tlv<'a> {
+    pub tag: Tag,
+    pub value: &'a [u8],
+    pub raw: &'a [u8],
+}
+
+impl<'a> Tlv<'a> {
+    /// Exactly one DER TLV, nothing after it.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let any = AnyRef::from_der(bytes).map_err(malformed_der)?;
+        Ok(Self {
+            tag: any.tag(),
+            value: any.value(),
+            raw: bytes,
+        })
+    }
+
+    /// The TLVs that make up this one's value (a SEQUENCE's or SET's elements).
+    pub fn children(&self) -> Result<Vec<Tlv<'a>>> {
+        let mut reader = SliceReader::new(self.value).map_err(malformed_der)?;
+        let mut out = Vec::new();
+        while !reader.is_finished() {
+            let raw = reader.tlv_bytes().map_err(malformed_der)?;
+            out.push(Self::parse(raw)?);
+        }
+        Ok(out)
+    }
+
+    /// Fails unless the tag is `tag`.
+    pub fn expect(self, tag: Tag, what: &str) -> Result<Self> {
+        if self.tag == tag {
+            Ok(self)
+        } else {
+            Err(malformed(format!("{what}: expected {tag}, found {}", self.tag)))
+        }
+    }
+
+    /// Decodes the exact bytes as `T`.
+    pub fn decode<T: Decode<'a, Error = der::Error>>(&self) -> Result<T> {
+        T::from_der(self.raw).map_err(malformed_der)
+    }
+}
+
+/// `[n]` IMPLICIT or EXPLICIT constructed context tag.
+pub(crate) fn context(number: u8) -> Tag {
+    Tag::ContextSpecific {
+        constructed: true,
+        number: der::TagNumber(number.into()),
+    }
+}

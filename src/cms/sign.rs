@@ -1,0 +1,334 @@
+//! Building detached SignedData through a [`RemoteSigner`]: the signer only
+//! ever receives the digest of each signed-attribute set.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{Any, OctetString, SetOfVec};
+use der::{DateTime, Encode, Tag};
+use x509_cert::attr::{Attribute, Attributes};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::time::Time;
+
+use super::SignOptions;
+use super::asn1::{self, EssCertIdV2, IssuerSerial, SigningCertificateV2, internal};
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::signer::{Digest, HashAlgorithm, RemoteSigner, SignatureAlgorithm};
+
+/// The algorithm to sign with: the caller's choice, or the signer's default
+/// with the hash of the given content digests.
+fn choose_algorithm(
+    signer: &dyn RemoteSigner,
+    options: &SignOptions,
+    content_hash: Option<HashAlgorithm>,
+) -> Result<SignatureAlgorithm> {
+    let alg = match (options.algorithm, content_hash) {
+        (Some(alg), _) => alg,
+        (None, Some(hash)) => SignatureAlgorithm::new(signer.default_algorithm().scheme, hash),
+        (None, None) => signer.default_algorithm(),
+    };
+    let key = signer.key_info();
+    if !alg.fits(&key) {
+        return Err(Error::unsupported(format!("{alg} with a {key} key")));
+    }
+    Ok(alg)
+}
+
+/// Signs everything `reader` yields; see [`super::sign_reader`].
+pub(super) async fn sign_reader(
+    signer: &dyn RemoteSigner,
+    reader: impl Read,
+    options: &SignOptions,
+) -> Result<Vec<u8>> {
+    let alg = choose_algorithm(signer, options, None)?;
+    let mut hasher = alg.hash.hasher();
+    hasher
+        .update_reader(reader)
+        .map_err(|e| Error::io("reading the content to sign", e))?;
+    let digest = hasher.finish();
+    let options = SignOptions {
+        algorithm: Some(alg),
+        ..options.clone()
+    };
+    sign_digest(signer, &digest, &options).await
+}
+
+/// Signs one content digest; see [`super::sign_digest`].
+pub(super) async fn sign_digest(
+    signer: &dyn RemoteSigner,
+    content_digest: &Digest,
+    options: &SignOptions,
+) -> Result<Vec<u8>> {
+    // `sign_digests` returns exactly one CMS per digest.
+    sign_digests(signer, std::slice::from_ref(content_digest), options)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::invalid_argument("no content digest to sign"))
+}
+
+/// Signs N content digests with one call to the signer; see [`super::sign_digests`].
+pub(super) async fn sign_digests(
+    signer: &dyn RemoteSigner,
+    content_digests: &[Digest],
+    options: &SignOptions,
+) -> Result<Vec<Vec<u8>>> {
+    let first = content_digests
+        .first()
+        .ok_or_else(|| Error::invalid_argument("no content digest to sign"))?;
+    let alg = choose_algorithm(signer, options, Some(first.algorithm()))?;
+    if let Some(d) = content_digests.iter().find(|d| d.algorithm() != alg.hash) {
+        return Err(Error::invalid_argument(format!(
+            "a {} content digest given for {alg}",
+            d.algorithm()
+        )));
+    }
+    let cert = signer.certificate();
+    let time = signing_time(options.signing_time.unwrap_or_else(SystemTime::now))?;
+    let ess = signing_certificate_v2(cert)?;
+
+    let mut attr_sets = Vec::with_capacity(content_digests.len());
+    let mut to_sign = Vec::with_capacity(content_digests.len());
+    for content_digest in content_digests {
+        let attrs = signed_attributes(content_digest, &time, &ess)?;
+        // The signature covers the attributes encoded as a SET (tag 0x31),
+        // which is what `SetOfVec` encodes to; inside the SignerInfo the
+        // same bytes are re-tagged [0] IMPLICIT.
+        let der = attrs.to_der().map_err(internal)?;
+        to_sign.push(alg.hash.digest(&der));
+        attr_sets.push(attrs);
+    }
+
+    let signatures = signer.sign_digests(alg, &to_sign).await?;
+    if signatures.len() != to_sign.len() {
+        return Err(Error::Protocol {
+            service: "signer".into(),
+            detail: format!(
+                "{} signatures returned for {} digests",
+                signatures.len(),
+                to_sign.len()
+            ),
+        });
+    }
+    // A remote signer that answers with a wrong key or garbage must not
+    // produce a CMS that only fails later at the recipient.
+    let public_key = cert.public_key()?;
+    for (digest, signature) in to_sign.iter().zip(&signatures) {
+        public_key
+            .verify_digest(alg, digest, signature)
+            .map_err(|e| Error::Protocol {
+                service: "signer".into(),
+                detail: format!("returned a signature that does not verify with its certificate: {e}"),
+            })?;
+    }
+
+    let certificates = certificate_set(
+        cert,
+        if options.include_chain {
+            signer.chain()
+        } else {
+            &[]
+        },
+    )?;
+    let signature_algorithm = asn1::signature_algorithm_id(alg)?;
+    let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+        issuer: cert.inner().tbs_certificate().issuer().clone(),
+        serial_number: cert.inner().tbs_certificate().serial_number().clone(),
+    });
+
+    attr_sets
+        .into_iter()
+        .zip(signatures)
+        .map(|(attrs, signature)| {
+            let signer_info = SignerInfo {
+                version: CmsVersion::V1,
+                sid: sid.clone(),
+                digest_alg: asn1::digest_algorithm_id(alg.hash),
+                signed_attrs: Some(attrs),
+                signature_algorithm: signature_algorithm.clone(),
+                signature: OctetString::new(signature).map_err(internal)?,
+                unsigned_attrs: None,
+            };
+            let signed_data = SignedData {
+                version: CmsVersion::V1,
+                digest_algorithms: SetOfVec::try_from(vec![asn1::digest_algorithm_id(alg.hash)])
+                    .map_err(internal)?,
+                encap_content_info: EncapsulatedContentInfo {
+                    econtent_type: asn1::ID_DATA,
+                    econtent: None,
+                },
+                certificates: Some(certificates.clone()),
+                crls: None,
+                signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(internal)?),
+            };
+            ContentInfo {
+                content_type: asn1::ID_SIGNED_DATA,
+                content: Any::encode_from(&signed_data).map_err(internal)?,
+            }
+            .to_der()
+            .map_err(internal)
+        })
+        .collect()
+}
+
+/// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise; whole seconds.
+fn signing_time(at: SystemTime) -> Result<Time> {
+    let dt = DateTime::from_system_time(at)
+        .map_err(|_| Error::invalid_argument("the signing time must be between 1970 and 9999"))?;
+    Ok(Time::from(dt))
+}
+
+fn signing_certificate_v2(cert: &Certificate) -> Result<SigningCertificateV2> {
+    let tbs = cert.inner().tbs_certificate();
+    Ok(SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            // SHA-256 is the field's DEFAULT, so it is left out.
+            hash_algorithm: None,
+            cert_hash: OctetString::new(HashAlgorithm::Sha256.digest(cert.der()).as_bytes())
+                .map_err(internal)?,
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
+                serial_number: tbs.serial_number().clone(),
+            }),
+        }],
+        policies: None,
+    })
+}
+
+fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> {
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).map_err(internal)?,
+    })
+}
+
+fn signed_attributes(content_digest: &Digest, time: &Time, ess: &SigningCertificateV2) -> Result<Attributes> {
+    let attrs = vec![
+        attribute(
+            asn1::ID_CONTENT_TYPE,
+            Any::encode_from(&asn1::ID_DATA).map_err(internal)?,
+        )?,
+        attribute(
+            asn1::ID_MESSAGE_DIGEST,
+            Any::new(Tag::OctetString, content_digest.as_bytes()).map_err(internal)?,
+        )?,
+        attribute(asn1::ID_SIGNING_TIME, Any::encode_from(time).map_err(internal)?)?,
+        attribute(
+            asn1::ID_AA_SIGNING_CERTIFICATE_V2,
+            Any::encode_from(ess).map_err(internal)?,
+        )?,
+    ];
+    // `try_from` sorts into DER SET OF order.
+    SetOfVec::try_from(attrs).map_err(internal)
+}
+
+fn certificate_set(cert: &Certificate, chain: &[Certificate]) -> Result<CertificateSet> {
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut choices = Vec::new();
+    for c in std::iter::once(cert).chain(chain) {
+        if seen.contains(&c.der()) {
+            continue;
+        }
+        seen.push(c.der());
+        choices.push(CertificateChoices::Certificate(c.inner().clone()));
+    }
+    CertificateSet::try_from(choices).map_err(internal)
+}
+
+/// Signs a file and writes the CMS next to nothing else; see [`super::sign_file`].
+pub(super) async fn sign_file(
+    signer: &dyn RemoteSigner,
+    path: &Path,
+    out: &Path,
+    options: &SignOptions,
+) -> Result<()> {
+    let alg = choose_algorithm(signer, options, None)?;
+    let digest = hash_file(alg.hash, path).await?;
+    let options = SignOptions {
+        algorithm: Some(alg),
+        ..options.clone()
+    };
+    let cms = sign_digest(signer, &digest, &options).await?;
+    write_atomically(out, &cms)
+}
+
+/// Hashes on a blocking thread when running inside a Tokio runtime, so a
+/// large file does not stall the executor.
+async fn hash_file(hash: HashAlgorithm, path: &Path) -> Result<Digest> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let owned = path.to_path_buf();
+        tokio::task::spawn_blocking(move || crate::signer::digest_file(hash, &owned))
+            .await
+            .map_err(|e| Error::Other(std::sync::Arc::new(e)))?
+    } else {
+        crate::signer::digest_file(hash, path)
+    }
+}
+
+/// Writes `bytes` to `out` through a temporary file in the same directory
+/// and a rename, so `out` is either the complete new file or untouched.
+pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::invalid_argument(format!("{} is not a file path", out.display())))?;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (tmp, mut file) = create_temp(&dir, name)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&tmp, out)
+                .map_err(|e| Error::io(format!("renaming {} to {}", tmp.display(), out.display()), e))
+        });
+    if written.is_err() {
+        // Best effort: the error being returned is the one that matters.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> Result<(PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let pid = std::process::id();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{pid}.{nanos:x}.{n}.tmp"));
+        let tmp = dir.join(tmp_name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Error::io(
+                    format!("creating a temporary file in {}", dir.display()),
+                    e,
+                ));
+            }
+        }
+    }
+    Err(Error::io(
+        format!("creating a temporary file in {}", dir.display()),
+        std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+    ))
+}

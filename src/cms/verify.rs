@@ -1,0 +1,353 @@
+//! Verifying a detached SignedData against content and trusted roots.
+
+use std::io::Read;
+use std::time::SystemTime;
+
+use const_oid::ObjectIdentifier;
+use der::asn1::{Any, OctetString};
+use der::{Encode, Header, Length, Tag};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::{Attribute, Attributes};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::time::Time;
+
+use cms::cert::IssuerAndSerialNumber;
+use cms::signed_data::EncapsulatedContentInfo;
+
+use super::VerifiedSignature;
+use super::asn1::{self, Tlv, context, decode_any, malformed, malformed_der};
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::signer::HashAlgorithm;
+
+/// How a SignerInfo names its certificate.
+enum SignerId {
+    IssuerAndSerial(IssuerAndSerialNumber),
+    SubjectKeyId(Vec<u8>),
+}
+
+struct SignedAttrs {
+    /// The attributes' exact bytes re-tagged as a SET: what was signed.
+    der: Vec<u8>,
+    list: Vec<Attribute>,
+}
+
+struct ParsedSignerInfo<'a> {
+    sid: SignerId,
+    digest_alg: AlgorithmIdentifierOwned,
+    signed_attrs: Option<SignedAttrs>,
+    signature_alg: AlgorithmIdentifierOwned,
+    signature: &'a [u8],
+}
+
+struct ParsedSignedData<'a> {
+    econtent_type: ObjectIdentifier,
+    certificates: Vec<Certificate>,
+    signer_infos: Vec<ParsedSignerInfo<'a>>,
+}
+
+/// See [`super::verify_detached`].
+pub(super) fn verify_detached(
+    signature: &[u8],
+    content: impl Read,
+    trusted_roots: &[Certificate],
+    at: Option<SystemTime>,
+) -> Result<VerifiedSignature> {
+    let der = super::decode_input(signature)?;
+    let parsed = parse(&der)?;
+
+    let si = match parsed.signer_infos.as_slice() {
+        [one] => one,
+        [] => return Err(malformed("no SignerInfo")),
+        many => {
+            return Err(Error::unsupported(format!(
+                "a CMS signature with {} signers (crpki verifies exactly one)",
+                many.len()
+            )));
+        }
+    };
+    let signer = find_signer(&parsed.certificates, &si.sid)?;
+    let hash = asn1::hash_from_id(&si.digest_alg, "digest algorithm")?;
+    let algorithm = asn1::signature_algorithm_from_id(&si.signature_alg, hash)?;
+    let public_key = signer.public_key()?;
+
+    let mut hasher = hash.hasher();
+    hasher
+        .update_reader(content)
+        .map_err(|e| Error::io("reading the signed content", e))?;
+    let content_digest = hasher.finish();
+
+    let bad_signature = |e: Error| match e {
+        Error::BadSignature { detail } => Error::BadSignature {
+            detail: format!("the CMS signer's signature: {detail}"),
+        },
+        other => other,
+    };
+
+    let mut signing_time = None;
+    match &si.signed_attrs {
+        Some(attrs) => {
+            let md = single(&attrs.list, asn1::ID_MESSAGE_DIGEST, "messageDigest")?
+                .ok_or_else(|| malformed("the signed attributes lack messageDigest"))?;
+            let md: OctetString = decode_any(md)?;
+            if md.as_bytes() != content_digest.as_bytes() {
+                return Err(Error::ContentModified);
+            }
+            public_key
+                .verify_digest(algorithm, &hash.digest(&attrs.der), si.signature)
+                .map_err(bad_signature)?;
+            let ct = single(&attrs.list, asn1::ID_CONTENT_TYPE, "contentType")?
+                .ok_or_else(|| malformed("the signed attributes lack contentType"))?;
+            let ct: ObjectIdentifier = decode_any(ct)?;
+            if ct != parsed.econtent_type {
+                return Err(malformed(format!(
+                    "the contentType attribute ({ct}) differs from the encapsulated content type ({})",
+                    parsed.econtent_type
+                )));
+            }
+            if let Some(t) = single(&attrs.list, asn1::ID_SIGNING_TIME, "signingTime")? {
+                let t: Time = decode_any(t)?;
+                signing_time = Some(t.to_system_time());
+            }
+            check_signing_certificate(&attrs.list, &signer)?;
+        }
+        None => {
+            // RFC 5652 §5.3: without signed attributes the signature is
+            // over the content itself, allowed only for id-data.
+            if parsed.econtent_type != asn1::ID_DATA {
+                return Err(malformed(
+                    "signed attributes are required for a content type other than id-data",
+                ));
+            }
+            public_key
+                .verify_digest(algorithm, &content_digest, si.signature)
+                .map_err(bad_signature)?;
+        }
+    }
+
+    let intermediates: Vec<Certificate> = parsed
+        .certificates
+        .iter()
+        .filter(|c| c.der() != signer.der())
+        .cloned()
+        .collect();
+    let at = at.or(signing_time).unwrap_or_else(SystemTime::now);
+    let chain = crate::cert::validate_chain(&signer, &intermediates, trusted_roots, at)?;
+    let moj = signer.moj()?;
+
+    Ok(VerifiedSignature {
+        signer,
+        chain,
+        signing_time,
+        digest_algorithm: hash,
+        signature_algorithm: algorithm,
+        content_digest,
+        moj,
+    })
+}
+
+fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>> {
+    let content_info = Tlv::parse(der)?.expect(Tag::Sequence, "ContentInfo")?;
+    let [content_type, content] = content_info.children()?[..] else {
+        return Err(malformed("ContentInfo must have two elements"));
+    };
+    let content_type: ObjectIdentifier = content_type.decode()?;
+    if content_type != asn1::ID_SIGNED_DATA {
+        return Err(malformed(format!(
+            "content type {content_type} is not signedData"
+        )));
+    }
+    let content = content.expect(context(0), "ContentInfo content")?;
+    let signed_data = Tlv::parse(content.value)?.expect(Tag::Sequence, "SignedData")?;
+
+    let fields = signed_data.children()?;
+    let mut fields = fields.into_iter().peekable();
+    let mut next = |what: &str| {
+        fields
+            .next()
+            .ok_or_else(|| malformed(format!("SignedData lacks {what}")))
+    };
+    let version: u8 = next("version")?.decode()?;
+    if ![1, 3, 4, 5].contains(&version) {
+        return Err(malformed(format!("SignedData version {version}")));
+    }
+    next("digestAlgorithms")?.expect(Tag::Set, "SignedData digestAlgorithms")?;
+    let encap: EncapsulatedContentInfo = next("encapContentInfo")?.decode()?;
+    if encap.econtent.is_some() {
+        return Err(Error::unsupported(
+            "a CMS signature with embedded content (crpki verifies detached signatures)",
+        ));
+    }
+    let mut certificates = Vec::new();
+    let mut field = next("signerInfos")?;
+    if field.tag == context(0) {
+        for choice in field.children()? {
+            // Other CertificateChoices (attribute certificates, …) are
+            // never a signer's certificate: skip them.
+            if choice.tag == Tag::Sequence {
+                certificates.push(Certificate::from_der(choice.raw)?);
+            }
+        }
+        field = next("signerInfos")?;
+    }
+    if field.tag == context(1) {
+        field = next("signerInfos")?;
+    }
+    let signer_infos = field
+        .expect(Tag::Set, "SignedData signerInfos")?
+        .children()?
+        .into_iter()
+        .map(parse_signer_info)
+        .collect::<Result<Vec<_>>>()?;
+    if fields.next().is_some() {
+        return Err(malformed("unexpected data after SignedData signerInfos"));
+    }
+    Ok(ParsedSignedData {
+        econtent_type: encap.econtent_type,
+        certificates,
+        signer_infos,
+    })
+}
+
+fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
+    let tlv = tlv.expect(Tag::Sequence, "SignerInfo")?;
+    let fields = tlv.children()?;
+    let mut fields = fields.into_iter();
+    let mut next = |what: &str| {
+        fields
+            .next()
+            .ok_or_else(|| malformed(format!("SignerInfo lacks {what}")))
+    };
+    let version: u8 = next("version")?.decode()?;
+    let sid = next("sid")?;
+    // RFC 5652 §5.3: version 1 goes with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+    let sid = match (sid.tag, version) {
+        (Tag::Sequence, 1) => SignerId::IssuerAndSerial(sid.decode()?),
+        (
+            Tag::ContextSpecific {
+                constructed: false,
+                number,
+            },
+            3,
+        ) if number.value() == 0 => SignerId::SubjectKeyId(sid.value.to_vec()),
+        (tag, version) => {
+            return Err(malformed(format!(
+                "SignerInfo version {version} with a sid tagged {tag}"
+            )));
+        }
+    };
+    let digest_alg: AlgorithmIdentifierOwned = next("digestAlgorithm")?.decode()?;
+    let mut field = next("signatureAlgorithm")?;
+    let mut signed_attrs = None;
+    if field.tag == context(0) {
+        // The signature covers the attributes' own bytes with the SET tag,
+        // not a re-encoding: a re-encoding may reorder a SET OF.
+        let len = Length::try_from(field.value.len()).map_err(malformed_der)?;
+        let mut der = Header::new(Tag::Set, len).to_der().map_err(malformed_der)?;
+        der.extend_from_slice(field.value);
+        let list = Tlv::parse(&der)?.decode::<Attributes>()?.into_vec();
+        signed_attrs = Some(SignedAttrs { der, list });
+        field = next("signatureAlgorithm")?;
+    }
+    let signature_alg: AlgorithmIdentifierOwned = field.decode()?;
+    let signature = next("signature")?
+        .expect(Tag::OctetString, "SignerInfo signature")?
+        .value;
+    match fields.next() {
+        None => {}
+        Some(f) if f.tag == context(1) && fields.next().is_none() => {}
+        Some(_) => return Err(malformed("unexpected data after the SignerInfo signature")),
+    }
+    Ok(ParsedSignerInfo {
+        sid,
+        digest_alg,
+        signed_attrs,
+        signature_alg,
+        signature,
+    })
+}
+
+/// The one value of the one attribute of type `oid`, if present.
+fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Result<Option<&'a Any>> {
+    let mut found = attrs.iter().filter(|a| a.oid == oid);
+    let Some(attr) = found.next() else { return Ok(None) };
+    if found.next().is_some() {
+        return Err(malformed(format!("more than one {name} attribute")));
+    }
+    match attr.values.as_slice() {
+        [value] => Ok(Some(value)),
+        _ => Err(malformed(format!(
+            "the {name} attribute must have exactly one value"
+        ))),
+    }
+}
+
+fn find_signer(certificates: &[Certificate], sid: &SignerId) -> Result<Certificate> {
+    certificates
+        .iter()
+        .find(|c| {
+            let tbs = c.inner().tbs_certificate();
+            match sid {
+                SignerId::IssuerAndSerial(isn) => {
+                    tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
+                }
+                SignerId::SubjectKeyId(ski) => c.subject_key_id().ok().flatten().is_some_and(|k| k == *ski),
+            }
+        })
+        .cloned()
+        .ok_or_else(|| malformed("the signer's certificate is not among the certificates in the CMS"))
+}
+
+/// The ESS signing-certificate attributes bind the signature to one
+/// certificate, so a different certificate with the same key cannot be
+/// substituted.
+fn check_signing_certificate(attrs: &[Attribute], cert: &Certificate) -> Result<()> {
+    let mismatch = |what: &str| Error::BadSignature {
+        detail: format!("the {what} attribute names another certificate than the signer's"),
+    };
+    if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
+        let sc: asn1::SigningCertificateV2 = decode_any(v)?;
+        let id = sc
+            .certs
+            .first()
+            .ok_or_else(|| malformed("empty signingCertificateV2"))?;
+        let hash = match &id.hash_algorithm {
+            None => HashAlgorithm::Sha256,
+            Some(alg) => asn1::hash_from_id(alg, "ESSCertIDv2 hash algorithm")?,
+        };
+        if hash.digest(cert.der()).as_bytes() != id.cert_hash.as_bytes() {
+            return Err(mismatch("signingCertificateV2"));
+        }
+        if let Some(is) = &id.issuer_serial {
+            if !issuer_serial_matches(is, cert) {
+                return Err(mismatch("signingCertificateV2"));
+            }
+        }
+    }
+    if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE, "signingCertificate")? {
+        let sc: asn1::SigningCertificate = decode_any(v)?;
+        let id = sc
+            .certs
+            .first()
+            .ok_or_else(|| malformed("empty signingCertificate"))?;
+        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.der());
+        if sha1.as_ref() != id.cert_hash.as_bytes() {
+            return Err(mismatch("signingCertificate"));
+        }
+        if let Some(is) = &id.issuer_serial {
+            if !issuer_serial_matches(is, cert) {
+                return Err(mismatch("signingCertificate"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn issuer_serial_matches(is: &asn1::IssuerSerial, cert: &Certificate) -> bool {
+    let tbs = cert.inner().tbs_certificate();
+    &is.serial_number == tbs.serial_number()
+        && is
+            .issuer
+            .iter()
+            .any(|n| matches!(n, GeneralName::DirectoryName(name) if name == tbs.issuer()))
+}

@@ -1,0 +1,255 @@
+//! The one function that turns a CSC or OAuth error reply (HTTP status plus
+//! `{"error","error_description"}`) into a [`crate::Error`].
+//!
+//! CSC services tell many failures apart only by the description (a 400
+//! `invalid_request` may mean "SAD expired", "PIN invalid" or "key
+//! disabled"), so the description is read too, case-insensitively, after
+//! the code and the status.
+
+use crate::error::Error;
+
+use super::types::ErrorBody;
+
+/// Longest server text kept in an error message.
+const MAX_TEXT: usize = 300;
+
+/// Server text made safe for an error message: control characters become
+/// spaces and the text is cut at a reasonable length.
+pub(crate) fn sanitize(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_TEXT)
+        .collect();
+    if text.chars().count() > MAX_TEXT {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+fn words(description: &str) -> Vec<String> {
+    description
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// Maps an error reply of `method` (`signatures/signHash`, `oauth2/token`, …)
+/// from `service` to the crate's error:
+///
+/// | reply | error |
+/// |---|---|
+/// | 5xx, 429, `temporarily_unavailable`, `server_error` | [`Error::ServiceUnavailable`] (retryable) |
+/// | 401, `invalid_token`, `expired_token`, `authentication_error` | [`Error::Unauthenticated`] |
+/// | `invalid_otp`, `invalid_pin`, `invalid_authentication_data`, or a description about the PIN/OTP | [`Error::InvalidOtp`] |
+/// | a description about the SAD ("SAD expired", "Invalid parameter SAD"), `invalid_grant` from a credential-scope token request | [`Error::AuthorizationInvalid`] |
+/// | a description saying the key is disabled or locked, or the certificate expired, revoked or suspended | [`Error::CredentialUnusable`] |
+/// | a description about the `credentialID` | [`Error::NotFound`] |
+/// | `invalid_client`, `unauthorized_client` | [`Error::Config`] |
+/// | `access_denied` | [`Error::Cancelled`] |
+/// | a 4xx without a readable error body | [`Error::Protocol`] |
+/// | anything else | [`Error::Remote`] with the code, description and status |
+pub fn error_from_reply(service: &str, method: &str, status: u16, body: Option<&ErrorBody>) -> Error {
+    let code = body.map(|b| sanitize(&b.error)).unwrap_or_default();
+    let description = body
+        .and_then(|b| b.error_description.as_deref())
+        .map(sanitize)
+        .unwrap_or_default();
+    let lower_code = code.to_ascii_lowercase();
+    let w = words(&description);
+    let has = |word: &str| w.iter().any(|x| x == word);
+    let shown = if description.is_empty() {
+        code.clone()
+    } else {
+        format!("{code}: {description}")
+    };
+
+    if status >= 500
+        || status == 429
+        || matches!(lower_code.as_str(), "temporarily_unavailable" | "server_error")
+    {
+        return Error::ServiceUnavailable {
+            detail: format!("{service}: {method} answered HTTP {status} ({shown})"),
+            source: None,
+        };
+    }
+    if body.is_none() {
+        return Error::Protocol {
+            service: service.to_owned(),
+            detail: format!("{method} answered HTTP {status} without a CSC error body"),
+        };
+    }
+    match lower_code.as_str() {
+        "invalid_token" | "expired_token" => {
+            return Error::Unauthenticated {
+                detail: format!("{service} rejected the access token for {method} ({shown})"),
+                source: None,
+            };
+        }
+        "invalid_otp" | "invalid_pin" | "invalid_authentication_data" => {
+            return Error::InvalidOtp {
+                detail: format!("{service}: {shown}"),
+            };
+        }
+        "invalid_client" | "unauthorized_client" => {
+            return Error::Config {
+                detail: format!(
+                    "{service} rejected the client credentials at {method} ({shown}); check the client id and \
+                     secret"
+                ),
+            };
+        }
+        "access_denied" => {
+            return Error::Cancelled {
+                detail: format!("{service} denied {method} ({shown})"),
+            };
+        }
+        "invalid_grant" if method.ends_with("oauth2/token") => {
+            // The grant is either a credential authorization (one signing
+            // operation) or the service login; the token module says which.
+            return Error::AuthorizationInvalid {
+                detail: format!("{service} refused the authorization grant ({shown})"),
+            };
+        }
+        _ => {}
+    }
+    if status == 401 || lower_code == "authentication_error" {
+        return Error::Unauthenticated {
+            detail: format!("{service} refused the authentication for {method} ({shown})"),
+            source: None,
+        };
+    }
+    if has("pin") || has("otp") {
+        return Error::InvalidOtp {
+            detail: format!("{service}: {shown}"),
+        };
+    }
+    if has("sad") || has("sads") {
+        return Error::AuthorizationInvalid {
+            detail: format!("{service}: {shown}"),
+        };
+    }
+    let certificate_gone = has("certificate") && (has("expired") || has("revoked") || has("suspended"));
+    if has("disabled") || has("locked") || has("revoked") || has("suspended") || certificate_gone {
+        return Error::CredentialUnusable {
+            detail: format!("{service}: {shown}"),
+        };
+    }
+    if has("credentialid") {
+        return Error::NotFound {
+            what: format!("credential at {service} ({shown})"),
+        };
+    }
+    Error::Remote {
+        service: service.to_owned(),
+        status,
+        code,
+        description,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, code: &str, description: Option<&str>) -> Error {
+        let body = ErrorBody {
+            error: code.into(),
+            error_description: description.map(str::to_owned),
+        };
+        error_from_reply("RSSP", "signatures/signHash", status, Some(&body))
+    }
+
+    #[test]
+    fn maps_by_meaning() {
+        assert!(matches!(
+            reply(401, "invalid_token", None),
+            Error::Unauthenticated { .. }
+        ));
+        assert!(matches!(
+            reply(401, "expired_token", Some("The access token has expired")),
+            Error::Unauthenticated { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_request", Some("SAD expired")),
+            Error::AuthorizationInvalid { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_request", Some("Invalid parameter SAD")),
+            Error::AuthorizationInvalid { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_pin", Some("The PIN is invalid")),
+            Error::InvalidOtp { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_otp", None),
+            Error::InvalidOtp { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_request", Some("Invalid PIN")),
+            Error::InvalidOtp { .. }
+        ));
+        assert!(matches!(
+            reply(
+                400,
+                "invalid_request",
+                Some("The key of credential x is disabled")
+            ),
+            Error::CredentialUnusable { .. }
+        ));
+        assert!(matches!(
+            reply(
+                400,
+                "invalid_request",
+                Some("The certificate of credential x has expired")
+            ),
+            Error::CredentialUnusable { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_request", Some("Credential is locked")),
+            Error::CredentialUnusable { .. }
+        ));
+        assert!(matches!(
+            reply(400, "invalid_request", Some("Invalid parameter credentialID")),
+            Error::NotFound { .. }
+        ));
+        let e = reply(503, "temporarily_unavailable", Some("busy"));
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(reply(500, "", None).is_retryable());
+        assert!(reply(400, "temporarily_unavailable", None).is_retryable());
+        assert!(matches!(
+            reply(400, "invalid_request", Some("Invalid parameter signAlgo")),
+            Error::Remote { status: 400, .. }
+        ));
+        assert!(matches!(
+            error_from_reply("RSSP", "info", 404, None),
+            Error::Protocol { .. }
+        ));
+        assert!(matches!(
+            error_from_reply("RSSP", "info", 502, None),
+            Error::ServiceUnavailable { .. }
+        ));
+        assert!(matches!(
+            reply(401, "authentication_error", Some("wrong user or password")),
+            Error::Unauthenticated { .. }
+        ));
+        let grant = ErrorBody {
+            error: "invalid_grant".into(),
+            error_description: None,
+        };
+        assert!(matches!(
+            error_from_reply("RSSP", "oauth2/token", 400, Some(&grant)),
+            Error::AuthorizationInvalid { .. }
+        ));
+    }
+
+    #[test]
+    fn server_text_is_tamed() {
+        let long = "x".repeat(1000);
+        let e = reply(400, "odd\u{1b}[31m", Some(&long)).to_string();
+        assert!(!e.contains('\u{1b}'), "{e}");
+        assert!(e.len() < 800, "{}", e.len());
+    }
+}

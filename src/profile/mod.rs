@@ -1,0 +1,385 @@
+//! Named profiles: which GビズID (OpenID) issuer and client, which RSSP and
+//! CSC version, how the RSSP service is authorized, the proxy, extra trusted
+//! CAs and the chosen credential, stored as TOML in the platform config
+//! directory; and the per-profile token files.
+//!
+//! This room only reads and writes local files (no network): the `auth`
+//! room and the CSC client consume a [`Profile`], the CLI edits them.
+//!
+//! # Files
+//!
+//! The config directory is `$CRPKI_CONFIG_DIR` when set (tests, pipelines),
+//! otherwise the platform's (`~/.config/crpki` on Linux,
+//! `~/Library/Application Support/crpki` on macOS, `%APPDATA%\crpki\config`
+//! on Windows). It holds `profiles.toml` (all profiles and the current one)
+//! and `tokens/<profile>.toml` (see [`FileTokenStore`]). Both are written
+//! atomically with owner-only permissions.
+//!
+//! # The sandbox profile
+//!
+//! A built-in profile named [`SANDBOX_PROFILE`] always exists and is marked
+//! [`Profile::sandbox`]. Its endpoints change at every start of the sandbox
+//! (the ports are ephemeral), so they are not stored in the profile: a
+//! running sandbox writes [`SandboxEndpoints`] to `endpoints.toml` in its
+//! state directory, and [`ProfileStore::resolve`] fills the profile from
+//! that file. The state directory is [`Profile::sandbox_state`] when set,
+//! otherwise `$CRPKI_SANDBOX_STATE`, otherwise `<config dir>/sandbox`
+//! ([`ProfileStore::default_sandbox_state_dir`]), the same default
+//! `crpki sandbox serve` uses. A profile never switches to the sandbox
+//! silently: only profiles marked `sandbox = true` read that file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+mod fsutil;
+mod sandbox;
+mod store;
+mod tokens;
+
+pub use sandbox::SandboxEndpoints;
+pub use store::{CONFIG_DIR_ENV, PROFILE_ENV, ProfileStore, SANDBOX_STATE_ENV};
+pub use tokens::{FileTokenStore, TokenStore, Tokens};
+
+/// Name of the built-in sandbox profile.
+pub const SANDBOX_PROFILE: &str = "sandbox";
+
+/// Scopes asked of GビズID when a profile names none: `offline_access`
+/// is what yields a refresh token.
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "offline_access"];
+
+/// One named configuration: where to log in, which RSSP to sign with, and
+/// how to reach both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The profile's name (the key in `profiles.toml`; not stored inside).
+    #[serde(skip)]
+    pub name: String,
+    /// Marks a profile that talks to the crpki sandbox, never to the
+    /// Ministry's service. Tools show it prominently.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// Free text shown by `profile list`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The OpenID provider (GビズID).
+    pub oidc: OidcSettings,
+    /// The remote signing service.
+    pub rssp: RsspSettings,
+    /// The HTTP proxy for both services, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxySettings>,
+    /// PEM files with CA certificates trusted in addition to the system's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_ca_files: Vec<PathBuf>,
+    /// The credential (certificate and key) chosen for signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+    /// For sandbox profiles: the sandbox's state directory (see the module
+    /// documentation). Ignored for other profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_state: Option<PathBuf>,
+}
+
+/// The OpenID provider of a profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The issuer, compared as an exact string (GビズID:
+    /// `https://gbiz-id.go.jp/oauth/`, with the trailing slash).
+    pub issuer: String,
+    /// The registered client id.
+    pub client_id: String,
+    /// Where the client secret comes from. It identifies the application,
+    /// not the user, but is still kept out of logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretRef>,
+    /// Scopes to request; `openid` and `offline_access` are always added.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Token revocation endpoint (RFC 7009) when discovery does not
+    /// announce one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The remote signing service of a profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RsspSettings {
+    /// The CSC API root the method names are appended to, e.g.
+    /// `https://rssp.example/csc/v2/`.
+    pub base_url: String,
+    /// The CSC API version it speaks.
+    #[serde(default)]
+    pub api_version: CscVersion,
+    /// How the service (account-level) access is authorized.
+    #[serde(default)]
+    pub service_auth: ServiceAuth,
+}
+
+/// CSC API version spoken by an RSSP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CscVersion {
+    /// CSC API v2.
+    #[default]
+    V2,
+    /// CSC API v1.0.4.0.
+    V1,
+}
+
+impl fmt::Display for CscVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::V2 => "v2",
+            Self::V1 => "v1",
+        })
+    }
+}
+
+/// How the RSSP's account-level (`service`) access is obtained.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServiceAuth {
+    /// The GビズID login's access token is presented to the RSSP (the
+    /// Ministry's service).
+    #[default]
+    GbizLogin,
+    /// CSC `auth/login` with HTTP Basic credentials.
+    CscBasic {
+        /// The user name.
+        user: String,
+        /// Where the password comes from; prompt when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<SecretRef>,
+    },
+    /// The RSSP's own OAuth2 authorization server, scope `service`.
+    RsspOauth2,
+    /// An access token supplied through an environment variable
+    /// (headless pipelines that obtain it elsewhere).
+    BearerEnv {
+        /// The variable's name.
+        var: String,
+    },
+}
+
+/// The proxy for both services.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// `http://host:port` (or `https://`, `socks5://` where supported).
+    pub url: String,
+    /// User name for proxy Basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Password for proxy Basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// Hosts reached directly: names (matching subdomains too), IP
+    /// addresses, CIDR blocks, or `*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_proxy: Vec<String>,
+}
+
+/// Where a secret comes from, so that a profile can name it without
+/// holding it. In TOML: `{ env = "VAR" }`, `{ file = "/path" }` or
+/// `{ value = "…" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretRef {
+    /// An environment variable.
+    Env(String),
+    /// A file (its first line; a trailing newline is ignored).
+    File(PathBuf),
+    /// The value itself, in the profile file (owner-only).
+    Value(Secret),
+}
+
+impl SecretRef {
+    /// Reads the secret. `what` names it in errors ("client secret of
+    /// profile prod"); the value never appears in them.
+    pub fn resolve(&self, what: &str) -> Result<Secret> {
+        match self {
+            Self::Env(var) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+                _ => Err(Error::Config {
+                    detail: format!("the environment variable {var} ({what}) is not set"),
+                }),
+            },
+            Self::File(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::io(format!("reading {what} from {}", path.display()), e))?;
+                let line = text.lines().next().unwrap_or("");
+                if line.is_empty() {
+                    return Err(Error::Config {
+                        detail: format!("{} ({what}) is empty", path.display()),
+                    });
+                }
+                Ok(Secret::new(line))
+            }
+            Self::Value(s) => Ok(s.clone()),
+        }
+    }
+}
+
+impl Profile {
+    /// A profile with the given endpoints and every other setting at its
+    /// default.
+    pub fn new(
+        name: impl Into<String>,
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        rssp_base_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            sandbox: false,
+            description: None,
+            oidc: OidcSettings {
+                issuer: issuer.into(),
+                client_id: client_id.into(),
+                client_secret: None,
+                scopes: default_scopes(),
+                revocation_endpoint: None,
+            },
+            rssp: RsspSettings {
+                base_url: rssp_base_url.into(),
+                api_version: CscVersion::V2,
+                service_auth: ServiceAuth::GbizLogin,
+            },
+            proxy: None,
+            extra_ca_files: Vec::new(),
+            credential_id: None,
+            sandbox_state: None,
+        }
+    }
+
+    /// The built-in sandbox profile, endpoints empty until resolved against
+    /// a running sandbox.
+    pub fn builtin_sandbox() -> Self {
+        let mut p = Self::new(SANDBOX_PROFILE, "", "", "");
+        p.sandbox = true;
+        p.description = Some(
+            "SANDBOX: the local crpki test service started by `crpki sandbox serve`; \
+             signatures made here are worthless"
+                .to_owned(),
+        );
+        p
+    }
+
+    /// Fills the endpoints of a sandbox profile from a running sandbox's
+    /// [`SandboxEndpoints`]; the credential choice and other settings stay.
+    pub fn apply_sandbox_endpoints(&mut self, endpoints: &SandboxEndpoints, state_dir: &Path) {
+        self.oidc.issuer = endpoints.oidc_issuer.clone();
+        self.oidc.client_id = endpoints.client_id.clone();
+        self.oidc.client_secret = endpoints.client_secret.clone().map(SecretRef::Value);
+        if endpoints.revocation_endpoint.is_some() {
+            self.oidc.revocation_endpoint = endpoints.revocation_endpoint.clone();
+        }
+        self.rssp.base_url = endpoints.rssp_base_url.clone();
+        self.rssp.api_version = endpoints.csc_version;
+        if let Some(ca) = endpoints.ca_path(state_dir)
+            && !self.extra_ca_files.contains(&ca)
+        {
+            self.extra_ca_files.push(ca);
+        }
+    }
+
+    /// Checks what can be checked without the network: a valid name and
+    /// non-empty endpoints (for resolved profiles).
+    pub fn validate(&self) -> Result<()> {
+        validate_name(&self.name)?;
+        let missing = |field: &str| Error::Config {
+            detail: format!("profile {}: {field} is empty", self.name),
+        };
+        if self.oidc.issuer.trim().is_empty() {
+            return Err(missing("oidc.issuer"));
+        }
+        if self.oidc.client_id.trim().is_empty() {
+            return Err(missing("oidc.client_id"));
+        }
+        if self.rssp.base_url.trim().is_empty() {
+            return Err(missing("rssp.base_url"));
+        }
+        Ok(())
+    }
+}
+
+/// Profile names become file names: letters, digits, `.`, `_` and `-`,
+/// starting with a letter or digit, at most 64 characters.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_argument(format!(
+            "profile name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for good in ["prod", "gbiz-stg", "a.b_c", "0"] {
+            validate_name(good).unwrap();
+        }
+        for bad in ["", ".hidden", "a/b", "../x", "x y", "名前", &"a".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_auth_toml_forms() {
+        #[derive(Serialize, Deserialize, Debug, PartialEq)]
+        struct W {
+            a: ServiceAuth,
+        }
+        for a in [
+            ServiceAuth::GbizLogin,
+            ServiceAuth::CscBasic {
+                user: "u".into(),
+                password: Some(SecretRef::Env("P".into())),
+            },
+            ServiceAuth::RsspOauth2,
+            ServiceAuth::BearerEnv { var: "TOKEN".into() },
+        ] {
+            let w = W { a };
+            let text = toml::to_string(&w).unwrap();
+            assert_eq!(toml::from_str::<W>(&text).unwrap(), w, "{text}");
+        }
+        let w: W = toml::from_str("a = { mode = \"bearer_env\", var = \"X\" }").unwrap();
+        assert_eq!(w.a, ServiceAuth::BearerEnv { var: "X".into() });
+    }
+
+    #[test]
+    fn secret_ref_resolves_without_leaking() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        assert_eq!(SecretRef::File(f).resolve("x").unwrap().expose(), "s3cret");
+        let e = SecretRef::Env("CRPKI_TEST_SURELY_UNSET_VAR".into())
+            .resolve("proxy password")
+            .unwrap_err();
+        assert!(e.to_string().contains("CRPKI_TEST_SURELY_UNSET_VAR"), "{e}");
+        assert!(!format!("{:?}", SecretRef::Value(Secret::new("s3cret"))).contains("s3cret"));
+    }
+}

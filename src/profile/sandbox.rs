@@ -1,0 +1,99 @@
+//! The hand-over file between a running sandbox and the sandbox profile.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::CscVersion;
+use super::fsutil;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Where a running sandbox can be reached, written by the sandbox to
+/// [`SandboxEndpoints::FILE_NAME`] in its state directory when it starts
+/// and removed when it stops; read by [`super::ProfileStore::resolve`]
+/// for profiles marked `sandbox`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxEndpoints {
+    /// The OpenID issuer, e.g. `https://127.0.0.1:PORT/oauth/`.
+    pub oidc_issuer: String,
+    /// The client id registered in the sandbox for crpki.
+    pub client_id: String,
+    /// Its client secret (a sandbox value, not a user credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    /// Token revocation endpoint, when not announced by discovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// The CSC API root, e.g. `https://127.0.0.1:PORT/csc/v2/`.
+    pub rssp_base_url: String,
+    /// The CSC version at `rssp_base_url`.
+    #[serde(default)]
+    pub csc_version: CscVersion,
+    /// The PEM file of the CA that issued the sandbox's TLS certificate,
+    /// relative to the state directory or absolute; `None` when the
+    /// sandbox serves plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl SandboxEndpoints {
+    /// The file's name inside the state directory.
+    pub const FILE_NAME: &'static str = "endpoints.toml";
+
+    /// The CA file's full path.
+    pub fn ca_path(&self, state_dir: &Path) -> Option<PathBuf> {
+        self.ca_file.as_ref().map(|f| state_dir.join(f))
+    }
+
+    /// The endpoints of a sandbox running in this process (what
+    /// `crpki sandbox serve` writes into its state directory). The sandbox
+    /// has no OpenID revocation endpoint in its discovery document (like
+    /// GビズID); its OAuth revocation endpoint also revokes OpenID tokens,
+    /// so it is named here for `crpki logout`.
+    #[cfg(feature = "sandbox")]
+    pub fn of(sandbox: &crate::sandbox::Sandbox) -> Self {
+        let https = sandbox.base_url().starts_with("https:");
+        Self {
+            oidc_issuer: sandbox.oidc_issuer().to_owned(),
+            client_id: sandbox.client_id().to_owned(),
+            client_secret: Some(Secret::new(sandbox.client_secret())),
+            revocation_endpoint: Some(format!("{}oauth2/revoke", sandbox.csc_base_v2())),
+            rssp_base_url: sandbox.csc_base_v2().to_owned(),
+            csc_version: CscVersion::V2,
+            ca_file: https.then(|| sandbox.tls_ca_path()),
+        }
+    }
+
+    /// Writes the file atomically (owner-only: it holds the client secret).
+    pub fn write(&self, state_dir: &Path) -> Result<()> {
+        fsutil::create_private_dir(state_dir)?;
+        let text = toml::to_string(self).map_err(|e| Error::Config {
+            detail: format!("cannot encode the sandbox endpoints: {e}"),
+        })?;
+        let body = format!("# Written by the running crpki sandbox; removed when it stops.\n{text}");
+        fsutil::write_atomic(&state_dir.join(Self::FILE_NAME), body.as_bytes())
+    }
+
+    /// Reads the file; `Ok(None)` when no sandbox has written one.
+    pub fn read(state_dir: &Path) -> Result<Option<Self>> {
+        let path = state_dir.join(Self::FILE_NAME);
+        let Some(text) = fsutil::read_optional(&path)? else {
+            return Ok(None);
+        };
+        toml::from_str(&text).map(Some).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map(|s| fsutil::line_col(&text, s.start))
+                .unwrap_or((0, 0));
+            Error::Config {
+                detail: format!("{} (line {line}, column {col}): {}", path.display(), e.message()),
+            }
+        })
+    }
+
+    /// Removes the file (when the sandbox stops); `Ok(false)` if absent.
+    pub fn remove(state_dir: &Path) -> Result<bool> {
+        fsutil::remove_if_exists(&state_dir.join(Self::FILE_NAME))
+    }
+}

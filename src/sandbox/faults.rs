@@ -1,0 +1,229 @@
+//! Fault injection: added latency, a rate of `503 temporarily_unavailable`,
+//! dropped connections, malformed JSON replies, and early expiry of tokens
+//! and SADs. Switched per run through [`SandboxConfig::faults`](super::SandboxConfig),
+//! the [`FaultControl`] handle, or `POST /admin/faults` on loopback.
+//!
+//! The admin endpoints (`/admin/...`) are never faulty themselves, so a test
+//! can always switch faults off again.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::api::{ApiError, now_secs};
+use super::core::Shared;
+
+/// Which faults to inject. Rates are probabilities from 0.0 to 1.0, drawn
+/// per request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultSettings {
+    /// Delay added before every reply, in milliseconds.
+    pub latency_ms: u64,
+    /// Rate of `503 temporarily_unavailable` replies (the request is not processed).
+    pub unavailable_rate: f64,
+    /// Rate of `500 server_error` replies (the request is not processed).
+    pub server_error_rate: f64,
+    /// Rate of connections dropped before a reply (the request is not processed).
+    pub drop_rate: f64,
+    /// Rate of replies whose body is cut off, so that it is not valid JSON
+    /// (the request *is* processed).
+    pub malformed_json_rate: f64,
+}
+
+pub(crate) struct FaultState {
+    settings: Mutex<FaultSettings>,
+}
+
+impl FaultState {
+    pub fn new(settings: FaultSettings) -> Self {
+        Self {
+            settings: Mutex::new(settings),
+        }
+    }
+
+    pub fn get(&self) -> FaultSettings {
+        self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set(&self, s: FaultSettings) {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+}
+
+/// Switches faults of a running sandbox.
+#[derive(Clone)]
+pub struct FaultControl {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for FaultControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultControl")
+            .field("settings", &self.settings())
+            .finish()
+    }
+}
+
+impl FaultControl {
+    /// The current fault settings.
+    pub fn settings(&self) -> FaultSettings {
+        self.shared.faults.get()
+    }
+
+    /// Replaces the fault settings (use `FaultSettings::default()` to switch all off).
+    pub fn set(&self, settings: FaultSettings) {
+        self.shared.faults.set(settings);
+    }
+
+    /// Makes every access token issued so far expire now (opaque tokens and
+    /// OIDC JWTs alike): the next call with one gets `401 expired_token`.
+    pub fn expire_tokens_now(&self) {
+        expire_tokens(&self.shared);
+    }
+
+    /// Makes every SAD (and credential-scope authorization) issued so far
+    /// expire now.
+    pub fn expire_sads_now(&self) {
+        expire_sads(&self.shared);
+    }
+}
+
+fn expire_tokens(shared: &Shared) {
+    let now = now_secs();
+    let mut store = shared.lock();
+    for t in store.access.values_mut() {
+        t.expires = t.expires.min(now);
+    }
+    store.jwt_cutoff = now;
+}
+
+fn expire_sads(shared: &Shared) {
+    let now = now_secs();
+    let mut store = shared.lock();
+    for s in store.sads.values_mut() {
+        s.expires = s.expires.min(now);
+    }
+    for t in store.access.values_mut() {
+        if matches!(t.kind, super::core::TokenKind::Credential(_)) {
+            t.expires = t.expires.min(now);
+        }
+    }
+}
+
+fn roll(rate: f64) -> bool {
+    rate > 0.0 && rand::random::<f64>() < rate
+}
+
+/// The middleware that applies the faults to every non-admin request.
+pub(crate) async fn inject(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    shared
+        .counters
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if req.uri().path().starts_with("/admin/") {
+        return next.run(req).await;
+    }
+    let f = shared.faults.get();
+    if f.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+    }
+    if roll(f.drop_rate) {
+        // A body stream that fails makes hyper abort the connection without
+        // a complete reply: what the client sees when a proxy or the
+        // service drops the connection.
+        let stream = futures_fail();
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_stream(stream))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
+    if roll(f.unavailable_rate) {
+        let mut r = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The service is temporarily unavailable (sandbox fault injection)",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return r;
+    }
+    if roll(f.server_error_rate) {
+        return ApiError::server_error("Internal error (sandbox fault injection)").into_response();
+    }
+    let resp = next.run(req).await;
+    if roll(f.malformed_json_rate) {
+        let (mut parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        let cut = bytes.slice(..bytes.len() / 2);
+        let mut cut = cut.to_vec();
+        cut.extend_from_slice(b"\xff{<");
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(cut));
+    }
+    resp
+}
+
+fn futures_fail() -> tokio_util::io::ReaderStream<FailingReader> {
+    tokio_util::io::ReaderStream::new(FailingReader)
+}
+
+/// A reader whose first read fails, so that a body built from it aborts.
+pub(crate) struct FailingReader;
+
+impl tokio::io::AsyncRead for FailingReader {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "sandbox fault injection: connection dropped",
+        )))
+    }
+}
+
+/// `POST /admin/faults` body: new settings. `GET` returns the current ones.
+pub(crate) async fn admin_get(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    axum::Json(shared.faults.get())
+}
+
+pub(crate) async fn admin_set(
+    State(shared): State<Arc<Shared>>,
+    super::api::CscJson(s): super::api::CscJson<FaultSettings>,
+) -> impl IntoResponse {
+    shared.faults.set(s.clone());
+    axum::Json(s)
+}
+
+/// `POST /admin/expire` body.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ExpireRequest {
+    tokens: bool,
+    sads: bool,
+}
+
+pub(crate) async fn admin_expire(
+    State(shared): State<Arc<Shared>>,
+    super::api::CscJson(r): super::api::CscJson<ExpireRequest>,
+) -> StatusCode {
+    if r.tokens {
+        expire_tokens(&shared);
+    }
+    if r.sads {
+        expire_sads(&shared);
+    }
+    StatusCode::NO_CONTENT
+}

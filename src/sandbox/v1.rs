@@ -1,0 +1,170 @@
+//! CSC v1.0.4.0 compatibility under `/csc/v1/`: the v1 request and reply
+//! shapes (`hash`/`hashAlgo`, `PIN`/`OTP`, `authMode`) mapped onto the same
+//! service as v2, so both versions accept and refuse the same things.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::api::{ApiError, ApiResult, CscJson};
+use super::core::{AuthorizeParams, Shared, SignParams};
+use super::state::CredentialAuthMode;
+use crate::csc::types::*;
+
+pub(crate) async fn info(State(s): State<Arc<Shared>>) -> Response {
+    let mut i = super::rssp::info_body(&s, "1.0.4.0", &s.urls.csc_v1);
+    // v1 has neither of these.
+    i.sign_algorithms = None;
+    i.validation_info = None;
+    i.asynchronous_operation_mode = None;
+    Json(i).into_response()
+}
+
+pub(crate) async fn auth_login(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    super::rssp::login(&s, &headers, &req).map(Json)
+}
+
+pub(crate) async fn credentials_list(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<CredentialsListRequest>,
+) -> ApiResult<Json<CredentialsListResponse>> {
+    let caller = s.authenticate(&headers)?;
+    if req.user_id.as_deref().is_some_and(|u| u != caller.user) {
+        return Err(ApiError::invalid_param("userID"));
+    }
+    if req.max_results == Some(0) {
+        return Err(ApiError::invalid_param("maxResults"));
+    }
+    let creds = s.credential_ids(&caller.user, false);
+    Ok(Json(CredentialsListResponse {
+        credential_ids: creds.iter().map(|c| c.info.id.clone()).collect(),
+        ..Default::default()
+    }))
+}
+
+pub(crate) async fn credentials_info(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<CredentialsInfoRequest>,
+) -> ApiResult<Json<V1CredentialInfo>> {
+    let caller = s.authenticate(&headers)?;
+    let cred = s.owned_credential(&caller.user, &req.credential_id)?;
+    let v2 = s.credential_info(
+        cred,
+        req.certificates.as_deref(),
+        req.cert_info.unwrap_or(false),
+        true,
+    )?;
+    let (auth_mode, pin, otp) = match &cred.info.auth_mode {
+        CredentialAuthMode::Explicit { pin, otp } => (
+            "explicit",
+            Some(V1AuthInput {
+                presence: pin.is_some().to_string(),
+                format: pin.as_ref().map(|_| "N".to_string()),
+                label: pin.as_ref().map(|_| "PIN".to_string()),
+                description: pin.as_ref().map(|_| "Sandbox PIN (TEST)".to_string()),
+                ..Default::default()
+            }),
+            Some(V1AuthInput {
+                presence: otp.is_some().to_string(),
+                kind: otp.as_ref().map(|_| "offline".to_string()),
+                format: otp.as_ref().map(|_| "N".to_string()),
+                label: otp.as_ref().map(|_| "OTP".to_string()),
+                description: otp
+                    .as_ref()
+                    .map(|_| "Sandbox one-time password (TEST, fixed value)".to_string()),
+            }),
+        ),
+        CredentialAuthMode::OAuth2Code => ("oauth2code", None, None),
+    };
+    Ok(Json(V1CredentialInfo {
+        description: v2.description,
+        key: v2.key,
+        cert: v2.cert.unwrap_or_default(),
+        auth_mode: auth_mode.into(),
+        scal: v2.scal,
+        pin,
+        otp,
+        multisign: v2.multisign,
+        lang: v2.lang,
+    }))
+}
+
+pub(crate) async fn credentials_authorize(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<V1AuthorizeRequest>,
+) -> ApiResult<Json<AuthorizeResponse>> {
+    let caller = s.authenticate(&headers)?;
+    let (sad, ttl) = s.authorize(
+        &caller,
+        AuthorizeParams {
+            credential_id: &req.credential_id,
+            num_signatures: req.num_signatures,
+            hashes: req.hash.as_deref(),
+            hash_algorithm_oid: None,
+            pin: req.pin.as_deref(),
+            otp: req.otp.as_deref(),
+        },
+    )?;
+    Ok(Json(AuthorizeResponse {
+        sad,
+        expires_in: Some(ttl),
+    }))
+}
+
+pub(crate) async fn credentials_extend(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<ExtendTransactionRequest>,
+) -> ApiResult<Json<AuthorizeResponse>> {
+    let caller = s.authenticate(&headers)?;
+    let (sad, ttl) = s.extend(&caller, &req.credential_id, &req.sad, req.hashes.as_deref())?;
+    Ok(Json(AuthorizeResponse {
+        sad,
+        expires_in: Some(ttl),
+    }))
+}
+
+pub(crate) async fn sign_hash(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<V1SignHashRequest>,
+) -> ApiResult<Json<SignHashResponse>> {
+    let caller = s.authenticate(&headers)?;
+    let signatures = s
+        .sign_hash(
+            &caller,
+            SignParams {
+                credential_id: &req.credential_id,
+                sad: Some(&req.sad),
+                hashes: &req.hash,
+                hash_algorithm_oid: req.hash_algo.as_deref(),
+                sign_algo: &req.sign_algo,
+                sign_algo_params: req.sign_algo_params.as_deref(),
+            },
+        )
+        .await?;
+    Ok(Json(SignHashResponse {
+        signatures,
+        response_id: None,
+    }))
+}
+
+pub(crate) async fn auth_revoke(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    CscJson(req): CscJson<RevokeRequest>,
+) -> ApiResult<StatusCode> {
+    s.authenticate(&headers)?;
+    super::oidc::auth_revoke(&s, &req);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,220 @@
+//! The `crpki` tool as a shell user meets it: exit codes, messages, files
+//! written (and not written), and OpenSSL agreeing with what it signs.
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+fn crpki(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crpki"))
+        .args(args)
+        .env("CRPKI_TEST_P12_PASSWORD", "crpki-test")
+        .env("CRPKI_WRONG_PASSWORD", "not-the-password")
+        .env_remove("CRPKI_LOG")
+        .output()
+        .expect("run crpki")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn sample(dir: &Path) -> PathBuf {
+    let file = dir.join("契約書.txt");
+    std::fs::write(&file, "本契約は crpki のテストです。\n").unwrap();
+    file
+}
+
+fn sign_ok(file: &Path) -> PathBuf {
+    let p12 = fixture("rep-rsa2048.p12");
+    let out = crpki(&[
+        "sign",
+        file.to_str().unwrap(),
+        "--p12",
+        p12.to_str().unwrap(),
+        "--password-env",
+        "CRPKI_TEST_P12_PASSWORD",
+    ]);
+    assert!(out.status.success(), "sign failed: {}", text(&out.stderr));
+    let mut sig = file.as_os_str().to_owned();
+    sig.push(".p7s");
+    PathBuf::from(sig)
+}
+
+fn openssl_verify(sig: &Path, content: &Path) -> bool {
+    Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(sig)
+        .arg("-content")
+        .arg(content)
+        .arg("-CAfile")
+        .arg(fixture("registrar-root.pem"))
+        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .output()
+        .expect("openssl must be installed (scripts/test.sh installs it)")
+        .status
+        .success()
+}
+
+#[test]
+fn sign_then_verify_and_openssl_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let sig = sign_ok(&file);
+    assert!(sig.exists());
+    assert!(openssl_verify(&sig, &file), "openssl rejected crpki's signature");
+
+    let root = fixture("registrar-root.pem");
+    let out = crpki(&["verify", file.to_str().unwrap(), "--ca", root.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("株式会社テスト商事 TEST"), "{stdout}");
+    assert!(stdout.contains("5010001008846"), "{stdout}");
+    assert!(stdout.contains("法務 太郎"), "{stdout}");
+
+    let out = crpki(&["verify", file.to_str().unwrap(), sig.to_str().unwrap(), "--ca", root.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["signer"]["corporate_number"], "5010001008846");
+}
+
+#[test]
+fn tampered_file_fails_with_exit_3_naming_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let sig = sign_ok(&file);
+    std::fs::write(&file, "本契約は改ざんされました。\n").unwrap();
+    assert!(!openssl_verify(&sig, &file));
+    let root = fixture("registrar-root.pem");
+    let out = crpki(&["verify", file.to_str().unwrap(), "--ca", root.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("modified"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn untrusted_root_fails_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    sign_ok(&file);
+    let other = fixture("other-root.pem");
+    let out = crpki(&["verify", file.to_str().unwrap(), "--ca", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("not trusted"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn wrong_password_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let p12 = fixture("rep-rsa2048-legacy.p12");
+    let out = crpki(&[
+        "sign",
+        file.to_str().unwrap(),
+        "--p12",
+        p12.to_str().unwrap(),
+        "--password-env",
+        "CRPKI_WRONG_PASSWORD",
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(err.contains("wrong password"), "{err}");
+    assert!(!err.contains("not-the-password"), "the password leaked: {err}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "only the input file may exist: {leftovers:?}");
+}
+
+#[test]
+fn missing_password_variable_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let p12 = fixture("rep-rsa2048.p12");
+    let out = crpki(&["sign", file.to_str().unwrap(), "--p12", p12.to_str().unwrap(), "--password-env", "CRPKI_NO_SUCH_VAR"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stderr).contains("CRPKI_NO_SUCH_VAR"));
+}
+
+#[test]
+fn cert_show_json_has_the_documented_keys_and_values() {
+    let pem = fixture("rep-rsa2048.pem");
+    let out = crpki(&["cert", "show", pem.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "subject",
+        "issuer",
+        "serial",
+        "not_before",
+        "not_after",
+        "corporate_name",
+        "registered_number",
+        "corporate_number",
+        "corporate_address",
+        "director_name",
+        "director_title",
+        "registry_office",
+        "registrar",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key} in {v}");
+    }
+    assert_eq!(v["registered_number"], "010001008846");
+    assert_eq!(v["corporate_number"], "5010001008846");
+    assert_eq!(v["director_title"], "代表取締役");
+    assert_eq!(v["registrar"], "東京法務局登記官");
+
+    // DER gives the same answer.
+    let der = fixture("rep-rsa2048.der");
+    let out2 = crpki(&["cert", "show", der.to_str().unwrap(), "--json"]);
+    assert_eq!(out.stdout, out2.stdout);
+}
+
+#[test]
+fn cert_show_text_and_bad_input() {
+    let out = crpki(&["cert", "show", fixture("rep-ecdsa.pem").to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("合同会社テスト電子 TEST"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.der");
+    let mut der = std::fs::read(fixture("rep-rsa2048.der")).unwrap();
+    der.truncate(der.len() / 2);
+    std::fs::write(&bad, der).unwrap();
+    let out = crpki(&["cert", "show", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("malformed certificate"), "{}", text(&out.stderr));
+
+    let out = crpki(&["cert", "show", fixture("rep-bad-moj.pem").to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("malformed registeredCorporateInfo"));
+}
+
+#[test]
+fn demo_signs_and_verifies_end_to_end_through_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crpki(&["demo", "--dir", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("SANDBOX"), "{stdout}");
+    assert!(stdout.contains("1 credential authorization(s), 1 signHash call(s)"), "{stdout}");
+    let doc = dir.path().join("申請書.txt");
+    let sig = dir.path().join("申請書.txt.p7s");
+    let root = dir.path().join("registrar-root.pem");
+    let ok = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(&sig)
+        .arg("-content")
+        .arg(&doc)
+        .arg("-CAfile")
+        .arg(&root)
+        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl rejected the demo's signature");
+}

@@ -1,0 +1,284 @@
+//! The management commands and remote signing of `crpki`, run as a user
+//! would run them, against the sandbox over real HTTPS. The "browser" is a
+//! two-line script that fetches the login URL with curl (set through
+//! `$BROWSER`, which the system-browser launcher honours), so the real
+//! system-browser path is the one exercised.
+#![cfg(all(feature = "cli", feature = "sandbox"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crpki::profile::SandboxEndpoints;
+use crpki::sandbox::{Sandbox, SandboxConfig};
+
+struct Env {
+    dir: tempfile::TempDir,
+    sandbox: Sandbox,
+}
+
+impl Env {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let sandbox = Sandbox::start(SandboxConfig {
+            state_dir: Some(state.clone()),
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        SandboxEndpoints::of(&sandbox).write(&state).unwrap();
+        let browser = dir.path().join("browser.sh");
+        std::fs::write(
+            &browser,
+            format!(
+                "#!/bin/sh\nexec curl -sS --fail --cacert '{}' -L -o /dev/null \"$1\"\n",
+                sandbox.tls_ca_path().display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(sandbox_root(dir.path()), sandbox.registrar_root().to_pem()).unwrap();
+        Env { dir, sandbox }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_crpki"));
+        cmd.args(args)
+            .env("CRPKI_CONFIG_DIR", self.path("config"))
+            .env("CRPKI_SANDBOX_STATE", self.path("state"))
+            .env("BROWSER", self.path("browser.sh"))
+            .env_remove("CRPKI_PROFILE")
+            .env_remove("CRPKI_PIN")
+            .env_remove("CRPKI_LOG")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+}
+
+fn sandbox_root(dir: &Path) -> PathBuf {
+    dir.join("sandbox-root.pem")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn openssl_verify(sig: &Path, content: &Path, root: &Path) -> bool {
+    std::process::Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(sig)
+        .arg("-content")
+        .arg(content)
+        .arg("-CAfile")
+        .arg(root)
+        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .output()
+        .expect("openssl must be installed (scripts/test.sh installs it)")
+        .status
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_list_sign_export_proxy_logout() {
+    let env = Env::start().await;
+
+    // A fresh user is on the sandbox profile, and every output says so.
+    let out = env.run(&["profile", "list"], &[]).await;
+    ok(&out);
+    assert!(text(&out.stdout).contains("* sandbox  [SANDBOX"), "{}", text(&out.stdout));
+
+    // Not logged in yet: a clear error with exit code 4.
+    let out = env.run(&["certs", "list"], &[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("crpki login"), "{}", text(&out.stderr));
+
+    let out = env.run(&["login", "--login-hint", "alice"], &[]).await;
+    ok(&out);
+    assert!(text(&out.stderr).contains("[SANDBOX]"));
+    let token_file = env.path("config/tokens/sandbox.toml");
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "token file must be readable by the user alone");
+    let tokens = std::fs::read_to_string(&token_file).unwrap();
+    let access = tokens
+        .lines()
+        .find_map(|l| l.strip_prefix("access_token = \""))
+        .map(|l| l.trim_end_matches('"').to_owned())
+        .expect("access token stored");
+    assert!(!text(&out.stdout).contains(&access) && !text(&out.stderr).contains(&access));
+
+    let out = env.run(&["certs", "list", "--json"], &[]).await;
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sandbox"], true);
+    let creds = v["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0]["id"], "alice-rsa");
+    assert_eq!(creds[0]["algorithm"], "RSA-2048");
+    assert_eq!(creds[0]["status"], "valid");
+
+    // Three files, one authorization and one signHash call.
+    let before = env.sandbox.stats();
+    let files: Vec<PathBuf> = (0..3).map(|i| env.path(&format!("doc{i}.txt"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(f, format!("書類 {i}\n")).unwrap();
+    }
+    let mut args = vec!["sign"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let out = env.run(&args, &[("CRPKI_PIN", "1234")]).await;
+    ok(&out);
+    let after = env.sandbox.stats();
+    assert_eq!(after.authorizations - before.authorizations, 1);
+    assert_eq!(after.sign_hash_calls - before.sign_hash_calls, 1);
+    assert_eq!(after.signatures - before.signatures, 3);
+    for f in &files {
+        let sig = PathBuf::from(format!("{}.p7s", f.display()));
+        assert!(openssl_verify(&sig, f, &sandbox_root(env.dir.path())), "{}", sig.display());
+        let out = env
+            .run(
+                &["verify", f.to_str().unwrap(), "--ca", sandbox_root(env.dir.path()).to_str().unwrap()],
+                &[],
+            )
+            .await;
+        ok(&out);
+        assert!(text(&out.stdout).contains("株式会社サンドボックス商事 TEST"));
+    }
+
+    // A wrong PIN: exit 4, no signature file.
+    let other = env.path("other.txt");
+    std::fs::write(&other, "x").unwrap();
+    let out = env.run(&["sign", other.to_str().unwrap()], &[("CRPKI_PIN", "0000")]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(!env.path("other.txt.p7s").exists());
+    // No PIN and no terminal: says what is needed.
+    let out = env.run(&["sign", other.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("PIN"), "{}", text(&out.stderr));
+
+    // Certificates out of the service, DER.
+    let user_der = env.path("user.der");
+    let root_der = env.path("root.der");
+    ok(&env.run(&["cert", "export", "--out", user_der.to_str().unwrap()], &[]).await);
+    ok(&env.run(&["cert", "export", "--ca", "--out", root_der.to_str().unwrap()], &[]).await);
+    assert_eq!(std::fs::read(&root_der).unwrap(), env.sandbox.registrar_root().der());
+    let user = crpki::Certificate::from_der(&std::fs::read(&user_der).unwrap()).unwrap();
+    assert_eq!(user.moj().unwrap().unwrap().corporate_number().as_deref(), Some("9010401100001"));
+
+    // A proxy that refuses connections: a clear error naming the proxy.
+    let out = env.run(&["config", "proxy", "set", "http://127.0.0.1:9", "--no-proxy", "example.com"], &[]).await;
+    ok(&out);
+    let out = env.run(&["config", "show"], &[]).await;
+    ok(&out);
+    assert!(text(&out.stdout).contains("http://127.0.0.1:9"));
+    let out = env.run(&["certs", "list"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("proxy"), "{}", text(&out.stderr));
+    ok(&env.run(&["config", "proxy", "clear"], &[]).await);
+    ok(&env.run(&["certs", "list"], &[]).await);
+
+    // Logout forgets the tokens; the next call asks for a login.
+    let out = env.run(&["logout"], &[]).await;
+    ok(&out);
+    assert!(!token_file.exists());
+    let out = env.run(&["certs", "list"], &[]).await;
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_credentials_need_a_choice() {
+    let env = Env::start().await;
+    ok(&env.run(&["login", "--login-hint", "bob"], &[]).await);
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "bob").unwrap();
+
+    let out = env.run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("crpki certs use"), "{}", text(&out.stderr));
+    assert!(!env.path("doc.txt.p7s").exists());
+
+    let out = env.run(&["certs", "list"], &[]).await;
+    ok(&out);
+    let listing = text(&out.stdout);
+    assert!(listing.contains("bob-ecdsa") && listing.contains("bob-expired"), "{listing}");
+    assert!(listing.contains("UNUSABLE"), "the expired credential is flagged: {listing}");
+
+    ok(&env.run(&["certs", "use", "bob-ecdsa"], &[]).await);
+    let out = env.run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")]).await;
+    ok(&out);
+    assert!(openssl_verify(&env.path("doc.txt.p7s"), &doc, &sandbox_root(env.dir.path())));
+
+    // The expired credential is refused before anything is signed.
+    ok(&env.run(&["certs", "use", "bob-expired"], &[]).await);
+    let out = env.run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_add_use_edit_remove() {
+    let env = Env::start().await;
+    let out = env
+        .run(
+            &[
+                "profile",
+                "add",
+                "prod",
+                "--issuer",
+                "https://gbiz-id.go.jp/oauth/",
+                "--client-id",
+                "my-client",
+                "--rssp",
+                "https://rssp.example/csc/v2/",
+            ],
+            &[],
+        )
+        .await;
+    ok(&out);
+    ok(&env.run(&["profile", "use", "prod"], &[]).await);
+    let out = env.run(&["profile", "list"], &[]).await;
+    assert!(text(&out.stdout).contains("* prod"), "{}", text(&out.stdout));
+    let out = env.run(&["config", "show"], &[]).await;
+    ok(&out);
+    assert!(!text(&out.stdout).contains("SANDBOX"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("https://gbiz-id.go.jp/oauth/"));
+
+    ok(&env.run(&["profile", "edit", "prod", "--csc-version", "v1", "--service-auth", "basic:alice"], &[]).await);
+    let out = env.run(&["profile", "show", "prod"], &[]).await;
+    assert!(text(&out.stdout).contains("CSC v1"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("auth/login as alice"));
+
+    // Plain HTTP to a non-loopback host is refused when it is stored.
+    let out = env.run(&["profile", "edit", "prod", "--rssp", "http://rssp.example/csc/v2/"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("HTTPS") || text(&out.stderr).contains("https"), "{}", text(&out.stderr));
+    let out = env.run(&["profile", "show", "prod"], &[]).await;
+    assert!(text(&out.stdout).contains("https://rssp.example/csc/v2/"), "unchanged: {}", text(&out.stdout));
+
+    // --profile overrides the current one for one command.
+    let out = env.run(&["--profile", "sandbox", "config", "show"], &[]).await;
+    assert!(text(&out.stdout).contains("SANDBOX"));
+
+    ok(&env.run(&["profile", "use", "sandbox"], &[]).await);
+    ok(&env.run(&["profile", "remove", "prod"], &[]).await);
+    let out = env.run(&["profile", "use", "prod"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not found"));
+}

@@ -44,6 +44,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (file, der) in files.iter().zip(&signatures) {
         cms::write_atomically(&PathBuf::from(format!("{}.p7s", file.display())), der)?;
     }
-    println!("signed {} file(s) in {} with one batch", files.len(), dir.display());
+    println!(
+        "signed {} file(s) in {} with one batch",
+        files.len(),
+        dir.display()
+    );
     Ok(())
 }

@@ -36,13 +36,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let authorizer = Arc::new(ModeAuthorizer::new().with_prompt(Arc::new(secrets)));
-    let signer = connect_signer(client, profile.credential_id.as_deref(), authorizer, SignerOptions::default()).await?;
+    let signer = connect_signer(
+        client,
+        profile.credential_id.as_deref(),
+        authorizer,
+        SignerOptions::default(),
+    )
+    .await?;
 
     let sig = PathBuf::from(format!("{}.p7s", file.display()));
     cms::sign_file(&signer, &file, &sig, &SignOptions::default()).await?;
 
     // Trust the registrar root the service returned with the chain.
-    let roots: Vec<Certificate> = signer.chain().iter().filter(|c| c.is_self_signed()).cloned().collect();
+    let roots: Vec<Certificate> = signer
+        .chain()
+        .iter()
+        .filter(|c| c.is_self_signed())
+        .cloned()
+        .collect();
     let verified = cms::verify_file(&sig, &file, &roots, None)?;
     println!("{} signed by {}", file.display(), verified.signer.subject());
     Ok(())

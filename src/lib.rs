@@ -17,9 +17,9 @@ pub mod cert;
 pub mod cms;
 pub mod csc;
 pub mod error;
+pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp"))]
 pub mod provider;
-pub mod profile;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;

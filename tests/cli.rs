@@ -77,7 +77,14 @@ fn sign_then_verify_and_openssl_agrees() {
     assert!(stdout.contains("5010001008846"), "{stdout}");
     assert!(stdout.contains("法務 太郎"), "{stdout}");
 
-    let out = crpki(&["verify", file.to_str().unwrap(), sig.to_str().unwrap(), "--ca", root.to_str().unwrap(), "--json"]);
+    let out = crpki(&[
+        "verify",
+        file.to_str().unwrap(),
+        sig.to_str().unwrap(),
+        "--ca",
+        root.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
@@ -135,7 +142,14 @@ fn missing_password_variable_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
     let p12 = fixture("rep-rsa2048.p12");
-    let out = crpki(&["sign", file.to_str().unwrap(), "--p12", p12.to_str().unwrap(), "--password-env", "CRPKI_NO_SUCH_VAR"]);
+    let out = crpki(&[
+        "sign",
+        file.to_str().unwrap(),
+        "--p12",
+        p12.to_str().unwrap(),
+        "--password-env",
+        "CRPKI_NO_SUCH_VAR",
+    ]);
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out.stderr).contains("CRPKI_NO_SUCH_VAR"));
 }
@@ -187,7 +201,11 @@ fn cert_show_text_and_bad_input() {
     std::fs::write(&bad, der).unwrap();
     let out = crpki(&["cert", "show", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("malformed certificate"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("malformed certificate"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = crpki(&["cert", "show", fixture("rep-bad-moj.pem").to_str().unwrap()]);
     assert!(out.status.success());
@@ -201,7 +219,10 @@ fn demo_signs_and_verifies_end_to_end_through_the_sandbox() {
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("SANDBOX"), "{stdout}");
-    assert!(stdout.contains("1 credential authorization(s), 1 signHash call(s)"), "{stdout}");
+    assert!(
+        stdout.contains("1 credential authorization(s), 1 signHash call(s)"),
+        "{stdout}"
+    );
     let doc = dir.path().join("申請書.txt");
     let sig = dir.path().join("申請書.txt.p7s");
     let root = dir.path().join("registrar-root.pem");

@@ -60,7 +60,9 @@ impl Env {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
     }
 }
 
@@ -104,7 +106,11 @@ async fn login_list_sign_export_proxy_logout() {
     // A fresh user is on the sandbox profile, and every output says so.
     let out = env.run(&["profile", "list"], &[]).await;
     ok(&out);
-    assert!(text(&out.stdout).contains("* sandbox  [SANDBOX"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("* sandbox  [SANDBOX"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // Not logged in yet: a clear error with exit code 4.
     let out = env.run(&["certs", "list"], &[]).await;
@@ -151,10 +157,19 @@ async fn login_list_sign_export_proxy_logout() {
     assert_eq!(after.signatures - before.signatures, 3);
     for f in &files {
         let sig = PathBuf::from(format!("{}.p7s", f.display()));
-        assert!(openssl_verify(&sig, f, &sandbox_root(env.dir.path())), "{}", sig.display());
+        assert!(
+            openssl_verify(&sig, f, &sandbox_root(env.dir.path())),
+            "{}",
+            sig.display()
+        );
         let out = env
             .run(
-                &["verify", f.to_str().unwrap(), "--ca", sandbox_root(env.dir.path()).to_str().unwrap()],
+                &[
+                    "verify",
+                    f.to_str().unwrap(),
+                    "--ca",
+                    sandbox_root(env.dir.path()).to_str().unwrap(),
+                ],
                 &[],
             )
             .await;
@@ -165,7 +180,9 @@ async fn login_list_sign_export_proxy_logout() {
     // A wrong PIN: exit 4, no signature file.
     let other = env.path("other.txt");
     std::fs::write(&other, "x").unwrap();
-    let out = env.run(&["sign", other.to_str().unwrap()], &[("CRPKI_PIN", "0000")]).await;
+    let out = env
+        .run(&["sign", other.to_str().unwrap()], &[("CRPKI_PIN", "0000")])
+        .await;
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(!env.path("other.txt.p7s").exists());
     // No PIN and no terminal: says what is needed.
@@ -176,14 +193,39 @@ async fn login_list_sign_export_proxy_logout() {
     // Certificates out of the service, DER.
     let user_der = env.path("user.der");
     let root_der = env.path("root.der");
-    ok(&env.run(&["cert", "export", "--out", user_der.to_str().unwrap()], &[]).await);
-    ok(&env.run(&["cert", "export", "--ca", "--out", root_der.to_str().unwrap()], &[]).await);
-    assert_eq!(std::fs::read(&root_der).unwrap(), env.sandbox.registrar_root().der());
+    ok(&env
+        .run(&["cert", "export", "--out", user_der.to_str().unwrap()], &[])
+        .await);
+    ok(&env
+        .run(
+            &["cert", "export", "--ca", "--out", root_der.to_str().unwrap()],
+            &[],
+        )
+        .await);
+    assert_eq!(
+        std::fs::read(&root_der).unwrap(),
+        env.sandbox.registrar_root().der()
+    );
     let user = crpki::Certificate::from_der(&std::fs::read(&user_der).unwrap()).unwrap();
-    assert_eq!(user.moj().unwrap().unwrap().corporate_number().as_deref(), Some("9010401100001"));
+    assert_eq!(
+        user.moj().unwrap().unwrap().corporate_number().as_deref(),
+        Some("9010401100001")
+    );
 
     // A proxy that refuses connections: a clear error naming the proxy.
-    let out = env.run(&["config", "proxy", "set", "http://127.0.0.1:9", "--no-proxy", "example.com"], &[]).await;
+    let out = env
+        .run(
+            &[
+                "config",
+                "proxy",
+                "set",
+                "http://127.0.0.1:9",
+                "--no-proxy",
+                "example.com",
+            ],
+            &[],
+        )
+        .await;
     ok(&out);
     let out = env.run(&["config", "show"], &[]).await;
     ok(&out);
@@ -209,25 +251,45 @@ async fn several_credentials_need_a_choice() {
     let doc = env.path("doc.txt");
     std::fs::write(&doc, "bob").unwrap();
 
-    let out = env.run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")]).await;
+    let out = env
+        .run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")])
+        .await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("crpki certs use"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("crpki certs use"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!env.path("doc.txt.p7s").exists());
 
     let out = env.run(&["certs", "list"], &[]).await;
     ok(&out);
     let listing = text(&out.stdout);
-    assert!(listing.contains("bob-ecdsa") && listing.contains("bob-expired"), "{listing}");
-    assert!(listing.contains("UNUSABLE"), "the expired credential is flagged: {listing}");
+    assert!(
+        listing.contains("bob-ecdsa") && listing.contains("bob-expired"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("UNUSABLE"),
+        "the expired credential is flagged: {listing}"
+    );
 
     ok(&env.run(&["certs", "use", "bob-ecdsa"], &[]).await);
-    let out = env.run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")]).await;
+    let out = env
+        .run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")])
+        .await;
     ok(&out);
-    assert!(openssl_verify(&env.path("doc.txt.p7s"), &doc, &sandbox_root(env.dir.path())));
+    assert!(openssl_verify(
+        &env.path("doc.txt.p7s"),
+        &doc,
+        &sandbox_root(env.dir.path())
+    ));
 
     // The expired credential is refused before anything is signed.
     ok(&env.run(&["certs", "use", "bob-expired"], &[]).await);
-    let out = env.run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")]).await;
+    let out = env
+        .run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")])
+        .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
 }
@@ -260,17 +322,43 @@ async fn profiles_add_use_edit_remove() {
     assert!(!text(&out.stdout).contains("SANDBOX"), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("https://gbiz-id.go.jp/oauth/"));
 
-    ok(&env.run(&["profile", "edit", "prod", "--csc-version", "v1", "--service-auth", "basic:alice"], &[]).await);
+    ok(&env
+        .run(
+            &[
+                "profile",
+                "edit",
+                "prod",
+                "--csc-version",
+                "v1",
+                "--service-auth",
+                "basic:alice",
+            ],
+            &[],
+        )
+        .await);
     let out = env.run(&["profile", "show", "prod"], &[]).await;
     assert!(text(&out.stdout).contains("CSC v1"), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("auth/login as alice"));
 
     // Plain HTTP to a non-loopback host is refused when it is stored.
-    let out = env.run(&["profile", "edit", "prod", "--rssp", "http://rssp.example/csc/v2/"], &[]).await;
+    let out = env
+        .run(
+            &["profile", "edit", "prod", "--rssp", "http://rssp.example/csc/v2/"],
+            &[],
+        )
+        .await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("HTTPS") || text(&out.stderr).contains("https"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("HTTPS") || text(&out.stderr).contains("https"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = env.run(&["profile", "show", "prod"], &[]).await;
-    assert!(text(&out.stdout).contains("https://rssp.example/csc/v2/"), "unchanged: {}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("https://rssp.example/csc/v2/"),
+        "unchanged: {}",
+        text(&out.stdout)
+    );
 
     // --profile overrides the current one for one command.
     let out = env.run(&["--profile", "sandbox", "config", "show"], &[]).await;

@@ -121,12 +121,12 @@ pub fn default_source() -> Arc<dyn SignerSource> {
     }
 }
 
-/// The configuration directory: `CRPKI_CONFIG_DIR`, else the platform's.
+/// The configuration directory: the one of the `crpki` profiles
+/// (`CRPKI_CONFIG_DIR`, else the platform's, see [`crate::profile`]).
 pub fn config_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CRPKI_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    directories::ProjectDirs::from("", "", "crpki").map(|d| d.config_dir().to_path_buf())
+    crate::profile::ProfileStore::open_default()
+        .ok()
+        .map(|store| store.dir().to_path_buf())
 }
 
 fn selected_name<'a>(names: impl Iterator<Item = &'a str> + Clone, selected: Option<&str>) -> Option<String> {

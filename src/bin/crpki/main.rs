@@ -23,7 +23,11 @@ use manage::{ConfigCommand, LoginArgs, ProfileCommand, SandboxCommand};
 use remote::{CertsCommand, PrintOnly};
 
 #[derive(Parser)]
-#[command(name = "crpki", version, about = "Sign with Japan's commercial-registration certificate (商業登記電子証明書)")]
+#[command(
+    name = "crpki",
+    version,
+    about = "Sign with Japan's commercial-registration certificate (商業登記電子証明書)"
+)]
 struct Cli {
     /// More log output (repeat for more); logs go to stderr and never contain secrets.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -251,7 +255,9 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Sign(args) => {
             if args.out.is_some() {
-                return Err(fail("--out is for --p12 signing of one file; remote signing writes FILE.p7s"));
+                return Err(fail(
+                    "--out is for --p12 signing of one file; remote signing writes FILE.p7s",
+                ));
             }
             remote::sign_remote(&ctx, &args.files, args.quiet).await
         }
@@ -355,7 +361,10 @@ fn verify(args: VerifyArgs) -> CliResult {
             "signing_time": signing_time,
             "signer": summary,
         });
-        println!("{}", serde_json::to_string_pretty(&value).map_err(|e| fail(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|e| fail(e.to_string()))?
+        );
     } else {
         println!("OK: {} is signed and the signature is valid", args.file.display());
         println!("signed by:     {}", summary.subject);
@@ -381,7 +390,10 @@ fn cert_show(path: &Path, json: bool) -> CliResult {
     let cert = Certificate::from_pem_or_der(&read_file(path)?)?;
     let summary = cert.summary();
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| fail(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).map_err(|e| fail(e.to_string()))?
+        );
         return Ok(());
     }
     print_summary(&summary);
@@ -430,14 +442,21 @@ async fn demo(args: DemoArgs) -> CliResult {
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("crpki-demo-{}", std::process::id())));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    println!("crpki demo: sign and verify through the SANDBOX (test keys; no legal effect), in {}", dir.display());
+    println!(
+        "crpki demo: sign and verify through the SANDBOX (test keys; no legal effect), in {}",
+        dir.display()
+    );
 
     let sandbox = Sandbox::start(SandboxConfig {
         state_dir: Some(dir.join("sandbox-state")),
         ..SandboxConfig::default()
     })
     .await?;
-    println!("1. sandbox RSSP {} and GビズID-style provider {}", sandbox.csc_base_v2(), sandbox.oidc_issuer());
+    println!(
+        "1. sandbox RSSP {} and GビズID-style provider {}",
+        sandbox.csc_base_v2(),
+        sandbox.oidc_issuer()
+    );
 
     let store = ProfileStore::open(dir.join("config"));
     let mut profile = Profile::builtin_sandbox();
@@ -455,7 +474,10 @@ async fn demo(args: DemoArgs) -> CliResult {
             },
         )
         .await?;
-    println!("2. logged in (auto-approved) as {} — subject {}", user, login.id_token.sub);
+    println!(
+        "2. logged in (auto-approved) as {} — subject {}",
+        user, login.id_token.sub
+    );
 
     let client = Arc::new(CscClient::for_profile(&profile)?.with_token_source(Arc::new(auth.token_cache())));
     let credentials = client.list_credentials().await?;
@@ -478,11 +500,18 @@ async fn demo(args: DemoArgs) -> CliResult {
     }
     let authorizer = ModeAuthorizer::new().with_prompt(Arc::new(secrets));
     let signer = connect_signer(client, None, Arc::new(authorizer), SignerOptions::default()).await?;
-    println!("4. signing with {} ({})", signer.certificate().subject(), signer.key_info());
+    println!(
+        "4. signing with {} ({})",
+        signer.certificate().subject(),
+        signer.key_info()
+    );
 
     let doc = dir.join("申請書.txt");
-    std::fs::write(&doc, "登記申請書 (crpki demo)\nThis document is signed with a SANDBOX TEST certificate.\n")
-        .map_err(|e| Error::io(format!("writing {}", doc.display()), e))?;
+    std::fs::write(
+        &doc,
+        "登記申請書 (crpki demo)\nThis document is signed with a SANDBOX TEST certificate.\n",
+    )
+    .map_err(|e| Error::io(format!("writing {}", doc.display()), e))?;
     remote::sign_files(&signer, std::slice::from_ref(&doc), true).await?;
     let sig = default_sig_path(&doc);
     let stats = sandbox.stats();
@@ -497,7 +526,10 @@ async fn demo(args: DemoArgs) -> CliResult {
     let root_path = dir.join("registrar-root.pem");
     std::fs::write(&root_path, sandbox.registrar_root().to_pem())
         .map_err(|e| Error::io(format!("writing {}", root_path.display()), e))?;
-    println!("6. verifying against the sandbox registrar root {}", root_path.display());
+    println!(
+        "6. verifying against the sandbox registrar root {}",
+        root_path.display()
+    );
     verify(VerifyArgs {
         file: doc.clone(),
         sig: Some(sig.clone()),

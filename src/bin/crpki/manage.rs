@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use crpki::auth::{Authenticator, LoginOptions, Revocation, SystemBrowser};
-use crpki::profile::{CscVersion, Profile, ProfileStore, ProxySettings, SANDBOX_PROFILE, SecretRef, ServiceAuth};
 use crpki::Error;
+use crpki::auth::{Authenticator, LoginOptions, Revocation, SystemBrowser};
+use crpki::profile::{
+    CscVersion, Profile, ProfileStore, ProxySettings, SANDBOX_PROFILE, SecretRef, ServiceAuth,
+};
 
-use crate::{fail, CliResult, Context};
+use crate::{CliResult, Context, fail};
 
 #[derive(Subcommand)]
 pub enum ProfileCommand {
@@ -149,7 +151,11 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> CliResult {
             let current = ctx.profile_name()?;
             for p in store.list()? {
                 let mark = if p.name == current { "*" } else { " " };
-                let kind = if p.sandbox { "  [SANDBOX: test service]" } else { "" };
+                let kind = if p.sandbox {
+                    "  [SANDBOX: test service]"
+                } else {
+                    ""
+                };
                 let desc = p.description.as_deref().unwrap_or("");
                 println!("{mark} {}{kind}  {desc}", p.name);
             }
@@ -240,11 +246,20 @@ fn parse_service_auth(v: &str) -> crpki::Result<ServiceAuth> {
 
 fn show_profile(p: &Profile) -> CliResult {
     if p.sandbox {
-        println!("profile:        {}  [SANDBOX: local test service, signatures have no legal effect]", p.name);
+        println!(
+            "profile:        {}  [SANDBOX: local test service, signatures have no legal effect]",
+            p.name
+        );
     } else {
         println!("profile:        {}", p.name);
     }
-    let or_unset = |s: &str| if s.is_empty() { "(set when the sandbox runs)".to_owned() } else { s.to_owned() };
+    let or_unset = |s: &str| {
+        if s.is_empty() {
+            "(set when the sandbox runs)".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     println!("OpenID issuer:  {}", or_unset(&p.oidc.issuer));
     println!("client id:      {}", or_unset(&p.oidc.client_id));
     println!(
@@ -261,7 +276,11 @@ fn show_profile(p: &Profile) -> CliResult {
     println!("service auth:   {auth}");
     match &p.proxy {
         Some(proxy) => {
-            let user = proxy.user.as_deref().map(|u| format!(" (user {u})")).unwrap_or_default();
+            let user = proxy
+                .user
+                .as_deref()
+                .map(|u| format!(" (user {u})"))
+                .unwrap_or_default();
             println!("proxy:          {}{user}", redact_url(&proxy.url));
             if !proxy.no_proxy.is_empty() {
                 println!("no proxy for:   {}", proxy.no_proxy.join(","));
@@ -274,7 +293,9 @@ fn show_profile(p: &Profile) -> CliResult {
     }
     println!(
         "credential:     {}",
-        p.credential_id.as_deref().unwrap_or("(not chosen: automatic when there is exactly one)")
+        p.credential_id
+            .as_deref()
+            .unwrap_or("(not chosen: automatic when there is exactly one)")
     );
     Ok(())
 }
@@ -336,13 +357,18 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
         login_hint: args.login_hint,
         timeout: std::time::Duration::from_secs(args.timeout),
     };
-    let announce = |url: &str| eprintln!("Log in with GビズID in your browser. If it did not open, visit:\n  {url}");
+    let announce =
+        |url: &str| eprintln!("Log in with GビズID in your browser. If it did not open, visit:\n  {url}");
     let login = if args.no_browser {
         auth.login(&crate::PrintOnly, &options).await?
     } else {
-        auth.login(&SystemBrowser::new().announce(announce), &options).await?
+        auth.login(&SystemBrowser::new().announce(announce), &options)
+            .await?
     };
-    println!("logged in to profile {} (subject {})", profile.name, login.id_token.sub);
+    println!(
+        "logged in to profile {} (subject {})",
+        profile.name, login.id_token.sub
+    );
     Ok(())
 }
 

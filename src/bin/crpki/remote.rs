@@ -12,13 +12,13 @@ use clap::Subcommand;
 use crpki::auth::{BrowserLauncher, SystemBrowser};
 use crpki::cms::{self, SignOptions};
 use crpki::csc::{
-    connect_signer, CredentialDescription, CscClient, CscSigner, ModeAuthorizer, PromptRequest, SecretPrompt,
-    SignerOptions,
+    CredentialDescription, CscClient, CscSigner, ModeAuthorizer, PromptRequest, SecretPrompt, SignerOptions,
+    connect_signer,
 };
 use crpki::profile::Profile;
 use crpki::{Error, HashAlgorithm, RemoteSigner, Secret};
 
-use crate::{fail, CliResult, Context};
+use crate::{CliResult, Context, fail};
 
 #[derive(Subcommand)]
 pub enum CertsCommand {
@@ -52,7 +52,11 @@ impl SecretPrompt for TerminalPrompt {
                 ),
             });
         }
-        let label = request.input.label.clone().unwrap_or_else(|| request.input.id.clone());
+        let label = request
+            .input
+            .label
+            .clone()
+            .unwrap_or_else(|| request.input.id.clone());
         let line = crate::prompt_line(&format!(
             "{label} for {} ({} signature(s)): ",
             request.credential.id, request.num_signatures
@@ -104,7 +108,9 @@ pub fn client(ctx: &Context, profile: &Profile) -> CliResult<Arc<CscClient>> {
         Some(browser()),
         std::env::var("CRPKI_RSSP_PASSWORD").ok().map(Secret::new),
     )?;
-    Ok(Arc::new(CscClient::for_profile(profile)?.with_token_source(tokens)))
+    Ok(Arc::new(
+        CscClient::for_profile(profile)?.with_token_source(tokens),
+    ))
 }
 
 /// The signer for the profile's credential.
@@ -117,7 +123,13 @@ pub async fn signer(ctx: &Context, profile: &Profile) -> CliResult<CscSigner> {
         description: Some("crpki sign".to_owned()),
         ..SignerOptions::default()
     };
-    Ok(connect_signer(client, profile.credential_id.as_deref(), Arc::new(authorizer), options).await?)
+    Ok(connect_signer(
+        client,
+        profile.credential_id.as_deref(),
+        Arc::new(authorizer),
+        options,
+    )
+    .await?)
 }
 
 pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
@@ -130,7 +142,10 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
             if json {
                 let rows: Vec<_> = list.iter().map(|c| credential_json(c, chosen)).collect();
                 let v = serde_json::json!({ "profile": profile.name, "sandbox": profile.sandbox, "credentials": rows });
-                println!("{}", serde_json::to_string_pretty(&v).map_err(|e| fail(e.to_string()))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(|e| fail(e.to_string()))?
+                );
             } else if list.is_empty() {
                 println!("no signing credential for this account");
             } else {
@@ -185,12 +200,21 @@ fn print_credential(c: &CredentialDescription, chosen: Option<&str>) {
         Ok(()) => "usable".to_owned(),
         Err(e) => format!("UNUSABLE: {e}"),
     };
-    println!("{mark} {}  [{}; {}; {}]", c.id, key_label(c), c.cert_status, usable);
+    println!(
+        "{mark} {}  [{}; {}; {}]",
+        c.id,
+        key_label(c),
+        c.cert_status,
+        usable
+    );
     if let Some(cert) = &c.certificate {
         let s = cert.summary();
         println!("    subject:   {}", s.subject);
         if let Some(name) = &s.corporate_name {
-            println!("    商号:      {name}  法人番号 {}", s.corporate_number.as_deref().unwrap_or("-"));
+            println!(
+                "    商号:      {name}  法人番号 {}",
+                s.corporate_number.as_deref().unwrap_or("-")
+            );
         }
         println!("    valid:     {} .. {}", s.not_before, s.not_after);
     }
@@ -218,7 +242,9 @@ pub async fn export(ctx: &Context, ca: bool, out: Option<PathBuf>) -> CliResult 
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
             if stdout.is_terminal() {
-                return Err(fail("refusing to write DER to a terminal: use --out FILE or a pipe"));
+                return Err(fail(
+                    "refusing to write DER to a terminal: use --out FILE or a pipe",
+                ));
             }
             stdout
                 .write_all(&der)

@@ -18,6 +18,8 @@ pub mod cms;
 pub mod csc;
 pub mod error;
 pub mod profile;
+#[cfg(any(feature = "csp", feature = "ksp"))]
+pub mod provider;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;

@@ -1,0 +1,322 @@
+//! The Windows providers: a CryptoAPI CSP (feature `csp`) and, next, a CNG
+//! KSP (feature `ksp`), DLLs that let any Windows signing application sign
+//! through a [`RemoteSigner`].
+//!
+//! # What lives where
+//!
+//! Everything but the export shells is safe Rust that compiles and is
+//! tested on every platform:
+//!
+//! - [`handle`]: integer handle tables (generational; a bad handle is a
+//!   typed error, never undefined behaviour);
+//! - [`worker`]: the one thread with the async runtime that runs signer
+//!   calls for the synchronous exports;
+//! - [`source`]: the [`SignerSource`] seam that turns container names into
+//!   signers;
+//! - [`error`]: [`ProviderError`] and the one function that maps errors to
+//!   `NTE_*`/Win32 codes;
+//! - [`log`]: the error log; [`guard()`]: the panic-catching wrapper every
+//!   export runs in;
+//! - [`cache`]: the few-seconds signature cache;
+//! - [`hash`], [`blob`]: hash objects, little-endian signatures, key blobs;
+//! - [`ProviderCore`]: the above put together, shared by the CSP and KSP;
+//! - [`capi`] (feature `csp`): the CryptoAPI semantics, on plain slices.
+//!
+//! Only two files may use `unsafe`: `ffi.rs` (raw pointers to slices,
+//! `SetLastError`, pinning the DLL) and `csp.rs` (the `extern "system"`
+//! exports, Windows only), each export being: null checks, handle lookup,
+//! a call into [`capi`], and the error mapping.
+
+use std::sync::Arc;
+
+use crate::signer::{Digest, RemoteSigner, SignatureAlgorithm};
+
+pub mod blob;
+pub mod cache;
+pub mod error;
+mod guard;
+pub mod handle;
+pub mod hash;
+pub mod log;
+pub mod source;
+pub mod worker;
+
+#[cfg(feature = "csp")]
+pub mod capi;
+#[cfg(all(windows, feature = "csp"))]
+mod csp;
+pub mod ffi;
+
+pub use cache::{CacheKey, SignatureCache};
+pub use error::{Api, ProviderError, status_code};
+pub use guard::{guard, guard_with};
+pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
+pub use log::ErrorLog;
+pub use source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};
+pub use worker::Worker;
+
+/// Where a variable-length answer goes: the caller asks for the size only
+/// (a null buffer), or gives a buffer. Both CryptoAPI and CNG work so.
+#[derive(Debug)]
+pub enum Out<'a> {
+    /// Null buffer: only the size is wanted.
+    Size,
+    /// The caller's buffer, of the length it declared.
+    Buf(&'a mut [u8]),
+}
+
+impl Out<'_> {
+    /// Answers with `data`: its length for a size query, else copies it
+    /// (or fails with [`ProviderError::MoreData`]).
+    pub fn put(self, data: &[u8]) -> Result<usize, ProviderError> {
+        self.fits(data.len())?;
+        if let Out::Buf(b) = self {
+            b[..data.len()].copy_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    /// Whether `len` bytes fit (always true for a size query).
+    pub fn fits(&self, len: usize) -> Result<(), ProviderError> {
+        match self {
+            Out::Buf(b) if b.len() < len => Err(ProviderError::MoreData { needed: len }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether only the size is asked for.
+    pub fn is_size_query(&self) -> bool {
+        matches!(self, Out::Size)
+    }
+}
+
+/// An opened container: its name and signer, and how it was opened.
+#[derive(Debug)]
+pub struct Container {
+    /// The container's name.
+    pub name: String,
+    /// Its signer.
+    pub signer: Arc<dyn RemoteSigner>,
+    /// SHA-256 of the signing certificate: identifies the key in the cache.
+    pub key_id: [u8; 32],
+    /// The options it was opened with.
+    pub options: OpenOptions,
+}
+
+/// What the CSP and the KSP share: the signer source, the worker and the
+/// signature cache.
+#[derive(Debug)]
+pub struct ProviderCore {
+    source: Arc<dyn SignerSource>,
+    worker: Worker,
+    cache: SignatureCache,
+}
+
+impl ProviderCore {
+    /// A core over `source`, running signer calls on `worker`.
+    pub fn new(source: Arc<dyn SignerSource>, worker: Worker, cache: SignatureCache) -> Self {
+        Self {
+            source,
+            worker,
+            cache,
+        }
+    }
+
+    /// The signer source.
+    pub fn source(&self) -> &Arc<dyn SignerSource> {
+        &self.source
+    }
+
+    /// Opens `name` (the selected container for `None` or `""`).
+    pub fn open(&self, name: Option<&str>, options: OpenOptions) -> Result<Arc<Container>, ProviderError> {
+        let source = self.source.clone();
+        let name = name.map(str::to_owned);
+        let opened = self
+            .worker
+            .run(async move { source.open(name.as_deref(), options).await })?;
+        Ok(Arc::new(Container {
+            key_id: opened.signer.certificate().sha256_fingerprint(),
+            name: opened.name,
+            signer: opened.signer,
+            options,
+        }))
+    }
+
+    /// The containers of the source.
+    pub fn containers(&self, options: OpenOptions) -> Result<Vec<ContainerInfo>, ProviderError> {
+        let source = self.source.clone();
+        self.worker.run(async move { source.containers(options).await })
+    }
+
+    /// Signs `digest` with the container's key: from the cache when the
+    /// same signature was just made, otherwise through the signer on the
+    /// worker. The signature is big-endian, as the signer made it.
+    pub fn sign(
+        &self,
+        container: &Container,
+        algorithm: SignatureAlgorithm,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let key = CacheKey {
+            key_id: container.key_id,
+            algorithm,
+            digest: digest.as_bytes().to_vec(),
+        };
+        if let Some(signature) = self.cache.get(&key) {
+            return Ok(signature);
+        }
+        let signer = container.signer.clone();
+        let digests = vec![digest.clone()];
+        let mut signatures = self
+            .worker
+            .run(async move { signer.sign_digests(algorithm, &digests).await })?;
+        let signature = match (signatures.pop(), signatures.is_empty()) {
+            (Some(s), true) => s,
+            _ => {
+                return Err(crate::Error::Protocol {
+                    service: "signer".into(),
+                    detail: "did not return exactly one signature for one digest".into(),
+                }
+                .into());
+            }
+        };
+        self.cache.put(key, signature.clone());
+        Ok(signature)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Signers for the provider's unit tests.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::cert::Certificate;
+    use crate::signer::KeyInfo;
+    use crate::{MemorySigner, Result};
+
+    /// The fixture signer (rep-rsa2048 with the registrar root as chain).
+    pub fn fixture_signer() -> MemorySigner {
+        MemorySigner::from_pem(
+            include_str!("../../fixtures/rep-rsa2048.key.pem"),
+            include_str!("../../fixtures/rep-rsa2048.pem"),
+            include_str!("../../fixtures/registrar-root.pem"),
+        )
+        .unwrap()
+    }
+
+    /// Counts the signatures it makes; can be told to fail.
+    #[derive(Debug)]
+    pub struct CountingSigner {
+        pub inner: MemorySigner,
+        pub calls: AtomicUsize,
+        pub fail_with: std::sync::Mutex<Option<fn() -> crate::Error>>,
+    }
+
+    impl CountingSigner {
+        pub fn new() -> Self {
+            Self {
+                inner: fixture_signer(),
+                calls: AtomicUsize::new(0),
+                fail_with: std::sync::Mutex::new(None),
+            }
+        }
+
+        pub fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl RemoteSigner for CountingSigner {
+        fn certificate(&self) -> &Certificate {
+            self.inner.certificate()
+        }
+        fn chain(&self) -> &[Certificate] {
+            self.inner.chain()
+        }
+        fn key_info(&self) -> KeyInfo {
+            self.inner.key_info()
+        }
+        async fn sign_digests(
+            &self,
+            algorithm: SignatureAlgorithm,
+            digests: &[Digest],
+        ) -> Result<Vec<Vec<u8>>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if let Some(f) = *self.fail_with.lock().unwrap() {
+                return Err(f());
+            }
+            self.inner.sign_digests(algorithm, digests).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::HashAlgorithm;
+
+    fn core_with(signer: Arc<CountingSigner>) -> ProviderCore {
+        let source = StaticSource::new(vec![("rep".into(), signer as Arc<dyn RemoteSigner>)]);
+        ProviderCore::new(
+            Arc::new(source),
+            Worker::new(worker::DEFAULT_TIMEOUT, None),
+            SignatureCache::default(),
+        )
+    }
+
+    #[test]
+    fn open_sign_and_cache() {
+        let signer = Arc::new(CountingSigner::new());
+        let core = core_with(signer.clone());
+        let c = core.open(None, OpenOptions::default()).unwrap();
+        assert_eq!(c.name, "rep");
+        assert_eq!(c.key_id, signer.certificate().sha256_fingerprint());
+        let d = HashAlgorithm::Sha256.digest(b"document");
+        let alg = SignatureAlgorithm::RSA_PKCS1_SHA256;
+        let s1 = core.sign(&c, alg, &d).unwrap();
+        let s2 = core.sign(&c, alg, &d).unwrap();
+        assert_eq!(s1, s2);
+        assert_eq!(signer.calls(), 1, "the second request comes from the cache");
+        signer
+            .certificate()
+            .public_key()
+            .unwrap()
+            .verify_digest(alg, &d, &s1)
+            .unwrap();
+        core.sign(&c, alg, &HashAlgorithm::Sha256.digest(b"other"))
+            .unwrap();
+        assert_eq!(signer.calls(), 2);
+        let list = core.containers(OpenOptions::default()).unwrap();
+        assert_eq!(list.len(), 1);
+        let e = core.open(Some("nope"), OpenOptions::default()).unwrap_err();
+        assert!(
+            matches!(e, ProviderError::Crate(crate::Error::NotFound { .. })),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn signer_errors_are_not_cached() {
+        let signer = Arc::new(CountingSigner::new());
+        let core = core_with(signer.clone());
+        let c = core.open(Some("rep"), OpenOptions::silent(true)).unwrap();
+        assert!(c.options.silent);
+        *signer.fail_with.lock().unwrap() = Some(|| crate::Error::InteractionRequired {
+            detail: "approval on the phone".into(),
+        });
+        let d = HashAlgorithm::Sha256.digest(b"x");
+        let e = core
+            .sign(&c, SignatureAlgorithm::RSA_PKCS1_SHA256, &d)
+            .unwrap_err();
+        assert_eq!(status_code(&e, Api::CryptoApi), error::codes::NTE_SILENT_CONTEXT);
+        *signer.fail_with.lock().unwrap() = None;
+        core.sign(&c, SignatureAlgorithm::RSA_PKCS1_SHA256, &d).unwrap();
+        assert_eq!(signer.calls(), 2);
+    }
+}

@@ -20,11 +20,15 @@ struct Env {
 
 impl Env {
     async fn start() -> Self {
+        Self::start_with(SandboxConfig::default()).await
+    }
+
+    async fn start_with(config: SandboxConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let sandbox = Sandbox::start(SandboxConfig {
             state_dir: Some(state.clone()),
-            ..SandboxConfig::default()
+            ..config
         })
         .await
         .unwrap();
@@ -369,4 +373,74 @@ async fn profiles_add_use_edit_remove() {
     let out = env.run(&["profile", "use", "prod"], &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not found"));
+}
+
+/// Logging out while a batch is being signed: the batch either completes
+/// (every signature valid) or fails with a clear error, and in both cases
+/// no partial set of signature files is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_while_a_batch_is_signing() {
+    let env = Env::start_with(SandboxConfig {
+        multisign: 5,
+        ..SandboxConfig::default()
+    })
+    .await;
+    ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
+    let files: Vec<PathBuf> = (0..40).map(|i| env.path(&format!("batch{i}.txt"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(f, format!("document {i}\n")).unwrap();
+    }
+    // Slow replies, so that the logout lands in the middle of the batch
+    // (8 authorizations and 8 signHash calls).
+    env.sandbox.faults().set(crpki::sandbox::FaultSettings {
+        latency_ms: 150,
+        ..Default::default()
+    });
+    let mut args = vec!["sign", "--quiet"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let sign = env.run(&args, &[("CRPKI_PIN", "1234")]);
+    let logout = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        env.run(&["logout"], &[]).await
+    };
+    let (signed, logged_out) = tokio::join!(sign, logout);
+    ok(&logged_out);
+    env.sandbox.faults().set(crpki::sandbox::FaultSettings::default());
+
+    let written: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| PathBuf::from(format!("{}.p7s", f.display())).exists())
+        .collect();
+    eprintln!(
+        "logout during the batch: sign exited {:?}; {} of {} signature files; stderr: {}",
+        signed.status.code(),
+        written.len(),
+        files.len(),
+        text(&signed.stderr)
+    );
+    if signed.status.success() {
+        assert_eq!(
+            written.len(),
+            files.len(),
+            "a successful batch writes every signature"
+        );
+        for f in &files {
+            let sig = PathBuf::from(format!("{}.p7s", f.display()));
+            assert!(openssl_verify(&sig, f, &sandbox_root(env.dir.path())));
+        }
+    } else {
+        assert!(
+            written.is_empty(),
+            "a failed batch writes no signature: {written:?}"
+        );
+        assert_eq!(signed.status.code(), Some(4), "{}", text(&signed.stderr));
+        assert!(
+            text(&signed.stderr).contains("log"),
+            "names what to do: {}",
+            text(&signed.stderr)
+        );
+    }
+    // Either way the service keeps working for the next login.
+    ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
+    ok(&env.run(&["certs", "list"], &[]).await);
 }

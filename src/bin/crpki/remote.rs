@@ -159,12 +159,34 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
             if let Err(e) = description.check_usable() {
                 eprintln!("warning: {e}");
             }
+            if let Some(cert) = &description.certificate {
+                check_account_matches(ctx, &profile, cert).await?;
+            }
             ctx.store.edit(&profile.name, |p| {
                 p.credential_id = Some(id.clone());
                 Ok(())
             })?;
             println!("profile {}: signing with credential {id}", profile.name);
         }
+    }
+    Ok(())
+}
+
+/// With a GビズID login, the account's 13-digit `corporate_number` must be
+/// the 法人番号 derived from the certificate's registered number, when both
+/// are present: signing for another company is refused before it happens.
+async fn check_account_matches(ctx: &Context, profile: &Profile, cert: &crpki::Certificate) -> CliResult {
+    if !matches!(profile.rssp.service_auth, crpki::profile::ServiceAuth::GbizLogin) {
+        return Ok(());
+    }
+    let has_number = matches!(cert.moj(), Ok(Some(m)) if m.registered_number.is_some());
+    if !has_number {
+        return Ok(());
+    }
+    let auth = crpki::auth::Authenticator::for_profile(profile, Arc::new(ctx.store.token_store()))?;
+    let info = auth.userinfo(&auth.token_cache()).await?;
+    if let Some(number) = &info.corporate_number {
+        crpki::auth::check_corporate_number(number, cert)?;
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ use crate::profile::{Profile, TokenStore, Tokens};
 mod browser;
 mod cache;
 mod loopback;
-mod oidc;
+pub(crate) mod oidc;
 mod transport;
 mod userinfo;
 

@@ -264,7 +264,8 @@ impl fmt::Debug for OidcClient {
     }
 }
 
-fn random_token() -> Result<String> {
+/// 32 random bytes, base64url: `state`, `nonce` and PKCE verifiers.
+pub(crate) fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::ServiceUnavailable {
         detail: "the system random generator failed".into(),
@@ -273,7 +274,8 @@ fn random_token() -> Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn pkce_challenge(verifier: &Secret) -> String {
+/// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
+pub(crate) fn pkce_challenge(verifier: &Secret) -> String {
     URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(
         verifier.expose().as_bytes(),
     ))
@@ -281,16 +283,8 @@ fn pkce_challenge(verifier: &Secret) -> String {
 
 /// `application/x-www-form-urlencoded` encoding, which RFC 6749 §2.3.1
 /// applies to the client id and secret before HTTP Basic.
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+pub(crate) fn form_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Text from a server, made safe to put in an error message.

@@ -30,6 +30,7 @@ use super::types::{
     SignHashRequest, SignHashResponse, TokenResponse, V1AuthInput, V1AuthorizeRequest, V1CredentialInfo,
     V1ExtendTransactionRequest, V1SignHashRequest,
 };
+use crate::auth::oidc::{form_encode, pkce_challenge, random_token};
 use crate::auth::{AccessTokenSource, BrowserLauncher, HttpClient, RedirectListener, check_endpoint};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
@@ -513,37 +514,6 @@ fn unb64(s: &str) -> Option<Vec<u8>> {
         .or_else(|_| URL_SAFE_NO_PAD.decode(s))
         .or_else(|_| STANDARD_NO_PAD.decode(s))
         .ok()
-}
-
-/// `application/x-www-form-urlencoded` encoding, applied to the client id
-/// and secret before HTTP Basic (RFC 6749 §2.3.1).
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// 32 random bytes, base64url: `state` values and PKCE verifiers.
-pub(crate) fn random_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::ServiceUnavailable {
-        detail: "the system random generator failed".into(),
-        source: None,
-    })?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn pkce_challenge(verifier: &Secret) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
-        verifier.expose().as_bytes(),
-    ))
 }
 
 fn one_hash_algorithm(hashes: &[Digest]) -> Result<Option<HashAlgorithm>> {

@@ -121,17 +121,20 @@ pub(crate) async fn credentials_authorize(
     }))
 }
 
+/// v1 names the hashes `hash`; otherwise the same as v2.
 pub(crate) async fn credentials_extend(
-    State(s): State<Arc<Shared>>,
+    state: State<Arc<Shared>>,
     headers: HeaderMap,
-    CscJson(req): CscJson<ExtendTransactionRequest>,
+    CscJson(req): CscJson<V1ExtendTransactionRequest>,
 ) -> ApiResult<Json<AuthorizeResponse>> {
-    let caller = s.authenticate(&headers)?;
-    let (sad, ttl) = s.extend(&caller, &req.credential_id, &req.sad, req.hashes.as_deref())?;
-    Ok(Json(AuthorizeResponse {
-        sad,
-        expires_in: Some(ttl),
-    }))
+    let v2 = ExtendTransactionRequest {
+        credential_id: req.credential_id,
+        hashes: req.hash,
+        hash_algorithm_oid: req.hash_algo,
+        sad: req.sad,
+        client_data: req.client_data,
+    };
+    super::rssp::credentials_extend(state, headers, CscJson(v2)).await
 }
 
 pub(crate) async fn sign_hash(

@@ -25,6 +25,26 @@ use crate::secret::Secret;
 /// A service token with less lifetime left than this is renewed before use.
 pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(30);
 
+/// The kept token while it has [`MIN_TOKEN_TTL`] left, else a new one from
+/// `obtain` (given the old one, e.g. for its refresh token), kept for next time.
+async fn cached_or_obtain<F, Fut>(
+    current: &tokio::sync::Mutex<Option<ServiceToken>>,
+    obtain: F,
+) -> Result<Secret>
+where
+    F: FnOnce(Option<ServiceToken>) -> Fut,
+    Fut: std::future::Future<Output = Result<ServiceToken>>,
+{
+    let mut current = current.lock().await;
+    if let Some(t) = current.as_ref().filter(|t| !t.expires_within(MIN_TOKEN_TTL)) {
+        return Ok(t.access_token.clone());
+    }
+    let t = obtain(current.take()).await?;
+    let token = t.access_token.clone();
+    *current = Some(t);
+    Ok(token)
+}
+
 /// A fixed access token obtained elsewhere; it cannot be refreshed.
 #[derive(Clone)]
 pub struct StaticTokenSource {
@@ -118,14 +138,7 @@ impl BasicLoginSource {
 #[async_trait]
 impl AccessTokenSource for BasicLoginSource {
     async fn access_token(&self) -> Result<Secret> {
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref().filter(|t| !t.expires_within(MIN_TOKEN_TTL)) {
-            return Ok(t.access_token.clone());
-        }
-        let t = self.obtain(current.take()).await?;
-        let token = t.access_token.clone();
-        *current = Some(t);
-        Ok(token)
+        cached_or_obtain(&self.current, |previous| self.obtain(previous)).await
     }
 
     async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {
@@ -320,14 +333,7 @@ impl RsspOAuth2Source {
 #[async_trait]
 impl AccessTokenSource for RsspOAuth2Source {
     async fn access_token(&self) -> Result<Secret> {
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref().filter(|t| !t.expires_within(MIN_TOKEN_TTL)) {
-            return Ok(t.access_token.clone());
-        }
-        let t = self.obtain(current.take()).await?;
-        let token = t.access_token.clone();
-        *current = Some(t);
-        Ok(token)
+        cached_or_obtain(&self.current, |previous| self.obtain(previous)).await
     }
 
     async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {

@@ -444,3 +444,109 @@ async fn logout_while_a_batch_is_signing() {
     ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
     ok(&env.run(&["certs", "list"], &[]).await);
 }
+
+/// `crpki sandbox serve` as a human runs it: it prints its URLs and TEST
+/// users, hands its endpoints to the `sandbox` profile of other crpki
+/// processes, serves them, and cleans up on Ctrl-C. A non-loopback
+/// address is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_serve_as_a_process() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let state = dir.path().join("state");
+    let bin = env!("CARGO_BIN_EXE_crpki");
+
+    let refused = std::process::Command::new(bin)
+        .args(["sandbox", "serve", "--listen", "0.0.0.0:0", "--state"])
+        .arg(&state)
+        .env("CRPKI_CONFIG_DIR", &config)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("loopback"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let mut child = std::process::Command::new(bin)
+        .args(["sandbox", "serve", "--state"])
+        .arg(&state)
+        .env("CRPKI_CONFIG_DIR", &config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.contains("now points here");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines.join("\n")
+    })
+    .await
+    .unwrap();
+    assert!(banner.contains("SANDBOX"), "{banner}");
+    assert!(
+        banner.contains("CSC v2") && banner.contains("https://127.0.0.1:"),
+        "{banner}"
+    );
+    assert!(banner.contains("alice"), "{banner}");
+    assert!(state.join("endpoints.toml").exists());
+
+    // Another crpki process finds it through the sandbox profile.
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nexec curl -sS --fail --cacert '{}' -L -o /dev/null \"$1\"\n",
+            state.join("tls/ca.pem").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(args)
+            .env("CRPKI_CONFIG_DIR", &config)
+            .env("CRPKI_SANDBOX_STATE", &state)
+            .env("BROWSER", &browser)
+            .stdin(std::process::Stdio::null());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    ok(&run(&["login"]).await.unwrap());
+    let out = run(&["certs", "list", "--json"]).await.unwrap();
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["credentials"][0]["id"], "alice-rsa");
+
+    // Ctrl-C: the server stops and withdraws its endpoints.
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!state.join("endpoints.toml").exists());
+    let out = run(&["certs", "list"]).await.unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("sandbox serve"),
+        "{}",
+        text(&out.stderr)
+    );
+}

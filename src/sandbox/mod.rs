@@ -480,10 +480,16 @@ pub async fn serve_cli(
     // crpki processes finds this server (its ports are ephemeral).
     let endpoints = crate::profile::SandboxEndpoints::of(&sb);
     endpoints.write(sb.state_dir())?;
-    println!("{}", describe(&sb));
-    println!("The `sandbox` profile of crpki now points here.");
+    // Written with errors ignored: a closed stdout (`| head`, a test that
+    // stopped reading) must not bring the server down.
+    let say = |text: &str| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{text}");
+    };
+    say(&describe(&sb));
+    say("The `sandbox` profile of crpki now points here.");
     let waited = tokio::signal::ctrl_c().await;
-    println!("crpki SANDBOX: stopping");
+    say("crpki SANDBOX: stopping");
     let _ = crate::profile::SandboxEndpoints::remove(sb.state_dir());
     sb.shutdown().await;
     waited.map_err(|e| Error::io("waiting for Ctrl-C", e))

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
+use crate::provider::handle::{HandleError, HandleProblem};
 use crate::provider::source::{ContainerInfo, OpenedSigner, StaticSource};
 use crate::provider::testutil::CountingSigner;
 use crate::provider::worker::DEFAULT_TIMEOUT;

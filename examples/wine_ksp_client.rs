@@ -20,8 +20,9 @@
 //! and exits with 1; the last line is `done`. CNG signatures are
 //! big-endian, so they are written as they come, for `openssl` to check.
 
-// A test client calls C APIs: unsafe is its whole job.
-#![allow(unsafe_code)]
+// A test client calls C APIs: unsafe is its whole job. The table's slots
+// are `Option`s that `load` checks are all filled, hence the unwraps.
+#![allow(unsafe_code, clippy::unwrap_used)]
 
 #[cfg(not(windows))]
 fn main() {
@@ -128,7 +129,10 @@ mod client {
         }
         let f = unsafe { GetProcAddress(module, c"GetKeyStorageInterface".as_ptr().cast()) }
             .ok_or("GetKeyStorageInterface is not exported")?;
-        let f: GetKeyStorageInterfaceFn = Some(unsafe { std::mem::transmute(f) });
+        type Entry =
+            unsafe extern "system" fn(*const u16, *mut *mut NCRYPT_KEY_STORAGE_FUNCTION_TABLE, u32) -> i32;
+        let f: GetKeyStorageInterfaceFn =
+            Some(unsafe { std::mem::transmute::<unsafe extern "system" fn() -> isize, Entry>(f) });
         let mut table: *mut NCRYPT_KEY_STORAGE_FUNCTION_TABLE = std::ptr::null_mut();
         let name = wide(PROVIDER);
         let status = unsafe { f.ok_or("no function")?(name.as_ptr(), &mut table, 0) };
@@ -137,7 +141,7 @@ mod client {
         // Every slot is filled (the router calls them without checking).
         let slots = std::mem::size_of::<NCRYPT_KEY_STORAGE_FUNCTION_TABLE>() / 8;
         let words = unsafe { std::slice::from_raw_parts((table as *const u64).add(1), slots - 1) };
-        if words.iter().any(|&w| w == 0) {
+        if words.contains(&0) {
             return Err("a slot of the function table is null".into());
         }
         println!(
@@ -693,7 +697,11 @@ mod client {
         let module = unsafe { LoadLibraryW(path.as_ptr()) };
         for name in [c"DllRegisterServer", c"DllUnregisterServer"] {
             let f = unsafe { GetProcAddress(module, name.as_ptr().cast()) }.ok_or("missing export")?;
-            let f: unsafe extern "system" fn() -> i32 = unsafe { std::mem::transmute(f) };
+            let f = unsafe {
+                std::mem::transmute::<unsafe extern "system" fn() -> isize, unsafe extern "system" fn() -> i32>(
+                    f,
+                )
+            };
             let hr = unsafe { f() };
             println!("{} -> {:#010x}", name.to_string_lossy(), hr as u32);
         }

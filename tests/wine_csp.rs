@@ -210,24 +210,7 @@ fn csp_under_wine() {
     let conc = tmp.path().join("concurrent");
     std::fs::create_dir(&conc).unwrap();
     wine.client(&exe, &["concurrent", &win(&conc)]);
-    let mut checked = 0;
-    for t in 0..4 {
-        for i in 0..25 {
-            let msg = conc.join(format!("c-{t}-{i}.msg"));
-            let sig = conc.join(format!("c-{t}-{i}.sig"));
-            openssl_ok(&[
-                "dgst",
-                "-sha256",
-                "-verify",
-                path(&pubkey),
-                "-signature",
-                path(&sig),
-                path(&msg),
-            ]);
-            checked += 1;
-        }
-    }
-    assert_eq!(checked, 100);
+    verify_concurrent(&conc, &pubkey, 4, 25);
 
     // Unregistering removes the key.
     let out = wine.run(&["regsvr32", "/s", "/u", &dll_win]);

@@ -167,22 +167,7 @@ fn ksp_under_wine() {
     let conc = tmp.path().join("concurrent");
     std::fs::create_dir(&conc).unwrap();
     wine.client(&exe, &["concurrent", &win(&conc), &dll_win]);
-    let mut checked = 0;
-    for t in 0..4 {
-        for i in 0..25 {
-            openssl_ok(&[
-                "dgst",
-                "-sha256",
-                "-verify",
-                path(&pubkey),
-                "-signature",
-                path(&conc.join(format!("c-{t}-{i}.sig"))),
-                path(&conc.join(format!("c-{t}-{i}.msg"))),
-            ]);
-            checked += 1;
-        }
-    }
-    assert_eq!(checked, 100);
+    verify_concurrent(&conc, &pubkey, 4, 25);
 
     // 4. Registration. Wine 8's bcrypt accepts BCryptRegisterProvider and
     // BCryptAddContextFunctionProvider without storing anything, and does

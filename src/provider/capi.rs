@@ -569,19 +569,7 @@ impl CspProvider {
             (KP_ALGID, KeyKind::Public(_, alg)) => dword(out, *alg),
             (KP_KEYLEN | KP_BLOCKLEN, _) => dword(out, bits),
             (KP_CERTIFICATE, KeyKind::User(c)) => out.put(c.signer.certificate().der()),
-            (KP_CRPKI_ROOT_CERTIFICATE, KeyKind::User(c)) => {
-                let root = c
-                    .signer
-                    .chain()
-                    .last()
-                    .filter(|r| r.is_self_signed())
-                    .ok_or_else(|| {
-                        ProviderError::NotFound(
-                            "the signer does not know the registrar's self-signed certificate".into(),
-                        )
-                    })?;
-                out.put(root.der())
-            }
+            (KP_CRPKI_ROOT_CERTIFICATE, KeyKind::User(c)) => out.put(c.registrar_certificate()?.der()),
             (other, _) => Err(ProviderError::BadType {
                 what: "CPGetKeyParam parameter for this key",
                 value: other,

@@ -879,17 +879,7 @@ impl KspProvider {
             NCRYPT_NAME_PROPERTY | NCRYPT_UNIQUE_NAME_PROPERTY => out.put(&utf16z(&Self::user(&k)?.name)),
             NCRYPT_CERTIFICATE_PROPERTY => out.put(Self::user(&k)?.signer.certificate().der()),
             NCRYPT_CRPKI_REGISTRAR_CERTIFICATE_PROPERTY => {
-                let root = Self::user(&k)?
-                    .signer
-                    .chain()
-                    .last()
-                    .filter(|r| r.is_self_signed())
-                    .ok_or_else(|| {
-                        ProviderError::NotFound(
-                            "the signer does not know the registrar's self-signed certificate".into(),
-                        )
-                    })?;
-                out.put(root.der())
+                out.put(Self::user(&k)?.registrar_certificate()?.der())
             }
             other => k
                 .settings

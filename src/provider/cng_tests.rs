@@ -7,7 +7,7 @@ use crate::MemorySigner;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
 use crate::provider::source::StaticSource;
-use crate::provider::testutil::CountingSigner;
+use crate::provider::testutil::{CountingSigner, dword_of, read};
 use crate::provider::worker::DEFAULT_TIMEOUT;
 use crate::signer::RemoteSigner;
 
@@ -31,19 +31,6 @@ fn ksp_with(signer: Arc<CountingSigner>) -> KspProvider {
 
 fn code(e: ProviderError) -> u32 {
     status_code(&e, Api::Cng)
-}
-
-/// Reads a property the way callers do: size query, then fill.
-fn read(f: impl Fn(Out<'_>) -> Result<usize, ProviderError>) -> Vec<u8> {
-    let n = f(Out::Size).unwrap();
-    let mut buf = vec![0u8; n];
-    let m = f(Out::Buf(&mut buf)).unwrap();
-    buf.truncate(m);
-    buf
-}
-
-fn dword_of(v: &[u8]) -> u32 {
-    u32::from_le_bytes(v.try_into().unwrap())
 }
 
 fn w(s: &str) -> Vec<u8> {

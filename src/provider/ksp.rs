@@ -103,6 +103,17 @@ unsafe fn padding(info: *const c_void, flags: u32) -> Result<Padding, ProviderEr
     }
 }
 
+/// A slot the provider does not offer: checks the provider handle (a bad
+/// one is reported as such), then answers `NTE_NOT_SUPPORTED`. The other
+/// arguments are not touched.
+macro_rules! unsupported_slot {
+    ($name:ident, $export:literal, $why:literal, ($($ty:ty),*)) => {
+        unsafe extern "system" fn $name(h_provider: usize, $(_: $ty),*) -> Status {
+            export($export, || provider().unsupported(handle(h_provider), $why))
+        }
+    };
+}
+
 unsafe extern "system" fn open_provider(
     ph_provider: *mut usize,
     psz_name: *const u16,
@@ -131,21 +142,12 @@ unsafe extern "system" fn open_key(
     })
 }
 
-unsafe extern "system" fn create_persisted_key(
-    h_provider: usize,
-    _ph_key: *mut usize,
-    _psz_alg_id: *const u16,
-    _psz_key_name: *const u16,
-    _dw_legacy_key_spec: u32,
-    _dw_flags: u32,
-) -> Status {
-    export("CreatePersistedKey", || {
-        provider().unsupported(
-            handle(h_provider),
-            "CreatePersistedKey: keys are made by the signing service",
-        )
-    })
-}
+unsupported_slot!(
+    create_persisted_key,
+    "CreatePersistedKey",
+    "CreatePersistedKey: keys are made by the signing service",
+    (*mut usize, *const u16, *const u16, u32, u32)
+);
 
 unsafe extern "system" fn get_provider_property(
     h_provider: usize,
@@ -213,14 +215,12 @@ unsafe extern "system" fn set_key_property(
     })
 }
 
-unsafe extern "system" fn finalize_key(h_provider: usize, _h_key: usize, _dw_flags: u32) -> Status {
-    export("FinalizeKey", || {
-        provider().unsupported(
-            handle(h_provider),
-            "FinalizeKey: keys are made by the signing service",
-        )
-    })
-}
+unsupported_slot!(
+    finalize_key,
+    "FinalizeKey",
+    "FinalizeKey: keys are made by the signing service",
+    (usize, u32)
+);
 
 unsafe extern "system" fn delete_key(h_provider: usize, h_key: usize, dw_flags: u32) -> Status {
     export("DeleteKey", || {
@@ -247,37 +247,19 @@ unsafe extern "system" fn free_buffer(pv_input: *mut c_void) -> Status {
     })
 }
 
-unsafe extern "system" fn encrypt(
-    h_provider: usize,
-    _h_key: usize,
-    _pb_input: *const u8,
-    _cb_input: u32,
-    _p_padding_info: *const c_void,
-    _pb_output: *mut u8,
-    _cb_output: u32,
-    _pcb_result: *mut u32,
-    _dw_flags: u32,
-) -> Status {
-    export("Encrypt", || {
-        provider().unsupported(handle(h_provider), "Encrypt: a signing-only provider")
-    })
-}
+unsupported_slot!(
+    encrypt,
+    "Encrypt",
+    "Encrypt: a signing-only provider",
+    (usize, *const u8, u32, *const c_void, *mut u8, u32, *mut u32, u32)
+);
 
-unsafe extern "system" fn decrypt(
-    h_provider: usize,
-    _h_key: usize,
-    _pb_input: *const u8,
-    _cb_input: u32,
-    _p_padding_info: *const c_void,
-    _pb_output: *mut u8,
-    _cb_output: u32,
-    _pcb_result: *mut u32,
-    _dw_flags: u32,
-) -> Status {
-    export("Decrypt", || {
-        provider().unsupported(handle(h_provider), "Decrypt: a signing-only provider")
-    })
-}
+unsupported_slot!(
+    decrypt,
+    "Decrypt",
+    "Decrypt: a signing-only provider",
+    (usize, *const u8, u32, *const c_void, *mut u8, u32, *mut u32, u32)
+);
 
 unsafe extern "system" fn is_alg_supported(
     h_provider: usize,
@@ -415,105 +397,82 @@ unsafe extern "system" fn verify_signature(
     })
 }
 
-unsafe extern "system" fn prompt_user(
-    h_provider: usize,
-    _h_key: usize,
-    _psz_operation: *const u16,
-    _dw_flags: u32,
-) -> Status {
-    export("PromptUser", || {
-        provider().unsupported(handle(h_provider), "PromptUser")
-    })
-}
+unsupported_slot!(prompt_user, "PromptUser", "PromptUser", (usize, *const u16, u32));
 
-unsafe extern "system" fn notify_change_key(
-    h_provider: usize,
-    _ph_event: *mut HANDLE,
-    _dw_flags: u32,
-) -> Status {
-    export("NotifyChangeKey", || {
-        provider().unsupported(handle(h_provider), "NotifyChangeKey")
-    })
-}
+unsupported_slot!(
+    notify_change_key,
+    "NotifyChangeKey",
+    "NotifyChangeKey",
+    (*mut HANDLE, u32)
+);
 
-unsafe extern "system" fn secret_agreement(
-    h_provider: usize,
-    _h_priv_key: usize,
-    _h_pub_key: usize,
-    _ph_agreed_secret: *mut usize,
-    _dw_flags: u32,
-) -> Status {
-    export("SecretAgreement", || {
-        provider().unsupported(handle(h_provider), "SecretAgreement: a signing-only provider")
-    })
-}
+unsupported_slot!(
+    secret_agreement,
+    "SecretAgreement",
+    "SecretAgreement: a signing-only provider",
+    (usize, usize, *mut usize, u32)
+);
 
-unsafe extern "system" fn derive_key(
-    h_provider: usize,
-    _h_shared_secret: usize,
-    _pwsz_kdf: *const u16,
-    _p_parameter_list: *const BCryptBufferDesc,
-    _pb_derived_key: *mut u8,
-    _cb_derived_key: u32,
-    _pcb_result: *mut u32,
-    _dw_flags: u32,
-) -> Status {
-    export("DeriveKey", || {
-        provider().unsupported(handle(h_provider), "DeriveKey")
-    })
-}
+unsupported_slot!(
+    derive_key,
+    "DeriveKey",
+    "DeriveKey",
+    (
+        usize,
+        *const u16,
+        *const BCryptBufferDesc,
+        *mut u8,
+        u32,
+        *mut u32,
+        u32
+    )
+);
 
-unsafe extern "system" fn free_secret(h_provider: usize, _h_shared_secret: usize) -> Status {
-    export("FreeSecret", || {
-        provider().unsupported(handle(h_provider), "FreeSecret: no secrets are made")
-    })
-}
+unsupported_slot!(
+    free_secret,
+    "FreeSecret",
+    "FreeSecret: no secrets are made",
+    (usize)
+);
 
-unsafe extern "system" fn key_derivation(
-    h_provider: usize,
-    _h_key: usize,
-    _p_parameter_list: *const BCryptBufferDesc,
-    _pb_derived_key: *mut u8,
-    _cb_derived_key: u32,
-    _pcb_result: *mut u32,
-    _dw_flags: u32,
-) -> Status {
-    export("KeyDerivation", || {
-        provider().unsupported(handle(h_provider), "KeyDerivation")
-    })
-}
+unsupported_slot!(
+    key_derivation,
+    "KeyDerivation",
+    "KeyDerivation",
+    (usize, *const BCryptBufferDesc, *mut u8, u32, *mut u32, u32)
+);
 
-unsafe extern "system" fn create_claim(
-    h_provider: usize,
-    _h_subject_key: usize,
-    _h_authority_key: usize,
-    _dw_claim_type: u32,
-    _p_parameter_list: *const BCryptBufferDesc,
-    _pb_claim_blob: *mut u8,
-    _cb_claim_blob: u32,
-    _pcb_result: *mut u32,
-    _dw_flags: u32,
-) -> Status {
-    export("CreateClaim", || {
-        provider().unsupported(handle(h_provider), "CreateClaim")
-    })
-}
+unsupported_slot!(
+    create_claim,
+    "CreateClaim",
+    "CreateClaim",
+    (
+        usize,
+        usize,
+        u32,
+        *const BCryptBufferDesc,
+        *mut u8,
+        u32,
+        *mut u32,
+        u32
+    )
+);
 
-unsafe extern "system" fn verify_claim(
-    h_provider: usize,
-    _h_subject_key: usize,
-    _h_authority_key: usize,
-    _dw_claim_type: u32,
-    _p_parameter_list: *const BCryptBufferDesc,
-    _pb_claim_blob: *const u8,
-    _cb_claim_blob: u32,
-    _p_output: *mut BCryptBufferDesc,
-    _dw_flags: u32,
-) -> Status {
-    export("VerifyClaim", || {
-        provider().unsupported(handle(h_provider), "VerifyClaim")
-    })
-}
+unsupported_slot!(
+    verify_claim,
+    "VerifyClaim",
+    "VerifyClaim",
+    (
+        usize,
+        usize,
+        u32,
+        *const BCryptBufferDesc,
+        *const u8,
+        u32,
+        *mut BCryptBufferDesc,
+        u32
+    )
+);
 
 /// The function table, in `ncrypt_provider.h` order; every slot is filled.
 static FUNCTION_TABLE: NCRYPT_KEY_STORAGE_FUNCTION_TABLE = NCRYPT_KEY_STORAGE_FUNCTION_TABLE {

@@ -120,6 +120,23 @@ pub struct Container {
     pub options: OpenOptions,
 }
 
+impl Container {
+    /// The registrar's self-signed certificate (登記官証明書, the seed's
+    /// 5.3 ②): the last certificate of the signer's chain when it is
+    /// self-signed.
+    pub fn registrar_certificate(&self) -> Result<&crate::cert::Certificate, ProviderError> {
+        self.signer
+            .chain()
+            .last()
+            .filter(|r| r.is_self_signed())
+            .ok_or_else(|| {
+                ProviderError::NotFound(
+                    "the signer does not know the registrar's self-signed certificate".into(),
+                )
+            })
+    }
+}
+
 /// What the CSP and the KSP share: the signer source, the worker and the
 /// signature cache.
 #[derive(Debug)]
@@ -230,6 +247,21 @@ pub(crate) mod testutil {
             include_str!("../../fixtures/registrar-root.pem"),
         )
         .unwrap()
+    }
+
+    /// Reads a variable-length answer the way callers do: size query,
+    /// then fill.
+    pub fn read(f: impl Fn(Out<'_>) -> Result<usize, ProviderError>) -> Vec<u8> {
+        let n = f(Out::Size).unwrap();
+        let mut buf = vec![0u8; n];
+        let m = f(Out::Buf(&mut buf)).unwrap();
+        buf.truncate(m);
+        buf
+    }
+
+    /// A little-endian `DWORD`.
+    pub fn dword_of(v: &[u8]) -> u32 {
+        u32::from_le_bytes(v.try_into().unwrap())
     }
 
     /// Counts the signatures it makes; can be told to fail.

@@ -203,3 +203,21 @@ impl Wine {
         }
     }
 }
+
+/// Checks with openssl the SHA-256 PKCS#1 signatures `c-T-I.sig` over
+/// `c-T-I.msg` that a concurrency run wrote for `threads` x `each`.
+pub fn verify_concurrent(dir: &Path, pubkey: &Path, threads: usize, each: usize) {
+    for t in 0..threads {
+        for i in 0..each {
+            openssl_ok(&[
+                "dgst",
+                "-sha256",
+                "-verify",
+                path(pubkey),
+                "-signature",
+                path(&dir.join(format!("c-{t}-{i}.sig"))),
+                path(&dir.join(format!("c-{t}-{i}.msg"))),
+            ]);
+        }
+    }
+}

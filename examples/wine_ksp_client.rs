@@ -12,6 +12,7 @@
 //! wine_ksp_client.exe sign       OUTDIR DLL   # the seed's sequence; writes cert, root, signatures
 //! wine_ksp_client.exe errors     OUTDIR DLL
 //! wine_ksp_client.exe concurrent OUTDIR DLL   # 4 threads x 25 signatures
+//! wine_ksp_client.exe logout     OUTDIR DLL   # free key and provider while another thread signs
 //! wine_ksp_client.exe bench      OUTDIR DLL N P12 PASSWORD  # SignHash vs the library
 //! wine_ksp_client.exe register   OUTDIR DLL   # DllRegisterServer, DllUnregisterServer
 //! ```
@@ -69,6 +70,7 @@ mod client {
                         "sign" => sign(t, out),
                         "errors" => errors(t),
                         "concurrent" => concurrent(t, out),
+                        "logout" => logout(t),
                         "bench" => bench(t, &args[4..]),
                         "register" => register(dll),
                         _ => Err(format!("unknown command {cmd}")),
@@ -639,6 +641,53 @@ mod client {
         }
         println!("ok 4 threads x 25 SignHash");
         Ok(())
+    }
+
+    /// "Logging out" while signing: one thread signs in a loop with a key
+    /// that the main thread deletes (DeleteKey) and whose provider it frees
+    /// meanwhile. The signing thread must see NTE_INVALID_HANDLE, cleanly.
+    fn logout(t: Table) -> Res<()> {
+        let prov = open_provider(t)?;
+        let key = open_key(t, prov, "")?;
+        let signer = std::thread::spawn(move || -> Res<(usize, u32)> {
+            let pad = Pad::new("SHA256", false, 0);
+            for i in 0..100_000 {
+                let hash = bcrypt_hash("SHA256", format!("logout {i}").as_bytes())?;
+                let mut sig = vec![0u8; 256];
+                let mut len = 0u32;
+                let status = unsafe {
+                    t.SignHash.unwrap()(
+                        prov,
+                        key,
+                        pad.ptr(),
+                        hash.as_ptr(),
+                        32,
+                        sig.as_mut_ptr(),
+                        256,
+                        &mut len,
+                        pad.flags,
+                    )
+                };
+                if status != 0 {
+                    return Ok((i, status as u32));
+                }
+            }
+            Err("the signing thread never saw the logout".into())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        ok("DeleteKey", unsafe { t.DeleteKey.unwrap()(prov, key, 0) })?;
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })?;
+        let (signed, status) = signer
+            .join()
+            .map_err(|_| "the signing thread panicked".to_string())??;
+        if signed == 0 {
+            return Err("nothing was signed before the logout".into());
+        }
+        expect(
+            &format!("SignHash after logout ({signed} signed before)"),
+            status as i32,
+            NTE_INVALID_HANDLE,
+        )
     }
 
     /// Time per SignHash through the table against the same signature made

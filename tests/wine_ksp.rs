@@ -169,7 +169,13 @@ fn ksp_under_wine() {
     wine.client(&exe, &["concurrent", &win(&conc), &dll_win]);
     verify_concurrent(&conc, &pubkey, 4, 25);
 
-    // 4. Registration. Wine 8's bcrypt accepts BCryptRegisterProvider and
+    // 4. Logging out while another thread signs: the application deletes
+    // the key and frees the provider; the signing thread gets
+    // NTE_INVALID_HANDLE on its next call, and nothing crashes.
+    let text = wine.client(&exe, &["logout", &win(tmp.path()), &dll_win]);
+    assert!(text.contains("signed before) -> 0x80090026"), "{text}");
+
+    // 5. Registration. Wine 8's bcrypt accepts BCryptRegisterProvider and
     // BCryptAddContextFunctionProvider without storing anything, and does
     // not implement BCryptUnregisterProvider: DllRegisterServer succeeds,
     // DllUnregisterServer reports the failure (and logs which call failed)

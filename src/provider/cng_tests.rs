@@ -649,3 +649,70 @@ fn concurrent_signing() {
     assert_eq!(signer.calls(), 100);
     assert_eq!(p.live_objects(), (0, 0, 0));
 }
+
+/// A signer that takes its time, so that the caller can "log out" (free
+/// the key and the provider) while a signature is in flight.
+#[derive(Debug)]
+struct SlowSigner(MemorySigner);
+
+#[async_trait::async_trait]
+impl RemoteSigner for SlowSigner {
+    fn certificate(&self) -> &crate::Certificate {
+        self.0.certificate()
+    }
+    fn chain(&self) -> &[crate::Certificate] {
+        self.0.chain()
+    }
+    fn key_info(&self) -> KeyInfo {
+        self.0.key_info()
+    }
+    async fn sign_digests(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digests: &[Digest],
+    ) -> crate::Result<Vec<Vec<u8>>> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.0.sign_digests(algorithm, digests).await
+    }
+}
+
+#[test]
+fn freeing_everything_while_signing() {
+    let signer = Arc::new(SlowSigner(crate::provider::testutil::fixture_signer()));
+    let public = signer.certificate().public_key().unwrap();
+    let p = Arc::new(KspProvider::new(
+        Arc::new(StaticSource::new(vec![(
+            "slow".into(),
+            signer as Arc<dyn RemoteSigner>,
+        )])),
+        Worker::new(DEFAULT_TIMEOUT, None),
+    ));
+    let h = p.open_provider(None, 0).unwrap();
+    let k = p.open_key(h, None, 0, 0).unwrap();
+    let d = HashAlgorithm::Sha256.digest(b"in flight");
+    let signing = {
+        let (p, d) = (p.clone(), d.clone());
+        std::thread::spawn(move || {
+            let mut sig = vec![0u8; 256];
+            let pad = Padding::Pkcs1(HashAlgorithm::Sha256);
+            p.sign_hash(h, k, pad, d.as_bytes(), Out::Buf(&mut sig), BCRYPT_PAD_PKCS1)
+                .map(|_| sig)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // The user logs out: the application frees the key and the provider.
+    p.delete_key(h, k, 0).unwrap();
+    p.free_provider(h).unwrap();
+    assert_eq!(p.live_objects(), (0, 0, 0));
+    // The signature already asked for completes, and is right; nothing
+    // later can use the freed handles.
+    let sig = signing.join().unwrap().unwrap();
+    public
+        .verify_digest(SignatureAlgorithm::RSA_PKCS1_SHA256, &d, &sig)
+        .unwrap();
+    let pad = Padding::Pkcs1(HashAlgorithm::Sha256);
+    let e = p
+        .sign_hash(h, k, pad, d.as_bytes(), Out::Size, BCRYPT_PAD_PKCS1)
+        .unwrap_err();
+    assert_eq!(code(e), NTE_INVALID_HANDLE);
+}

@@ -50,8 +50,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::blob::{self, CALG_RSA_SIGN};
-use super::error::ProviderError;
-use super::handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
+use super::error::{ProviderError, check_flags, other_context};
+use super::handle::{Handle, HandleTable, ObjectKind};
 use super::hash::HashObject;
 use super::{Container, OpenOptions, Out, ProviderCore, SignatureCache, SignerSource, Worker};
 use crate::error::Error;
@@ -169,13 +169,6 @@ fn ansi(out: Out<'_>, s: &str) -> Result<usize, ProviderError> {
     bytes.extend_from_slice(s.as_bytes());
     bytes.push(0);
     out.put(&bytes)
-}
-
-fn check_flags(what: &'static str, flags: u32, allowed: u32) -> Result<(), ProviderError> {
-    if flags & !allowed != 0 {
-        return Err(ProviderError::BadFlags { what, flags });
-    }
-    Ok(())
 }
 
 /// The hash algorithm of a `CALG_*` id.
@@ -576,19 +569,7 @@ impl CspProvider {
             (KP_ALGID, KeyKind::Public(_, alg)) => dword(out, *alg),
             (KP_KEYLEN | KP_BLOCKLEN, _) => dword(out, bits),
             (KP_CERTIFICATE, KeyKind::User(c)) => out.put(c.signer.certificate().der()),
-            (KP_CRPKI_ROOT_CERTIFICATE, KeyKind::User(c)) => {
-                let root = c
-                    .signer
-                    .chain()
-                    .last()
-                    .filter(|r| r.is_self_signed())
-                    .ok_or_else(|| {
-                        ProviderError::NotFound(
-                            "the signer does not know the registrar's self-signed certificate".into(),
-                        )
-                    })?;
-                out.put(root.der())
-            }
+            (KP_CRPKI_ROOT_CERTIFICATE, KeyKind::User(c)) => out.put(c.registrar_certificate()?.der()),
             (other, _) => Err(ProviderError::BadType {
                 what: "CPGetKeyParam parameter for this key",
                 value: other,
@@ -915,14 +896,6 @@ impl CspProvider {
         self.context(h)?;
         Err(ProviderError::not_supported(what))
     }
-}
-
-fn other_context(kind: ObjectKind, h: Handle) -> ProviderError {
-    ProviderError::Handle(HandleError {
-        expected: kind,
-        problem: HandleProblem::OtherContext,
-        raw: h.raw(),
-    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use super::*;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
+use crate::provider::handle::{HandleError, HandleProblem};
 use crate::provider::source::{ContainerInfo, OpenedSigner, StaticSource};
-use crate::provider::testutil::CountingSigner;
+use crate::provider::testutil::{CountingSigner, dword_of, read};
 use crate::provider::worker::DEFAULT_TIMEOUT;
 use crate::signer::RemoteSigner;
 
@@ -22,19 +23,6 @@ fn provider_with(signer: Arc<CountingSigner>) -> CspProvider {
 
 fn code(e: ProviderError) -> u32 {
     status_code(&e, Api::CryptoApi)
-}
-
-/// Reads a parameter the way callers do: size query, then fill.
-fn read(f: impl Fn(Out<'_>) -> Result<usize, ProviderError>) -> Vec<u8> {
-    let n = f(Out::Size).unwrap();
-    let mut buf = vec![0u8; n];
-    let m = f(Out::Buf(&mut buf)).unwrap();
-    buf.truncate(m);
-    buf
-}
-
-fn dword_of(v: &[u8]) -> u32 {
-    u32::from_le_bytes(v.try_into().unwrap())
 }
 
 #[test]

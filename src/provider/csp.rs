@@ -590,7 +590,9 @@ fn registry_export(name: &'static str, f: fn() -> Result<(), u32>) -> i32 {
 ///
 /// # Safety
 /// No arguments.
-#[unsafe(no_mangle)]
+// With feature `ksp` the KSP exports the one `DllRegisterServer`, which calls this.
+#[cfg_attr(not(feature = "ksp"), unsafe(no_mangle))]
+#[cfg_attr(feature = "ksp", allow(non_snake_case))]
 pub unsafe extern "system" fn DllRegisterServer() -> i32 {
     registry_export("DllRegisterServer", register)
 }
@@ -599,7 +601,9 @@ pub unsafe extern "system" fn DllRegisterServer() -> i32 {
 ///
 /// # Safety
 /// No arguments.
-#[unsafe(no_mangle)]
+// With feature `ksp` the KSP exports the one `DllUnregisterServer`, which calls this.
+#[cfg_attr(not(feature = "ksp"), unsafe(no_mangle))]
+#[cfg_attr(feature = "ksp", allow(non_snake_case))]
 pub unsafe extern "system" fn DllUnregisterServer() -> i32 {
     registry_export("DllUnregisterServer", unregister)
 }

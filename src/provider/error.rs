@@ -277,6 +277,25 @@ impl ProviderError {
     }
 }
 
+/// Fails with [`ProviderError::BadFlags`] when `flags` has a bit outside
+/// `allowed` (shared by the CSP and the KSP).
+pub fn check_flags(what: &'static str, flags: u32, allowed: u32) -> Result<(), ProviderError> {
+    if flags & !allowed != 0 {
+        return Err(ProviderError::BadFlags { what, flags });
+    }
+    Ok(())
+}
+
+/// The error for a live handle `h` of `kind` used with a context (CSP) or
+/// provider handle (KSP) that did not make it.
+pub fn other_context(kind: ObjectKind, h: super::handle::Handle) -> ProviderError {
+    ProviderError::Handle(HandleError {
+        expected: kind,
+        problem: super::handle::HandleProblem::OtherContext,
+        raw: h.raw(),
+    })
+}
+
 /// The status code for `err` as `api` reports it: the one place where
 /// errors become codes (see the module documentation for the table).
 pub fn status_code(err: &ProviderError, api: Api) -> u32 {

@@ -73,6 +73,53 @@ pub unsafe fn c_string<'a>(p: *const c_char) -> Option<&'a [u8]> {
     Some(unsafe { CStr::from_ptr(p) }.to_bytes())
 }
 
+/// The UTF-16 units of a NUL-terminated wide string, without the NUL;
+/// `None` for null. Strings longer than 32 767 units are cut there.
+///
+/// # Safety
+/// A non-null `p` must point to a NUL-terminated UTF-16 string.
+pub unsafe fn wide_string<'a>(p: *const u16) -> Option<&'a [u16]> {
+    if p.is_null() {
+        return None;
+    }
+    let mut len = 0usize;
+    // SAFETY: the string is NUL-terminated by the caller's contract, so
+    // every unit up to the NUL is readable.
+    while len < 32_767 && unsafe { p.add(len).read_unaligned() } != 0 {
+        len += 1;
+    }
+    // SAFETY: the `len` units just read are valid.
+    Some(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Runs the CNG size protocol over `(pb, cb, pcb)` (`pbOutput`,
+/// `cbOutput`, `pcbResult`): as [`with_out`], with the buffer's length
+/// given by value.
+///
+/// # Safety
+/// A non-null `pcb` must be valid for writes of a `u32`; a non-null `pb`
+/// must be valid for writes of `cb` bytes.
+pub unsafe fn with_out_len(
+    pb: *mut u8,
+    cb: u32,
+    pcb: *mut u32,
+    len_name: &'static str,
+    body: impl FnOnce(Out<'_>) -> Result<usize, ProviderError>,
+) -> Result<(), ProviderError> {
+    if pcb.is_null() {
+        return Err(ProviderError::NullPointer(len_name));
+    }
+    // SAFETY: non-null and writable by the caller's contract.
+    unsafe { pcb.write_unaligned(cb) };
+    // SAFETY: `pcb` now holds `pb`'s length, as `with_out` expects.
+    unsafe { with_out(pb, pcb, len_name, body) }
+}
+
+/// `s` as a NUL-terminated UTF-16 string, for Windows calls.
+pub fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
 /// Stores `value` through the out-pointer `p`.
 ///
 /// # Safety
@@ -139,6 +186,14 @@ pub fn to_bool(result: Result<(), u32>) -> i32 {
             set_last_error(code);
             0
         }
+    }
+}
+
+/// Turns a guarded result into a CNG `SECURITY_STATUS`.
+pub fn to_status(result: Result<(), u32>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(code) => code as i32,
     }
 }
 
@@ -288,6 +343,18 @@ mod tests {
         assert!(require(std::ptr::null_mut::<usize>(), "phProv").is_err());
         assert_eq!(to_bool(Ok(())), 1);
         assert_eq!(to_bool(Err(5)), 0);
+        assert_eq!(to_status(Ok(())), 0);
+        assert_eq!(to_status(Err(0x8009_0029)), 0x8009_0029u32 as i32);
+        let w: Vec<u16> = "Name\0".encode_utf16().collect();
+        assert_eq!(unsafe { wide_string(w.as_ptr()) }, Some(&w[..4]));
+        assert_eq!(unsafe { wide_string(std::ptr::null()) }, None);
+        let mut buf = [0u8; 2];
+        let mut len = 0u32;
+        let e = unsafe { with_out_len(buf.as_mut_ptr(), 2, &mut len, "pcbResult", |o| o.put(b"abc")) };
+        assert!(matches!(e, Err(ProviderError::MoreData { needed: 3 })));
+        assert_eq!(len, 3);
+        unsafe { with_out_len(std::ptr::null_mut(), 0, &mut len, "pcbResult", |o| o.put(b"abcd")) }.unwrap();
+        assert_eq!(len, 4);
         let hd = handle(0x1234);
         assert_eq!(raw_handle(hd).unwrap(), 0x1234);
     }

@@ -20,12 +20,14 @@
 //! - [`cache`]: the few-seconds signature cache;
 //! - [`hash`], [`blob`]: hash objects, little-endian signatures, key blobs;
 //! - [`ProviderCore`]: the above put together, shared by the CSP and KSP;
-//! - [`capi`] (feature `csp`): the CryptoAPI semantics, on plain slices.
+//! - [`capi`] (feature `csp`): the CryptoAPI semantics, on plain slices;
+//! - [`cng`] (feature `ksp`): the CNG key storage semantics, likewise.
 //!
-//! Only two files may use `unsafe`: `ffi.rs` (raw pointers to slices,
-//! `SetLastError`, pinning the DLL) and `csp.rs` (the `extern "system"`
-//! exports, Windows only), each export being: null checks, handle lookup,
-//! a call into [`capi`], and the error mapping.
+//! Only three files may use `unsafe`: `ffi.rs` (raw pointers to slices,
+//! `SetLastError`, pinning the DLL), `csp.rs` and `ksp.rs` (the
+//! `extern "system"` exports and the KSP's function table, Windows only),
+//! each export being: null checks, handle lookup, a call into [`capi`] or
+//! [`cng`], and the error mapping.
 
 use std::sync::Arc;
 
@@ -43,14 +45,24 @@ pub mod worker;
 
 #[cfg(feature = "csp")]
 pub mod capi;
+#[cfg(feature = "ksp")]
+pub mod cng;
 #[cfg(all(windows, feature = "csp"))]
 mod csp;
 pub mod ffi;
+#[cfg(all(windows, feature = "ksp"))]
+mod ksp;
 
 pub use cache::{CacheKey, SignatureCache};
 pub use error::{Api, ProviderError, status_code};
 pub use guard::{guard, guard_with};
 pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
+/// KSP registration and certificate binding, for `crpki install ksp`,
+/// `uninstall ksp` and `certs use` on Windows.
+#[cfg(all(windows, feature = "ksp"))]
+pub use ksp::{
+    bind_certificate as bind_certificate_ksp, register as register_ksp, unregister as unregister_ksp,
+};
 pub use log::ErrorLog;
 pub use source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};
 pub use worker::Worker;
@@ -74,6 +86,11 @@ impl Out<'_> {
             b[..data.len()].copy_from_slice(data);
         }
         Ok(data.len())
+    }
+
+    /// Answers with a little-endian `DWORD` (both APIs pass numbers so).
+    pub fn put_u32(self, value: u32) -> Result<usize, ProviderError> {
+        self.put(&value.to_le_bytes())
     }
 
     /// Whether `len` bytes fit (always true for a size query).
@@ -101,6 +118,23 @@ pub struct Container {
     pub key_id: [u8; 32],
     /// The options it was opened with.
     pub options: OpenOptions,
+}
+
+impl Container {
+    /// The registrar's self-signed certificate (登記官証明書, the seed's
+    /// 5.3 ②): the last certificate of the signer's chain when it is
+    /// self-signed.
+    pub fn registrar_certificate(&self) -> Result<&crate::cert::Certificate, ProviderError> {
+        self.signer
+            .chain()
+            .last()
+            .filter(|r| r.is_self_signed())
+            .ok_or_else(|| {
+                ProviderError::NotFound(
+                    "the signer does not know the registrar's self-signed certificate".into(),
+                )
+            })
+    }
 }
 
 /// What the CSP and the KSP share: the signer source, the worker and the
@@ -140,6 +174,13 @@ impl ProviderCore {
             signer: opened.signer,
             options,
         }))
+    }
+
+    /// Forgets the local binding of `name` (see [`SignerSource::forget`]).
+    pub fn forget(&self, name: &str) -> Result<(), ProviderError> {
+        let source = self.source.clone();
+        let name = name.to_owned();
+        self.worker.run(async move { source.forget(&name).await })
     }
 
     /// The containers of the source.
@@ -206,6 +247,21 @@ pub(crate) mod testutil {
             include_str!("../../fixtures/registrar-root.pem"),
         )
         .unwrap()
+    }
+
+    /// Reads a variable-length answer the way callers do: size query,
+    /// then fill.
+    pub fn read(f: impl Fn(Out<'_>) -> Result<usize, ProviderError>) -> Vec<u8> {
+        let n = f(Out::Size).unwrap();
+        let mut buf = vec![0u8; n];
+        let m = f(Out::Buf(&mut buf)).unwrap();
+        buf.truncate(m);
+        buf
+    }
+
+    /// A little-endian `DWORD`.
+    pub fn dword_of(v: &[u8]) -> u32 {
+        u32::from_le_bytes(v.try_into().unwrap())
     }
 
     /// Counts the signatures it makes; can be told to fail.

@@ -105,6 +105,16 @@ pub trait SignerSource: fmt::Debug + Send + Sync + 'static {
     /// user would be needed and `options.silent` is set, and whatever the
     /// backend reports.
     async fn open(&self, container: Option<&str>, options: OpenOptions) -> Result<OpenedSigner>;
+
+    /// Forgets what this machine keeps about `container` (the KSP's
+    /// `DeleteKey`): a remote source drops the local selection and cached
+    /// material of that credential. It never deletes the key itself, which
+    /// belongs to the signing service. The default keeps nothing, so has
+    /// nothing to forget.
+    async fn forget(&self, container: &str) -> Result<()> {
+        let _ = container;
+        Ok(())
+    }
 }
 
 /// The source a provider DLL uses: the PKCS#12 source configured from the

@@ -1,0 +1,759 @@
+//! A Windows program that drives the crpki KSP the way Windows' CNG router
+//! does: `LoadLibraryW` the DLL, call `GetKeyStorageInterface`, then call
+//! through the function table. (Wine's ncrypt does not route to
+//! third-party KSPs, so the router's part is played here.) Hash values
+//! come from Wine's bcrypt (`BCryptCreateHash` …), as a CNG application
+//! makes them.
+//!
+//! `tests/wine_ksp.rs` builds it for `x86_64-pc-windows-gnu` and runs it
+//! under Wine:
+//!
+//! ```text
+//! wine_ksp_client.exe sign       OUTDIR DLL   # the seed's sequence; writes cert, root, signatures
+//! wine_ksp_client.exe errors     OUTDIR DLL
+//! wine_ksp_client.exe concurrent OUTDIR DLL   # 4 threads x 25 signatures
+//! wine_ksp_client.exe logout     OUTDIR DLL   # free key and provider while another thread signs
+//! wine_ksp_client.exe bench      OUTDIR DLL N P12 PASSWORD  # SignHash vs the library
+//! wine_ksp_client.exe register   OUTDIR DLL   # DllRegisterServer, DllUnregisterServer
+//! ```
+//!
+//! Each step prints `ok <step>`; the first failure prints `FAIL <step>: …`
+//! and exits with 1; the last line is `done`. CNG signatures are
+//! big-endian, so they are written as they come, for `openssl` to check.
+
+// A test client calls C APIs: unsafe is its whole job. The table's slots
+// are `Option`s that `load` checks are all filled, hence the unwraps.
+#![allow(unsafe_code, clippy::unwrap_used)]
+
+#[cfg(not(windows))]
+fn main() {
+    eprintln!("wine_ksp_client is a Windows program: tests/wine_ksp.rs runs it under Wine");
+    std::process::exit(2);
+}
+
+#[cfg(windows)]
+fn main() {
+    client::main()
+}
+
+#[cfg(windows)]
+mod client {
+    use std::ffi::c_void;
+    use std::path::Path;
+    use std::time::Instant;
+
+    use windows_sys::Win32::Security::Cryptography::*;
+    use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
+
+    const PROVIDER: &str = "crpki Remote Signing KSP (open source)";
+    const REGISTRAR_PROPERTY: &str = "crpki Registrar Certificate";
+    const NTE_BAD_SIGNATURE: u32 = 0x8009_0006;
+    const NTE_BAD_LEN: u32 = 0x8009_0004;
+    const NTE_BAD_KEYSET: u32 = 0x8009_0016;
+    const NTE_INVALID_HANDLE: u32 = 0x8009_0026;
+    const NTE_INVALID_PARAMETER: u32 = 0x8009_0027;
+    const NTE_BUFFER_TOO_SMALL: u32 = 0x8009_0028;
+    const NTE_NOT_SUPPORTED: u32 = 0x8009_0029;
+    const NTE_NO_MORE_ITEMS: u32 = 0x8009_002A;
+
+    type Res<T> = Result<T, String>;
+    type Table = &'static NCRYPT_KEY_STORAGE_FUNCTION_TABLE;
+
+    pub fn main() {
+        let args: Vec<String> = std::env::args().collect();
+        let result = match (args.get(1).map(String::as_str), args.get(2), args.get(3)) {
+            (Some(cmd), Some(out), Some(dll)) => {
+                let out = Path::new(out);
+                match load(dll) {
+                    Err(e) => Err(e),
+                    Ok(t) => match cmd {
+                        "sign" => sign(t, out),
+                        "errors" => errors(t),
+                        "concurrent" => concurrent(t, out),
+                        "logout" => logout(t),
+                        "bench" => bench(t, &args[4..]),
+                        "register" => register(dll),
+                        _ => Err(format!("unknown command {cmd}")),
+                    },
+                }
+            }
+            _ => {
+                Err("usage: wine_ksp_client (sign|errors|concurrent|bench|register) OUTDIR DLL [...]".into())
+            }
+        };
+        if let Err(e) = result {
+            println!("FAIL {e}");
+            std::process::exit(1);
+        }
+        println!("done");
+    }
+
+    fn wide(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain(std::iter::once(0)).collect()
+    }
+
+    fn from_wide(b: &[u8]) -> String {
+        let units: Vec<u16> = b
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|&u| u != 0)
+            .collect();
+        String::from_utf16_lossy(&units)
+    }
+
+    fn ok(step: &str, status: i32) -> Res<()> {
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(format!("{step}: {:#010x}", status as u32))
+        }
+    }
+
+    /// Checks that a call failed with `code`, and prints it for the test.
+    fn expect(step: &str, status: i32, code: u32) -> Res<()> {
+        if status as u32 != code {
+            return Err(format!("{step}: {:#010x}, expected {code:#010x}", status as u32));
+        }
+        println!("ok {step} -> {code:#010x}");
+        Ok(())
+    }
+
+    fn write(dir: &Path, name: &str, data: &[u8]) -> Res<()> {
+        std::fs::write(dir.join(name), data).map_err(|e| format!("writing {name}: {e}"))
+    }
+
+    /// What the router does: load the DLL, get the table.
+    fn load(dll: &str) -> Res<Table> {
+        let path = wide(dll);
+        let module = unsafe { LoadLibraryW(path.as_ptr()) };
+        if module.is_null() {
+            return Err(format!("LoadLibraryW({dll}) failed"));
+        }
+        let f = unsafe { GetProcAddress(module, c"GetKeyStorageInterface".as_ptr().cast()) }
+            .ok_or("GetKeyStorageInterface is not exported")?;
+        type Entry =
+            unsafe extern "system" fn(*const u16, *mut *mut NCRYPT_KEY_STORAGE_FUNCTION_TABLE, u32) -> i32;
+        let f: GetKeyStorageInterfaceFn =
+            Some(unsafe { std::mem::transmute::<unsafe extern "system" fn() -> isize, Entry>(f) });
+        let mut table: *mut NCRYPT_KEY_STORAGE_FUNCTION_TABLE = std::ptr::null_mut();
+        let name = wide(PROVIDER);
+        let status = unsafe { f.ok_or("no function")?(name.as_ptr(), &mut table, 0) };
+        ok("GetKeyStorageInterface", status)?;
+        let t: Table = unsafe { table.as_ref() }.ok_or("GetKeyStorageInterface returned a null table")?;
+        // Every slot is filled (the router calls them without checking).
+        let slots = std::mem::size_of::<NCRYPT_KEY_STORAGE_FUNCTION_TABLE>() / 8;
+        let words = unsafe { std::slice::from_raw_parts((table as *const u64).add(1), slots - 1) };
+        if words.contains(&0) {
+            return Err("a slot of the function table is null".into());
+        }
+        println!(
+            "ok GetKeyStorageInterface: version {}.{}, {} slots filled",
+            t.Version.MajorVersion,
+            t.Version.MinorVersion,
+            slots - 1
+        );
+        Ok(t)
+    }
+
+    fn open_provider(t: Table) -> Res<usize> {
+        let mut h = 0usize;
+        let name = wide(PROVIDER);
+        ok("OpenProvider", unsafe {
+            t.OpenProvider.unwrap()(&mut h, name.as_ptr(), 0)
+        })?;
+        Ok(h)
+    }
+
+    fn open_key(t: Table, prov: usize, name: &str) -> Res<usize> {
+        let mut k = 0usize;
+        let n = wide(name);
+        ok(&format!("OpenKey({name})"), unsafe {
+            t.OpenKey.unwrap()(prov, &mut k, n.as_ptr(), 0, 0)
+        })?;
+        Ok(k)
+    }
+
+    /// A variable-length answer: size query, then the data.
+    fn read(step: &str, f: impl Fn(*mut u8, u32, *mut u32) -> i32) -> Res<Vec<u8>> {
+        let mut len = 0u32;
+        ok(&format!("{step} (size)"), f(std::ptr::null_mut(), 0, &mut len))?;
+        let mut buf = vec![0u8; len as usize];
+        ok(step, f(buf.as_mut_ptr(), len, &mut len))?;
+        buf.truncate(len as usize);
+        Ok(buf)
+    }
+
+    fn key_property(t: Table, prov: usize, key: usize, name: &str) -> Res<Vec<u8>> {
+        let p = wide(name);
+        read(&format!("GetKeyProperty({name})"), |b, c, r| unsafe {
+            t.GetKeyProperty.unwrap()(prov, key, p.as_ptr(), b, c, r, 0)
+        })
+    }
+
+    /// The hash value, from Wine's bcrypt.
+    pub fn bcrypt_hash(alg: &str, data: &[u8]) -> Res<Vec<u8>> {
+        let name = wide(alg);
+        let mut a = std::ptr::null_mut();
+        ok("BCryptOpenAlgorithmProvider", unsafe {
+            BCryptOpenAlgorithmProvider(&mut a, name.as_ptr(), std::ptr::null(), 0)
+        })?;
+        let mut h = std::ptr::null_mut();
+        ok("BCryptCreateHash", unsafe {
+            BCryptCreateHash(a, &mut h, std::ptr::null_mut(), 0, std::ptr::null(), 0, 0)
+        })?;
+        ok("BCryptHashData", unsafe {
+            BCryptHashData(h, data.as_ptr(), data.len() as u32, 0)
+        })?;
+        let len = match alg {
+            "SHA256" => 32,
+            "SHA384" => 48,
+            _ => 64,
+        };
+        let mut out = vec![0u8; len];
+        ok("BCryptFinishHash", unsafe {
+            BCryptFinishHash(h, out.as_mut_ptr(), len as u32, 0)
+        })?;
+        unsafe {
+            BCryptDestroyHash(h);
+            BCryptCloseAlgorithmProvider(a, 0);
+        }
+        Ok(out)
+    }
+
+    /// A padding structure with the strings it points to kept alive.
+    struct Pad {
+        _alg: Vec<u16>,
+        pkcs1: BCRYPT_PKCS1_PADDING_INFO,
+        pss: BCRYPT_PSS_PADDING_INFO,
+        flags: u32,
+    }
+
+    impl Pad {
+        fn new(alg: &str, pss: bool, salt: u32) -> Self {
+            let a = wide(alg);
+            Pad {
+                pkcs1: BCRYPT_PKCS1_PADDING_INFO { pszAlgId: a.as_ptr() },
+                pss: BCRYPT_PSS_PADDING_INFO {
+                    pszAlgId: a.as_ptr(),
+                    cbSalt: salt,
+                },
+                flags: if pss { BCRYPT_PAD_PSS } else { BCRYPT_PAD_PKCS1 },
+                _alg: a,
+            }
+        }
+        fn ptr(&self) -> *const c_void {
+            if self.flags == BCRYPT_PAD_PSS {
+                (&raw const self.pss).cast()
+            } else {
+                (&raw const self.pkcs1).cast()
+            }
+        }
+    }
+
+    /// SignHash: size query, then the signature.
+    fn sign_hash(t: Table, prov: usize, key: usize, pad: &Pad, hash: &[u8]) -> Res<Vec<u8>> {
+        read("SignHash", |b, c, r| unsafe {
+            t.SignHash.unwrap()(
+                prov,
+                key,
+                pad.ptr(),
+                hash.as_ptr(),
+                hash.len() as u32,
+                b,
+                c,
+                r,
+                pad.flags,
+            )
+        })
+    }
+
+    fn verify(t: Table, prov: usize, key: usize, pad: &Pad, hash: &[u8], sig: &[u8]) -> i32 {
+        unsafe {
+            t.VerifySignature.unwrap()(
+                prov,
+                key,
+                pad.ptr(),
+                hash.as_ptr(),
+                hash.len() as u32,
+                sig.as_ptr(),
+                sig.len() as u32,
+                pad.flags,
+            )
+        }
+    }
+
+    fn enum_keys(t: Table, prov: usize) -> Res<Vec<(String, String)>> {
+        let mut state: *mut c_void = std::ptr::null_mut();
+        let mut names = Vec::new();
+        loop {
+            let mut name: *mut NCryptKeyName = std::ptr::null_mut();
+            let status = unsafe { t.EnumKeys.unwrap()(prov, std::ptr::null(), &mut name, &mut state, 0) };
+            if status as u32 == NTE_NO_MORE_ITEMS {
+                break;
+            }
+            ok("EnumKeys", status)?;
+            let n = unsafe { &*name };
+            let s = |p: *mut u16| unsafe {
+                let mut len = 0;
+                while *p.add(len) != 0 {
+                    len += 1;
+                }
+                String::from_utf16_lossy(std::slice::from_raw_parts(p, len))
+            };
+            names.push((s(n.pszName), s(n.pszAlgid)));
+            ok("FreeBuffer(NCryptKeyName)", unsafe {
+                t.FreeBuffer.unwrap()(name.cast())
+            })?;
+        }
+        if !state.is_null() {
+            ok("FreeBuffer(enum state)", unsafe { t.FreeBuffer.unwrap()(state) })?;
+        }
+        Ok(names)
+    }
+
+    const DATA: &[u8] = b"crpki KSP test document\n\xe7\x99\xbb\xe8\xa8\x98\n";
+
+    /// The seed's sequence through the table.
+    fn sign(t: Table, out: &Path) -> Res<()> {
+        let prov = open_provider(t)?;
+        let name = read("GetProviderProperty(Name)", |b, c, r| unsafe {
+            let p = wide("Name");
+            t.GetProviderProperty.unwrap()(prov, p.as_ptr(), b, c, r, 0)
+        })?;
+        let keys = enum_keys(t, prov)?;
+        println!("ok OpenProvider, GetProviderProperty(Name), EnumKeys: {keys:?}");
+        let (first, _) = keys.first().ok_or("EnumKeys found no key")?.clone();
+        let key = open_key(t, prov, &first)?;
+        let selected = open_key(t, prov, "")?;
+        let cert = key_property(t, prov, key, "SmartCardKeyCertificate")?;
+        let root = key_property(t, prov, key, REGISTRAR_PROPERTY)?;
+        let group = key_property(t, prov, key, "Algorithm Group")?;
+        let length = key_property(t, prov, key, "Length")?;
+        let unique = key_property(t, prov, selected, "Unique Name")?;
+        println!("ok GetKeyProperty(certificate, registrar certificate, group, length)");
+        write(out, "cert.der", &cert)?;
+        write(out, "root.der", &root)?;
+        write(
+            out,
+            "info.txt",
+            format!(
+                "name={}\nkeys={}\ngroup={}\nlength={}\nselected={}\n",
+                from_wide(&name),
+                keys.iter()
+                    .map(|(n, a)| format!("{n}:{a}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                from_wide(&group),
+                u32::from_le_bytes(length[..4].try_into().map_err(|_| "short Length")?),
+                from_wide(&unique),
+            )
+            .as_bytes(),
+        )?;
+        write(out, "data.bin", DATA)?;
+        let blob_type = wide("RSAPUBLICBLOB");
+        let blob = read("ExportKey(RSAPUBLICBLOB)", |b, c, r| unsafe {
+            t.ExportKey.unwrap()(prov, key, 0, blob_type.as_ptr(), std::ptr::null(), b, c, r, 0)
+        })?;
+        write(out, "pub.blob", &blob)?;
+        let mut imported = 0usize;
+        ok("ImportKey(RSAPUBLICBLOB)", unsafe {
+            t.ImportKey.unwrap()(
+                prov,
+                0,
+                blob_type.as_ptr(),
+                std::ptr::null(),
+                &mut imported,
+                blob.as_ptr(),
+                blob.len() as u32,
+                0,
+            )
+        })?;
+        for (alg, len) in [("SHA256", 32u32), ("SHA384", 48), ("SHA512", 64)] {
+            let hash = bcrypt_hash(alg, DATA)?;
+            write(out, &format!("hash-{alg}.bin"), &hash)?;
+            for (kind, pss) in [("pkcs1", false), ("pss", true)] {
+                let pad = Pad::new(alg, pss, len);
+                let sig = sign_hash(t, prov, key, &pad, &hash)?;
+                write(out, &format!("sig-{kind}-{alg}.bin"), &sig)?;
+                ok("VerifySignature", verify(t, prov, key, &pad, &hash, &sig))?;
+                ok(
+                    "VerifySignature(imported key)",
+                    verify(t, prov, imported, &pad, &hash, &sig),
+                )?;
+                let mut bad = sig.clone();
+                bad[7] ^= 1;
+                expect(
+                    &format!("VerifySignature({kind} {alg}, altered)"),
+                    verify(t, prov, key, &pad, &hash, &bad),
+                    NTE_BAD_SIGNATURE,
+                )?;
+                println!("ok SignHash({kind}, {alg}): {} bytes", sig.len());
+            }
+        }
+        let mut count = 0u32;
+        let mut list: *mut NCryptAlgorithmName = std::ptr::null_mut();
+        ok("EnumAlgorithms", unsafe {
+            t.EnumAlgorithms.unwrap()(prov, NCRYPT_SIGNATURE_OPERATION, &mut count, &mut list, 0)
+        })?;
+        ok("FreeBuffer(algorithms)", unsafe {
+            t.FreeBuffer.unwrap()(list.cast())
+        })?;
+        let rsa = wide("RSA");
+        ok("IsAlgSupported(RSA)", unsafe {
+            t.IsAlgSupported.unwrap()(prov, rsa.as_ptr(), 0)
+        })?;
+        println!("ok EnumAlgorithms: {count}");
+        for k in [key, selected, imported] {
+            ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, k) })?;
+        }
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })?;
+        println!("ok FreeKey, FreeProvider");
+        Ok(())
+    }
+
+    /// Error paths straight into the table.
+    fn errors(t: Table) -> Res<()> {
+        let name = wide(PROVIDER);
+        expect(
+            "OpenProvider(phProvider = NULL)",
+            unsafe { t.OpenProvider.unwrap()(std::ptr::null_mut(), name.as_ptr(), 0) },
+            NTE_INVALID_PARAMETER,
+        )?;
+        let prov = open_provider(t)?;
+        let p = wide("Name");
+        let mut len = 0u32;
+        expect(
+            "GetProviderProperty(hProvider = 0)",
+            unsafe { t.GetProviderProperty.unwrap()(0, p.as_ptr(), std::ptr::null_mut(), 0, &mut len, 0) },
+            NTE_INVALID_HANDLE,
+        )?;
+        expect(
+            "GetProviderProperty(forged hProvider)",
+            unsafe {
+                t.GetProviderProperty.unwrap()(0x1234_5678, p.as_ptr(), std::ptr::null_mut(), 0, &mut len, 0)
+            },
+            NTE_INVALID_HANDLE,
+        )?;
+        let mut small = [0u8; 4];
+        expect(
+            "GetProviderProperty(Name, 4-byte buffer)",
+            unsafe { t.GetProviderProperty.unwrap()(prov, p.as_ptr(), small.as_mut_ptr(), 4, &mut len, 0) },
+            NTE_BUFFER_TOO_SMALL,
+        )?;
+        println!("ok ... and the size {len} came back");
+        let mut k = 0usize;
+        let missing = wide("no-such-credential");
+        expect(
+            "OpenKey(no-such-credential)",
+            unsafe { t.OpenKey.unwrap()(prov, &mut k, missing.as_ptr(), 0, 0) },
+            NTE_BAD_KEYSET,
+        )?;
+        let key = open_key(t, prov, "")?;
+        let hash = bcrypt_hash("SHA256", DATA)?;
+        let pad = Pad::new("SHA256", false, 0);
+        let mut sig = [0u8; 16];
+        expect(
+            "SignHash(16-byte buffer)",
+            unsafe {
+                t.SignHash.unwrap()(
+                    prov,
+                    key,
+                    pad.ptr(),
+                    hash.as_ptr(),
+                    32,
+                    sig.as_mut_ptr(),
+                    16,
+                    &mut len,
+                    pad.flags,
+                )
+            },
+            NTE_BUFFER_TOO_SMALL,
+        )?;
+        println!("ok ... and the size {len} came back");
+        expect(
+            "SignHash(31-byte hash)",
+            unsafe {
+                t.SignHash.unwrap()(
+                    prov,
+                    key,
+                    pad.ptr(),
+                    hash.as_ptr(),
+                    31,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    pad.flags,
+                )
+            },
+            NTE_BAD_LEN,
+        )?;
+        expect(
+            "SignHash(PKCS1, pPaddingInfo = NULL)",
+            unsafe {
+                t.SignHash.unwrap()(
+                    prov,
+                    key,
+                    std::ptr::null(),
+                    hash.as_ptr(),
+                    32,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    BCRYPT_PAD_PKCS1,
+                )
+            },
+            NTE_INVALID_PARAMETER,
+        )?;
+        let pss = Pad::new("SHA256", true, 20);
+        expect(
+            "SignHash(PSS, 20-byte salt)",
+            unsafe {
+                t.SignHash.unwrap()(
+                    prov,
+                    key,
+                    pss.ptr(),
+                    hash.as_ptr(),
+                    32,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    pss.flags,
+                )
+            },
+            NTE_NOT_SUPPORTED,
+        )?;
+        let sha1 = Pad::new("SHA1", false, 0);
+        expect(
+            "SignHash(PKCS1, SHA1)",
+            unsafe {
+                t.SignHash.unwrap()(
+                    prov,
+                    key,
+                    sha1.ptr(),
+                    hash.as_ptr(),
+                    32,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    sha1.flags,
+                )
+            },
+            NTE_NOT_SUPPORTED,
+        )?;
+        expect(
+            "Encrypt",
+            unsafe {
+                t.Encrypt.unwrap()(
+                    prov,
+                    key,
+                    hash.as_ptr(),
+                    32,
+                    std::ptr::null(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    0,
+                )
+            },
+            NTE_NOT_SUPPORTED,
+        )?;
+        expect(
+            "CreatePersistedKey",
+            unsafe { t.CreatePersistedKey.unwrap()(prov, &mut k, std::ptr::null(), std::ptr::null(), 0, 0) },
+            NTE_NOT_SUPPORTED,
+        )?;
+        let mut local = 0u64;
+        expect(
+            "FreeBuffer(foreign pointer)",
+            unsafe { t.FreeBuffer.unwrap()((&raw mut local).cast()) },
+            NTE_INVALID_PARAMETER,
+        )?;
+        let other = open_provider(t)?;
+        let name_prop = wide("Name");
+        expect(
+            "GetKeyProperty(key of another hProvider)",
+            unsafe {
+                t.GetKeyProperty.unwrap()(
+                    other,
+                    key,
+                    name_prop.as_ptr(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    0,
+                )
+            },
+            NTE_INVALID_HANDLE,
+        )?;
+        ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, key) })?;
+        expect(
+            "GetKeyProperty(freed key)",
+            unsafe {
+                t.GetKeyProperty.unwrap()(
+                    prov,
+                    key,
+                    name_prop.as_ptr(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut len,
+                    0,
+                )
+            },
+            NTE_INVALID_HANDLE,
+        )?;
+        expect(
+            "FreeKey(again)",
+            unsafe { t.FreeKey.unwrap()(prov, key) },
+            NTE_INVALID_HANDLE,
+        )?;
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })?;
+        expect(
+            "FreeProvider(again)",
+            unsafe { t.FreeProvider.unwrap()(prov) },
+            NTE_INVALID_HANDLE,
+        )?;
+        ok("FreeProvider(other)", unsafe { t.FreeProvider.unwrap()(other) })?;
+        Ok(())
+    }
+
+    /// 4 threads x 25 signatures, each over its own message.
+    fn concurrent(t: Table, out: &Path) -> Res<()> {
+        let threads: Vec<_> = (0..4)
+            .map(|th| {
+                let out = out.to_path_buf();
+                std::thread::spawn(move || -> Res<()> {
+                    let prov = open_provider(t)?;
+                    let key = open_key(t, prov, "")?;
+                    let pad = Pad::new("SHA256", false, 0);
+                    for i in 0..25 {
+                        let msg = format!("thread {th} message {i}\n");
+                        let hash = bcrypt_hash("SHA256", msg.as_bytes())?;
+                        let sig = sign_hash(t, prov, key, &pad, &hash)?;
+                        write(&out, &format!("c-{th}-{i}.msg"), msg.as_bytes())?;
+                        write(&out, &format!("c-{th}-{i}.sig"), &sig)?;
+                    }
+                    ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
+                })
+            })
+            .collect();
+        for h in threads {
+            h.join().map_err(|_| "a thread panicked".to_string())??;
+        }
+        println!("ok 4 threads x 25 SignHash");
+        Ok(())
+    }
+
+    /// "Logging out" while signing: one thread signs in a loop with a key
+    /// that the main thread deletes (DeleteKey) and whose provider it frees
+    /// meanwhile. The signing thread must see NTE_INVALID_HANDLE, cleanly.
+    fn logout(t: Table) -> Res<()> {
+        let prov = open_provider(t)?;
+        let key = open_key(t, prov, "")?;
+        let signer = std::thread::spawn(move || -> Res<(usize, u32)> {
+            let pad = Pad::new("SHA256", false, 0);
+            for i in 0..100_000 {
+                let hash = bcrypt_hash("SHA256", format!("logout {i}").as_bytes())?;
+                let mut sig = vec![0u8; 256];
+                let mut len = 0u32;
+                let status = unsafe {
+                    t.SignHash.unwrap()(
+                        prov,
+                        key,
+                        pad.ptr(),
+                        hash.as_ptr(),
+                        32,
+                        sig.as_mut_ptr(),
+                        256,
+                        &mut len,
+                        pad.flags,
+                    )
+                };
+                if status != 0 {
+                    return Ok((i, status as u32));
+                }
+            }
+            Err("the signing thread never saw the logout".into())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        ok("DeleteKey", unsafe { t.DeleteKey.unwrap()(prov, key, 0) })?;
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })?;
+        let (signed, status) = signer
+            .join()
+            .map_err(|_| "the signing thread panicked".to_string())??;
+        if signed == 0 {
+            return Err("nothing was signed before the logout".into());
+        }
+        expect(
+            &format!("SignHash after logout ({signed} signed before)"),
+            status as i32,
+            NTE_INVALID_HANDLE,
+        )
+    }
+
+    /// Time per SignHash through the table against the same signature made
+    /// by the library in this process (PKCS#12 signer).
+    fn bench(t: Table, args: &[String]) -> Res<()> {
+        use crpki::signer::{HashAlgorithm, RemoteSigner, SignatureAlgorithm};
+        let n: usize = args
+            .first()
+            .and_then(|s| s.parse().ok())
+            .ok_or("bench N P12 PASSWORD")?;
+        let (p12, password) = (args.get(1).ok_or("P12")?, args.get(2).ok_or("PASSWORD")?);
+        let prov = open_provider(t)?;
+        let key = open_key(t, prov, "")?;
+        let pad = Pad::new("SHA256", false, 0);
+        let hashes: Vec<Vec<u8>> = (0..n)
+            .map(|i| bcrypt_hash("SHA256", format!("bench {i}").as_bytes()))
+            .collect::<Res<_>>()?;
+        // One signature first: opening the key and starting the worker are not timed.
+        sign_hash(t, prov, key, &pad, &bcrypt_hash("SHA256", b"warm-up")?)?;
+        let start = Instant::now();
+        for h in &hashes {
+            sign_hash(t, prov, key, &pad, h)?;
+        }
+        let ksp = start.elapsed();
+        let signer = crpki::Pkcs12Signer::open(p12, password).map_err(|e| format!("PKCS#12: {e}"))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let digests: Vec<_> = (0..n)
+            .map(|i| HashAlgorithm::Sha256.digest(format!("bench {i}").as_bytes()))
+            .collect();
+        let warm_up = HashAlgorithm::Sha256.digest(b"warm-up");
+        rt.block_on(signer.sign_digests(
+            SignatureAlgorithm::RSA_PKCS1_SHA256,
+            std::slice::from_ref(&warm_up),
+        ))
+        .map_err(|e| e.to_string())?;
+        let start = Instant::now();
+        for d in &digests {
+            rt.block_on(signer.sign_digests(SignatureAlgorithm::RSA_PKCS1_SHA256, std::slice::from_ref(d)))
+                .map_err(|e| e.to_string())?;
+        }
+        let lib = start.elapsed();
+        println!(
+            "bench n={n} ksp_sign_hash_us={:.1} library_sign_us={:.1}",
+            ksp.as_secs_f64() * 1e6 / n as f64,
+            lib.as_secs_f64() * 1e6 / n as f64
+        );
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
+    }
+
+    /// `DllRegisterServer` and `DllUnregisterServer` of the DLL, called
+    /// directly; prints their HRESULTs.
+    fn register(dll: &str) -> Res<()> {
+        let path = wide(dll);
+        let module = unsafe { LoadLibraryW(path.as_ptr()) };
+        for name in [c"DllRegisterServer", c"DllUnregisterServer"] {
+            let f = unsafe { GetProcAddress(module, name.as_ptr().cast()) }.ok_or("missing export")?;
+            let f = unsafe {
+                std::mem::transmute::<unsafe extern "system" fn() -> isize, unsafe extern "system" fn() -> i32>(
+                    f,
+                )
+            };
+            let hr = unsafe { f() };
+            println!("{} -> {:#010x}", name.to_string_lossy(), hr as u32);
+        }
+        Ok(())
+    }
+}

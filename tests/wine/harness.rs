@@ -1,0 +1,223 @@
+//! The Wine harness the provider tests share (`tests/wine_csp.rs`,
+//! `tests/wine_ksp.rs`): prepare the machine with scripts/wine-env.sh,
+//! cross-build a DLL flavour and its Windows test program once, run them
+//! in the prefix, check results with the `openssl` CLI. Included with
+//! `#[path]`, so each test uses what it needs.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+/// The container name the fixture PKCS#12 is served under.
+pub const CONTAINER: &str = "rep-test";
+
+pub fn fail_setup(what: &str) -> ! {
+    panic!(
+        "the Wine test cannot run: {what}.\n\
+         scripts/wine-env.sh prepares this machine (Debian packages gcc-mingw-w64-x86-64, nasm, wine64, wine; \
+         the rustup target x86_64-pc-windows-gnu; the bcryptprimitives.dll shim and the Wine prefix). \
+         Run `scripts/wine-env.sh` by hand to see what is missing."
+    )
+}
+
+/// Runs scripts/wine-env.sh and returns the variables it prints.
+pub fn wine_env() -> HashMap<String, String> {
+    let out = Command::new("bash")
+        .arg(Path::new(MANIFEST).join("scripts/wine-env.sh"))
+        .arg("--env")
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| fail_setup(&format!("cannot run bash: {e}")));
+    if !out.status.success() {
+        fail_setup(&format!("scripts/wine-env.sh exited with {}", out.status));
+    }
+    let env: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    for k in ["WINEPREFIX", "CRPKI_WINE"] {
+        if env.get(k).is_none_or(|v| v.is_empty()) {
+            fail_setup(&format!("scripts/wine-env.sh did not report {k}"));
+        }
+    }
+    env
+}
+
+/// Builds crpki.dll with `features` and the Windows program `example`
+/// into `<target dir>/<dir>`; returns their paths. Each DLL flavour has
+/// its own directory, so test binaries running at once never overwrite
+/// the DLL another one is running.
+pub fn build(features: &str, example: &str, dir: &str) -> (PathBuf, PathBuf) {
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(MANIFEST).join("target"));
+    let outer = if outer.is_absolute() {
+        outer
+    } else {
+        Path::new(MANIFEST).join(outer)
+    };
+    let target_dir = outer.join(dir);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(MANIFEST)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .args([
+            "build",
+            "--target",
+            "x86_64-pc-windows-gnu",
+            "--no-default-features",
+            "--features",
+            features,
+            "--lib",
+            "--example",
+            example,
+        ])
+        .status()
+        .expect("running cargo");
+    assert!(
+        status.success(),
+        "cross-building the DLL and the client failed (scripts/wine-env.sh installs the mingw-w64 linker, nasm \
+         and the x86_64-pc-windows-gnu target they need)"
+    );
+    let dir = target_dir.join("x86_64-pc-windows-gnu").join("debug");
+    let dll = dir.join("crpki.dll");
+    let exe = dir.join("examples").join(format!("{example}.exe"));
+    assert!(
+        dll.is_file() && exe.is_file(),
+        "missing {} or {}",
+        dll.display(),
+        exe.display()
+    );
+    (dll, exe)
+}
+
+/// A Unix path as Wine's Z: drive sees it.
+pub fn win(p: &Path) -> String {
+    let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    format!("Z:{}", abs.display().to_string().replace('/', "\\"))
+}
+
+/// Runs programs in the prepared Wine prefix.
+pub struct Wine {
+    /// What scripts/wine-env.sh reported.
+    pub env: HashMap<String, String>,
+    /// More variables for the Windows programs.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Wine {
+    /// Runs `wine ARGS`, with a generous limit so a hang fails the test.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut child = Command::new(&self.env["CRPKI_WINE"])
+            .args(args)
+            .envs(&self.env)
+            .envs(self.extra.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| fail_setup(&format!("cannot start wine: {e}")));
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("waiting for wine") {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(600) {
+                let _ = child.kill();
+                panic!("wine {args:?} did not finish within 10 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        child.stdout.take().map(|mut s| s.read_to_end(&mut stdout));
+        child.stderr.take().map(|mut s| s.read_to_end(&mut stderr));
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Runs the client; panics with its output unless it succeeded.
+    pub fn client(&self, exe: &Path, args: &[&str]) -> String {
+        let program = exe.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let exe = exe.to_string_lossy();
+        let mut all = vec![exe.as_ref()];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success() && text.trim_end().ends_with("done"),
+            "{} {args:?} failed ({}):\n{text}\n{}",
+            program,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+}
+
+pub fn openssl(args: &[&str]) -> Output {
+    Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("the openssl CLI is needed by the tests")
+}
+
+pub fn openssl_ok(args: &[&str]) {
+    let out = openssl(args);
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+impl Wine {
+    /// A Wine whose providers serve the fixture PKCS#12 (rep-rsa2048) as
+    /// [`CONTAINER`], log to `<tmp>/provider.log`, and use `<tmp>/config`.
+    pub fn with_fixture_signer(env: HashMap<String, String>, tmp: &Path) -> Self {
+        std::fs::create_dir_all(tmp.join("config")).expect("config dir");
+        Wine {
+            env,
+            extra: vec![
+                (
+                    "CRPKI_PROVIDER_PKCS12".into(),
+                    win(&Path::new(MANIFEST).join("fixtures/rep-rsa2048.p12")),
+                ),
+                ("CRPKI_PROVIDER_PKCS12_PASSWORD".into(), "crpki-test".into()),
+                ("CRPKI_PROVIDER_CONTAINER".into(), CONTAINER.into()),
+                ("CRPKI_PROVIDER_LOG".into(), format!("{}\\provider.log", win(tmp))),
+                ("CRPKI_CONFIG_DIR".into(), win(&tmp.join("config"))),
+            ],
+        }
+    }
+}
+
+/// Checks with openssl the SHA-256 PKCS#1 signatures `c-T-I.sig` over
+/// `c-T-I.msg` that a concurrency run wrote for `threads` x `each`.
+pub fn verify_concurrent(dir: &Path, pubkey: &Path, threads: usize, each: usize) {
+    for t in 0..threads {
+        for i in 0..each {
+            openssl_ok(&[
+                "dgst",
+                "-sha256",
+                "-verify",
+                path(pubkey),
+                "-signature",
+                path(&dir.join(format!("c-{t}-{i}.sig"))),
+                path(&dir.join(format!("c-{t}-{i}.msg"))),
+            ]);
+        }
+    }
+}

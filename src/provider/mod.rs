@@ -12,7 +12,8 @@
 //! - [`worker`]: the one thread with the async runtime that runs signer
 //!   calls for the synchronous exports;
 //! - [`source`]: the [`SignerSource`] seam that turns container names into
-//!   signers;
+//!   signers; `profile_source` (feature `remote`): the remote signer of
+//!   the current `crpki` profile behind it;
 //! - [`error`]: [`ProviderError`] and the one function that maps errors to
 //!   `NTE_*`/Win32 codes;
 //! - [`log`]: the error log; [`guard()`]: the panic-catching wrapper every
@@ -38,6 +39,8 @@ mod guard;
 pub mod handle;
 pub mod hash;
 pub mod log;
+#[cfg(feature = "remote")]
+pub mod profile_source;
 pub mod source;
 pub mod worker;
 

@@ -15,6 +15,10 @@
 //! process.
 #![cfg(feature = "csp")]
 
+#[cfg(all(feature = "sandbox", feature = "remote"))]
+#[path = "wine/remote.rs"]
+mod wine_remote;
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -57,7 +61,55 @@ fn wine_env() -> HashMap<String, String> {
     env
 }
 
-/// Builds crpki.dll and the client .exe; returns their paths.
+/// One Wine scenario at a time per prefix, across test binaries and
+/// checkouts: they share the prefix's registry (the provider key) and its
+/// certificate store. The lock is a file holding the owner's pid, removed
+/// when the guard drops; a lock whose process is gone is taken over.
+struct PrefixLock(PathBuf);
+
+impl Drop for PrefixLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn lock_prefix(env: &HashMap<String, String>) -> PrefixLock {
+    let path = PathBuf::from(format!("{}.tests.lock", env["WINEPREFIX"].trim_end_matches('/')));
+    let start = Instant::now();
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = write!(f, "{}", std::process::id());
+                return PrefixLock(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                let alive = owner
+                    .trim()
+                    .parse::<u32>()
+                    .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if !alive && !owner.is_empty() {
+                    let _ = std::fs::remove_file(&path);
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(1800),
+                    "{} has been held for 30 minutes",
+                    path.display()
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => fail_setup(&format!("cannot create the lock file {}: {e}", path.display())),
+        }
+    }
+}
+
+/// Builds crpki.dll (with the remote signer), crpki.exe and the client
+/// .exe in one cargo run; returns the DLL's and the client's paths.
 fn build() -> (PathBuf, PathBuf) {
     let outer = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -77,9 +129,13 @@ fn build() -> (PathBuf, PathBuf) {
             "--target",
             "x86_64-pc-windows-gnu",
             "--no-default-features",
+            // `cli` brings pkcs12 and remote: one feature set, one build
+            // for the DLL, crpki.exe and the client.
             "--features",
-            "csp,pkcs12",
+            "csp,cli",
             "--lib",
+            "--bin",
+            "crpki",
             "--example",
             "wine_csp_client",
         ])
@@ -197,6 +253,7 @@ fn path(p: &Path) -> &str {
 #[test]
 fn csp_under_wine() {
     let env = wine_env();
+    let _one = lock_prefix(&env);
     let (dll, exe) = build();
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("provider.log");

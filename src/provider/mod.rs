@@ -23,10 +23,12 @@
 //! - [`ProviderCore`]: the above put together, shared by the CSP and KSP;
 //! - [`capi`] (feature `csp`): the CryptoAPI semantics, on plain slices.
 //!
-//! Only two files may use `unsafe`: `ffi.rs` (raw pointers to slices,
-//! `SetLastError`, pinning the DLL) and `csp.rs` (the `extern "system"`
+//! Only these files may use `unsafe`: `ffi.rs` (raw pointers to slices,
+//! `SetLastError`, pinning the DLL), `csp.rs` (the `extern "system"`
 //! exports, Windows only), each export being: null checks, handle lookup,
-//! a call into [`capi`], and the error mapping.
+//! a call into [`capi`], and the error mapping; and `certstore.rs` (Windows
+//! only: binding certificates to the CSP in the user's store, crypt32
+//! calls only).
 
 use std::sync::Arc;
 
@@ -46,6 +48,8 @@ pub mod worker;
 
 #[cfg(feature = "csp")]
 pub mod capi;
+#[cfg(all(windows, feature = "csp"))]
+pub mod certstore;
 #[cfg(all(windows, feature = "csp"))]
 mod csp;
 pub mod ffi;

@@ -10,6 +10,12 @@
 //! wine_csp_client.exe sign       OUTDIR   # the seed's sequence; writes cert, root, signatures
 //! wine_csp_client.exe errors     OUTDIR DLL
 //! wine_csp_client.exe concurrent OUTDIR   # 4 threads x 25 signatures
+//! wine_csp_client.exe acquire-error silent|normal CODE  # CryptAcquireContext fails with CODE (hex)
+//! wine_csp_client.exe store OUTDIR N      # through the certificate bound in MY: by certificate,
+//!                                         # by provider and container name, N CryptSignMessage
+//! wine_csp_client.exe loop OUTDIR STOP MAX  # acquire/sign/release until STOP exists; errors recorded
+//! wine_csp_client.exe bound               # how many certificates in MY name the CSP
+//! wine_csp_client.exe bench N             # N timed CryptSignHash calls
 //! ```
 //!
 //! Each step prints `ok <step>`; the first failure prints `FAIL <step>: …`
@@ -64,7 +70,27 @@ mod client {
                 None => Err("usage: errors OUTDIR DLL".into()),
             },
             (Some("concurrent"), Some(out)) => concurrent(Path::new(out)),
-            _ => Err("usage: wine_csp_client (sign|errors|concurrent) OUTDIR [DLL]".into()),
+            (Some("acquire-error"), Some(mode)) => match args.get(3) {
+                Some(code) => acquire_error(mode, code),
+                None => Err("usage: acquire-error silent|normal CODE".into()),
+            },
+            (Some("store"), Some(out)) => match args.get(3).and_then(|n| n.parse().ok()) {
+                Some(n) => store(Path::new(out), n),
+                None => Err("usage: store OUTDIR N".into()),
+            },
+            (Some("loop"), Some(out)) => match (args.get(3), args.get(4).and_then(|n| n.parse().ok())) {
+                (Some(stop), Some(max)) => sign_loop(Path::new(out), Path::new(stop), max),
+                _ => Err("usage: loop OUTDIR STOPFILE MAX".into()),
+            },
+            (Some("bound"), _) => bound().map(|list| println!("bound={}", list.len())),
+            (Some("bench"), Some(n)) => match n.parse() {
+                Ok(n) => bench(n),
+                Err(_) => Err("usage: bench N".into()),
+            },
+            _ => Err(
+                "usage: wine_csp_client (sign|errors|concurrent|store|loop|bound|acquire-error) OUTDIR [...]"
+                    .into(),
+            ),
         };
         if let Err(e) = result {
             println!("FAIL {e}");
@@ -590,6 +616,238 @@ mod client {
             th.join().map_err(|_| format!("thread {t} panicked"))??;
         }
         println!("ok 4 threads x 25 signatures");
+        Ok(())
+    }
+
+    fn acquire_error(mode: &str, code: &str) -> Res<()> {
+        let code = u32::from_str_radix(code.trim_start_matches("0x"), 16).map_err(|e| e.to_string())?;
+        let flags = if mode == "silent" { CRYPT_SILENT } else { 0 };
+        let mut h = 0usize;
+        let prov = provider_name();
+        let ok = unsafe {
+            CryptAcquireContextA(
+                &mut h,
+                std::ptr::null(),
+                prov.as_ptr().cast(),
+                PROV_RSA_AES,
+                flags,
+            )
+        };
+        expect_error(&format!("CryptAcquireContext({mode})"), ok, code)
+    }
+
+    /// The certificates of CurrentUser MY whose key info names the CSP:
+    /// (context, container). The contexts are duplicates the caller frees.
+    fn bound() -> Res<Vec<(*const CERT_CONTEXT, String)>> {
+        let name: Vec<u16> = "MY".encode_utf16().chain(std::iter::once(0)).collect();
+        let store = unsafe {
+            CertOpenStore(
+                CERT_STORE_PROV_SYSTEM_W,
+                0,
+                0,
+                CERT_SYSTEM_STORE_CURRENT_USER,
+                name.as_ptr().cast(),
+            )
+        };
+        if store.is_null() {
+            return Err(format!("CertOpenStore(MY): error {:#010x}", last_error()));
+        }
+        let mut found = Vec::new();
+        let mut ctx: *mut CERT_CONTEXT = std::ptr::null_mut();
+        loop {
+            ctx = unsafe { CertEnumCertificatesInStore(store, ctx) };
+            if ctx.is_null() {
+                break;
+            }
+            let mut len = 0u32;
+            if unsafe {
+                CertGetCertificateContextProperty(
+                    ctx,
+                    CERT_KEY_PROV_INFO_PROP_ID,
+                    std::ptr::null_mut(),
+                    &mut len,
+                )
+            } == 0
+            {
+                continue;
+            }
+            let mut buf = vec![0u64; (len as usize).div_ceil(8)];
+            if unsafe {
+                CertGetCertificateContextProperty(
+                    ctx,
+                    CERT_KEY_PROV_INFO_PROP_ID,
+                    buf.as_mut_ptr().cast(),
+                    &mut len,
+                )
+            } == 0
+            {
+                continue;
+            }
+            let info = unsafe { &*buf.as_ptr().cast::<CRYPT_KEY_PROV_INFO>() };
+            let text = |p: *const u16| -> String {
+                if p.is_null() {
+                    return String::new();
+                }
+                let mut n = 0;
+                while unsafe { *p.add(n) } != 0 {
+                    n += 1;
+                }
+                String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, n) })
+            };
+            if text(info.pwszProvName) == PROVIDER
+                && info.dwProvType == PROV_RSA_AES
+                && info.dwKeySpec == AT_SIGNATURE
+            {
+                found.push((
+                    unsafe { CertDuplicateCertificateContext(ctx) } as *const CERT_CONTEXT,
+                    text(info.pwszContainerName),
+                ));
+            }
+        }
+        unsafe { CertCloseStore(store, 0) };
+        Ok(found)
+    }
+
+    /// Signs through the certificate bound in MY: by certificate
+    /// (CryptAcquireCertificatePrivateKey), by provider and container
+    /// name, then `n` CryptSignMessage with it.
+    fn store(out: &Path, n: usize) -> Res<()> {
+        let list = bound()?;
+        let [(ctx, container)] = list.as_slice() else {
+            return Err(format!(
+                "{} certificates bound to the CSP in MY, expected 1",
+                list.len()
+            ));
+        };
+        let (ctx, container) = (*ctx, container.clone());
+        write(out, "bound.txt", container.as_bytes())?;
+        let cert = unsafe { std::slice::from_raw_parts((*ctx).pbCertEncoded, (*ctx).cbCertEncoded as usize) }
+            .to_vec();
+        write(out, "cert.der", &cert)?;
+        println!("ok bound certificate for container {container}");
+
+        // (2) by certificate.
+        let mut prov = 0usize;
+        let mut spec = 0u32;
+        let mut free = 0i32;
+        check("CryptAcquireCertificatePrivateKey", unsafe {
+            CryptAcquireCertificatePrivateKey(ctx, 0, std::ptr::null(), &mut prov, &mut spec, &mut free)
+        })?;
+        if spec != AT_SIGNATURE {
+            return Err(format!("key spec {spec}, expected AT_SIGNATURE"));
+        }
+        let data = b"signed by certificate\n";
+        let hash = hash_of(prov, CALG_SHA_256, data)?;
+        write(out, "bycert.bin", data)?;
+        write(out, "sig-bycert.bin", &big_endian(&sign_hash(hash)?))?;
+        unsafe { CryptDestroyHash(hash) };
+        if free != 0 {
+            unsafe { CryptReleaseContext(prov, 0) };
+        }
+        println!("ok CryptAcquireCertificatePrivateKey/CryptSignHash");
+
+        // (1) by provider name and container.
+        let prov = acquire(Some(&container), 0)?;
+        let data = b"signed by provider name\n";
+        let hash = hash_of(prov, CALG_SHA_256, data)?;
+        write(out, "byname.bin", data)?;
+        write(out, "sig-byname.bin", &big_endian(&sign_hash(hash)?))?;
+        unsafe {
+            CryptDestroyHash(hash);
+            CryptReleaseContext(prov, 0);
+        }
+        println!("ok CryptAcquireContext({container})/CryptSignHash");
+
+        // CryptSignMessage with the store's certificate (its key info comes from the store).
+        let mut sha256 = *b"2.16.840.1.101.3.4.2.1\0";
+        let mut certs = [ctx.cast_mut()];
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            let para = CRYPT_SIGN_MESSAGE_PARA {
+                cbSize: std::mem::size_of::<CRYPT_SIGN_MESSAGE_PARA>() as u32,
+                dwMsgEncodingType: X509_ASN_ENCODING | PKCS_7_ASN_ENCODING,
+                pSigningCert: ctx,
+                HashAlgorithm: CRYPT_ALGORITHM_IDENTIFIER {
+                    pszObjId: sha256.as_mut_ptr(),
+                    Parameters: CRYPT_INTEGER_BLOB {
+                        cbData: 0,
+                        pbData: std::ptr::null_mut(),
+                    },
+                },
+                cMsgCert: 1,
+                rgpMsgCert: certs.as_mut_ptr(),
+                ..Default::default()
+            };
+            let data = format!("message {i} signed through the certificate store\n").into_bytes();
+            let parts = [data.as_ptr()];
+            let lens = [data.len() as u32];
+            let p7 = read("CryptSignMessage", |p, l| unsafe {
+                CryptSignMessage(&para, 1, 1, parts.as_ptr(), lens.as_ptr(), p, l)
+            })?;
+            write(out, &format!("msg-{i}.bin"), &data)?;
+            write(out, &format!("msg-{i}.p7s"), &p7)?;
+        }
+        println!(
+            "bench cryptsignmessage n={n} total_us={}",
+            started.elapsed().as_micros()
+        );
+        println!("ok {n} x CryptSignMessage through the bound certificate");
+        for (c, _) in list {
+            unsafe { CertFreeCertificateContext(c) };
+        }
+        Ok(())
+    }
+
+    /// Acquire, sign, release in a loop until `stop` exists (or `max`
+    /// rounds): signatures to sig-I.bin, failures to err-I.txt.
+    fn sign_loop(out: &Path, stop: &Path, max: usize) -> Res<()> {
+        let (mut signed, mut failed) = (0, 0);
+        for i in 0..max {
+            if stop.exists() {
+                break;
+            }
+            let data = format!("loop signature {i}\n");
+            write(out, &format!("data-{i}.bin"), data.as_bytes())?;
+            let result = (|| -> Res<Vec<u8>> {
+                let prov = acquire(None, 0)?;
+                let sig = hash_of(prov, CALG_SHA_256, data.as_bytes()).and_then(|h| {
+                    let s = sign_hash(h);
+                    unsafe { CryptDestroyHash(h) };
+                    s
+                });
+                unsafe { CryptReleaseContext(prov, 0) };
+                sig
+            })();
+            match result {
+                Ok(sig) => {
+                    write(out, &format!("sig-{i}.bin"), &big_endian(&sig))?;
+                    signed += 1;
+                }
+                Err(e) => {
+                    write(out, &format!("err-{i}.txt"), e.as_bytes())?;
+                    failed += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+        }
+        println!("ok loop: {signed} signed, {failed} failed");
+        Ok(())
+    }
+
+    /// `n` CryptSignHash calls on distinct data in one context, timed.
+    fn bench(n: usize) -> Res<()> {
+        let prov = acquire(None, 0)?;
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            let hash = hash_of(prov, CALG_SHA_256, format!("bench {i}").as_bytes())?;
+            sign_hash(hash)?;
+            unsafe { CryptDestroyHash(hash) };
+        }
+        println!(
+            "bench cryptsignhash n={n} total_us={}",
+            started.elapsed().as_micros()
+        );
+        unsafe { CryptReleaseContext(prov, 0) };
         Ok(())
     }
 }

@@ -515,11 +515,21 @@ fn wide(s: &str) -> Vec<u16> {
 }
 
 fn register() -> Result<(), u32> {
+    let path = ffi::module_path().ok_or(windows_sys::Win32::Foundation::ERROR_MOD_NOT_FOUND)?;
+    register_wide(path)
+}
+
+/// Registers the DLL at `dll` (for `crpki install csp`).
+pub(crate) fn register_path(dll: &std::path::Path) -> Result<(), u32> {
+    use std::os::windows::ffi::OsStrExt;
+    register_wide(dll.as_os_str().encode_wide().collect())
+}
+
+fn register_wide(mut path: Vec<u16>) -> Result<(), u32> {
     use windows_sys::Win32::System::Registry::{
         HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_OPTION_NON_VOLATILE, REG_SZ, RegCloseKey,
         RegCreateKeyExW, RegSetValueExW,
     };
-    let mut path = ffi::module_path().ok_or(windows_sys::Win32::Foundation::ERROR_MOD_NOT_FOUND)?;
     path.push(0);
     let mut key = std::ptr::null_mut();
     let subkey = provider_key();
@@ -555,7 +565,7 @@ fn register() -> Result<(), u32> {
     result
 }
 
-fn unregister() -> Result<(), u32> {
+pub(crate) fn unregister() -> Result<(), u32> {
     use windows_sys::Win32::Foundation::ERROR_FILE_NOT_FOUND;
     use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RegDeleteKeyW};
     let subkey = provider_key();

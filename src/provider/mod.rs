@@ -12,7 +12,8 @@
 //! - [`worker`]: the one thread with the async runtime that runs signer
 //!   calls for the synchronous exports;
 //! - [`source`]: the [`SignerSource`] seam that turns container names into
-//!   signers;
+//!   signers; `profile_source` (feature `remote`): the remote signer of
+//!   the current `crpki` profile behind it;
 //! - [`error`]: [`ProviderError`] and the one function that maps errors to
 //!   `NTE_*`/Win32 codes;
 //! - [`log`]: the error log; [`guard()`]: the panic-catching wrapper every
@@ -23,11 +24,12 @@
 //! - [`capi`] (feature `csp`): the CryptoAPI semantics, on plain slices;
 //! - [`cng`] (feature `ksp`): the CNG key storage semantics, likewise.
 //!
-//! Only three files may use `unsafe`: `ffi.rs` (raw pointers to slices,
+//! Only these files may use `unsafe`: `ffi.rs` (raw pointers to slices,
 //! `SetLastError`, pinning the DLL), `csp.rs` and `ksp.rs` (the
 //! `extern "system"` exports and the KSP's function table, Windows only),
 //! each export being: null checks, handle lookup, a call into [`capi`] or
-//! [`cng`], and the error mapping.
+//! [`cng`], and the error mapping; and `certstore.rs` (Windows only:
+//! binding certificates to the CSP in the user's store, crypt32 calls only).
 
 use std::sync::Arc;
 
@@ -40,6 +42,8 @@ mod guard;
 pub mod handle;
 pub mod hash;
 pub mod log;
+#[cfg(feature = "remote")]
+pub mod profile_source;
 pub mod source;
 pub mod worker;
 
@@ -47,6 +51,8 @@ pub mod worker;
 pub mod capi;
 #[cfg(feature = "ksp")]
 pub mod cng;
+#[cfg(all(windows, feature = "csp"))]
+pub mod certstore;
 #[cfg(all(windows, feature = "csp"))]
 mod csp;
 pub mod ffi;

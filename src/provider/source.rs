@@ -6,21 +6,20 @@
 //! see which backend is behind it. [`default_source`] is the one place that
 //! picks the source for a DLL.
 //!
-//! # Plugging in the remote signer
+//! # The remote signer
 //!
-//! The CSC remote signer will come as another `SignerSource` whose
-//! containers are the credential IDs of the user's current profile
-//! (`credentials/list`), whose selected container is the profile's chosen
-//! credential, and whose [`open`](SignerSource::open) builds the remote
-//! signer from the profile and its stored tokens. It must honour
-//! [`OpenOptions::silent`]: when a GビズID login or a signature approval
-//! would need the user and the caller asked for silence (`CRYPT_SILENT`,
-//! `NCRYPT_SILENT_FLAG`), it returns [`crate::Error::InteractionRequired`],
-//! at open time or later from `sign_digests`. Then `default_source`
-//! returns it when a profile with a credential is configured, and the
-//! PKCS#12 source otherwise. Nothing in the exports changes.
+//! The CSC remote signer is
+//! [`ProfileSource`](super::profile_source::ProfileSource) (feature
+//! `remote`): its containers are the credential IDs of the user's current
+//! `crpki` profile, its selected container the profile's chosen
+//! credential. It honours [`OpenOptions::silent`]: when a login or an
+//! approval would need the user and the caller asked for silence
+//! (`CRYPT_SILENT`, `NCRYPT_SILENT_FLAG`), it returns
+//! [`crate::Error::InteractionRequired`], at open time or later from
+//! `sign_digests`. [`default_source`] returns it unless a PKCS#12
+//! container is configured.
 //!
-//! # The PKCS#12 source (until then, and for legacy files)
+//! # The PKCS#12 source (legacy files)
 //!
 //! [`Pkcs12Source`] (feature `pkcs12`) serves legacy 商業登記電子証明書
 //! files. Its containers come from, in this order:
@@ -117,15 +116,25 @@ pub trait SignerSource: fmt::Debug + Send + Sync + 'static {
     }
 }
 
-/// The source a provider DLL uses: the PKCS#12 source configured from the
-/// environment and `provider.toml` (see the module documentation), or,
-/// without the `pkcs12` feature, a source with no container.
+/// The source a provider DLL uses: the PKCS#12 source (see the module
+/// documentation) when a PKCS#12 container is configured, else, with the
+/// `remote` feature, the current `crpki` profile
+/// ([`ProfileSource`](super::profile_source::ProfileSource)); a source
+/// with no container when neither is built in. Chosen once, when the DLL
+/// is first used.
 pub fn default_source() -> Arc<dyn SignerSource> {
     #[cfg(feature = "pkcs12")]
     {
-        Arc::new(Pkcs12Source::from_environment())
+        let p12 = Pkcs12Source::from_environment();
+        if p12.is_configured() || !cfg!(feature = "remote") {
+            return Arc::new(p12);
+        }
     }
-    #[cfg(not(feature = "pkcs12"))]
+    #[cfg(feature = "remote")]
+    {
+        Arc::new(super::profile_source::ProfileSource::new())
+    }
+    #[cfg(not(feature = "remote"))]
     {
         Arc::new(StaticSource::new(Vec::new()))
     }
@@ -356,6 +365,12 @@ mod pkcs12_source {
                     password: PasswordFrom::Env(PKCS12_PASSWORD_ENV.to_owned()),
                 });
             Self::new(entry, config_dir().map(|d| d.join(PROVIDER_CONFIG_FILE)))
+        }
+
+        /// Whether any container is configured (a broken `provider.toml`
+        /// counts: its error is what the caller should see).
+        pub fn is_configured(&self) -> bool {
+            self.entries().map_or(true, |(entries, _)| !entries.is_empty())
         }
 
         /// All entries and the selected name.

@@ -212,11 +212,14 @@ fn gen_err(what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+#[cfg_attr(not(unix), allow(unused_variables))]
 fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
     }
     fs::write(path, data).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    // On Windows the file inherits the ACL of its (per-user) directory.
+    #[cfg(unix)]
     if secret {
         use std::os::unix::fs::PermissionsExt as _;
         fs::set_permissions(path, fs::Permissions::from_mode(0o600))

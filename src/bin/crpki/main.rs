@@ -8,6 +8,7 @@
 
 mod manage;
 mod remote;
+mod windows;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,6 +69,12 @@ enum Command {
     Sandbox(SandboxCommand),
     /// Sign a sample document through an in-process sandbox and verify it, end to end.
     Demo(DemoArgs),
+    /// Install a Windows provider (Windows only).
+    #[command(subcommand)]
+    Install(windows::InstallCommand),
+    /// Uninstall a Windows provider (Windows only).
+    #[command(subcommand)]
+    Uninstall(windows::UninstallCommand),
 }
 
 #[derive(Args)]
@@ -245,6 +252,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Cert(CertCommand::Show { cert, json }) => return cert_show(&cert, json),
         Command::Demo(args) => return demo(args).await,
         Command::Sandbox(command) => return manage::sandbox(command).await,
+        Command::Install(command) => return windows::install(command),
+        Command::Uninstall(command) => return windows::uninstall(command),
         Command::Sign(args) if args.p12.is_some() => return sign_p12(args).await,
         _ => {}
     }
@@ -270,7 +279,9 @@ async fn run(cli: Cli) -> CliResult {
         Command::Verify(_)
         | Command::Cert(CertCommand::Show { .. })
         | Command::Demo(_)
-        | Command::Sandbox(_) => Ok(()),
+        | Command::Sandbox(_)
+        | Command::Install(_)
+        | Command::Uninstall(_) => Ok(()),
     }
 }
 

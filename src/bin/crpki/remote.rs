@@ -167,6 +167,7 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
                 Ok(())
             })?;
             println!("profile {}: signing with credential {id}", profile.name);
+            crate::windows::bind(description.certificate.as_ref(), &id);
         }
     }
     Ok(())
@@ -338,4 +339,6 @@ pub async fn sign_remote(ctx: &Context, files: &[PathBuf], quiet: bool) -> CliRe
 
 /// Called after `crpki logout`: nothing is cached in this process, but the
 /// Windows certificate binding of the profile goes away with the login.
-pub fn after_logout(_ctx: &Context, _profile: &Profile) {}
+pub fn after_logout(_ctx: &Context, _profile: &Profile) {
+    crate::windows::unbind();
+}

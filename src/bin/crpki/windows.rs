@@ -1,0 +1,94 @@
+//! The Windows side of the tool: installing the CSP, and binding the
+//! chosen credential's certificate to it in the user's certificate store.
+//! Elsewhere (or without the `csp` feature) the commands say they are for
+//! Windows and the hooks do nothing.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::{CliResult, fail};
+
+#[derive(Subcommand)]
+pub enum InstallCommand {
+    /// Register the CryptoAPI CSP (crpki.dll) so that Windows applications can sign with it
+    /// (needs an administrator; Windows only).
+    Csp {
+        /// The DLL (default: crpki.dll next to crpki.exe).
+        #[arg(long)]
+        dll: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UninstallCommand {
+    /// Remove the CSP's registration and the certificates bound to it (Windows only).
+    Csp,
+}
+
+#[cfg(all(windows, feature = "csp"))]
+pub fn install(command: InstallCommand) -> CliResult {
+    let InstallCommand::Csp { dll } = command;
+    let dll = match dll {
+        Some(d) => d,
+        None => std::env::current_exe()
+            .map_err(|e| fail(format!("cannot find crpki.exe's directory: {e}")))?
+            .with_file_name("crpki.dll"),
+    };
+    crpki::provider::certstore::install_csp(&dll)?;
+    println!("installed the CSP {}", dll.display());
+    Ok(())
+}
+
+#[cfg(all(windows, feature = "csp"))]
+pub fn uninstall(command: UninstallCommand) -> CliResult {
+    let UninstallCommand::Csp = command;
+    let removed = crpki::provider::certstore::unbind_certificates(None)?;
+    crpki::provider::certstore::uninstall_csp()?;
+    println!("uninstalled the CSP ({removed} certificate binding(s) removed)");
+    Ok(())
+}
+
+#[cfg(not(all(windows, feature = "csp")))]
+pub fn install(_command: InstallCommand) -> CliResult {
+    Err(fail(
+        "`crpki install csp` is for Windows builds of crpki (with the csp feature)",
+    ))
+}
+
+#[cfg(not(all(windows, feature = "csp")))]
+pub fn uninstall(_command: UninstallCommand) -> CliResult {
+    Err(fail(
+        "`crpki uninstall csp` is for Windows builds of crpki (with the csp feature)",
+    ))
+}
+
+/// After `crpki certs use ID`: the chosen certificate becomes the one bound
+/// to the CSP in the CurrentUser `MY` store (the previous binding goes).
+#[cfg(all(windows, feature = "csp"))]
+pub fn bind(certificate: Option<&crpki::Certificate>, id: &str) {
+    let Some(cert) = certificate else {
+        eprintln!("warning: the service returned no certificate for {id}: nothing bound to the CSP");
+        return;
+    };
+    match crpki::provider::certstore::bind_certificate(cert.der(), id) {
+        Ok(()) => println!("certificate of {id} bound to the crpki CSP in your certificate store"),
+        Err(e) => eprintln!("warning: could not bind the certificate to the crpki CSP: {e}"),
+    }
+}
+
+#[cfg(not(all(windows, feature = "csp")))]
+pub fn bind(_certificate: Option<&crpki::Certificate>, _id: &str) {}
+
+/// After `crpki logout`: the certificates bound to the CSP go.
+#[cfg(all(windows, feature = "csp"))]
+pub fn unbind() {
+    match crpki::provider::certstore::unbind_certificates(None) {
+        Ok(0) => {}
+        Ok(n) => println!("{n} certificate binding(s) to the crpki CSP removed"),
+        Err(e) => eprintln!("warning: could not remove the certificate bindings of the crpki CSP: {e}"),
+    }
+}
+
+#[cfg(not(all(windows, feature = "csp")))]
+pub fn unbind() {}

@@ -1,0 +1,381 @@
+//! The remote signer behind the providers (feature `remote`): a
+//! [`SignerSource`] over the `crpki` profile the command-line tool set up.
+//!
+//! # What it serves
+//!
+//! The profile is the one `crpki` uses: `$CRPKI_PROFILE`, else the current
+//! one (`crpki profile use`), else the built-in sandbox profile, resolved
+//! from the config directory (`$CRPKI_CONFIG_DIR` or the platform's, see
+//! [`crate::profile`]). Its tokens are the ones `crpki login` stored: the
+//! DLL and the tool share the token files.
+//!
+//! - The containers are the account's credentials (`credentials/list`); the
+//!   selected one is the profile's chosen credential (`crpki certs use`), or
+//!   the only one.
+//! - Opening a container builds a [`CscSigner`] over that credential with
+//!   `reuse_authorizations`, so that a SCAL 1 authorization (one PIN for
+//!   `multisign` signatures) serves the following signatures.
+//!
+//! # Silence, PINs and browsers
+//!
+//! Credentials authorized with a PIN or OTP get it from the environment
+//! (`CRPKI_PIN`, `CRPKI_OTP`: the variable is `CRPKI_` and the input's id
+//! in capitals). That needs nobody, so it is used with and without
+//! `CRYPT_SILENT`. A PIN dialog of the provider's own is future work: until
+//! then a missing variable is [`Error::InteractionRequired`]
+//! (`NTE_SILENT_CONTEXT`), whatever the flags.
+//!
+//! Only a non-silent open may use the system browser (credentials in
+//! `oauth2code` mode, and the RSSP's own OAuth2 login for profiles in
+//! `rssp_oauth2` mode). A silent open never opens one, and a missing or
+//! refused login then is [`Error::InteractionRequired`] too. The GビズID
+//! login itself is `crpki login`'s job; without it a non-silent open fails
+//! with [`Error::Unauthenticated`] (`NTE_PERM`), naming the command.
+//!
+//! # What is kept between calls
+//!
+//! Signers are kept per (profile, credential, silent), so that the kept
+//! authorization survives from one `CryptAcquireContext` to the next. A
+//! kept signer is dropped when the resolved profile changes (another
+//! service, a sandbox restarted on other ports) and when the profile's
+//! token file changes under it (another login) or disappears
+//! (`crpki logout`). A signature is refused as soon as the token file is
+//! gone, even by a container opened before: logging out stops the
+//! provider from signing.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource};
+use crate::auth::{BrowserLauncher, SystemBrowser};
+use crate::cert::Certificate;
+use crate::csc::{
+    CscClient, CscSigner, ModeAuthorizer, PromptRequest, SecretPrompt, SignerOptions, connect_signer,
+    service_auth,
+};
+use crate::error::{Error, Result};
+use crate::profile::{Profile, ProfileStore, SANDBOX_PROFILE, ServiceAuth};
+use crate::secret::Secret;
+use crate::signer::{Digest, KeyInfo, RemoteSigner, SignatureAlgorithm};
+
+/// Prefix of the environment variables that hold PINs and OTPs
+/// (`CRPKI_PIN`, `CRPKI_OTP`).
+pub const SECRET_ENV_PREFIX: &str = "CRPKI_";
+
+/// PINs and OTPs from the environment: input `PIN` from `CRPKI_PIN`, and
+/// so on. A missing or empty variable is [`Error::InteractionRequired`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnvSecrets;
+
+#[async_trait]
+impl SecretPrompt for EnvSecrets {
+    async fn ask(&self, request: &PromptRequest<'_>) -> Result<Secret> {
+        let var = format!("{SECRET_ENV_PREFIX}{}", request.input.id.to_ascii_uppercase());
+        match std::env::var(&var) {
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            _ => Err(Error::InteractionRequired {
+                detail: format!(
+                    "credential {} needs its {} and the provider cannot ask for it yet: set ${var}",
+                    request.credential.id, request.input.id
+                ),
+            }),
+        }
+    }
+}
+
+/// Size and modification time of a file; `None` when it does not exist.
+type Stamp = Option<(u64, Option<SystemTime>)>;
+
+fn stamp(path: &Path) -> Stamp {
+    std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok()))
+}
+
+/// A kept signer and what it was made from.
+struct Kept {
+    profile: Profile,
+    signer: Arc<ProfileSigner>,
+}
+
+/// Serves the credentials of the current `crpki` profile (see the module
+/// documentation).
+pub struct ProfileSource {
+    store: Option<ProfileStore>,
+    profile: Option<String>,
+    prompt: Arc<dyn SecretPrompt>,
+    browser: Option<Arc<dyn BrowserLauncher>>,
+    kept: Mutex<HashMap<(String, String, bool), Kept>>,
+}
+
+impl fmt::Debug for ProfileSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileSource")
+            .field("store", &self.store.as_ref().map(ProfileStore::dir))
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ProfileSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProfileSource {
+    /// The source a DLL uses: the default config directory and profile
+    /// (looked up again at every call), PINs from the environment, the
+    /// system browser for non-silent opens.
+    pub fn new() -> Self {
+        Self {
+            store: None,
+            profile: None,
+            prompt: Arc::new(EnvSecrets),
+            browser: Some(Arc::new(SystemBrowser::new())),
+            kept: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Uses the profiles of `store` instead of the default config directory.
+    pub fn with_store(mut self, store: ProfileStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses profile `name` instead of the current one.
+    pub fn with_profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self
+    }
+
+    /// Asks PINs and OTPs through `prompt` instead of the environment.
+    pub fn with_prompt(mut self, prompt: Arc<dyn SecretPrompt>) -> Self {
+        self.prompt = prompt;
+        self
+    }
+
+    /// Opens approvals through `browser` (non-silent opens only); `None`:
+    /// never.
+    pub fn with_browser(mut self, browser: Option<Arc<dyn BrowserLauncher>>) -> Self {
+        self.browser = browser;
+        self
+    }
+
+    /// The store, and the resolved profile in effect.
+    fn profile(&self) -> Result<(ProfileStore, Profile)> {
+        let store = match &self.store {
+            Some(s) => s.clone(),
+            None => ProfileStore::open_default()?,
+        };
+        let name = match &self.profile {
+            Some(n) => n.clone(),
+            None => store
+                .current_name()?
+                .unwrap_or_else(|| SANDBOX_PROFILE.to_owned()),
+        };
+        let profile = store.resolve(&name)?;
+        Ok((store, profile))
+    }
+
+    /// A client for `profile`, authorized as the profile says; no browser
+    /// when silent.
+    fn client(&self, store: &ProfileStore, profile: &Profile, silent: bool) -> Result<Arc<CscClient>> {
+        let browser = if silent { None } else { self.browser.clone() };
+        let tokens = service_auth::for_profile(profile, Arc::new(store.token_store()), browser, None)
+            .map_err(|e| silence(e, silent))?;
+        Ok(Arc::new(
+            CscClient::for_profile(profile)?.with_token_source(tokens),
+        ))
+    }
+
+    /// Forgets every kept signer (and so their authorizations).
+    pub fn forget_all(&self) {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+/// The file whose presence means "logged in" for `profile`, if its service
+/// authorization has one.
+fn session_file(store: &ProfileStore, profile: &Profile) -> Result<Option<PathBuf>> {
+    let tokens = store.token_store();
+    Ok(match &profile.rssp.service_auth {
+        ServiceAuth::GbizLogin => Some(tokens.path(&profile.name)?),
+        ServiceAuth::RsspOauth2 => Some(tokens.path(&format!("{}.rssp", profile.name))?),
+        ServiceAuth::CscBasic { .. } | ServiceAuth::BearerEnv { .. } => None,
+    })
+}
+
+/// In silent mode, what needs a login is an interaction the caller forbade.
+fn silence(e: Error, silent: bool) -> Error {
+    match e {
+        Error::Unauthenticated { detail, .. } if silent => Error::InteractionRequired {
+            detail: format!("a login is needed (run `crpki login`): {detail}"),
+        },
+        other => other,
+    }
+}
+
+fn not_logged_in(profile: &str, silent: bool) -> Error {
+    silence(
+        Error::Unauthenticated {
+            detail: format!("not logged in (profile {profile}): run `crpki login`"),
+            source: None,
+        },
+        silent,
+    )
+}
+
+#[async_trait]
+impl SignerSource for ProfileSource {
+    async fn containers(&self, options: OpenOptions) -> Result<Vec<ContainerInfo>> {
+        let (store, profile) = self.profile()?;
+        if let Some(file) = session_file(&store, &profile)?
+            && stamp(&file).is_none()
+        {
+            return Err(not_logged_in(&profile.name, options.silent));
+        }
+        let client = self.client(&store, &profile, options.silent)?;
+        let list = client
+            .list_credentials()
+            .await
+            .map_err(|e| silence(e, options.silent))?;
+        let selected = match profile.credential_id.as_deref() {
+            Some(id) => Some(id),
+            None if list.len() == 1 => Some(list[0].id.as_str()),
+            None => None,
+        };
+        Ok(list
+            .iter()
+            .map(|c| ContainerInfo {
+                name: c.id.clone(),
+                selected: selected == Some(c.id.as_str()),
+                subject: c.certificate.as_ref().map(Certificate::subject),
+            })
+            .collect())
+    }
+
+    async fn open(&self, container: Option<&str>, options: OpenOptions) -> Result<OpenedSigner> {
+        let silent = options.silent;
+        let (store, profile) = self.profile()?;
+        let session = session_file(&store, &profile)?;
+        let current = session.as_deref().map(stamp);
+        if current == Some(None) {
+            // Logged out: nothing kept for this profile may sign again.
+            self.kept
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|(p, _, _), _| *p != profile.name);
+            return Err(not_logged_in(&profile.name, silent));
+        }
+        let chosen = container
+            .filter(|c| !c.is_empty())
+            .or(profile.credential_id.as_deref())
+            .map(str::to_owned);
+        let key = (profile.name.clone(), chosen.clone().unwrap_or_default(), silent);
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(k) = kept.get(&key) {
+                if k.profile == profile && current.as_ref().is_none_or(|s| *s == k.signer.stamp()) {
+                    return Ok(OpenedSigner {
+                        name: k.signer.inner.credential().id.clone(),
+                        signer: k.signer.clone(),
+                    });
+                }
+                kept.remove(&key);
+            }
+        }
+        let client = self.client(&store, &profile, silent)?;
+        let mut authorizer = ModeAuthorizer::new().with_prompt(self.prompt.clone());
+        if let Some(b) = self.browser.as_ref().filter(|_| !silent) {
+            authorizer = authorizer.with_browser(b.clone());
+        }
+        let options = SignerOptions {
+            reuse_authorizations: true,
+            description: Some("crpki provider".to_owned()),
+            ..SignerOptions::default()
+        };
+        let inner = connect_signer(client, chosen.as_deref(), Arc::new(authorizer), options)
+            .await
+            .map_err(|e| silence(e, silent))?;
+        let signer = Arc::new(ProfileSigner {
+            inner,
+            profile: profile.name.clone(),
+            session: session.clone(),
+            stamp: Mutex::new(session.as_deref().and_then(stamp)),
+            silent,
+        });
+        let name = signer.inner.credential().id.clone();
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).insert(
+            key,
+            Kept {
+                profile,
+                signer: signer.clone(),
+            },
+        );
+        Ok(OpenedSigner { name, signer })
+    }
+}
+
+/// A [`CscSigner`] that stops signing when its profile logs out.
+struct ProfileSigner {
+    inner: CscSigner,
+    profile: String,
+    session: Option<PathBuf>,
+    /// The token file as this signer last saw it (its own token refreshes
+    /// rewrite the file too).
+    stamp: Mutex<Stamp>,
+    silent: bool,
+}
+
+impl fmt::Debug for ProfileSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileSigner")
+            .field("inner", &self.inner)
+            .field("profile", &self.profile)
+            .field("silent", &self.silent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProfileSigner {
+    fn stamp(&self) -> Stamp {
+        *self.stamp.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl RemoteSigner for ProfileSigner {
+    fn certificate(&self) -> &Certificate {
+        self.inner.certificate()
+    }
+
+    fn chain(&self) -> &[Certificate] {
+        self.inner.chain()
+    }
+
+    fn key_info(&self) -> KeyInfo {
+        self.inner.key_info()
+    }
+
+    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
+        if let Some(file) = &self.session
+            && stamp(file).is_none()
+        {
+            self.inner.forget_authorization().await;
+            return Err(not_logged_in(&self.profile, self.silent));
+        }
+        let signatures = self
+            .inner
+            .sign_digests(algorithm, digests)
+            .await
+            .map_err(|e| silence(e, self.silent))?;
+        if let Some(file) = &self.session {
+            *self.stamp.lock().unwrap_or_else(PoisonError::into_inner) = stamp(file);
+        }
+        Ok(signatures)
+    }
+}

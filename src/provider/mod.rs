@@ -49,10 +49,10 @@ pub mod worker;
 
 #[cfg(feature = "csp")]
 pub mod capi;
-#[cfg(feature = "ksp")]
-pub mod cng;
 #[cfg(all(windows, feature = "csp"))]
 pub mod certstore;
+#[cfg(feature = "ksp")]
+pub mod cng;
 #[cfg(all(windows, feature = "csp"))]
 mod csp;
 pub mod ffi;

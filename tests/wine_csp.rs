@@ -19,206 +19,29 @@
 #[path = "wine/remote.rs"]
 mod wine_remote;
 
-use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "wine/harness.rs"]
+mod harness;
+
+use harness::*;
+
 const PROVIDER: &str = "crpki Remote Signing CSP (open source)";
-const CONTAINER: &str = "rep-test";
 
-fn fail_setup(what: &str) -> ! {
-    panic!(
-        "the Wine test cannot run: {what}.\n\
-         scripts/wine-env.sh prepares this machine (Debian packages gcc-mingw-w64-x86-64, nasm, wine64, wine; \
-         the rustup target x86_64-pc-windows-gnu; the bcryptprimitives.dll shim and the Wine prefix). \
-         Run `scripts/wine-env.sh` by hand to see what is missing."
-    )
+/// Builds crpki.dll with the remote signer, crpki.exe and the client .exe
+/// in one cargo run (`cli` brings pkcs12 and remote: one feature set, one
+/// build); returns the DLL's and the client's paths.
+fn build() -> (std::path::PathBuf, std::path::PathBuf) {
+    build_with_bins("csp,cli", &["crpki"], "wine_csp_client", "wine-build")
 }
 
-/// Runs scripts/wine-env.sh and returns the variables it prints.
-fn wine_env() -> HashMap<String, String> {
-    let out = Command::new("bash")
-        .arg(Path::new(MANIFEST).join("scripts/wine-env.sh"))
-        .arg("--env")
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| fail_setup(&format!("cannot run bash: {e}")));
-    if !out.status.success() {
-        fail_setup(&format!("scripts/wine-env.sh exited with {}", out.status));
-    }
-    let env: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect();
-    for k in ["WINEPREFIX", "CRPKI_WINE"] {
-        if env.get(k).is_none_or(|v| v.is_empty()) {
-            fail_setup(&format!("scripts/wine-env.sh did not report {k}"));
-        }
-    }
-    env
+/// The CSP's registry key, read through Wine.
+trait ProviderKey {
+    /// The key as `reg query` prints it, if it is there.
+    fn provider_key(&self) -> Option<String>;
 }
 
-/// One Wine scenario at a time per prefix, across test binaries and
-/// checkouts: they share the prefix's registry (the provider key) and its
-/// certificate store. The lock is a file holding the owner's pid, removed
-/// when the guard drops; a lock whose process is gone is taken over.
-struct PrefixLock(PathBuf);
-
-impl Drop for PrefixLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn lock_prefix(env: &HashMap<String, String>) -> PrefixLock {
-    let path = PathBuf::from(format!("{}.tests.lock", env["WINEPREFIX"].trim_end_matches('/')));
-    let start = Instant::now();
-    loop {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                use std::io::Write;
-                let _ = write!(f, "{}", std::process::id());
-                return PrefixLock(path);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                let alive = owner
-                    .trim()
-                    .parse::<u32>()
-                    .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                if !alive && !owner.is_empty() {
-                    let _ = std::fs::remove_file(&path);
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(1800),
-                    "{} has been held for 30 minutes",
-                    path.display()
-                );
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => fail_setup(&format!("cannot create the lock file {}: {e}", path.display())),
-        }
-    }
-}
-
-/// Builds crpki.dll (with the remote signer), crpki.exe and the client
-/// .exe in one cargo run; returns the DLL's and the client's paths.
-fn build() -> (PathBuf, PathBuf) {
-    let outer = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(MANIFEST).join("target"));
-    let outer = if outer.is_absolute() {
-        outer
-    } else {
-        Path::new(MANIFEST).join(outer)
-    };
-    let target_dir = outer.join("wine-build");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(MANIFEST)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .args([
-            "build",
-            "--target",
-            "x86_64-pc-windows-gnu",
-            "--no-default-features",
-            // `cli` brings pkcs12 and remote: one feature set, one build
-            // for the DLL, crpki.exe and the client.
-            "--features",
-            "csp,cli",
-            "--lib",
-            "--bin",
-            "crpki",
-            "--example",
-            "wine_csp_client",
-        ])
-        .status()
-        .expect("running cargo");
-    assert!(
-        status.success(),
-        "cross-building the DLL and the client failed (scripts/wine-env.sh installs the mingw-w64 linker, nasm \
-         and the x86_64-pc-windows-gnu target they need)"
-    );
-    let dir = target_dir.join("x86_64-pc-windows-gnu").join("debug");
-    let dll = dir.join("crpki.dll");
-    let exe = dir.join("examples").join("wine_csp_client.exe");
-    assert!(
-        dll.is_file() && exe.is_file(),
-        "missing {} or {}",
-        dll.display(),
-        exe.display()
-    );
-    (dll, exe)
-}
-
-/// A Unix path as Wine's Z: drive sees it.
-fn win(p: &Path) -> String {
-    let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    format!("Z:{}", abs.display().to_string().replace('/', "\\"))
-}
-
-struct Wine {
-    env: HashMap<String, String>,
-    extra: Vec<(String, String)>,
-}
-
-impl Wine {
-    /// Runs `wine ARGS`, with a generous limit so a hang fails the test.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut child = Command::new(&self.env["CRPKI_WINE"])
-            .args(args)
-            .envs(&self.env)
-            .envs(self.extra.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| fail_setup(&format!("cannot start wine: {e}")));
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("waiting for wine") {
-                break s;
-            }
-            if start.elapsed() > Duration::from_secs(600) {
-                let _ = child.kill();
-                panic!("wine {args:?} did not finish within 10 minutes");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        child.stdout.take().map(|mut s| s.read_to_end(&mut stdout));
-        child.stderr.take().map(|mut s| s.read_to_end(&mut stderr));
-        Output {
-            status,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Runs the client; panics with its output unless it succeeded.
-    fn client(&self, exe: &Path, args: &[&str]) -> String {
-        let exe = exe.to_string_lossy();
-        let mut all = vec![exe.as_ref()];
-        all.extend_from_slice(args);
-        let out = self.run(&all);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success() && text.trim_end().ends_with("done"),
-            "wine_csp_client {args:?} failed ({}):\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
-    }
-
+impl ProviderKey for Wine {
     fn provider_key(&self) -> Option<String> {
         let key = format!(r"HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\{PROVIDER}");
         let out = self.run(&["reg", "query", &key]);
@@ -227,27 +50,6 @@ impl Wine {
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
             .filter(|t| t.contains("Image Path"))
     }
-}
-
-fn openssl(args: &[&str]) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl CLI is needed by the tests")
-}
-
-fn openssl_ok(args: &[&str]) {
-    let out = openssl(args);
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 #[test]

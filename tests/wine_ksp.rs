@@ -23,6 +23,7 @@ const PROVIDER: &str = "crpki Remote Signing KSP (open source)";
 #[test]
 fn ksp_under_wine() {
     let env = wine_env();
+    let _one = lock_prefix(&env);
     let (dll, exe) = build("ksp,pkcs12", "wine_ksp_client", "wine-build-ksp");
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("provider.log");
@@ -201,6 +202,7 @@ fn ksp_under_wine() {
 #[ignore = "a benchmark: run it explicitly"]
 fn ksp_sign_hash_bench_under_wine() {
     let env = wine_env();
+    let _one = lock_prefix(&env);
     let (dll, exe) = build("ksp,pkcs12", "wine_ksp_client", "wine-build-ksp");
     let tmp = tempfile::tempdir().unwrap();
     let wine = Wine::with_fixture_signer(env, tmp.path());

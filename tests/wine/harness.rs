@@ -47,11 +47,64 @@ pub fn wine_env() -> HashMap<String, String> {
     env
 }
 
+/// One Wine scenario at a time per prefix, across test binaries and
+/// checkouts: they share the prefix's registry (the provider key) and its
+/// certificate store. The lock is a file holding the owner's pid, removed
+/// when the guard drops; a lock whose process is gone is taken over.
+pub struct PrefixLock(PathBuf);
+
+impl Drop for PrefixLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub fn lock_prefix(env: &HashMap<String, String>) -> PrefixLock {
+    let path = PathBuf::from(format!("{}.tests.lock", env["WINEPREFIX"].trim_end_matches('/')));
+    let start = Instant::now();
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = write!(f, "{}", std::process::id());
+                return PrefixLock(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                let alive = owner
+                    .trim()
+                    .parse::<u32>()
+                    .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if !alive && !owner.is_empty() {
+                    let _ = std::fs::remove_file(&path);
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(1800),
+                    "{} has been held for 30 minutes",
+                    path.display()
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => fail_setup(&format!("cannot create the lock file {}: {e}", path.display())),
+        }
+    }
+}
+
 /// Builds crpki.dll with `features` and the Windows program `example`
 /// into `<target dir>/<dir>`; returns their paths. Each DLL flavour has
 /// its own directory, so test binaries running at once never overwrite
 /// the DLL another one is running.
 pub fn build(features: &str, example: &str, dir: &str) -> (PathBuf, PathBuf) {
+    build_with_bins(features, &[], example, dir)
+}
+
+/// [`build`], also building the binaries `bins` (e.g. `crpki.exe`) in the
+/// same cargo run.
+pub fn build_with_bins(features: &str, bins: &[&str], example: &str, dir: &str) -> (PathBuf, PathBuf) {
     let outer = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(MANIFEST).join("target"));
@@ -62,8 +115,8 @@ pub fn build(features: &str, example: &str, dir: &str) -> (PathBuf, PathBuf) {
     };
     let target_dir = outer.join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(MANIFEST)
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(MANIFEST)
         .env("CARGO_TARGET_DIR", &target_dir)
         .args([
             "build",
@@ -75,9 +128,11 @@ pub fn build(features: &str, example: &str, dir: &str) -> (PathBuf, PathBuf) {
             "--lib",
             "--example",
             example,
-        ])
-        .status()
-        .expect("running cargo");
+        ]);
+    for bin in bins {
+        cmd.args(["--bin", bin]);
+    }
+    let status = cmd.status().expect("running cargo");
     assert!(
         status.success(),
         "cross-building the DLL and the client failed (scripts/wine-env.sh installs the mingw-w64 linker, nasm \

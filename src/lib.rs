@@ -5,9 +5,21 @@
 //! a GビズID login), in a legacy PKCS#12 file, or in memory for tests.
 //!
 //! The core is the [`RemoteSigner`] trait: it gives the signing certificate
-//! and its chain, and signs batches of digests. [`cms`] builds detached CMS
-//! signatures through any signer and verifies them; [`cert`] understands the
-//! MOJ certificate extensions and validates chains.
+//! and its chain, and signs batches of digests. Everything else only sees
+//! the trait:
+//!
+//! - [`signer`]: the trait, algorithms, digests, local keys, and the
+//!   [`MemorySigner`] (NO SECURITY, tests) and `Pkcs12Signer` backends;
+//! - [`cert`]: certificates, the MOJ extensions, the 法人番号, chain validation;
+//! - [`cms`]: detached CMS signatures built through any signer, and verified;
+//! - [`csc`]: the Cloud Signature Consortium API (wire types; with feature
+//!   `remote`, the client and the `CscSigner` backend);
+//! - `auth` (feature `remote`): the HTTPS transport and the GビズID login;
+//! - [`profile`]: profiles and token files;
+//! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
+//!   on loopback, the default profile of the `crpki` tool;
+//! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
+//!   KSP DLLs.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

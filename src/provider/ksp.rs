@@ -548,10 +548,28 @@ fn nt(status: i32, what: &str) -> Result<(), crate::Error> {
 /// `crpki install ksp` calls this (on Windows, from the DLL's process or
 /// through `regsvr32`).
 pub fn register() -> Result<(), crate::Error> {
-    use windows_sys::Win32::Security::Cryptography as c;
-    let mut image = ffi::module_path().ok_or_else(|| crate::Error::Config {
+    let image = ffi::module_path().ok_or_else(|| crate::Error::Config {
         detail: "the KSP cannot find its own DLL path".into(),
     })?;
+    register_image(image)
+}
+
+/// Registers the KSP DLL at `dll` (`crpki install ksp`, which runs in
+/// crpki.exe rather than in the DLL). Needs administrator rights.
+pub fn install(dll: &std::path::Path) -> Result<(), crate::Error> {
+    if !dll.is_file() {
+        return Err(crate::Error::NotFound {
+            what: format!("the KSP DLL {}", dll.display()),
+        });
+    }
+    let abs =
+        std::path::absolute(dll).map_err(|e| crate::Error::io(format!("resolving {}", dll.display()), e))?;
+    use std::os::windows::ffi::OsStrExt;
+    register_image(abs.as_os_str().encode_wide().collect())
+}
+
+fn register_image(mut image: Vec<u16>) -> Result<(), crate::Error> {
+    use windows_sys::Win32::Security::Cryptography as c;
     image.push(0);
     let mut function = wide("KEY_STORAGE");
     let mut functions = [function.as_mut_ptr()];

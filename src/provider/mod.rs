@@ -67,7 +67,8 @@ pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
 /// `uninstall ksp` and `certs use` on Windows.
 #[cfg(all(windows, feature = "ksp"))]
 pub use ksp::{
-    bind_certificate as bind_certificate_ksp, register as register_ksp, unregister as unregister_ksp,
+    bind_certificate as bind_certificate_ksp, install as install_ksp, register as register_ksp,
+    unregister as unregister_ksp,
 };
 pub use log::ErrorLog;
 pub use source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};

@@ -18,22 +18,68 @@ pub enum InstallCommand {
         #[arg(long)]
         dll: Option<PathBuf>,
     },
+    /// Register the CNG key storage provider (a crpki.dll built with `ksp`) through
+    /// BCryptRegisterProvider (needs an administrator; Windows only).
+    Ksp {
+        /// The DLL (default: crpki.dll next to crpki.exe).
+        #[arg(long)]
+        dll: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum UninstallCommand {
     /// Remove the CSP's registration and the certificates bound to it (Windows only).
     Csp,
+    /// Remove the KSP's registration (Windows only).
+    Ksp,
+}
+
+/// The DLL named on the command line, else crpki.dll next to crpki.exe.
+#[cfg(windows)]
+fn dll_or_default(dll: Option<PathBuf>) -> CliResult<PathBuf> {
+    match dll {
+        Some(d) => Ok(d),
+        None => Ok(std::env::current_exe()
+            .map_err(|e| fail(format!("cannot find crpki.exe's directory: {e}")))?
+            .with_file_name("crpki.dll")),
+    }
+}
+
+#[cfg(all(windows, feature = "ksp"))]
+fn install_ksp(dll: Option<PathBuf>) -> CliResult {
+    let dll = dll_or_default(dll)?;
+    crpki::provider::install_ksp(&dll)?;
+    println!("installed the KSP {}", dll.display());
+    Ok(())
+}
+
+#[cfg(all(windows, feature = "ksp"))]
+fn uninstall_ksp() -> CliResult {
+    crpki::provider::unregister_ksp()?;
+    println!("uninstalled the KSP");
+    Ok(())
+}
+
+#[cfg(not(all(windows, feature = "ksp")))]
+fn install_ksp(_dll: Option<PathBuf>) -> CliResult {
+    Err(fail(
+        "`crpki install ksp` is for Windows builds of crpki (with the ksp feature)",
+    ))
+}
+
+#[cfg(not(all(windows, feature = "ksp")))]
+fn uninstall_ksp() -> CliResult {
+    Err(fail(
+        "`crpki uninstall ksp` is for Windows builds of crpki (with the ksp feature)",
+    ))
 }
 
 #[cfg(all(windows, feature = "csp"))]
 pub fn install(command: InstallCommand) -> CliResult {
-    let InstallCommand::Csp { dll } = command;
-    let dll = match dll {
-        Some(d) => d,
-        None => std::env::current_exe()
-            .map_err(|e| fail(format!("cannot find crpki.exe's directory: {e}")))?
-            .with_file_name("crpki.dll"),
+    let dll = match command {
+        InstallCommand::Csp { dll } => dll_or_default(dll)?,
+        InstallCommand::Ksp { dll } => return install_ksp(dll),
     };
     crpki::provider::certstore::install_csp(&dll)?;
     println!("installed the CSP {}", dll.display());
@@ -42,7 +88,9 @@ pub fn install(command: InstallCommand) -> CliResult {
 
 #[cfg(all(windows, feature = "csp"))]
 pub fn uninstall(command: UninstallCommand) -> CliResult {
-    let UninstallCommand::Csp = command;
+    if let UninstallCommand::Ksp = command {
+        return uninstall_ksp();
+    }
     let removed = crpki::provider::certstore::unbind_certificates(None)?;
     crpki::provider::certstore::uninstall_csp()?;
     println!("uninstalled the CSP ({removed} certificate binding(s) removed)");
@@ -50,17 +98,23 @@ pub fn uninstall(command: UninstallCommand) -> CliResult {
 }
 
 #[cfg(not(all(windows, feature = "csp")))]
-pub fn install(_command: InstallCommand) -> CliResult {
-    Err(fail(
-        "`crpki install csp` is for Windows builds of crpki (with the csp feature)",
-    ))
+pub fn install(command: InstallCommand) -> CliResult {
+    match command {
+        InstallCommand::Ksp { dll } => install_ksp(dll),
+        InstallCommand::Csp { .. } => Err(fail(
+            "`crpki install csp` is for Windows builds of crpki (with the csp feature)",
+        )),
+    }
 }
 
 #[cfg(not(all(windows, feature = "csp")))]
-pub fn uninstall(_command: UninstallCommand) -> CliResult {
-    Err(fail(
-        "`crpki uninstall csp` is for Windows builds of crpki (with the csp feature)",
-    ))
+pub fn uninstall(command: UninstallCommand) -> CliResult {
+    match command {
+        UninstallCommand::Ksp => uninstall_ksp(),
+        UninstallCommand::Csp => Err(fail(
+            "`crpki uninstall csp` is for Windows builds of crpki (with the csp feature)",
+        )),
+    }
 }
 
 /// After `crpki certs use ID`: the chosen certificate becomes the one bound

@@ -445,7 +445,7 @@ fn rfc3339(t: std::time::SystemTime) -> String {
 
 async fn demo(args: DemoArgs) -> CliResult {
     use crpki::auth::{Authenticator, HttpFollowLauncher, LoginOptions, TransportConfig};
-    use crpki::csc::{CscClient, ModeAuthorizer, SignerOptions, StaticSecrets, connect_signer};
+    use crpki::csc::{CscClient, CscSigner, ModeAuthorizer, SignerOptions, StaticSecrets, select_credential};
     use crpki::profile::SandboxEndpoints;
     use crpki::sandbox::{CredentialAuthMode, Sandbox, SandboxConfig};
 
@@ -510,7 +510,9 @@ async fn demo(args: DemoArgs) -> CliResult {
         }
     }
     let authorizer = ModeAuthorizer::new().with_prompt(Arc::new(secrets));
-    let signer = connect_signer(client, None, Arc::new(authorizer), SignerOptions::default()).await?;
+    // The list is already here: pick from it rather than asking again.
+    let chosen = select_credential(&credentials, None)?.clone();
+    let signer = CscSigner::from_description(client, chosen, Arc::new(authorizer), SignerOptions::default())?;
     println!(
         "4. signing with {} ({})",
         signer.certificate().subject(),

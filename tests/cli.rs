@@ -239,3 +239,50 @@ fn demo_signs_and_verifies_end_to_end_through_the_sandbox() {
         .success();
     assert!(ok, "openssl rejected the demo's signature");
 }
+
+/// Runs crpki with stdout a pipe whose reading end is already closed (as
+/// in `crpki … | head -0`).
+fn crpki_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_crpki"))
+        .args(args)
+        .env("CRPKI_TEST_P12_PASSWORD", "crpki-test")
+        .env_remove("CRPKI_LOG")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run crpki")
+}
+
+#[test]
+fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
+    let cert = fixture("rep-rsa2048.pem");
+    let out = crpki_into_closed_pipe(&["cert", "show", cert.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+
+    // Signing still writes a valid signature; verifying still says 0 or 3.
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let p12 = fixture("rep-rsa2048.p12");
+    let out = crpki_into_closed_pipe(&[
+        "sign",
+        file.to_str().unwrap(),
+        "--p12",
+        p12.to_str().unwrap(),
+        "--password-env",
+        "CRPKI_TEST_P12_PASSWORD",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let sig = dir.path().join("契約書.txt.p7s");
+    assert!(openssl_verify(&sig, &file));
+    let root = fixture("registrar-root.pem");
+    let verify =
+        || crpki_into_closed_pipe(&["verify", file.to_str().unwrap(), "--ca", root.to_str().unwrap()]);
+    assert_eq!(verify().status.code(), Some(0));
+    std::fs::write(&file, "本契約は改ざんされました。\n").unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}

@@ -6,9 +6,27 @@
 //! Exit codes: 0 success; 1 error; 2 usage error; 3 the signature or
 //! certificate did not verify; 4 a password or login is needed or wrong.
 
+/// `println!` that never panics: when stdout is a closed pipe (`crpki
+/// certs list | head -1`), the rest of the output is dropped and the
+/// command still finishes its work and returns its exit code.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod manage;
 mod remote;
 mod windows;
+
+/// Writes one line to stdout; see [`out!`]. Errors other than a closed
+/// pipe are dropped too: the output is a report, never the only copy of
+/// a result (signatures are files, verdicts are exit codes).
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n"));
+}
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -372,26 +390,26 @@ fn verify(args: VerifyArgs) -> CliResult {
             "signing_time": signing_time,
             "signer": summary,
         });
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&value).map_err(|e| fail(e.to_string()))?
         );
     } else {
-        println!("OK: {} is signed and the signature is valid", args.file.display());
-        println!("signed by:     {}", summary.subject);
+        out!("OK: {} is signed and the signature is valid", args.file.display());
+        out!("signed by:     {}", summary.subject);
         if let Some(name) = &summary.corporate_name {
-            println!("corporation:   {name}");
+            out!("corporation:   {name}");
         }
         if let Some(n) = &summary.corporate_number {
-            println!("法人番号:      {n}");
+            out!("法人番号:      {n}");
         }
         if let Some(d) = &summary.director_name {
             let title = summary.director_title.as_deref().unwrap_or("");
-            println!("representative: {title} {d}");
+            out!("representative: {title} {d}");
         }
-        println!("issuer:        {}", summary.issuer);
+        out!("issuer:        {}", summary.issuer);
         if let Some(t) = &signing_time {
-            println!("signing time:  {t}");
+            out!("signing time:  {t}");
         }
     }
     Ok(())
@@ -401,7 +419,7 @@ fn cert_show(path: &Path, json: bool) -> CliResult {
     let cert = Certificate::from_pem_or_der(&read_file(path)?)?;
     let summary = cert.summary();
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&summary).map_err(|e| fail(e.to_string()))?
         );
@@ -409,7 +427,7 @@ fn cert_show(path: &Path, json: bool) -> CliResult {
     }
     print_summary(&summary);
     if let Err(e) = cert.moj() {
-        println!("warning: {e}");
+        out!("warning: {e}");
     }
     Ok(())
 }
@@ -432,7 +450,7 @@ fn print_summary(s: &crpki::CertSummary) {
     ];
     for (label, value) in rows {
         if let Some(v) = value {
-            println!("{label}: {v}");
+            out!("{label}: {v}");
         }
     }
 }
@@ -453,7 +471,7 @@ async fn demo(args: DemoArgs) -> CliResult {
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("crpki-demo-{}", std::process::id())));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    println!(
+    out!(
         "crpki demo: sign and verify through the SANDBOX (test keys; no legal effect), in {}",
         dir.display()
     );
@@ -463,7 +481,7 @@ async fn demo(args: DemoArgs) -> CliResult {
         ..SandboxConfig::default()
     })
     .await?;
-    println!(
+    out!(
         "1. sandbox RSSP {} and GビズID-style provider {}",
         sandbox.csc_base_v2(),
         sandbox.oidc_issuer()
@@ -485,15 +503,16 @@ async fn demo(args: DemoArgs) -> CliResult {
             },
         )
         .await?;
-    println!(
+    out!(
         "2. logged in (auto-approved) as {} — subject {}",
-        user, login.id_token.sub
+        user,
+        login.id_token.sub
     );
 
     let client = Arc::new(CscClient::for_profile(&profile)?.with_token_source(Arc::new(auth.token_cache())));
     let credentials = client.list_credentials().await?;
     let ids: Vec<&str> = credentials.iter().map(|c| c.id.as_str()).collect();
-    println!("3. credentials at the RSSP: {}", ids.join(", "));
+    out!("3. credentials at the RSSP: {}", ids.join(", "));
 
     // The sandbox publishes its TEST PINs; a real service asks the user.
     let mut secrets = StaticSecrets::new();
@@ -513,7 +532,7 @@ async fn demo(args: DemoArgs) -> CliResult {
     // The list is already here: pick from it rather than asking again.
     let chosen = select_credential(&credentials, None)?.clone();
     let signer = CscSigner::from_description(client, chosen, Arc::new(authorizer), SignerOptions::default())?;
-    println!(
+    out!(
         "4. signing with {} ({})",
         signer.certificate().subject(),
         signer.key_info()
@@ -528,7 +547,7 @@ async fn demo(args: DemoArgs) -> CliResult {
     remote::sign_files(&signer, std::slice::from_ref(&doc), true).await?;
     let sig = default_sig_path(&doc);
     let stats = sandbox.stats();
-    println!(
+    out!(
         "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",
         doc.display(),
         sig.display(),
@@ -539,7 +558,7 @@ async fn demo(args: DemoArgs) -> CliResult {
     let root_path = dir.join("registrar-root.pem");
     std::fs::write(&root_path, sandbox.registrar_root().to_pem())
         .map_err(|e| Error::io(format!("writing {}", root_path.display()), e))?;
-    println!(
+    out!(
         "6. verifying against the sandbox registrar root {}",
         root_path.display()
     );
@@ -549,7 +568,7 @@ async fn demo(args: DemoArgs) -> CliResult {
         ca: vec![root_path.clone()],
         json: false,
     })?;
-    println!(
+    out!(
         "7. cross-check with OpenSSL:\n   openssl cms -verify -binary -inform DER -in '{}' -content '{}' -CAfile '{}' -purpose any -ignore_critical -out /dev/null",
         sig.display(),
         doc.display(),

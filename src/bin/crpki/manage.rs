@@ -157,12 +157,12 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> CliResult {
                     ""
                 };
                 let desc = p.description.as_deref().unwrap_or("");
-                println!("{mark} {}{kind}  {desc}", p.name);
+                out!("{mark} {}{kind}  {desc}", p.name);
             }
         }
         ProfileCommand::Use { name } => {
             store.use_profile(&name)?;
-            println!("current profile: {name}");
+            out!("current profile: {name}");
         }
         ProfileCommand::Show { name } => {
             let name = match name {
@@ -180,15 +180,15 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> CliResult {
             apply(&mut p, settings)?;
             p.validate()?;
             store.add(p)?;
-            println!("added profile {name} (make it current with `crpki profile use {name}`)");
+            out!("added profile {name} (make it current with `crpki profile use {name}`)");
         }
         ProfileCommand::Edit { name, settings } => {
             store.edit(&name, |p| apply(p, settings))?;
-            println!("updated profile {name}");
+            out!("updated profile {name}");
         }
         ProfileCommand::Remove { name } => {
             store.remove(&name)?;
-            println!("removed profile {name} and its stored tokens");
+            out!("removed profile {name} and its stored tokens");
         }
     }
     Ok(())
@@ -246,12 +246,12 @@ fn parse_service_auth(v: &str) -> crpki::Result<ServiceAuth> {
 
 fn show_profile(p: &Profile) -> CliResult {
     if p.sandbox {
-        println!(
+        out!(
             "profile:        {}  [SANDBOX: local test service, signatures have no legal effect]",
             p.name
         );
     } else {
-        println!("profile:        {}", p.name);
+        out!("profile:        {}", p.name);
     }
     let or_unset = |s: &str| {
         if s.is_empty() {
@@ -260,9 +260,9 @@ fn show_profile(p: &Profile) -> CliResult {
             s.to_owned()
         }
     };
-    println!("OpenID issuer:  {}", or_unset(&p.oidc.issuer));
-    println!("client id:      {}", or_unset(&p.oidc.client_id));
-    println!(
+    out!("OpenID issuer:  {}", or_unset(&p.oidc.issuer));
+    out!("client id:      {}", or_unset(&p.oidc.client_id));
+    out!(
         "RSSP:           {} (CSC {})",
         or_unset(&p.rssp.base_url),
         p.rssp.api_version
@@ -273,7 +273,7 @@ fn show_profile(p: &Profile) -> CliResult {
         ServiceAuth::RsspOauth2 => "the RSSP's OAuth2 (service scope)".to_owned(),
         ServiceAuth::BearerEnv { var } => format!("bearer token from ${var}"),
     };
-    println!("service auth:   {auth}");
+    out!("service auth:   {auth}");
     match &p.proxy {
         Some(proxy) => {
             let user = proxy
@@ -281,17 +281,17 @@ fn show_profile(p: &Profile) -> CliResult {
                 .as_deref()
                 .map(|u| format!(" (user {u})"))
                 .unwrap_or_default();
-            println!("proxy:          {}{user}", redact_url(&proxy.url));
+            out!("proxy:          {}{user}", redact_url(&proxy.url));
             if !proxy.no_proxy.is_empty() {
-                println!("no proxy for:   {}", proxy.no_proxy.join(","));
+                out!("no proxy for:   {}", proxy.no_proxy.join(","));
             }
         }
-        None => println!("proxy:          none (direct)"),
+        None => out!("proxy:          none (direct)"),
     }
     for ca in &p.extra_ca_files {
-        println!("extra CA:       {}", ca.display());
+        out!("extra CA:       {}", ca.display());
     }
-    println!(
+    out!(
         "credential:     {}",
         p.credential_id
             .as_deref()
@@ -335,7 +335,7 @@ pub fn config(ctx: &Context, command: ConfigCommand) -> CliResult {
                 });
                 Ok(())
             })?;
-            println!("profile {name}: proxy {url}");
+            out!("profile {name}: proxy {url}");
             Ok(())
         }
         ConfigCommand::Proxy(ProxyCommand::Clear) => {
@@ -343,7 +343,7 @@ pub fn config(ctx: &Context, command: ConfigCommand) -> CliResult {
                 p.proxy = None;
                 Ok(())
             })?;
-            println!("profile {name}: no proxy (direct connections)");
+            out!("profile {name}: no proxy (direct connections)");
             Ok(())
         }
     }
@@ -365,9 +365,10 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
         auth.login(&SystemBrowser::new().announce(announce), &options)
             .await?
     };
-    println!(
+    out!(
         "logged in to profile {} (subject {})",
-        profile.name, login.id_token.sub
+        profile.name,
+        login.id_token.sub
     );
     Ok(())
 }
@@ -394,16 +395,16 @@ pub async fn logout(ctx: &Context) -> CliResult {
         }
     };
     match &outcome.revocation {
-        Revocation::Revoked => println!("tokens revoked at the provider"),
-        Revocation::NotOffered => println!("the provider offers no revocation; tokens forgotten locally"),
+        Revocation::Revoked => out!("tokens revoked at the provider"),
+        Revocation::NotOffered => out!("the provider offers no revocation; tokens forgotten locally"),
         Revocation::NothingToRevoke => {}
         Revocation::Failed(e) => eprintln!("warning: revocation failed ({e}); tokens forgotten locally"),
         _ => {}
     }
     if outcome.local_tokens_deleted {
-        println!("logged out of profile {}", profile.name);
+        out!("logged out of profile {}", profile.name);
     } else {
-        println!("profile {} was not logged in", profile.name);
+        out!("profile {} was not logged in", profile.name);
     }
     crate::remote::after_logout(ctx, &profile);
     Ok(())

@@ -142,12 +142,12 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
             if json {
                 let rows: Vec<_> = list.iter().map(|c| credential_json(c, chosen)).collect();
                 let v = serde_json::json!({ "profile": profile.name, "sandbox": profile.sandbox, "credentials": rows });
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&v).map_err(|e| fail(e.to_string()))?
                 );
             } else if list.is_empty() {
-                println!("no signing credential for this account");
+                out!("no signing credential for this account");
             } else {
                 for c in &list {
                     print_credential(c, chosen);
@@ -166,7 +166,7 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
                 p.credential_id = Some(id.clone());
                 Ok(())
             })?;
-            println!("profile {}: signing with credential {id}", profile.name);
+            out!("profile {}: signing with credential {id}", profile.name);
             crate::windows::bind(description.certificate.as_ref(), &id);
         }
     }
@@ -223,7 +223,7 @@ fn print_credential(c: &CredentialDescription, chosen: Option<&str>) {
         Ok(()) => "usable".to_owned(),
         Err(e) => format!("UNUSABLE: {e}"),
     };
-    println!(
+    out!(
         "{mark} {}  [{}; {}; {}]",
         c.id,
         key_label(c),
@@ -232,14 +232,14 @@ fn print_credential(c: &CredentialDescription, chosen: Option<&str>) {
     );
     if let Some(cert) = &c.certificate {
         let s = cert.summary();
-        println!("    subject:   {}", s.subject);
+        out!("    subject:   {}", s.subject);
         if let Some(name) = &s.corporate_name {
-            println!(
+            out!(
                 "    商号:      {name}  法人番号 {}",
                 s.corporate_number.as_deref().unwrap_or("-")
             );
         }
-        println!("    valid:     {} .. {}", s.not_before, s.not_after);
+        out!("    valid:     {} .. {}", s.not_before, s.not_after);
     }
 }
 

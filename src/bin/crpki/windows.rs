@@ -50,14 +50,14 @@ fn dll_or_default(dll: Option<PathBuf>) -> CliResult<PathBuf> {
 fn install_ksp(dll: Option<PathBuf>) -> CliResult {
     let dll = dll_or_default(dll)?;
     crpki::provider::install_ksp(&dll)?;
-    println!("installed the KSP {}", dll.display());
+    out!("installed the KSP {}", dll.display());
     Ok(())
 }
 
 #[cfg(all(windows, feature = "ksp"))]
 fn uninstall_ksp() -> CliResult {
     crpki::provider::unregister_ksp()?;
-    println!("uninstalled the KSP");
+    out!("uninstalled the KSP");
     Ok(())
 }
 
@@ -82,7 +82,7 @@ pub fn install(command: InstallCommand) -> CliResult {
         InstallCommand::Ksp { dll } => return install_ksp(dll),
     };
     crpki::provider::certstore::install_csp(&dll)?;
-    println!("installed the CSP {}", dll.display());
+    out!("installed the CSP {}", dll.display());
     Ok(())
 }
 
@@ -93,7 +93,7 @@ pub fn uninstall(command: UninstallCommand) -> CliResult {
     }
     let removed = crpki::provider::certstore::unbind_certificates(None)?;
     crpki::provider::certstore::uninstall_csp()?;
-    println!("uninstalled the CSP ({removed} certificate binding(s) removed)");
+    out!("uninstalled the CSP ({removed} certificate binding(s) removed)");
     Ok(())
 }
 
@@ -126,7 +126,7 @@ pub fn bind(certificate: Option<&crpki::Certificate>, id: &str) {
         return;
     };
     match crpki::provider::certstore::bind_certificate(cert.der(), id) {
-        Ok(()) => println!("certificate of {id} bound to the crpki CSP in your certificate store"),
+        Ok(()) => out!("certificate of {id} bound to the crpki CSP in your certificate store"),
         Err(e) => eprintln!("warning: could not bind the certificate to the crpki CSP: {e}"),
     }
 }
@@ -139,7 +139,7 @@ pub fn bind(_certificate: Option<&crpki::Certificate>, _id: &str) {}
 pub fn unbind() {
     match crpki::provider::certstore::unbind_certificates(None) {
         Ok(0) => {}
-        Ok(n) => println!("{n} certificate binding(s) to the crpki CSP removed"),
+        Ok(n) => out!("{n} certificate binding(s) to the crpki CSP removed"),
         Err(e) => eprintln!("warning: could not remove the certificate bindings of the crpki CSP: {e}"),
     }
 }

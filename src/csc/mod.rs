@@ -42,6 +42,10 @@
 //! # let _ = signatures; Ok(()) }
 //! ```
 
+// Without `remote` only the wire types are here, and the overview above
+// names rooms that are compiled out.
+#![cfg_attr(not(feature = "remote"), allow(rustdoc::broken_intra_doc_links))]
+
 pub mod types;
 
 #[cfg(feature = "remote")]

@@ -278,7 +278,34 @@ async fn several_credentials_need_a_choice() {
         "the expired credential is flagged: {listing}"
     );
 
+    // The Windows provider choice is remembered in the profile (on Linux
+    // nothing is bound); an unknown one is a usage error that changes nothing.
+    ok(&env
+        .run(&["certs", "use", "bob-ecdsa", "--provider", "ksp"], &[])
+        .await);
+    let out = env.run(&["config", "show"], &[]).await;
+    assert!(
+        text(&out.stdout).contains("Windows provider: ksp"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = env
+        .run(&["certs", "use", "bob-expired", "--provider", "pkcs11"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("csp"), "{}", text(&out.stderr));
     ok(&env.run(&["certs", "use", "bob-ecdsa"], &[]).await);
+    let out = env.run(&["config", "show"], &[]).await;
+    assert!(
+        text(&out.stdout).contains("Windows provider: ksp"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("credential:     bob-ecdsa"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = env
         .run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")])
         .await;

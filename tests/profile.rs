@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crpki::Error;
 use crpki::Secret;
+use crpki::profile::WindowsProvider;
 use crpki::profile::{
     CONFIG_DIR_ENV, CscVersion, FileTokenStore, PROFILE_ENV, Profile, ProfileStore, ProxySettings,
     SANDBOX_PROFILE, SandboxEndpoints, SecretRef, ServiceAuth, TokenStore, Tokens,
@@ -40,6 +41,7 @@ fn full_profile(name: &str) -> Profile {
     });
     p.extra_ca_files = vec!["/etc/crpki/corp-ca.pem".into()];
     p.credential_id = Some("cred-42".into());
+    p.windows_provider = WindowsProvider::Ksp;
     p
 }
 
@@ -85,6 +87,7 @@ fn profile_round_trips_through_the_file() {
     let text = std::fs::read_to_string(store.config_file()).unwrap();
     assert!(text.contains("[profiles.stg.oidc]"), "{text}");
     assert!(text.contains("mode = \"csc_basic\""), "{text}");
+    assert!(text.contains("windows_provider = \"ksp\""), "{text}");
     assert!(leftover_temp_files(store.dir()).is_empty());
     #[cfg(unix)]
     {
@@ -93,6 +96,54 @@ fn profile_round_trips_through_the_file() {
     }
     // The inline proxy password is in the (owner-only) file, not in Debug.
     assert!(!format!("{back:?}").contains("proxy-pass"));
+}
+
+#[test]
+fn windows_provider_defaults_to_the_csp_and_is_not_written_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::open(dir.path());
+    let mut p = full_profile("plain");
+    p.windows_provider = WindowsProvider::default();
+    store.add(p).unwrap();
+    let text = std::fs::read_to_string(store.config_file()).unwrap();
+    assert!(!text.contains("windows_provider"), "{text}");
+    assert_eq!(store.get("plain").unwrap().windows_provider, WindowsProvider::Csp);
+    // Written by hand, in any case; anything else is refused with the file named.
+    std::fs::write(
+        store.config_file(),
+        text.replace(
+            "[profiles.plain]\n",
+            "[profiles.plain]\nwindows_provider = \"ksp\"\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(store.get("plain").unwrap().windows_provider, WindowsProvider::Ksp);
+    std::fs::write(
+        store.config_file(),
+        text.replace(
+            "[profiles.plain]\n",
+            "[profiles.plain]\nwindows_provider = \"pkcs11\"\n",
+        ),
+    )
+    .unwrap();
+    match store.get("plain") {
+        Err(Error::Config { detail }) => assert!(detail.contains("profiles.toml"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    // The names the providers register under, and the command-line values.
+    for p in WindowsProvider::ALL {
+        assert_eq!(WindowsProvider::from_name(p.name()), Some(p));
+        assert_eq!(p.as_str().parse::<WindowsProvider>().unwrap(), p);
+    }
+    assert!(WindowsProvider::Csp.name().contains("CSP") && WindowsProvider::Ksp.name().contains("KSP"));
+    assert_eq!(
+        WindowsProvider::from_name("Microsoft Software Key Storage Provider"),
+        None
+    );
+    assert!(matches!(
+        "capi".parse::<WindowsProvider>(),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 #[test]

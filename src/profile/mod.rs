@@ -84,6 +84,15 @@ pub struct Profile {
     /// documentation). Ignored for other profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox_state: Option<PathBuf>,
+    /// On Windows, the provider that `crpki certs use` binds the chosen
+    /// certificate to in the user's store: the CryptoAPI CSP (the default)
+    /// or the CNG KSP.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub windows_provider: WindowsProvider,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The OpenID provider of a profile.
@@ -261,6 +270,7 @@ impl Profile {
             extra_ca_files: Vec::new(),
             credential_id: None,
             sandbox_state: None,
+            windows_provider: WindowsProvider::Csp,
         }
     }
 
@@ -330,6 +340,74 @@ pub fn validate_name(name: &str) -> Result<()> {
         Err(Error::invalid_argument(format!(
             "profile name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )))
+    }
+}
+
+/// The registered name of the CryptoAPI CSP. It names this project so
+/// that it can never be taken for the Ministry's driver.
+const CSP_NAME: &str = "crpki Remote Signing CSP (open source)";
+/// The registered name of the CNG key storage provider (likewise).
+const KSP_NAME: &str = "crpki Remote Signing KSP (open source)";
+
+/// Which of crpki's two Windows providers signing applications are sent
+/// to: the profile setting `windows_provider`, chosen with `crpki certs use
+/// ID --provider csp|ksp`. It decides how `certs use` binds the
+/// certificate in the user's `MY` store (`crate::provider::certstore`, Windows only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowsProvider {
+    /// The CryptoAPI CSP (`CryptAcquireContext`, `CryptSignHash`,
+    /// `CryptSignMessage`): what older applications use. The default.
+    #[default]
+    Csp,
+    /// The CNG key storage provider (`NCryptOpenKey`, `NCryptSignHash`):
+    /// what signtool, .NET, Office and newer PDF tools use.
+    Ksp,
+}
+
+impl WindowsProvider {
+    /// Both providers.
+    pub const ALL: [Self; 2] = [Self::Csp, Self::Ksp];
+
+    /// The provider's registered name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Csp => CSP_NAME,
+            Self::Ksp => KSP_NAME,
+        }
+    }
+
+    /// The provider whose registered name is `name`, if it is one of ours.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The short name used in settings and on the command line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Csp => "csp",
+            Self::Ksp => "ksp",
+        }
+    }
+}
+
+impl std::fmt::Display for WindowsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for WindowsProvider {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "csp" => Ok(Self::Csp),
+            "ksp" => Ok(Self::Ksp),
+            _ => Err(crate::Error::invalid_argument(
+                "the Windows provider is `csp` (CryptoAPI) or `ksp` (CNG)",
+            )),
+        }
     }
 }
 

@@ -59,7 +59,7 @@ use crate::signer::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm, 
 
 /// The provider's registered name. It names this project so that it can
 /// never be taken for the Ministry's driver.
-pub const PROVIDER_NAME: &str = "crpki Remote Signing CSP (open source)";
+pub const PROVIDER_NAME: &str = super::CSP_NAME;
 /// `PROV_RSA_AES`.
 pub const PROV_RSA_AES: u32 = 24;
 /// `KP_*` value of the registrar's self-signed certificate (DER); ours.

@@ -1,30 +1,34 @@
-//! Binding the signing certificate to the CSP in the user's certificate
-//! store, and installing the CSP (Windows, feature `csp`).
+//! Binding the signing certificate to one of crpki's providers in the
+//! user's certificate store, and installing the CSP (Windows, feature
+//! `csp` or `ksp`).
 //!
 //! A certificate in the CurrentUser `MY` store whose
-//! `CERT_KEY_PROV_INFO_PROP_ID` names this CSP and a container is what
-//! makes Windows applications (Office, Acrobat, `signtool`, anything that
-//! calls `CryptSignMessage` or `CryptAcquireCertificatePrivateKey`) offer
-//! it and sign through the provider. `crpki certs use` binds the chosen
-//! credential's certificate, `crpki logout` removes the binding.
+//! `CERT_KEY_PROV_INFO_PROP_ID` names one of our providers and a container
+//! is what makes Windows applications offer it and sign through that
+//! provider: Office, Acrobat, anything that calls `CryptSignMessage` or
+//! `CryptAcquireCertificatePrivateKey` with the CSP's binding
+//! (`PROV_RSA_AES`, `AT_SIGNATURE`); signtool, .NET and other CNG
+//! applications with the KSP's (`dwProvType` 0, `CERT_NCRYPT_KEY_SPEC`).
+//! `crpki certs use` binds the chosen credential's certificate to the
+//! provider of the profile's [`WindowsProvider`] setting, `crpki logout`
+//! removes the bindings.
 //!
 //! The third file of the crate that may use `unsafe` (see the provider
 //! module's documentation): it is the crypt32 calls and nothing else.
 #![allow(unsafe_code)]
 
 use std::ffi::c_void;
-use std::path::Path;
 
 use windows_sys::Win32::Security::Cryptography::{
-    AT_SIGNATURE, CERT_CONTEXT, CERT_KEY_PROV_INFO_PROP_ID, CERT_STORE_ADD_REPLACE_EXISTING,
-    CERT_STORE_PROV_SYSTEM_REGISTRY_W, CERT_SYSTEM_STORE_CURRENT_USER, CRYPT_KEY_PROV_INFO,
-    CertAddEncodedCertificateToStore, CertCloseStore, CertDeleteCertificateFromStore,
+    AT_SIGNATURE, CERT_CONTEXT, CERT_KEY_PROV_INFO_PROP_ID, CERT_NCRYPT_KEY_SPEC,
+    CERT_STORE_ADD_REPLACE_EXISTING, CERT_STORE_PROV_SYSTEM_REGISTRY_W, CERT_SYSTEM_STORE_CURRENT_USER,
+    CRYPT_KEY_PROV_INFO, CertAddEncodedCertificateToStore, CertCloseStore, CertDeleteCertificateFromStore,
     CertDuplicateCertificateContext, CertEnumCertificatesInStore, CertFreeCertificateContext,
     CertGetCertificateContextProperty, CertOpenStore, CertSetCertificateContextProperty, HCERTSTORE,
-    PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
+    PKCS_7_ASN_ENCODING, PROV_RSA_AES, X509_ASN_ENCODING,
 };
 
-use super::capi::{PROV_RSA_AES, PROVIDER_NAME};
+use super::WindowsProvider;
 use crate::error::{Error, Result};
 
 fn wide(s: &str) -> Vec<u16> {
@@ -68,13 +72,23 @@ impl Drop for Store {
     }
 }
 
-/// A certificate of the store that is bound to this CSP.
+/// A certificate of the store that is bound to one of our providers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BoundCertificate {
     /// The certificate, DER.
     pub der: Vec<u8>,
     /// The container it names (the credential id).
     pub container: String,
+    /// The provider it is bound to.
+    pub provider: WindowsProvider,
+}
+
+/// `CRYPT_KEY_PROV_INFO`'s `dwProvType` and `dwKeySpec` for `provider`.
+fn prov_type_and_spec(provider: WindowsProvider) -> (u32, u32) {
+    match provider {
+        WindowsProvider::Csp => (PROV_RSA_AES, AT_SIGNATURE),
+        WindowsProvider::Ksp => (0, CERT_NCRYPT_KEY_SPEC),
+    }
 }
 
 /// Reads a NUL-terminated UTF-16 string.
@@ -96,11 +110,12 @@ unsafe fn read_wide(p: *const u16) -> Option<String> {
     }))
 }
 
-/// The container `ctx` is bound to, if its provider is this CSP.
+/// The provider and container `ctx` is bound to, if the provider is one
+/// of ours.
 ///
 /// # Safety
 /// `ctx` is a valid certificate context.
-unsafe fn our_container(ctx: *const CERT_CONTEXT) -> Option<String> {
+unsafe fn our_binding(ctx: *const CERT_CONTEXT) -> Option<(WindowsProvider, String)> {
     let mut len = 0u32;
     // SAFETY: size query on a valid context.
     if unsafe {
@@ -126,15 +141,15 @@ unsafe fn our_container(ctx: *const CERT_CONTEXT) -> Option<String> {
     // SAFETY: crypt32 wrote a CRYPT_KEY_PROV_INFO (with its strings after it) into the aligned buffer.
     let info = unsafe { &*buf.as_ptr().cast::<CRYPT_KEY_PROV_INFO>() };
     // SAFETY: the strings point into `buf` and are NUL-terminated.
-    let provider = unsafe { read_wide(info.pwszProvName) }?;
-    if provider != PROVIDER_NAME {
-        return None;
-    }
+    let provider = WindowsProvider::from_name(&unsafe { read_wide(info.pwszProvName) }?)?;
     // SAFETY: as above.
-    Some(unsafe { read_wide(info.pwszContainerName) }.unwrap_or_default())
+    Some((
+        provider,
+        unsafe { read_wide(info.pwszContainerName) }.unwrap_or_default(),
+    ))
 }
 
-/// The certificates of the CurrentUser `MY` store bound to this CSP.
+/// The certificates of the CurrentUser `MY` store bound to our providers.
 pub fn bound_certificates() -> Result<Vec<BoundCertificate>> {
     let store = Store::open_my()?;
     let mut found = Vec::new();
@@ -146,22 +161,24 @@ pub fn bound_certificates() -> Result<Vec<BoundCertificate>> {
             break;
         }
         // SAFETY: a valid context from the enumeration.
-        if let Some(container) = unsafe { our_container(ctx) } {
+        if let Some((provider, container)) = unsafe { our_binding(ctx) } {
             // SAFETY: the encoded certificate of a valid context.
             let der =
                 unsafe { std::slice::from_raw_parts((*ctx).pbCertEncoded, (*ctx).cbCertEncoded as usize) };
             found.push(BoundCertificate {
                 der: der.to_vec(),
                 container,
+                provider,
             });
         }
     }
     Ok(found)
 }
 
-/// Removes from the CurrentUser `MY` store every certificate bound to this
-/// CSP (except one whose DER is `keep`); returns how many went.
-pub fn unbind_certificates(keep: Option<&[u8]>) -> Result<usize> {
+/// Removes from the CurrentUser `MY` store every certificate bound to
+/// `provider` (to either of ours when `None`), except one whose DER is
+/// `keep`; returns how many went.
+pub fn unbind_certificates(provider: Option<WindowsProvider>, keep: Option<&[u8]>) -> Result<usize> {
     let store = Store::open_my()?;
     // Collected first, deleted after the enumeration: deleting the
     // enumeration's current certificate made Wine's crypt32 loop.
@@ -174,7 +191,10 @@ pub fn unbind_certificates(keep: Option<&[u8]>) -> Result<usize> {
             break;
         }
         // SAFETY: a valid context.
-        if unsafe { our_container(ctx) }.is_none() {
+        let Some((bound_to, _)) = (unsafe { our_binding(ctx) }) else {
+            continue;
+        };
+        if provider.is_some_and(|p| p != bound_to) {
             continue;
         }
         // SAFETY: a valid context.
@@ -189,7 +209,7 @@ pub fn unbind_certificates(keep: Option<&[u8]>) -> Result<usize> {
     for c in doomed {
         // SAFETY: a duplicate made above; deleting frees it, whatever the outcome.
         if unsafe { CertDeleteCertificateFromStore(c) } == 0 {
-            failure.get_or_insert_with(|| last_error("removing a certificate bound to the crpki CSP"));
+            failure.get_or_insert_with(|| last_error("removing a certificate bound to a crpki provider"));
         } else {
             removed += 1;
         }
@@ -201,9 +221,11 @@ pub fn unbind_certificates(keep: Option<&[u8]>) -> Result<usize> {
 }
 
 /// Adds `der` to the CurrentUser `MY` store (replacing an equal one) with
-/// `CERT_KEY_PROV_INFO_PROP_ID` {container, this CSP, PROV_RSA_AES,
-/// AT_SIGNATURE}, and removes the other certificates bound to this CSP.
-pub fn bind_certificate(der: &[u8], container: &str) -> Result<()> {
+/// `CERT_KEY_PROV_INFO_PROP_ID` naming `provider` and `container`: for the
+/// CSP {`PROV_RSA_AES`, `AT_SIGNATURE`}, for the KSP {0,
+/// `CERT_NCRYPT_KEY_SPEC`}. The other certificates bound to either of our
+/// providers are removed: one profile signs with one credential.
+pub fn bind_certificate(der: &[u8], container: &str, provider: WindowsProvider) -> Result<()> {
     crate::Certificate::from_der(der)?;
     let len = u32::try_from(der.len()).map_err(|_| Error::invalid_argument("certificate too large"))?;
     {
@@ -224,34 +246,36 @@ pub fn bind_certificate(der: &[u8], container: &str) -> Result<()> {
             return Err(last_error("adding the certificate to the CurrentUser MY store"));
         }
         let mut container_w = wide(container);
-        let mut provider_w = wide(PROVIDER_NAME);
+        let mut provider_w = wide(provider.name());
+        let (prov_type, key_spec) = prov_type_and_spec(provider);
         let info = CRYPT_KEY_PROV_INFO {
             pwszContainerName: container_w.as_mut_ptr(),
             pwszProvName: provider_w.as_mut_ptr(),
-            dwProvType: PROV_RSA_AES,
+            dwProvType: prov_type,
             dwFlags: 0,
             cProvParam: 0,
             rgProvParam: std::ptr::null_mut(),
-            dwKeySpec: AT_SIGNATURE,
+            dwKeySpec: key_spec,
         };
         // SAFETY: a valid context; crypt32 copies the structure and its strings.
         let ok = unsafe {
             CertSetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, 0, (&raw const info).cast())
         };
-        let e = (ok == 0).then(|| last_error("binding the certificate to the crpki CSP"));
+        let e = (ok == 0).then(|| last_error("binding the certificate to the crpki provider"));
         // SAFETY: the context returned by the add, freed once.
         unsafe { CertFreeCertificateContext(ctx) };
         if let Some(e) = e {
             return Err(e);
         }
     }
-    unbind_certificates(Some(der))?;
+    unbind_certificates(None, Some(der))?;
     Ok(())
 }
 
 /// Registers the CSP DLL at `dll` (what `DllRegisterServer` writes for
 /// itself): `HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\<name>`.
-pub fn install_csp(dll: &Path) -> Result<()> {
+#[cfg(feature = "csp")]
+pub fn install_csp(dll: &std::path::Path) -> Result<()> {
     if !dll.is_file() {
         return Err(Error::NotFound {
             what: format!("the CSP DLL {}", dll.display()),
@@ -262,14 +286,17 @@ pub fn install_csp(dll: &Path) -> Result<()> {
 }
 
 /// Removes the CSP's registration (what `DllUnregisterServer` does).
+#[cfg(feature = "csp")]
 pub fn uninstall_csp() -> Result<()> {
     super::csp::unregister().map_err(registry_error)
 }
 
+#[cfg(feature = "csp")]
 fn registry_error(rc: u32) -> Error {
     Error::io(
         format!(
-            "the registry key of the CSP (HKLM\\SOFTWARE\\Microsoft\\Cryptography\\Defaults\\Provider\\{PROVIDER_NAME}); installing needs an administrator"
+            "the registry key of the CSP (HKLM\\SOFTWARE\\Microsoft\\Cryptography\\Defaults\\Provider\\{}); installing needs an administrator",
+            super::CSP_NAME
         ),
         std::io::Error::from_raw_os_error(rc as i32),
     )

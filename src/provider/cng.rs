@@ -91,7 +91,7 @@ use crate::signer::{SignatureScheme, oid};
 
 /// The provider's registered name. It names this project so that it can
 /// never be taken for the Ministry's driver.
-pub const PROVIDER_NAME: &str = "crpki Remote Signing KSP (open source)";
+pub const PROVIDER_NAME: &str = super::KSP_NAME;
 
 /// Key property holding the registrar's self-signed certificate (DER);
 /// ours, outside Microsoft's names.

@@ -10,10 +10,9 @@
 //! `DllRegisterServer`/`DllUnregisterServer`, and meant for
 //! `crpki install ksp` / `uninstall ksp`) go through
 //! `BCryptRegisterProvider` + `BCryptAddContextFunctionProvider`
-//! (`CRYPT_LOCAL`, `NCRYPT_KEY_STORAGE_INTERFACE`). [`bind_certificate`]
-//! (for `crpki certs use` when the KSP is the chosen provider) puts the
-//! certificate in the user's `MY` store with provider info naming the KSP
-//! (`dwProvType` 0).
+//! (`CRYPT_LOCAL`, `NCRYPT_KEY_STORAGE_INTERFACE`). Binding a certificate
+//! to the KSP (`crpki certs use --provider ksp`) is `certstore`'s, shared
+//! with the CSP.
 
 // One of the files of the crate that may use `unsafe` (see the provider
 // module's documentation): the C ABI of the KSP.
@@ -635,72 +634,6 @@ pub fn unregister() -> Result<(), crate::Error> {
         STATUS_NOT_FOUND => Ok(()),
         status => nt(status, "BCryptUnregisterProvider"),
     }
-}
-
-/// Binds `certificate_der` to the KSP for the current user (`crpki certs
-/// use` when the KSP is the chosen provider): adds it to the `MY` store
-/// (replacing an existing copy) with `CERT_KEY_PROV_INFO_PROP_ID` naming
-/// [`PROVIDER_NAME`], the container `credential_id`, `dwProvType` 0 (CNG)
-/// and `dwKeySpec` `CERT_NCRYPT_KEY_SPEC`. Signing applications that pick
-/// the certificate then open the key through this KSP.
-pub fn bind_certificate(certificate_der: &[u8], credential_id: &str) -> Result<(), crate::Error> {
-    use windows_sys::Win32::Security::Cryptography as c;
-    let os_err =
-        |what: &str| crate::Error::io(format!("{what} (the MY store)"), std::io::Error::last_os_error());
-    let store_name = wide("MY");
-    // SAFETY: a NUL-terminated string.
-    let store = unsafe { c::CertOpenSystemStoreW(0, store_name.as_ptr()) };
-    if store.is_null() {
-        return Err(os_err("CertOpenSystemStoreW"));
-    }
-    let len = u32::try_from(certificate_der.len())
-        .map_err(|_| crate::Error::invalid_argument("certificate too large"))?;
-    let mut ctx = std::ptr::null_mut();
-    // SAFETY: `store` is open; the slice is valid for `len` bytes.
-    let ok = unsafe {
-        c::CertAddEncodedCertificateToStore(
-            store,
-            c::X509_ASN_ENCODING | c::PKCS_7_ASN_ENCODING,
-            certificate_der.as_ptr(),
-            len,
-            c::CERT_STORE_ADD_REPLACE_EXISTING,
-            &mut ctx,
-        )
-    };
-    let result = if ok == 0 {
-        Err(os_err("CertAddEncodedCertificateToStore"))
-    } else {
-        let mut container = wide(credential_id);
-        let mut prov = wide(PROVIDER_NAME);
-        let info = c::CRYPT_KEY_PROV_INFO {
-            pwszContainerName: container.as_mut_ptr(),
-            pwszProvName: prov.as_mut_ptr(),
-            dwProvType: 0,
-            dwFlags: 0,
-            cProvParam: 0,
-            rgProvParam: std::ptr::null_mut(),
-            dwKeySpec: c::CERT_NCRYPT_KEY_SPEC,
-        };
-        // SAFETY: `ctx` came from the store; `info` and its strings are live.
-        let ok = unsafe {
-            c::CertSetCertificateContextProperty(
-                ctx,
-                c::CERT_KEY_PROV_INFO_PROP_ID,
-                0,
-                (&raw const info).cast(),
-            )
-        };
-        // SAFETY: `ctx` is a context we own.
-        unsafe { c::CertFreeCertificateContext(ctx) };
-        if ok == 0 {
-            Err(os_err("CertSetCertificateContextProperty"))
-        } else {
-            Ok(())
-        }
-    };
-    // SAFETY: `store` is open.
-    unsafe { c::CertCloseStore(store, 0) };
-    result
 }
 
 const S_OK: i32 = 0;

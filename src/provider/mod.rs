@@ -49,7 +49,7 @@ pub mod worker;
 
 #[cfg(feature = "csp")]
 pub mod capi;
-#[cfg(all(windows, feature = "csp"))]
+#[cfg(all(windows, any(feature = "csp", feature = "ksp")))]
 pub mod certstore;
 #[cfg(feature = "ksp")]
 pub mod cng;
@@ -59,20 +59,22 @@ pub mod ffi;
 #[cfg(all(windows, feature = "ksp"))]
 mod ksp;
 
+pub use crate::profile::WindowsProvider;
 pub use cache::{CacheKey, SignatureCache};
 pub use error::{Api, ProviderError, status_code};
 pub use guard::{guard, guard_with};
 pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
-/// KSP registration and certificate binding, for `crpki install ksp`,
-/// `uninstall ksp` and `certs use` on Windows.
+/// KSP registration, for `crpki install ksp` and `uninstall ksp` on Windows.
 #[cfg(all(windows, feature = "ksp"))]
-pub use ksp::{
-    bind_certificate as bind_certificate_ksp, install as install_ksp, register as register_ksp,
-    unregister as unregister_ksp,
-};
+pub use ksp::{install as install_ksp, register as register_ksp, unregister as unregister_ksp};
 pub use log::ErrorLog;
 pub use source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};
 pub use worker::Worker;
+
+/// The registered name of the CryptoAPI CSP.
+pub const CSP_NAME: &str = WindowsProvider::Csp.name();
+/// The registered name of the CNG key storage provider.
+pub const KSP_NAME: &str = WindowsProvider::Ksp.name();
 
 /// Where a variable-length answer goes: the caller asks for the size only
 /// (a null buffer), or gives a buffer. Both CryptoAPI and CNG work so.

@@ -297,6 +297,11 @@ fn show_profile(p: &Profile) -> CliResult {
             .as_deref()
             .unwrap_or("(not chosen: automatic when there is exactly one)")
     );
+    let provider = match p.windows_provider {
+        crpki::profile::WindowsProvider::Csp => "csp (CryptoAPI)",
+        crpki::profile::WindowsProvider::Ksp => "ksp (CNG)",
+    };
+    out!("Windows provider: {provider}");
     Ok(())
 }
 

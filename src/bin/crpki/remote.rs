@@ -32,6 +32,11 @@ pub enum CertsCommand {
     Use {
         /// The credential id (see `crpki certs list`).
         id: String,
+        /// On Windows, bind the certificate to this provider: `csp` (CryptoAPI
+        /// applications) or `ksp` (CNG applications: signtool, .NET, Office).
+        /// Remembered in the profile; default: the profile's choice, else csp.
+        #[arg(long, value_name = "csp|ksp")]
+        provider: Option<crpki::profile::WindowsProvider>,
     },
 }
 
@@ -154,7 +159,7 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
                 }
             }
         }
-        CertsCommand::Use { id } => {
+        CertsCommand::Use { id, provider } => {
             let description = client.credential_info(&id).await?;
             if let Err(e) = description.check_usable() {
                 eprintln!("warning: {e}");
@@ -162,12 +167,14 @@ pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {
             if let Some(cert) = &description.certificate {
                 check_account_matches(ctx, &profile, cert).await?;
             }
+            let provider = provider.unwrap_or(profile.windows_provider);
             ctx.store.edit(&profile.name, |p| {
                 p.credential_id = Some(id.clone());
+                p.windows_provider = provider;
                 Ok(())
             })?;
             out!("profile {}: signing with credential {id}", profile.name);
-            crate::windows::bind(description.certificate.as_ref(), &id);
+            crate::windows::bind(description.certificate.as_ref(), &id, provider);
         }
     }
     Ok(())

@@ -1,11 +1,14 @@
-//! The Windows side of the tool: installing the CSP, and binding the
-//! chosen credential's certificate to it in the user's certificate store.
-//! Elsewhere (or without the `csp` feature) the commands say they are for
-//! Windows and the hooks do nothing.
+//! The Windows side of the tool: installing the CSP or the KSP, and
+//! binding the chosen credential's certificate to one of them in the
+//! user's certificate store. Elsewhere (or without the `csp`/`ksp`
+//! features) the commands say they are for Windows and the hooks do
+//! nothing.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
+
+use crpki::profile::WindowsProvider;
 
 use crate::{CliResult, fail};
 
@@ -31,7 +34,7 @@ pub enum InstallCommand {
 pub enum UninstallCommand {
     /// Remove the CSP's registration and the certificates bound to it (Windows only).
     Csp,
-    /// Remove the KSP's registration (Windows only).
+    /// Remove the KSP's registration and the certificates bound to it (Windows only).
     Ksp,
 }
 
@@ -56,8 +59,9 @@ fn install_ksp(dll: Option<PathBuf>) -> CliResult {
 
 #[cfg(all(windows, feature = "ksp"))]
 fn uninstall_ksp() -> CliResult {
+    let removed = crpki::provider::certstore::unbind_certificates(Some(WindowsProvider::Ksp), None)?;
     crpki::provider::unregister_ksp()?;
-    out!("uninstalled the KSP");
+    out!("uninstalled the KSP ({removed} certificate binding(s) removed)");
     Ok(())
 }
 
@@ -91,7 +95,7 @@ pub fn uninstall(command: UninstallCommand) -> CliResult {
     if let UninstallCommand::Ksp = command {
         return uninstall_ksp();
     }
-    let removed = crpki::provider::certstore::unbind_certificates(None)?;
+    let removed = crpki::provider::certstore::unbind_certificates(Some(WindowsProvider::Csp), None)?;
     crpki::provider::certstore::uninstall_csp()?;
     out!("uninstalled the CSP ({removed} certificate binding(s) removed)");
     Ok(())
@@ -118,31 +122,36 @@ pub fn uninstall(command: UninstallCommand) -> CliResult {
 }
 
 /// After `crpki certs use ID`: the chosen certificate becomes the one bound
-/// to the CSP in the CurrentUser `MY` store (the previous binding goes).
-#[cfg(all(windows, feature = "csp"))]
-pub fn bind(certificate: Option<&crpki::Certificate>, id: &str) {
+/// to `provider` in the CurrentUser `MY` store (the previous binding goes).
+#[cfg(all(windows, any(feature = "csp", feature = "ksp")))]
+pub fn bind(certificate: Option<&crpki::Certificate>, id: &str, provider: WindowsProvider) {
     let Some(cert) = certificate else {
-        eprintln!("warning: the service returned no certificate for {id}: nothing bound to the CSP");
+        eprintln!(
+            "warning: the service returned no certificate for {id}: nothing bound to the crpki {provider}"
+        );
         return;
     };
-    match crpki::provider::certstore::bind_certificate(cert.der(), id) {
-        Ok(()) => out!("certificate of {id} bound to the crpki CSP in your certificate store"),
-        Err(e) => eprintln!("warning: could not bind the certificate to the crpki CSP: {e}"),
+    match crpki::provider::certstore::bind_certificate(cert.der(), id, provider) {
+        Ok(()) => out!(
+            "certificate of {id} bound to the crpki {} in your certificate store",
+            provider.as_str().to_uppercase()
+        ),
+        Err(e) => eprintln!("warning: could not bind the certificate to the crpki {provider}: {e}"),
     }
 }
 
-#[cfg(not(all(windows, feature = "csp")))]
-pub fn bind(_certificate: Option<&crpki::Certificate>, _id: &str) {}
+#[cfg(not(all(windows, any(feature = "csp", feature = "ksp"))))]
+pub fn bind(_certificate: Option<&crpki::Certificate>, _id: &str, _provider: WindowsProvider) {}
 
-/// After `crpki logout`: the certificates bound to the CSP go.
-#[cfg(all(windows, feature = "csp"))]
+/// After `crpki logout`: the certificates bound to our providers go.
+#[cfg(all(windows, any(feature = "csp", feature = "ksp")))]
 pub fn unbind() {
-    match crpki::provider::certstore::unbind_certificates(None) {
+    match crpki::provider::certstore::unbind_certificates(None, None) {
         Ok(0) => {}
-        Ok(n) => out!("{n} certificate binding(s) to the crpki CSP removed"),
-        Err(e) => eprintln!("warning: could not remove the certificate bindings of the crpki CSP: {e}"),
+        Ok(n) => out!("{n} certificate binding(s) to the crpki providers removed"),
+        Err(e) => eprintln!("warning: could not remove the certificate bindings of the crpki providers: {e}"),
     }
 }
 
-#[cfg(not(all(windows, feature = "csp")))]
+#[cfg(not(all(windows, any(feature = "csp", feature = "ksp"))))]
 pub fn unbind() {}

@@ -38,6 +38,10 @@ fn main() {
 }
 
 #[cfg(windows)]
+#[path = "wine_shared/mod.rs"]
+mod shared;
+
+#[cfg(windows)]
 mod client {
     use std::ffi::{CString, c_void};
     use std::path::{Path, PathBuf};
@@ -45,6 +49,8 @@ mod client {
     use windows_sys::Win32::Foundation::GetLastError;
     use windows_sys::Win32::Security::Cryptography::*;
     use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
+
+    use super::shared;
 
     const PROVIDER: &str = "crpki Remote Signing CSP (open source)";
     const KP_CRPKI_ROOT_CERTIFICATE: u32 = 0x4352_0001;
@@ -639,73 +645,7 @@ mod client {
     /// The certificates of CurrentUser MY whose key info names the CSP:
     /// (context, container). The contexts are duplicates the caller frees.
     fn bound() -> Res<Vec<(*const CERT_CONTEXT, String)>> {
-        let name: Vec<u16> = "MY".encode_utf16().chain(std::iter::once(0)).collect();
-        let store = unsafe {
-            CertOpenStore(
-                CERT_STORE_PROV_SYSTEM_W,
-                0,
-                0,
-                CERT_SYSTEM_STORE_CURRENT_USER,
-                name.as_ptr().cast(),
-            )
-        };
-        if store.is_null() {
-            return Err(format!("CertOpenStore(MY): error {:#010x}", last_error()));
-        }
-        let mut found = Vec::new();
-        let mut ctx: *mut CERT_CONTEXT = std::ptr::null_mut();
-        loop {
-            ctx = unsafe { CertEnumCertificatesInStore(store, ctx) };
-            if ctx.is_null() {
-                break;
-            }
-            let mut len = 0u32;
-            if unsafe {
-                CertGetCertificateContextProperty(
-                    ctx,
-                    CERT_KEY_PROV_INFO_PROP_ID,
-                    std::ptr::null_mut(),
-                    &mut len,
-                )
-            } == 0
-            {
-                continue;
-            }
-            let mut buf = vec![0u64; (len as usize).div_ceil(8)];
-            if unsafe {
-                CertGetCertificateContextProperty(
-                    ctx,
-                    CERT_KEY_PROV_INFO_PROP_ID,
-                    buf.as_mut_ptr().cast(),
-                    &mut len,
-                )
-            } == 0
-            {
-                continue;
-            }
-            let info = unsafe { &*buf.as_ptr().cast::<CRYPT_KEY_PROV_INFO>() };
-            let text = |p: *const u16| -> String {
-                if p.is_null() {
-                    return String::new();
-                }
-                let mut n = 0;
-                while unsafe { *p.add(n) } != 0 {
-                    n += 1;
-                }
-                String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, n) })
-            };
-            if text(info.pwszProvName) == PROVIDER
-                && info.dwProvType == PROV_RSA_AES
-                && info.dwKeySpec == AT_SIGNATURE
-            {
-                found.push((
-                    unsafe { CertDuplicateCertificateContext(ctx) } as *const CERT_CONTEXT,
-                    text(info.pwszContainerName),
-                ));
-            }
-        }
-        unsafe { CertCloseStore(store, 0) };
-        Ok(found)
+        shared::bound_to(PROVIDER, PROV_RSA_AES, AT_SIGNATURE)
     }
 
     /// Signs through the certificate bound in MY: by certificate
@@ -801,37 +741,16 @@ mod client {
     /// Acquire, sign, release in a loop until `stop` exists (or `max`
     /// rounds): signatures to sig-I.bin, failures to err-I.txt.
     fn sign_loop(out: &Path, stop: &Path, max: usize) -> Res<()> {
-        let (mut signed, mut failed) = (0, 0);
-        for i in 0..max {
-            if stop.exists() {
-                break;
-            }
-            let data = format!("loop signature {i}\n");
-            write(out, &format!("data-{i}.bin"), data.as_bytes())?;
-            let result = (|| -> Res<Vec<u8>> {
-                let prov = acquire(None, 0)?;
-                let sig = hash_of(prov, CALG_SHA_256, data.as_bytes()).and_then(|h| {
-                    let s = sign_hash(h);
-                    unsafe { CryptDestroyHash(h) };
-                    s
-                });
-                unsafe { CryptReleaseContext(prov, 0) };
-                sig
-            })();
-            match result {
-                Ok(sig) => {
-                    write(out, &format!("sig-{i}.bin"), &big_endian(&sig))?;
-                    signed += 1;
-                }
-                Err(e) => {
-                    write(out, &format!("err-{i}.txt"), e.as_bytes())?;
-                    failed += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-            }
-        }
-        println!("ok loop: {signed} signed, {failed} failed");
-        Ok(())
+        shared::sign_loop(out, stop, max, |data| {
+            let prov = acquire(None, 0)?;
+            let sig = hash_of(prov, CALG_SHA_256, data).and_then(|h| {
+                let s = sign_hash(h);
+                unsafe { CryptDestroyHash(h) };
+                s
+            });
+            unsafe { CryptReleaseContext(prov, 0) };
+            sig.map(|s| big_endian(&s))
+        })
     }
 
     /// `n` CryptSignHash calls on distinct data in one context, timed.
@@ -848,6 +767,9 @@ mod client {
             started.elapsed().as_micros()
         );
         unsafe { CryptReleaseContext(prov, 0) };
+        // The same signature by the library in this process.
+        let lib_us = shared::library_sign_us(n, None)?;
+        println!("bench library n={n} total_us={:.0}", lib_us * n as f64);
         Ok(())
     }
 }

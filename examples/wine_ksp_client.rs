@@ -13,8 +13,12 @@
 //! wine_ksp_client.exe errors     OUTDIR DLL
 //! wine_ksp_client.exe concurrent OUTDIR DLL   # 4 threads x 25 signatures
 //! wine_ksp_client.exe logout     OUTDIR DLL   # free key and provider while another thread signs
-//! wine_ksp_client.exe bench      OUTDIR DLL N P12 PASSWORD  # SignHash vs the library
+//! wine_ksp_client.exe bench      OUTDIR DLL N [P12 PASSWORD]  # SignHash vs the library
 //! wine_ksp_client.exe register   OUTDIR DLL   # DllRegisterServer, DllUnregisterServer
+//! wine_ksp_client.exe silent     OUTDIR DLL   # NCRYPT_SILENT_FLAG when a login is needed
+//! wine_ksp_client.exe ecdsa      OUTDIR DLL KEYNAME  # an ECDSA P-256 key through the table
+//! wine_ksp_client.exe loop       OUTDIR DLL STOPFILE MAX  # sign until STOPFILE exists
+//! wine_ksp_client.exe bound      OUTDIR DLL   # certificates bound to the KSP in MY
 //! ```
 //!
 //! Each step prints `ok <step>`; the first failure prints `FAIL <step>: …`
@@ -37,6 +41,10 @@ fn main() {
 }
 
 #[cfg(windows)]
+#[path = "wine_shared/mod.rs"]
+mod shared;
+
+#[cfg(windows)]
 mod client {
     use std::ffi::c_void;
     use std::path::Path;
@@ -44,6 +52,8 @@ mod client {
 
     use windows_sys::Win32::Security::Cryptography::*;
     use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
+
+    use super::shared;
 
     const PROVIDER: &str = "crpki Remote Signing KSP (open source)";
     const REGISTRAR_PROPERTY: &str = "crpki Registrar Certificate";
@@ -55,6 +65,7 @@ mod client {
     const NTE_BUFFER_TOO_SMALL: u32 = 0x8009_0028;
     const NTE_NOT_SUPPORTED: u32 = 0x8009_0029;
     const NTE_NO_MORE_ITEMS: u32 = 0x8009_002A;
+    const NTE_SILENT_CONTEXT: u32 = 0x8009_0022;
 
     type Res<T> = Result<T, String>;
     type Table = &'static NCRYPT_KEY_STORAGE_FUNCTION_TABLE;
@@ -73,12 +84,31 @@ mod client {
                         "logout" => logout(t),
                         "bench" => bench(t, &args[4..]),
                         "register" => register(dll),
+                        "silent" => silent(t),
+                        "ecdsa" => match args.get(4) {
+                            Some(name) => ecdsa(t, out, name),
+                            None => Err("usage: ecdsa OUTDIR DLL KEYNAME".into()),
+                        },
+                        "loop" => match (args.get(4), args.get(5).and_then(|n| n.parse().ok())) {
+                            (Some(stop), Some(max)) => sign_loop(t, out, Path::new(stop), max),
+                            _ => Err("usage: loop OUTDIR DLL STOPFILE MAX".into()),
+                        },
+                        "bound" => bound().map(|list| {
+                            println!("bound={}", list.len());
+                            for (container, _) in list {
+                                println!("container={container}");
+                            }
+                        }),
                         _ => Err(format!("unknown command {cmd}")),
                     },
                 }
             }
             _ => {
-                Err("usage: wine_ksp_client (sign|errors|concurrent|bench|register) OUTDIR DLL [...]".into())
+                Err(
+                    "usage: wine_ksp_client (sign|errors|concurrent|logout|bench|register|silent|ecdsa|loop|bound) \
+                     OUTDIR DLL [...]"
+                        .into(),
+                )
             }
         };
         if let Err(e) = result {
@@ -165,12 +195,16 @@ mod client {
     }
 
     fn open_key(t: Table, prov: usize, name: &str) -> Res<usize> {
+        open_key_with(t, prov, name, 0)
+            .and_then(|(k, status)| ok(&format!("OpenKey({name})"), status).map(|()| k))
+    }
+
+    /// OpenKey with `flags`: the handle and the status.
+    fn open_key_with(t: Table, prov: usize, name: &str, flags: u32) -> Res<(usize, i32)> {
         let mut k = 0usize;
         let n = wide(name);
-        ok(&format!("OpenKey({name})"), unsafe {
-            t.OpenKey.unwrap()(prov, &mut k, n.as_ptr(), 0, 0)
-        })?;
-        Ok(k)
+        let status = unsafe { t.OpenKey.unwrap()(prov, &mut k, n.as_ptr(), 0, flags) };
+        Ok((k, status))
     }
 
     /// A variable-length answer: size query, then the data.
@@ -188,6 +222,30 @@ mod client {
         read(&format!("GetKeyProperty({name})"), |b, c, r| unsafe {
             t.GetKeyProperty.unwrap()(prov, key, p.as_ptr(), b, c, r, 0)
         })
+    }
+
+    /// ExportKey of the public key as `blob_type` (written to pub.blob),
+    /// then ImportKey of that blob: the imported key's handle.
+    fn export_and_import(t: Table, prov: usize, key: usize, blob_type: &str, out: &Path) -> Res<usize> {
+        let kind = wide(blob_type);
+        let blob = read(&format!("ExportKey({blob_type})"), |b, c, r| unsafe {
+            t.ExportKey.unwrap()(prov, key, 0, kind.as_ptr(), std::ptr::null(), b, c, r, 0)
+        })?;
+        write(out, "pub.blob", &blob)?;
+        let mut imported = 0usize;
+        ok(&format!("ImportKey({blob_type})"), unsafe {
+            t.ImportKey.unwrap()(
+                prov,
+                0,
+                kind.as_ptr(),
+                std::ptr::null(),
+                &mut imported,
+                blob.as_ptr(),
+                blob.len() as u32,
+                0,
+            )
+        })?;
+        Ok(imported)
     }
 
     /// The hash value, from Wine's bcrypt.
@@ -350,24 +408,7 @@ mod client {
             .as_bytes(),
         )?;
         write(out, "data.bin", DATA)?;
-        let blob_type = wide("RSAPUBLICBLOB");
-        let blob = read("ExportKey(RSAPUBLICBLOB)", |b, c, r| unsafe {
-            t.ExportKey.unwrap()(prov, key, 0, blob_type.as_ptr(), std::ptr::null(), b, c, r, 0)
-        })?;
-        write(out, "pub.blob", &blob)?;
-        let mut imported = 0usize;
-        ok("ImportKey(RSAPUBLICBLOB)", unsafe {
-            t.ImportKey.unwrap()(
-                prov,
-                0,
-                blob_type.as_ptr(),
-                std::ptr::null(),
-                &mut imported,
-                blob.as_ptr(),
-                blob.len() as u32,
-                0,
-            )
-        })?;
+        let imported = export_and_import(t, prov, key, "RSAPUBLICBLOB", out)?;
         for (alg, len) in [("SHA256", 32u32), ("SHA384", 48), ("SHA512", 64)] {
             let hash = bcrypt_hash(alg, DATA)?;
             write(out, &format!("hash-{alg}.bin"), &hash)?;
@@ -690,20 +731,128 @@ mod client {
         )
     }
 
+    /// `NCRYPT_SILENT_FLAG` where opening the key needs a login: on the
+    /// provider, and on the key alone; both must answer
+    /// NTE_SILENT_CONTEXT instead of showing anything.
+    fn silent(t: Table) -> Res<()> {
+        let mut prov = 0usize;
+        let name = wide(PROVIDER);
+        ok("OpenProvider(NCRYPT_SILENT_FLAG)", unsafe {
+            t.OpenProvider.unwrap()(&mut prov, name.as_ptr(), NCRYPT_SILENT_FLAG)
+        })?;
+        let (_, status) = open_key_with(t, prov, "", 0)?;
+        expect("OpenKey(silent provider)", status, NTE_SILENT_CONTEXT)?;
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })?;
+        let prov = open_provider(t)?;
+        let (_, status) = open_key_with(t, prov, "", NCRYPT_SILENT_FLAG)?;
+        expect("OpenKey(NCRYPT_SILENT_FLAG)", status, NTE_SILENT_CONTEXT)?;
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
+    }
+
+    /// An ECDSA P-256 key through the table: its properties, a SHA-256
+    /// signature (r‖s, no padding info), VerifySignature with the key and
+    /// with its exported ECCPUBLICBLOB imported again.
+    fn ecdsa(t: Table, out: &Path, name: &str) -> Res<()> {
+        let prov = open_provider(t)?;
+        let key = open_key(t, prov, name)?;
+        let group = from_wide(&key_property(t, prov, key, "Algorithm Group")?);
+        let alg = from_wide(&key_property(t, prov, key, "Algorithm Name")?);
+        let length = key_property(t, prov, key, "Length")?;
+        let length = u32::from_le_bytes(length[..4].try_into().map_err(|_| "short Length")?);
+        write(
+            out,
+            "info.txt",
+            format!("group={group}\nalgorithm={alg}\nlength={length}\n").as_bytes(),
+        )?;
+        write(
+            out,
+            "cert.der",
+            &key_property(t, prov, key, "SmartCardKeyCertificate")?,
+        )?;
+        write(out, "data.bin", DATA)?;
+        let hash = bcrypt_hash("SHA256", DATA)?;
+        let sig = read("SignHash(ECDSA)", |b, c, r| unsafe {
+            t.SignHash.unwrap()(prov, key, std::ptr::null(), hash.as_ptr(), 32, b, c, r, 0)
+        })?;
+        write(out, "sig.raw", &sig)?;
+        let verify_with = |k: usize, s: &[u8]| unsafe {
+            t.VerifySignature.unwrap()(
+                prov,
+                k,
+                std::ptr::null(),
+                hash.as_ptr(),
+                32,
+                s.as_ptr(),
+                s.len() as u32,
+                0,
+            )
+        };
+        ok("VerifySignature(ECDSA)", verify_with(key, &sig))?;
+        let imported = export_and_import(t, prov, key, "ECCPUBLICBLOB", out)?;
+        ok("VerifySignature(imported ECC key)", verify_with(imported, &sig))?;
+        let mut altered = sig.clone();
+        altered[40] ^= 1;
+        expect(
+            "VerifySignature(ECDSA, altered)",
+            verify_with(imported, &altered),
+            NTE_BAD_SIGNATURE,
+        )?;
+        println!("ok SignHash(ECDSA P-256): {} bytes", sig.len());
+        for k in [imported, key] {
+            ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, k) })?;
+        }
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
+    }
+
+    /// Open, sign, free in a loop until `stop` exists (or `max` rounds), as
+    /// an application signing one document after another: signatures to
+    /// sig-I.bin, failures (their status) to err-I.txt.
+    fn sign_loop(t: Table, out: &Path, stop: &Path, max: usize) -> Res<()> {
+        let pad = Pad::new("SHA256", false, 0);
+        shared::sign_loop(out, stop, max, |data| {
+            let hash = bcrypt_hash("SHA256", data)?;
+            let prov = open_provider(t)?;
+            let sig = open_key(t, prov, "").and_then(|key| {
+                let sig = sign_hash(t, prov, key, &pad, &hash);
+                unsafe { t.FreeKey.unwrap()(prov, key) };
+                sig
+            });
+            unsafe { t.FreeProvider.unwrap()(prov) };
+            sig
+        })
+    }
+
+    /// The certificates of CurrentUser MY whose key info names the KSP
+    /// with `dwProvType` 0 and `CERT_NCRYPT_KEY_SPEC`: (container, DER).
+    fn bound() -> Res<Vec<(String, Vec<u8>)>> {
+        let list = shared::bound_to(PROVIDER, 0, CERT_NCRYPT_KEY_SPEC)?;
+        Ok(list
+            .into_iter()
+            .map(|(ctx, container)| {
+                let der = unsafe {
+                    std::slice::from_raw_parts((*ctx).pbCertEncoded, (*ctx).cbCertEncoded as usize)
+                }
+                .to_vec();
+                unsafe { CertFreeCertificateContext(ctx) };
+                (container, der)
+            })
+            .collect())
+    }
+
     /// Time per SignHash through the table against the same signature made
-    /// by the library in this process (PKCS#12 signer).
+    /// by the library in this process: the PKCS#12 signer when a file is
+    /// given, else the remote signer of the current profile (what the DLL
+    /// itself uses), so that the difference is the KSP's own cost.
     fn bench(t: Table, args: &[String]) -> Res<()> {
-        use crpki::signer::{HashAlgorithm, RemoteSigner, SignatureAlgorithm};
         let n: usize = args
             .first()
             .and_then(|s| s.parse().ok())
-            .ok_or("bench N P12 PASSWORD")?;
-        let (p12, password) = (args.get(1).ok_or("P12")?, args.get(2).ok_or("PASSWORD")?);
+            .ok_or("bench N [P12 PASSWORD]")?;
         let prov = open_provider(t)?;
         let key = open_key(t, prov, "")?;
         let pad = Pad::new("SHA256", false, 0);
         let hashes: Vec<Vec<u8>> = (0..n)
-            .map(|i| bcrypt_hash("SHA256", format!("bench {i}").as_bytes()))
+            .map(|i| bcrypt_hash("SHA256", format!("ksp bench {i}").as_bytes()))
             .collect::<Res<_>>()?;
         // One signature first: opening the key and starting the worker are not timed.
         sign_hash(t, prov, key, &pad, &bcrypt_hash("SHA256", b"warm-up")?)?;
@@ -712,29 +861,11 @@ mod client {
             sign_hash(t, prov, key, &pad, h)?;
         }
         let ksp = start.elapsed();
-        let signer = crpki::Pkcs12Signer::open(p12, password).map_err(|e| format!("PKCS#12: {e}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let digests: Vec<_> = (0..n)
-            .map(|i| HashAlgorithm::Sha256.digest(format!("bench {i}").as_bytes()))
-            .collect();
-        let warm_up = HashAlgorithm::Sha256.digest(b"warm-up");
-        rt.block_on(signer.sign_digests(
-            SignatureAlgorithm::RSA_PKCS1_SHA256,
-            std::slice::from_ref(&warm_up),
-        ))
-        .map_err(|e| e.to_string())?;
-        let start = Instant::now();
-        for d in &digests {
-            rt.block_on(signer.sign_digests(SignatureAlgorithm::RSA_PKCS1_SHA256, std::slice::from_ref(d)))
-                .map_err(|e| e.to_string())?;
-        }
-        let lib = start.elapsed();
+        let p12 = args.get(1).zip(args.get(2));
+        let lib_us = shared::library_sign_us(n, p12.map(|(f, p)| (f.as_str(), p.as_str())))?;
         println!(
-            "bench n={n} ksp_sign_hash_us={:.1} library_sign_us={:.1}",
+            "bench n={n} ksp_sign_hash_us={:.1} library_sign_us={lib_us:.1}",
             ksp.as_secs_f64() * 1e6 / n as f64,
-            lib.as_secs_f64() * 1e6 / n as f64
         );
         ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
     }

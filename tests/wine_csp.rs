@@ -16,6 +16,9 @@
 #![cfg(feature = "csp")]
 
 #[cfg(all(feature = "sandbox", feature = "remote"))]
+#[path = "wine/remote_support.rs"]
+mod remote_support;
+#[cfg(all(feature = "sandbox", feature = "remote"))]
 #[path = "wine/remote.rs"]
 mod wine_remote;
 

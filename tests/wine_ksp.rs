@@ -1,5 +1,5 @@
 //! The CNG KSP DLL, for real: cross-built for `x86_64-pc-windows-gnu`
-//! (features `ksp,pkcs12`) and driven under Wine by a Windows program
+//! (features `ksp,cli`, with `crpki.exe`) and driven under Wine by a Windows program
 //! (`examples/wine_ksp_client.rs`) that does what Windows' CNG router does
 //! (Wine's ncrypt does not route to third-party KSPs): `LoadLibraryW`,
 //! `GetKeyStorageInterface`, then calls through the function table, with
@@ -9,7 +9,18 @@
 //! Same harness as `tests/wine_csp.rs` (`tests/wine/harness.rs`): it runs
 //! `scripts/wine-env.sh` first and fails, naming the script, when the
 //! machine cannot run Wine; it never passes without running.
+//!
+//! This file's scenario signs with the fixture PKCS#12 file (a local
+//! signer, so the table's own behaviour is tested without a network);
+//! `tests/wine/ksp_remote.rs` signs with the sandbox's remote keys.
 #![cfg(feature = "ksp")]
+
+#[cfg(all(feature = "sandbox", feature = "remote"))]
+#[path = "wine/ksp_remote.rs"]
+mod ksp_remote;
+#[cfg(all(feature = "sandbox", feature = "remote"))]
+#[path = "wine/remote_support.rs"]
+mod remote_support;
 
 use std::path::Path;
 
@@ -18,13 +29,20 @@ mod harness;
 
 use harness::*;
 
+/// Builds crpki.dll (KSP, with the PKCS#12 and the remote signer),
+/// crpki.exe and the client in one cargo run; returns the DLL's and the
+/// client's paths.
+fn build() -> (std::path::PathBuf, std::path::PathBuf) {
+    build_with_bins("ksp,cli", &["crpki"], "wine_ksp_client", "wine-build-ksp")
+}
+
 const PROVIDER: &str = "crpki Remote Signing KSP (open source)";
 
 #[test]
 fn ksp_under_wine() {
     let env = wine_env();
     let _one = lock_prefix(&env);
-    let (dll, exe) = build("ksp,pkcs12", "wine_ksp_client", "wine-build-ksp");
+    let (dll, exe) = build();
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("provider.log");
     let wine = Wine::with_fixture_signer(env, tmp.path());
@@ -55,49 +73,9 @@ fn ksp_under_wine() {
     ] {
         assert!(info.contains(&line), "missing {line:?} in {info}");
     }
-    let data = dir.join("data.bin");
     let pubkey = dir.join("pub.pem");
-    openssl_ok(&[
-        "x509",
-        "-inform",
-        "DER",
-        "-in",
-        path(&dir.join("cert.der")),
-        "-pubkey",
-        "-noout",
-        "-out",
-        path(&pubkey),
-    ]);
-    for (alg, cng) in [("sha256", "SHA256"), ("sha384", "SHA384"), ("sha512", "SHA512")] {
-        // Wine's bcrypt hashed the data as openssl does.
-        let digest = openssl(&["dgst", &format!("-{alg}"), "-binary", path(&data)]).stdout;
-        assert_eq!(read(&format!("hash-{cng}.bin")), digest);
-        for (kind, extra) in [
-            ("pkcs1", &[][..]),
-            (
-                "pss",
-                &[
-                    "-sigopt",
-                    "rsa_padding_mode:pss",
-                    "-sigopt",
-                    "rsa_pss_saltlen:digest",
-                ][..],
-            ),
-        ] {
-            let sig = dir.join(format!("sig-{kind}-{cng}.bin"));
-            let mut args = vec!["dgst", "-verify", path(&pubkey), "-signature", path(&sig)];
-            let dgst = format!("-{alg}");
-            args.push(&dgst);
-            args.extend_from_slice(extra);
-            openssl_ok(&[&args[..], &[path(&data)]].concat());
-            // Over other data it fails: the check can fail.
-            let out = openssl(&[&args[..], &[path(&pubkey)]].concat());
-            assert!(
-                !out.status.success(),
-                "openssl accepted {kind} {alg} over other data"
-            );
-        }
-    }
+    pubkey_of(&dir.join("cert.der"), &pubkey);
+    check_sign_outputs(&dir, &pubkey);
     // ExportKey(RSAPUBLICBLOB): magic, bits, exponent and modulus big-endian.
     let blob = read("pub.blob");
     let modulus_hex =
@@ -203,7 +181,7 @@ fn ksp_under_wine() {
 fn ksp_sign_hash_bench_under_wine() {
     let env = wine_env();
     let _one = lock_prefix(&env);
-    let (dll, exe) = build("ksp,pkcs12", "wine_ksp_client", "wine-build-ksp");
+    let (dll, exe) = build();
     let tmp = tempfile::tempdir().unwrap();
     let wine = Wine::with_fixture_signer(env, tmp.path());
     let p12 = win(&Path::new(MANIFEST).join("fixtures/rep-rsa2048.p12"));

@@ -94,16 +94,11 @@ pub fn lock_prefix(env: &HashMap<String, String>) -> PrefixLock {
     }
 }
 
-/// Builds crpki.dll with `features` and the Windows program `example`
-/// into `<target dir>/<dir>`; returns their paths. Each DLL flavour has
-/// its own directory, so test binaries running at once never overwrite
-/// the DLL another one is running.
-pub fn build(features: &str, example: &str, dir: &str) -> (PathBuf, PathBuf) {
-    build_with_bins(features, &[], example, dir)
-}
-
-/// [`build`], also building the binaries `bins` (e.g. `crpki.exe`) in the
-/// same cargo run.
+/// Builds crpki.dll with `features`, the binaries `bins` (e.g.
+/// `crpki.exe`) and the Windows program `example` in one cargo run, into
+/// `<target dir>/<dir>`; returns the DLL's and the program's paths. Each
+/// DLL flavour has its own directory, so test binaries running at once
+/// never overwrite the DLL another one is running.
 pub fn build_with_bins(features: &str, bins: &[&str], example: &str, dir: &str) -> (PathBuf, PathBuf) {
     let outer = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -273,6 +268,55 @@ pub fn verify_concurrent(dir: &Path, pubkey: &Path, threads: usize, each: usize)
                 path(&dir.join(format!("c-{t}-{i}.sig"))),
                 path(&dir.join(format!("c-{t}-{i}.msg"))),
             ]);
+        }
+    }
+}
+
+/// Writes the public key of the DER certificate `cert_der` to `out` (PEM).
+pub fn pubkey_of(cert_der: &Path, out: &Path) {
+    openssl_ok(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        path(cert_der),
+        "-pubkey",
+        "-noout",
+        "-out",
+        path(out),
+    ]);
+}
+
+/// Checks what the KSP client's `sign` wrote to `dir`: Wine's bcrypt
+/// hashed `data.bin` as openssl does (`hash-SHA*.bin`), and openssl
+/// accepts the PKCS#1 and PSS signatures `sig-{pkcs1,pss}-SHA*.bin` over
+/// it, and not over other data.
+pub fn check_sign_outputs(dir: &Path, pubkey: &Path) {
+    let data = dir.join("data.bin");
+    for (alg, cng) in [("sha256", "SHA256"), ("sha384", "SHA384"), ("sha512", "SHA512")] {
+        let digest = openssl(&["dgst", &format!("-{alg}"), "-binary", path(&data)]).stdout;
+        assert_eq!(
+            std::fs::read(dir.join(format!("hash-{cng}.bin"))).expect("the hash file"),
+            digest
+        );
+        let pss = [
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:digest",
+        ];
+        for (kind, extra) in [("pkcs1", &[][..]), ("pss", &pss[..])] {
+            let sig = dir.join(format!("sig-{kind}-{cng}.bin"));
+            let dgst = format!("-{alg}");
+            let verifies = |over: &Path| {
+                let mut args = vec!["dgst", &dgst, "-verify", path(pubkey), "-signature", path(&sig)];
+                args.extend_from_slice(extra);
+                args.push(path(over));
+                openssl(&args).status.success()
+            };
+            assert!(verifies(&data), "openssl rejected the {kind} {alg} signature");
+            // Over other data it fails: the check can fail.
+            assert!(!verifies(pubkey), "openssl accepted {kind} {alg} over other data");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! so there is one implementation of each algorithm.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
@@ -16,11 +17,27 @@ use super::{Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, Si
 use crate::error::{Error, Result};
 
 /// A public key, kept as its DER `SubjectPublicKeyInfo`.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// The key is parsed for aws-lc-rs once per signature algorithm it is used
+/// with and kept (shared by clones), so verifying many signatures with one
+/// key does not parse it each time.
+#[derive(Clone)]
 pub struct PublicKey {
     spki_der: Vec<u8>,
     info: KeyInfo,
+    parsed: Arc<Mutex<ParsedKeys>>,
 }
+
+/// The key parsed by aws-lc-rs, per signature algorithm used so far.
+type ParsedKeys = Vec<(SignatureAlgorithm, Arc<sig::ParsedPublicKey>)>;
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.spki_der == other.spki_der
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -37,6 +54,7 @@ impl PublicKey {
         Ok(Self {
             spki_der: der.to_vec(),
             info,
+            parsed: Arc::default(),
         })
     }
 
@@ -104,16 +122,38 @@ impl PublicKey {
                 self.info
             )));
         }
-        let verifier = verification_algorithm(algorithm, &self.info)?;
+        let key = self.parsed_for(algorithm)?;
         let d = aws_digest(digest)?;
-        sig::UnparsedPublicKey::new(verifier, &self.spki_der)
-            .verify_digest(&d, signature)
+        key.verify_digest_sig(&d, signature)
             .map_err(|_| Error::BadSignature {
                 detail: format!(
                     "{algorithm} signature does not match the digest and the {} key",
                     self.info
                 ),
             })
+    }
+
+    /// The key parsed for `algorithm`: from the cache, else parsed now and
+    /// kept. A poisoned lock only means another thread panicked while
+    /// holding it; the list is still valid.
+    fn parsed_for(&self, algorithm: SignatureAlgorithm) -> Result<Arc<sig::ParsedPublicKey>> {
+        let lock = || {
+            self.parsed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((_, key)) = lock().iter().find(|(a, _)| *a == algorithm) {
+            return Ok(key.clone());
+        }
+        let verifier = verification_algorithm(algorithm, &self.info)?;
+        // The structure was checked by `from_spki_der`: what aws-lc-rs still
+        // refuses is a key it does not take for this algorithm (e.g. size).
+        let key = Arc::new(
+            sig::ParsedPublicKey::new(verifier, &self.spki_der)
+                .map_err(|e| Error::unsupported(format!("{algorithm} with this {} key: {e}", self.info)))?,
+        );
+        lock().push((algorithm, key.clone()));
+        Ok(key)
     }
 
     /// Checks `signature` over `message` (hashing it first).

@@ -143,8 +143,15 @@ fn ksp_remote_under_wine() {
     rw.logout_while_signing(&pubkey, |d, s| start_loop(&wine2, loop_args(d, s)));
     assert!(client(&["bound", &tmp_win]).contains("bound=0"), "logout unbinds");
 
-    // 7. ECDSA P-256 through the KSP: bob's bob-ecdsa (PIN 5678).
+    // 7. ECDSA P-256 through the KSP: bob's bob-ecdsa (PIN 5678). The
+    // CSP, RSA only, is not offered his EC certificate; the KSP is.
     rw.login("bob");
+    let text = rw.crpki(&["certs", "use", "bob-ecdsa", "--provider", "csp"]);
+    assert!(text.contains("the crpki CSP signs with RSA keys only"), "{text}");
+    assert!(client(&["bound", &tmp_win]).contains("bound=0"));
+    let text = rw.crpki(&["certs", "use", "bob-ecdsa", "--provider", "ksp"]);
+    assert!(text.contains("bound to the crpki KSP"), "{text}");
+    assert!(client(&["bound", &tmp_win]).contains("bound=1\ncontainer=bob-ecdsa\n"));
     let ec_dir = tmp.join("ecdsa");
     std::fs::create_dir(&ec_dir).unwrap();
     let bob_wine = Wine {
@@ -204,6 +211,8 @@ fn ksp_remote_under_wine() {
 
     // 8. The sandbox goes down while signing: NTE_DEVICE_NOT_READY.
     rw.login("alice");
+    let text = rw.crpki(&["certs", "use", "alice-rsa"]);
+    assert!(text.contains("bound to the crpki KSP"), "{text}");
     rw.sandbox_down_while_signing(&pubkey, |d, s| start_loop(&wine2, loop_args(d, s)));
 
     // Uninstalled by crpki.exe: Wine 8 does not implement

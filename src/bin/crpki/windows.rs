@@ -131,6 +131,16 @@ pub fn bind(certificate: Option<&crpki::Certificate>, id: &str, provider: Window
         );
         return;
     };
+    let rsa = cert
+        .public_key()
+        .is_ok_and(|k| k.info().algorithm == crpki::KeyAlgorithm::Rsa);
+    if provider == WindowsProvider::Csp && !rsa {
+        eprintln!(
+            "warning: the crpki CSP signs with RSA keys only; {id} is not bound. CNG applications can use \
+             it through the KSP: crpki certs use {id} --provider ksp"
+        );
+        return;
+    }
     match crpki::provider::certstore::bind_certificate(cert.der(), id, provider) {
         Ok(()) => out!(
             "certificate of {id} bound to the crpki {} in your certificate store",

@@ -89,6 +89,10 @@ mod client {
                 _ => Err("usage: loop OUTDIR STOPFILE MAX".into()),
             },
             (Some("bound"), _) => bound().map(|list| println!("bound={}", list.len())),
+            (Some("pin"), Some(out)) => match (args.get(3), args.get(4)) {
+                (Some(wrong), Some(right)) => pin(Path::new(out), wrong, right),
+                _ => Err("usage: pin OUTDIR WRONG-PIN RIGHT-PIN".into()),
+            },
             (Some("bench"), Some(n)) => match n.parse() {
                 Ok(n) => bench(n),
                 Err(_) => Err("usage: bench N".into()),
@@ -751,6 +755,40 @@ mod client {
             unsafe { CryptReleaseContext(prov, 0) };
             sig.map(|s| big_endian(&s))
         })
+    }
+
+    /// The application gives the PIN, as for a smart card, where nothing
+    /// else supplies one: CryptSignHash fails without it, fails with
+    /// `wrong` (its status printed), and signs with `right`
+    /// (CryptSetProvParam(PP_SIGNATURE_PIN) each time).
+    fn pin(out: &Path, wrong: &str, right: &str) -> Res<()> {
+        let prov = acquire(None, 0)?;
+        let data = b"signed with the application's PIN\n";
+        let hash = hash_of(prov, CALG_SHA_256, data)?;
+        let attempt = |pin: Option<&str>| -> Res<Res<Vec<u8>>> {
+            if let Some(pin) = pin {
+                let c = CString::new(pin).map_err(|e| e.to_string())?;
+                check("CryptSetProvParam(PP_SIGNATURE_PIN)", unsafe {
+                    CryptSetProvParam(prov, PP_SIGNATURE_PIN, c.as_ptr().cast(), 0)
+                })?;
+            }
+            Ok(sign_hash(hash))
+        };
+        for (label, pin) in [("no PIN", None), ("the wrong PIN", Some(wrong))] {
+            match attempt(pin)? {
+                Ok(_) => return Err(format!("CryptSignHash signed with {label}")),
+                Err(e) => println!("ok with {label}: {e}"),
+            }
+        }
+        let sig = attempt(Some(right))??;
+        write(out, "pin.bin", data)?;
+        write(out, "sig-pin.bin", &big_endian(&sig))?;
+        println!("ok CryptSignHash with the PIN the application gave");
+        unsafe {
+            CryptDestroyHash(hash);
+            CryptReleaseContext(prov, 0);
+        }
+        Ok(())
     }
 
     /// `n` CryptSignHash calls on distinct data in one context, timed.

@@ -19,6 +19,7 @@
 //! wine_ksp_client.exe ecdsa      OUTDIR DLL KEYNAME  # an ECDSA P-256 key through the table
 //! wine_ksp_client.exe loop       OUTDIR DLL STOPFILE MAX  # sign until STOPFILE exists
 //! wine_ksp_client.exe bound      OUTDIR DLL   # certificates bound to the KSP in MY
+//! wine_ksp_client.exe pin        OUTDIR DLL WRONG RIGHT  # NCRYPT_PIN_PROPERTY set by the application
 //! ```
 //!
 //! Each step prints `ok <step>`; the first failure prints `FAIL <step>: …`
@@ -93,6 +94,10 @@ mod client {
                             (Some(stop), Some(max)) => sign_loop(t, out, Path::new(stop), max),
                             _ => Err("usage: loop OUTDIR DLL STOPFILE MAX".into()),
                         },
+                        "pin" => match (args.get(4), args.get(5)) {
+                            (Some(wrong), Some(right)) => pin(t, out, wrong, right),
+                            _ => Err("usage: pin OUTDIR DLL WRONG-PIN RIGHT-PIN".into()),
+                        },
                         "bound" => bound().map(|list| {
                             println!("bound={}", list.len());
                             for (container, _) in list {
@@ -105,7 +110,7 @@ mod client {
             }
             _ => {
                 Err(
-                    "usage: wine_ksp_client (sign|errors|concurrent|logout|bench|register|silent|ecdsa|loop|bound) \
+                    "usage: wine_ksp_client (sign|errors|concurrent|logout|bench|register|silent|ecdsa|loop|bound|pin) \
                      OUTDIR DLL [...]"
                         .into(),
                 )
@@ -801,6 +806,47 @@ mod client {
         for k in [imported, key] {
             ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, k) })?;
         }
+        ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
+    }
+
+    /// The application gives the PIN, as for a smart card, where nothing
+    /// else supplies one: SignHash fails without it, fails with `wrong`
+    /// (statuses printed), and signs with `right` (SetKeyProperty
+    /// SmartCardPin on the key each time).
+    fn pin(t: Table, out: &Path, wrong: &str, right: &str) -> Res<()> {
+        let prov = open_provider(t)?;
+        let key = open_key(t, prov, "")?;
+        let pad = Pad::new("SHA256", false, 0);
+        let data = b"signed with the application's PIN\n";
+        let hash = bcrypt_hash("SHA256", data)?;
+        let property = wide("SmartCardPin");
+        let attempt = |pin: Option<&str>| -> Res<Res<Vec<u8>>> {
+            if let Some(pin) = pin {
+                let value: Vec<u8> = wide(pin).iter().flat_map(|u| u.to_le_bytes()).collect();
+                ok("SetKeyProperty(SmartCardPin)", unsafe {
+                    t.SetKeyProperty.unwrap()(
+                        prov,
+                        key,
+                        property.as_ptr(),
+                        value.as_ptr(),
+                        value.len() as u32,
+                        0,
+                    )
+                })?;
+            }
+            Ok(sign_hash(t, prov, key, &pad, &hash))
+        };
+        for (label, pin) in [("no PIN", None), ("the wrong PIN", Some(wrong))] {
+            match attempt(pin)? {
+                Ok(_) => return Err(format!("SignHash signed with {label}")),
+                Err(e) => println!("ok with {label}: {e}"),
+            }
+        }
+        let sig = attempt(Some(right))??;
+        write(out, "pin.bin", data)?;
+        write(out, "sig-pin.bin", &sig)?;
+        println!("ok SignHash with the PIN the application gave");
+        ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, key) })?;
         ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
     }
 

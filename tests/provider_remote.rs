@@ -267,3 +267,63 @@ async fn no_sandbox_running_is_a_configuration_error() {
     assert!(matches!(e, crpki::Error::Config { .. }), "{e:?}");
     assert_eq!(code(&ProviderError::from(e)), codes::NTE_KEYSET_NOT_DEF);
 }
+
+/// Opens the selected container and signs `digest` (PKCS#1, SHA-256).
+async fn sign_once(src: &ProfileSource, digest: &crpki::Digest) -> crpki::Result<Vec<Vec<u8>>> {
+    let opened = src.open(None, OpenOptions::default()).await?;
+    opened
+        .signer
+        .sign_digests(SignatureAlgorithm::RSA_PKCS1_SHA256, std::slice::from_ref(digest))
+        .await
+}
+
+/// An application gives the PIN (the KSP's `NCRYPT_PIN_PROPERTY`, the
+/// CSP's `PP_SIGNATURE_PIN`): the next authorization uses it; a PIN the
+/// service refuses is not sent again; a logout forgets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_given_by_the_application_is_used_refused_once_and_gone_at_logout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sb, store) = start(dir.path()).await;
+    login(&store, "alice").await;
+    // Nothing answers a PIN prompt: the environment is not consulted here.
+    let src = source(&store, None);
+    let digest = HashAlgorithm::Sha256.digest(b"signed with the application's PIN");
+    let e = sign_once(&src, &digest).await.unwrap_err();
+    assert!(matches!(e, crpki::Error::InteractionRequired { .. }), "{e:?}");
+
+    // A wrong PIN is refused by the service once, then forgotten.
+    src.set_pin("alice-rsa", crpki::Secret::new("0000")).unwrap();
+    let e = sign_once(&src, &digest).await.unwrap_err();
+    assert!(matches!(e, crpki::Error::InvalidOtp { .. }), "{e:?}");
+    let refused = sb.stats().requests;
+    let e = sign_once(&src, &digest).await.unwrap_err();
+    assert!(matches!(e, crpki::Error::InteractionRequired { .. }), "{e:?}");
+    assert!(
+        sb.stats().requests - refused <= 1,
+        "the refused PIN was sent again"
+    );
+
+    // The right one signs; openssl agrees.
+    let before = sb.stats();
+    src.set_pin("alice-rsa", crpki::Secret::new("1234")).unwrap();
+    let sigs = sign_once(&src, &digest).await.unwrap();
+    assert_eq!(sb.stats().authorizations - before.authorizations, 1);
+    let opened = src.open(None, OpenOptions::default()).await.unwrap();
+    assert!(openssl_verify(
+        dir.path(),
+        opened.signer.certificate().der(),
+        b"signed with the application's PIN",
+        &sigs[0]
+    ));
+    assert!(matches!(
+        src.set_pin("alice-rsa", crpki::Secret::new("")),
+        Err(crpki::Error::InvalidArgument { .. })
+    ));
+
+    // A logout forgets it: logged in again, the PIN is asked for anew.
+    std::fs::remove_file(store.token_store().path(SANDBOX_PROFILE).unwrap()).unwrap();
+    assert!(sign_once(&src, &digest).await.is_err());
+    login(&store, "alice").await;
+    let e = sign_once(&src, &digest).await.unwrap_err();
+    assert!(matches!(e, crpki::Error::InteractionRequired { .. }), "{e:?}");
+}

@@ -32,6 +32,9 @@
 //! gives the longest name), `PP_PROVTYPE`, `PP_IMPTYPE`
 //! (`CRYPT_IMPL_MIXED`: hashing here, the key elsewhere), `PP_VERSION`,
 //! `PP_ENUMALGS`, `PP_ENUMALGS_EX`, `PP_KEYSPEC` (`AT_SIGNATURE`).
+//! `CPSetProvParam`: `PP_SIGNATURE_PIN` / `PP_KEYEXCHANGE_PIN` give the
+//! container's credential its PIN, as applications do for smart cards
+//! (used by the next authorization instead of asking; never readable back).
 //!
 //! `CPGetKeyParam`: `KP_ALGID`, `KP_KEYLEN`, `KP_BLOCKLEN` (bits),
 //! `KP_CERTIFICATE` (the user's certificate, DER) and
@@ -88,6 +91,8 @@ pub mod consts {
     pub const PP_PROVTYPE: u32 = 16;
     pub const PP_ENUMALGS_EX: u32 = 22;
     pub const PP_UNIQUE_CONTAINER: u32 = 36;
+    pub const PP_KEYEXCHANGE_PIN: u32 = 32;
+    pub const PP_SIGNATURE_PIN: u32 = 33;
     pub const PP_KEYSPEC: u32 = 39;
     pub const CRYPT_IMPL_MIXED: u32 = 3;
 
@@ -129,6 +134,8 @@ const _: () = {
     assert!(CRYPT_NEXT == c::CRYPT_NEXT);
     assert!(PP_ENUMALGS == c::PP_ENUMALGS);
     assert!(PP_ENUMCONTAINERS == c::PP_ENUMCONTAINERS);
+    assert!(PP_KEYEXCHANGE_PIN == c::PP_KEYEXCHANGE_PIN);
+    assert!(PP_SIGNATURE_PIN == c::PP_SIGNATURE_PIN);
     assert!(PP_IMPTYPE == c::PP_IMPTYPE);
     assert!(PP_NAME == c::PP_NAME);
     assert!(PP_VERSION == c::PP_VERSION);
@@ -519,12 +526,28 @@ impl CspProvider {
         }
     }
 
-    /// `CPSetProvParam`: no parameter can be set.
-    pub fn set_prov_param(&self, h: Handle, param: u32, _flags: u32) -> Result<(), ProviderError> {
-        self.context(h)?;
-        Err(ProviderError::not_supported(format!(
-            "CPSetProvParam parameter {param}"
-        )))
+    /// `CPSetProvParam`: `PP_SIGNATURE_PIN` (and `PP_KEYEXCHANGE_PIN`, the
+    /// same key here) gives the container its PIN, as with a smart card
+    /// ([`SignerSource::set_pin`]); `pin` is the NUL-terminated value, `None`
+    /// when the caller passed a null pointer. No other parameter can be set.
+    pub fn set_prov_param(
+        &self,
+        h: Handle,
+        param: u32,
+        pin: Option<&[u8]>,
+        _flags: u32,
+    ) -> Result<(), ProviderError> {
+        let ctx = self.context(h)?;
+        if param != PP_SIGNATURE_PIN && param != PP_KEYEXCHANGE_PIN {
+            return Err(ProviderError::not_supported(format!(
+                "CPSetProvParam parameter {param}"
+            )));
+        }
+        let pin = pin.ok_or(ProviderError::NullPointer("pbData"))?;
+        let pin = std::str::from_utf8(pin)
+            .map_err(|_| Error::invalid_argument("the PIN is not ASCII/UTF-8 text"))?;
+        let container = Self::user_container(&ctx)?;
+        self.core.set_pin(&container.name, crate::Secret::new(pin))
     }
 
     /// `CPGetUserKey`: the container's `AT_SIGNATURE` key.

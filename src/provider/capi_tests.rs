@@ -433,7 +433,7 @@ fn refused_requests() {
         NTE_BAD_UID
     );
     assert_eq!(
-        code(p.set_prov_param(h, PP_NAME, 0).unwrap_err()),
+        code(p.set_prov_param(h, PP_NAME, None, 0).unwrap_err()),
         NTE_NOT_SUPPORTED
     );
     assert_eq!(
@@ -596,4 +596,47 @@ fn concurrent_signing() {
     }
     assert_eq!(signer.calls(), 40);
     assert_eq!(p.live_objects(), (0, 0, 0));
+}
+
+#[test]
+fn pins_set_by_the_application_reach_the_source_for_the_context_container() {
+    let signer = Arc::new(CountingSigner::new());
+    let source = Arc::new(crate::provider::testutil::PinRecorder::new(StaticSource::new(
+        vec![
+            ("cred-1".into(), signer.clone() as Arc<dyn RemoteSigner>),
+            ("cred-2".into(), signer as Arc<dyn RemoteSigner>),
+        ],
+    )));
+    let p = CspProvider::new(source.clone(), Worker::new(DEFAULT_TIMEOUT, None));
+    let h = p.acquire_context(Some(b"cred-2"), 0).unwrap();
+    p.set_prov_param(h, PP_SIGNATURE_PIN, Some(b"1234"), 0).unwrap();
+    p.set_prov_param(h, PP_KEYEXCHANGE_PIN, Some(b"5678"), 0).unwrap();
+    assert_eq!(
+        source.pins(),
+        [
+            ("cred-2".to_owned(), "1234".to_owned()),
+            ("cred-2".to_owned(), "5678".to_owned())
+        ]
+    );
+    // A null value, a PIN that is not text, a verify-only context, a bad handle.
+    let e = p.set_prov_param(h, PP_SIGNATURE_PIN, None, 0).unwrap_err();
+    assert_eq!(code(e), ERROR_INVALID_PARAMETER);
+    let e = p
+        .set_prov_param(h, PP_SIGNATURE_PIN, Some(&[0xff, 0xfe]), 0)
+        .unwrap_err();
+    assert_eq!(code(e), ERROR_INVALID_PARAMETER);
+    let v = p.acquire_context(None, CRYPT_VERIFYCONTEXT).unwrap();
+    assert!(p.set_prov_param(v, PP_SIGNATURE_PIN, Some(b"1234"), 0).is_err());
+    let e = p
+        .set_prov_param(Handle::from_raw(0), PP_SIGNATURE_PIN, Some(b"1234"), 0)
+        .unwrap_err();
+    assert_eq!(code(e), NTE_BAD_UID);
+    assert_eq!(source.pins().len(), 2, "no failed call stored a PIN");
+    // A source without PINs refuses rather than ignores one.
+    let plain = provider_with(Arc::new(CountingSigner::new()));
+    let h = plain.acquire_context(None, 0).unwrap();
+    let e = plain
+        .set_prov_param(h, PP_SIGNATURE_PIN, Some(b"1234"), 0)
+        .unwrap_err();
+    assert_eq!(code(e), NTE_NOT_SUPPORTED);
 }

@@ -46,7 +46,11 @@
 //! certificate (登記官証明書), DER** (5.3 ②), the last certificate of the
 //! signer's chain when it is self-signed, else `NTE_NOT_FOUND`. Imported
 //! public keys answer the algorithm, length and usage properties only.
-//! `SetKeyProperty` takes `HWND Handle` and `Use Context`.
+//! `SetKeyProperty` takes `HWND Handle`, `Use Context` and
+//! `SmartCardPin` (`NCRYPT_PIN_PROPERTY`, UTF-16): the PIN the next
+//! authorization of the key's credential uses instead of asking, as with
+//! a smart card ([`SignerSource::set_pin`]; never kept in the key's
+//! properties, never readable back).
 //!
 //! # Blobs, signatures
 //!
@@ -131,6 +135,7 @@ pub mod consts {
     pub const NCRYPT_KEY_TYPE_PROPERTY: &str = "Key Type";
     pub const NCRYPT_EXPORT_POLICY_PROPERTY: &str = "Export Policy";
     pub const NCRYPT_CERTIFICATE_PROPERTY: &str = "SmartCardKeyCertificate";
+    pub const NCRYPT_PIN_PROPERTY: &str = "SmartCardPin";
 
     pub const BCRYPT_RSAPUBLIC_BLOB: &str = "RSAPUBLICBLOB";
     pub const BCRYPT_ECCPUBLIC_BLOB: &str = "ECCPUBLICBLOB";
@@ -342,6 +347,19 @@ pub fn signature_len(key: &KeyInfo) -> usize {
         KeyAlgorithm::Rsa => key.max_signature_len(),
         _ => 2 * P256_LEN,
     }
+}
+
+/// A PIN given as a UTF-16 property value (with or without its NUL).
+fn pin_from_utf16(data: &[u8]) -> Result<crate::Secret, ProviderError> {
+    if data.len() % 2 != 0 {
+        return Err(ProviderError::BadLength("a UTF-16 PIN of an odd length".into()));
+    }
+    let units: Vec<u16> = data
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    Ok(crate::Secret::new(from_utf16(&units, "the PIN")?))
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
@@ -901,6 +919,12 @@ impl KspProvider {
     ) -> Result<(), ProviderError> {
         let k = self.key(h, key)?;
         check_flags("SetKeyProperty", flags, NCRYPT_SILENT_FLAG)?;
+        if property == NCRYPT_PIN_PROPERTY {
+            let KeyKind::User(container) = &k.kind else {
+                return Err(ProviderError::not_supported("a PIN for an imported public key"));
+            };
+            return self.core.set_pin(&container.name, pin_from_utf16(data)?);
+        }
         k.settings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -716,3 +716,52 @@ fn freeing_everything_while_signing() {
         .unwrap_err();
     assert_eq!(code(e), NTE_INVALID_HANDLE);
 }
+
+#[test]
+fn smart_card_pin_on_a_key_reaches_the_source_and_is_not_readable() {
+    let signer = Arc::new(CountingSigner::new());
+    let source = Arc::new(crate::provider::testutil::PinRecorder::new(StaticSource::new(
+        vec![
+            ("cred-1".into(), signer.clone() as Arc<dyn RemoteSigner>),
+            ("cred-2".into(), signer as Arc<dyn RemoteSigner>),
+        ],
+    )));
+    let p = KspProvider::new(source.clone(), Worker::new(DEFAULT_TIMEOUT, None));
+    let h = p.open_provider(None, 0).unwrap();
+    let k = p.open_key(h, Some("cred-2"), 0, 0).unwrap();
+    p.set_key_property(h, k, NCRYPT_PIN_PROPERTY, &w("1234"), 0)
+        .unwrap();
+    // Without the NUL too.
+    let mut bare = w("5678");
+    bare.truncate(bare.len() - 2);
+    p.set_key_property(h, k, NCRYPT_PIN_PROPERTY, &bare, NCRYPT_SILENT_FLAG)
+        .unwrap();
+    assert_eq!(
+        source.pins(),
+        [
+            ("cred-2".to_owned(), "1234".to_owned()),
+            ("cred-2".to_owned(), "5678".to_owned())
+        ]
+    );
+    let e = p
+        .get_key_property(h, k, NCRYPT_PIN_PROPERTY, Out::Size, 0)
+        .unwrap_err();
+    assert_eq!(code(e), NTE_NOT_SUPPORTED);
+    let e = p
+        .set_key_property(h, k, NCRYPT_PIN_PROPERTY, &[0x31, 0x00, 0x32], 0)
+        .unwrap_err();
+    assert_eq!(code(e), NTE_BAD_LEN);
+    // The selected key gets the PIN under its real name.
+    let selected = p.open_key(h, Some(""), 0, 0).unwrap();
+    p.set_key_property(h, selected, NCRYPT_PIN_PROPERTY, &w("0000"), 0)
+        .unwrap();
+    assert_eq!(source.pins()[2].0, "cred-1");
+    // A source without PINs refuses rather than ignores one.
+    let plain = ksp_with(Arc::new(CountingSigner::new()));
+    let h = plain.open_provider(None, 0).unwrap();
+    let k = plain.open_key(h, Some("cred-1"), 0, 0).unwrap();
+    let e = plain
+        .set_key_property(h, k, NCRYPT_PIN_PROPERTY, &w("1234"), 0)
+        .unwrap_err();
+    assert_eq!(code(e), NTE_NOT_SUPPORTED);
+}

@@ -91,19 +91,29 @@ pub unsafe extern "system" fn CPGetProvParam(
     })
 }
 
-/// `CPSetProvParam`: `NTE_NOT_SUPPORTED`.
+/// `CPSetProvParam`: the PIN parameters (see [`super::capi`]).
 ///
 /// # Safety
-/// The data pointer is not read.
+/// For `PP_SIGNATURE_PIN`/`PP_KEYEXCHANGE_PIN`, `pb_data` is null or a
+/// NUL-terminated string; for other parameters it is not read.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn CPSetProvParam(
     h_prov: usize,
     dw_param: u32,
-    _pb_data: *const u8,
+    pb_data: *const u8,
     dw_flags: u32,
 ) -> Bool {
     export("CPSetProvParam", || {
-        provider().set_prov_param(handle(h_prov), dw_param, dw_flags)
+        let pin_param = matches!(
+            dw_param,
+            super::capi::consts::PP_SIGNATURE_PIN | super::capi::consts::PP_KEYEXCHANGE_PIN
+        );
+        let pin = if pin_param {
+            unsafe { ffi::c_string(pb_data.cast()) }
+        } else {
+            None
+        };
+        provider().set_prov_param(handle(h_prov), dw_param, pin, dw_flags)
     })
 }
 

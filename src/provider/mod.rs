@@ -185,6 +185,12 @@ impl ProviderCore {
         }))
     }
 
+    /// Gives container `name` its PIN (see [`SignerSource::set_pin`]); no
+    /// network, so no worker round trip.
+    pub fn set_pin(&self, name: &str, pin: crate::Secret) -> Result<(), ProviderError> {
+        Ok(self.source.set_pin(name, pin)?)
+    }
+
     /// Forgets the local binding of `name` (see [`SignerSource::forget`]).
     pub fn forget(&self, name: &str) -> Result<(), ProviderError> {
         let source = self.source.clone();
@@ -316,6 +322,44 @@ pub(crate) mod testutil {
                 return Err(f());
             }
             self.inner.sign_digests(algorithm, digests).await
+        }
+    }
+
+    /// A source over `inner` whose containers take PINs: it records them
+    /// as (container, PIN) for the test to read.
+    #[derive(Debug)]
+    pub struct PinRecorder {
+        pub inner: source::StaticSource,
+        pub pins: std::sync::Mutex<Vec<(String, String)>>,
+    }
+
+    impl PinRecorder {
+        pub fn new(inner: source::StaticSource) -> Self {
+            Self {
+                inner,
+                pins: std::sync::Mutex::default(),
+            }
+        }
+
+        pub fn pins(&self) -> Vec<(String, String)> {
+            self.pins.lock().unwrap().clone()
+        }
+    }
+
+    #[async_trait]
+    impl SignerSource for PinRecorder {
+        async fn containers(&self, options: OpenOptions) -> Result<Vec<ContainerInfo>> {
+            self.inner.containers(options).await
+        }
+        async fn open(&self, container: Option<&str>, options: OpenOptions) -> Result<OpenedSigner> {
+            self.inner.open(container, options).await
+        }
+        fn set_pin(&self, container: &str, pin: crate::Secret) -> Result<()> {
+            self.pins
+                .lock()
+                .unwrap()
+                .push((container.to_owned(), pin.expose().to_owned()));
+            Ok(())
         }
     }
 }

@@ -18,12 +18,17 @@
 //!
 //! # Silence, PINs and browsers
 //!
-//! Credentials authorized with a PIN or OTP get it from the environment
-//! (`CRPKI_PIN`, `CRPKI_OTP`: the variable is `CRPKI_` and the input's id
-//! in capitals). That needs nobody, so it is used with and without
-//! `CRYPT_SILENT`. A PIN dialog of the provider's own is future work: until
-//! then a missing variable is [`Error::InteractionRequired`]
-//! (`NTE_SILENT_CONTEXT`), whatever the flags.
+//! Credentials authorized with a PIN get the one the application gave
+//! ([`SignerSource::set_pin`]: the KSP's `NCRYPT_PIN_PROPERTY`, the CSP's
+//! `PP_SIGNATURE_PIN`, as with a smart card), else it comes from the
+//! environment like an OTP (`CRPKI_PIN`, `CRPKI_OTP`: the variable is
+//! `CRPKI_` and the input's id in capitals). Neither needs anybody, so
+//! both serve with and without `CRYPT_SILENT`. A PIN dialog of the
+//! provider's own is future work: until then a missing PIN is
+//! [`Error::InteractionRequired`] (`NTE_SILENT_CONTEXT`), whatever the
+//! flags. A PIN the service refuses is forgotten at once, so that it is
+//! never sent twice (each refusal may count towards a lock-out), and the
+//! application's PINs go when the profile logs out.
 //!
 //! Only a non-silent open may use the system browser (credentials in
 //! `oauth2code` mode, and the RSSP's own OAuth2 login for profiles in
@@ -88,6 +93,62 @@ impl SecretPrompt for EnvSecrets {
     }
 }
 
+/// PINs the application gave, by (profile, credential id).
+#[derive(Clone, Default)]
+struct Pins(Arc<Mutex<HashMap<(String, String), Secret>>>);
+
+impl fmt::Debug for Pins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pins(..)")
+    }
+}
+
+impl Pins {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Secret>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, profile: &str, credential: &str) -> Option<Secret> {
+        self.lock()
+            .get(&(profile.to_owned(), credential.to_owned()))
+            .cloned()
+    }
+
+    fn set(&self, profile: &str, credential: &str, pin: Secret) {
+        self.lock()
+            .insert((profile.to_owned(), credential.to_owned()), pin);
+    }
+
+    fn forget(&self, profile: &str, credential: &str) {
+        self.lock().remove(&(profile.to_owned(), credential.to_owned()));
+    }
+
+    fn forget_profile(&self, profile: &str) {
+        self.lock().retain(|(p, _), _| p != profile);
+    }
+}
+
+/// Answers a `PIN` input with the application's PIN for the credential,
+/// and everything else (or a PIN not given) through `fallback`.
+#[derive(Debug)]
+struct PinsFirst {
+    pins: Pins,
+    profile: String,
+    fallback: Arc<dyn SecretPrompt>,
+}
+
+#[async_trait]
+impl SecretPrompt for PinsFirst {
+    async fn ask(&self, request: &PromptRequest<'_>) -> Result<Secret> {
+        if request.input.id.eq_ignore_ascii_case("PIN")
+            && let Some(pin) = self.pins.get(&self.profile, &request.credential.id)
+        {
+            return Ok(pin);
+        }
+        self.fallback.ask(request).await
+    }
+}
+
 /// Size and modification time of a file; `None` when it does not exist.
 type Stamp = Option<(u64, Option<SystemTime>)>;
 
@@ -109,6 +170,7 @@ pub struct ProfileSource {
     prompt: Arc<dyn SecretPrompt>,
     browser: Option<Arc<dyn BrowserLauncher>>,
     kept: Mutex<HashMap<(String, String, bool), Kept>>,
+    pins: Pins,
 }
 
 impl fmt::Debug for ProfileSource {
@@ -137,6 +199,7 @@ impl ProfileSource {
             prompt: Arc::new(EnvSecrets),
             browser: Some(Arc::new(SystemBrowser::new())),
             kept: Mutex::new(HashMap::new()),
+            pins: Pins::default(),
         }
     }
 
@@ -258,6 +321,15 @@ impl SignerSource for ProfileSource {
             .collect())
     }
 
+    fn set_pin(&self, container: &str, pin: Secret) -> Result<()> {
+        if pin.is_empty() {
+            return Err(Error::invalid_argument("an empty PIN"));
+        }
+        let (_, profile) = self.profile()?;
+        self.pins.set(&profile.name, container, pin);
+        Ok(())
+    }
+
     async fn open(&self, container: Option<&str>, options: OpenOptions) -> Result<OpenedSigner> {
         let silent = options.silent;
         let (store, profile) = self.profile()?;
@@ -269,6 +341,7 @@ impl SignerSource for ProfileSource {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|(p, _, _), _| *p != profile.name);
+            self.pins.forget_profile(&profile.name);
             return Err(not_logged_in(&profile.name, silent));
         }
         let chosen = container
@@ -289,7 +362,12 @@ impl SignerSource for ProfileSource {
             }
         }
         let client = self.client(&store, &profile, silent)?;
-        let mut authorizer = ModeAuthorizer::new().with_prompt(self.prompt.clone());
+        let prompt = PinsFirst {
+            pins: self.pins.clone(),
+            profile: profile.name.clone(),
+            fallback: self.prompt.clone(),
+        };
+        let mut authorizer = ModeAuthorizer::new().with_prompt(Arc::new(prompt));
         if let Some(b) = self.browser.as_ref().filter(|_| !silent) {
             authorizer = authorizer.with_browser(b.clone());
         }
@@ -303,6 +381,7 @@ impl SignerSource for ProfileSource {
             .map_err(|e| silence(e, silent))?;
         let signer = Arc::new(ProfileSigner {
             inner,
+            pins: self.pins.clone(),
             profile: profile.name.clone(),
             session: session.clone(),
             stamp: Mutex::new(session.as_deref().and_then(stamp)),
@@ -323,6 +402,7 @@ impl SignerSource for ProfileSource {
 /// A [`CscSigner`] that stops signing when its profile logs out.
 struct ProfileSigner {
     inner: CscSigner,
+    pins: Pins,
     profile: String,
     session: Option<PathBuf>,
     /// The token file as this signer last saw it (its own token refreshes
@@ -366,13 +446,19 @@ impl RemoteSigner for ProfileSigner {
             && stamp(file).is_none()
         {
             self.inner.forget_authorization().await;
+            self.pins.forget_profile(&self.profile);
             return Err(not_logged_in(&self.profile, self.silent));
         }
-        let signatures = self
-            .inner
-            .sign_digests(algorithm, digests)
-            .await
-            .map_err(|e| silence(e, self.silent))?;
+        let signatures = match self.inner.sign_digests(algorithm, digests).await {
+            Ok(s) => s,
+            Err(e) => {
+                if matches!(e, Error::WrongPassword { .. } | Error::InvalidOtp { .. }) {
+                    // Never sent again: the application must give another.
+                    self.pins.forget(&self.profile, &self.inner.credential().id);
+                }
+                return Err(silence(e, self.silent));
+            }
+        };
         if let Some(file) = &self.session {
             *self.stamp.lock().unwrap_or_else(PoisonError::into_inner) = stamp(file);
         }

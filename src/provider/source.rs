@@ -52,6 +52,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::signer::RemoteSigner;
 
 /// How a container is being opened.
@@ -113,6 +114,18 @@ pub trait SignerSource: fmt::Debug + Send + Sync + 'static {
     async fn forget(&self, container: &str) -> Result<()> {
         let _ = container;
         Ok(())
+    }
+
+    /// Takes the PIN of `container` from the application, as a smart card
+    /// provider does (the KSP's `NCRYPT_PIN_PROPERTY`, the CSP's
+    /// `PP_SIGNATURE_PIN`): the next authorization that needs a PIN uses
+    /// it instead of asking. A source whose containers need no PIN refuses
+    /// it ([`Error::Unsupported`], the default) rather than ignore it.
+    fn set_pin(&self, container: &str, pin: Secret) -> Result<()> {
+        let _ = pin;
+        Err(Error::unsupported(format!(
+            "setting a PIN: container '{container}' is not protected by one"
+        )))
     }
 }
 

@@ -86,6 +86,15 @@ fn ksp_remote_under_wine() {
     // signature; the size queries and VerifySignature are local.
     assert_eq!(signed, 6, "remote signatures for the seed's sequence");
 
+    // The application gives the PIN (NCRYPT_PIN_PROPERTY), as for a smart
+    // card, with no CRPKI_PIN: refused without it and with a wrong one.
+    let pin_dir = tmp.join("pin");
+    std::fs::create_dir(&pin_dir).unwrap();
+    let text = rw
+        .wine_with_pin(None)
+        .client(&exe, &["pin", &win(&pin_dir), &dll_win, WRONG_PIN, ALICE_PIN]);
+    rw.check_application_pin(&text, &pin_dir, &pubkey);
+
     // 3. crpki.exe binds the certificate to the KSP (dwProvType 0,
     // CERT_NCRYPT_KEY_SPEC), and remembers the choice in the profile.
     let text = rw.crpki(&["certs", "use", "alice-rsa", "--provider", "ksp"]);
@@ -154,17 +163,7 @@ fn ksp_remote_under_wine() {
     assert!(client(&["bound", &tmp_win]).contains("bound=1\ncontainer=bob-ecdsa\n"));
     let ec_dir = tmp.join("ecdsa");
     std::fs::create_dir(&ec_dir).unwrap();
-    let bob_wine = Wine {
-        env: wine.env.clone(),
-        extra: wine
-            .extra
-            .iter()
-            .map(|(k, v)| match k.as_str() {
-                "CRPKI_PIN" => (k.clone(), "5678".to_owned()),
-                _ => (k.clone(), v.clone()),
-            })
-            .collect(),
-    };
+    let bob_wine = rw.wine_with_pin(Some("5678"));
     let text = bob_wine.client(&exe, &["ecdsa", &win(&ec_dir), &dll_win, "bob-ecdsa"]);
     println!("{text}");
     let info = std::fs::read_to_string(ec_dir.join("info.txt")).unwrap();

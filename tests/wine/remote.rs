@@ -122,6 +122,15 @@ fn csp_remote_under_wine() {
     // attributes: it signs SHA-256 of the same data) come from the cache.
     assert_eq!(signed, 3, "remote signatures for the seed's sequence");
 
+    // The application gives the PIN (PP_SIGNATURE_PIN), as for a smart
+    // card, with no CRPKI_PIN: refused without it and with a wrong one.
+    let pin_dir = tmp.join("pin");
+    std::fs::create_dir(&pin_dir).unwrap();
+    let text = rw
+        .wine_with_pin(None)
+        .client(&exe, &["pin", &win(&pin_dir), WRONG_PIN, ALICE_PIN]);
+    rw.check_application_pin(&text, &pin_dir, &pubkey);
+
     // 3. crpki.exe binds the chosen credential's certificate in MY.
     let text = crpki(&["certs", "use", "alice-rsa"]);
     assert!(text.contains("bound to the crpki CSP"), "{text}");

@@ -27,6 +27,9 @@ use crate::harness::*;
 /// alice's PIN in the sandbox (her credential `alice-rsa`).
 pub const ALICE_PIN: &str = "1234";
 
+/// A PIN no sandbox credential has, easy to find in a log.
+pub const WRONG_PIN: &str = "wrong-pin-7315";
+
 /// The Windows build of one test (DLL, client, `crpki.exe`), the Wine
 /// prefix held for it, a running sandbox, a config directory whose sandbox
 /// profile points at it, and a Wine whose providers use that profile.
@@ -180,6 +183,41 @@ impl RemoteWine {
                 .unwrap();
         }
         start.elapsed().as_micros() as f64 / n as f64
+    }
+
+    /// The same Wine with `CRPKI_PIN` = `pin`, or without it for `None`.
+    pub fn wine_with_pin(&self, pin: Option<&str>) -> Wine {
+        let mut extra: Vec<(String, String)> = self
+            .wine
+            .extra
+            .iter()
+            .filter(|(k, _)| k != "CRPKI_PIN")
+            .cloned()
+            .collect();
+        if let Some(pin) = pin {
+            extra.push(("CRPKI_PIN".into(), pin.into()));
+        }
+        Wine {
+            env: self.wine.env.clone(),
+            extra,
+        }
+    }
+
+    /// What a client's `pin` command did, with no `CRPKI_PIN` around: no
+    /// PIN is NTE_SILENT_CONTEXT, the wrong one SCARD_W_WRONG_CHV, and the
+    /// signature made with the right one (`sig-pin.bin` over `pin.bin` in
+    /// `dir`) verifies with openssl.
+    pub fn check_application_pin(&self, text: &str, dir: &Path, pubkey: &Path) {
+        assert!(
+            text.contains("ok with no PIN") && text.contains("0x80090022"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ok with the wrong PIN") && text.contains("0x8010006b"),
+            "{text}"
+        );
+        assert!(sig_ok(pubkey, &dir.join("pin.bin"), &dir.join("sig-pin.bin")));
+        assert!(!self.log_text().contains(WRONG_PIN), "the PIN is in the log");
     }
 
     /// The provider log so far.

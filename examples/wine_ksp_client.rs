@@ -20,6 +20,7 @@
 //! wine_ksp_client.exe loop       OUTDIR DLL STOPFILE MAX  # sign until STOPFILE exists
 //! wine_ksp_client.exe bound      OUTDIR DLL   # certificates bound to the KSP in MY
 //! wine_ksp_client.exe pin        OUTDIR DLL WRONG RIGHT  # NCRYPT_PIN_PROPERTY set by the application
+//! wine_ksp_client.exe tokens     OUTDIR DLL   # a token file saved and loaded by the library (DPAPI)
 //! ```
 //!
 //! Each step prints `ok <step>`; the first failure prints `FAIL <step>: …`
@@ -94,6 +95,7 @@ mod client {
                             (Some(stop), Some(max)) => sign_loop(t, out, Path::new(stop), max),
                             _ => Err("usage: loop OUTDIR DLL STOPFILE MAX".into()),
                         },
+                        "tokens" => tokens(out),
                         "pin" => match (args.get(4), args.get(5)) {
                             (Some(wrong), Some(right)) => pin(t, out, wrong, right),
                             _ => Err("usage: pin OUTDIR DLL WRONG-PIN RIGHT-PIN".into()),
@@ -110,7 +112,7 @@ mod client {
             }
             _ => {
                 Err(
-                    "usage: wine_ksp_client (sign|errors|concurrent|logout|bench|register|silent|ecdsa|loop|bound|pin) \
+                    "usage: wine_ksp_client (sign|errors|concurrent|logout|bench|register|silent|ecdsa|loop|bound|pin|tokens) \
                      OUTDIR DLL [...]"
                         .into(),
                 )
@@ -848,6 +850,36 @@ mod client {
         println!("ok SignHash with the PIN the application gave");
         ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, key) })?;
         ok("FreeProvider", unsafe { t.FreeProvider.unwrap()(prov) })
+    }
+
+    /// The library's token store on Windows: saves tokens for profile
+    /// `wine` in OUTDIR (sealed with DPAPI), loads them back, compares.
+    fn tokens(out: &Path) -> Res<()> {
+        use crpki::profile::{FileTokenStore, TokenStore, Tokens};
+        let tokens = Tokens {
+            issuer: "https://issuer.example/".into(),
+            client_id: "wine-client".into(),
+            subject: Some("wine-subject".into()),
+            access_token: crpki::Secret::new("AT-sealed-by-dpapi-4711"),
+            refresh_token: Some(crpki::Secret::new("RT-sealed-by-dpapi-4711")),
+            id_token: None,
+            expires_at: None,
+            scope: Some("openid".into()),
+        };
+        let store = FileTokenStore::new(out);
+        store.save("wine", &tokens).map_err(|e| format!("save: {e}"))?;
+        let back = store
+            .load("wine")
+            .map_err(|e| format!("load: {e}"))?
+            .ok_or("load: no tokens")?;
+        if back.access_token.expose() != tokens.access_token.expose()
+            || back.refresh_token.as_ref().map(|s| s.expose()) != Some("RT-sealed-by-dpapi-4711")
+            || back.subject != tokens.subject
+        {
+            return Err("the tokens loaded back differ".into());
+        }
+        println!("ok token file saved and loaded back");
+        Ok(())
     }
 
     /// Open, sign, free in a loop until `stop` exists (or `max` rounds), as

@@ -20,6 +20,10 @@
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
 //!   KSP DLLs.
+//!
+//! `unsafe` is denied everywhere but in the Windows FFI files, which say so
+//! at their top: `provider/{ffi,csp,ksp,certstore}.rs` (the DLLs' C ABI,
+//! the certificate store) and `profile/dpapi.rs` (sealing token files).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

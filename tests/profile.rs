@@ -448,3 +448,33 @@ fn environment_overrides_dir_and_profile() {
     );
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_token_file_sealed_on_windows_is_refused_here_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileTokenStore::new(dir.path().join("tokens"));
+    store.save("p", &tokens("access-1", "refresh-1")).unwrap();
+    let path = store.path("p").unwrap();
+    // Not sealed here: plain TOML, as before.
+    assert!(std::fs::read_to_string(&path).unwrap().contains("access-1"));
+    let mut sealed = crpki::profile::DPAPI_MAGIC.to_vec();
+    sealed.extend_from_slice(b"\x01\x00\x00\x00opaque blob with access-1 inside");
+    std::fs::write(&path, &sealed).unwrap();
+    match store.load("p") {
+        Err(Error::Config { detail }) => {
+            assert!(
+                detail.contains("DPAPI") && detail.contains("log in again"),
+                "{detail}"
+            );
+            assert!(!detail.contains("access-1"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Bytes that are neither sealed nor text: a clear error, no content echoed.
+    std::fs::write(&path, b"\xff\xfeaccess-1").unwrap();
+    match store.load("p") {
+        Err(Error::Config { detail }) => assert!(!detail.contains("access-1"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -154,6 +154,30 @@ fn ksp_under_wine() {
     let text = wine.client(&exe, &["logout", &win(tmp.path()), &dll_win]);
     assert!(text.contains("signed before) -> 0x80090026"), "{text}");
 
+    // The library's token file on Windows is sealed with DPAPI: no token in
+    // the clear, loaded back there, refused here with the reason.
+    let tokens_dir = tmp.path().join("tokens");
+    std::fs::create_dir(&tokens_dir).unwrap();
+    let text = wine.client(&exe, &["tokens", &win(&tokens_dir), &dll_win]);
+    assert!(text.contains("ok token file saved and loaded back"), "{text}");
+    let file = tokens_dir.join("wine.toml");
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(crpki::profile::DPAPI_MAGIC), "{bytes:?}");
+    let needle = b"sealed-by-dpapi-4711";
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "a token in the clear"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    use crpki::profile::TokenStore;
+    match crpki::profile::FileTokenStore::new(&tokens_dir).load("wine") {
+        Err(crpki::Error::Config { detail }) => assert!(detail.contains("DPAPI"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+
     // 5. Registration. Wine 8's bcrypt accepts BCryptRegisterProvider and
     // BCryptAddContextFunctionProvider without storing anything, and does
     // not implement BCryptUnregisterProvider: DllRegisterServer succeeds,

@@ -13,7 +13,8 @@
 //! `~/Library/Application Support/crpki` on macOS, `%APPDATA%\crpki\config`
 //! on Windows). It holds `profiles.toml` (all profiles and the current one)
 //! and `tokens/<profile>.toml` (see [`FileTokenStore`]). Both are written
-//! atomically with owner-only permissions.
+//! atomically with owner-only permissions; on Windows the token files are
+//! also sealed with DPAPI for the user who wrote them.
 //!
 //! # The sandbox profile
 //!
@@ -36,6 +37,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
+#[cfg(windows)]
+mod dpapi;
 mod fsutil;
 mod sandbox;
 mod store;
@@ -43,7 +46,7 @@ mod tokens;
 
 pub use sandbox::SandboxEndpoints;
 pub use store::{CONFIG_DIR_ENV, PROFILE_ENV, ProfileStore, SANDBOX_STATE_ENV};
-pub use tokens::{FileTokenStore, TokenStore, Tokens};
+pub use tokens::{DPAPI_MAGIC, FileTokenStore, TokenStore, Tokens};
 
 /// Name of the built-in sandbox profile.
 pub const SANDBOX_PROFILE: &str = "sandbox";

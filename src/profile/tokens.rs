@@ -100,15 +100,22 @@ struct TokenFile {
 
 const TOKEN_FILE_VERSION: u32 = 1;
 
+/// The first bytes of a token file whose content is sealed with Windows
+/// DPAPI; the sealed blob follows.
+pub const DPAPI_MAGIC: &[u8] = b"crpki-dpapi-1\n";
+
 /// Token files `DIR/<profile>.toml`, one per profile.
 ///
 /// On Unix each file is created with mode 0600 (atomically: a temporary
 /// file created 0600, written, fsynced, renamed), and a token file that
 /// group or others could read is refused rather than used.
 ///
-/// On Windows the file inherits the ACL of the per-user config directory.
-// TODO(windows): protect the file content with DPAPI (CryptProtectData,
-// per-user scope) and check the file's DACL before reading.
+/// On Windows the file inherits the ACL of the per-user config directory,
+/// and its content is sealed with DPAPI for the current user (it starts
+/// with [`DPAPI_MAGIC`]), so that only the Windows user who wrote it can
+/// read it. A plain file (one written before, or by crpki on another
+/// system sharing the directory) is still read there, and sealed at the
+/// next save. Elsewhere a sealed file is refused with a clear error.
 #[derive(Clone, Debug)]
 pub struct FileTokenStore {
     dir: PathBuf,
@@ -131,7 +138,7 @@ impl FileTokenStore {
         Ok(self.dir.join(format!("{profile}.toml")))
     }
 
-    fn read_private(path: &Path) -> Result<Option<String>> {
+    fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
         let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -167,21 +174,59 @@ impl FileTokenStore {
                 });
             }
         }
-        let mut text = String::new();
-        file.read_to_string(&mut text)
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        file.read_to_end(&mut bytes)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        Ok(Some(text))
+        Ok(Some(bytes))
+    }
+
+    /// The file's TOML text: unsealed on Windows when it is sealed.
+    fn text_of(path: &Path, bytes: &[u8]) -> Result<zeroize::Zeroizing<String>> {
+        let plain: zeroize::Zeroizing<Vec<u8>> = match bytes.strip_prefix(DPAPI_MAGIC) {
+            #[cfg(windows)]
+            Some(sealed) => super::dpapi::unprotect(sealed, path)?,
+            #[cfg(not(windows))]
+            Some(_) => {
+                return Err(Error::Config {
+                    detail: format!(
+                        "token file {} is sealed with Windows DPAPI: only the Windows user who wrote it \
+                         can read it; log in again here",
+                        path.display()
+                    ),
+                });
+            }
+            None => zeroize::Zeroizing::new(bytes.to_vec()),
+        };
+        match std::str::from_utf8(&plain) {
+            Ok(t) => Ok(zeroize::Zeroizing::new(t.to_owned())),
+            Err(_) => Err(Error::Config {
+                detail: format!("token file {} is not UTF-8 text; log in again", path.display()),
+            }),
+        }
+    }
+
+    /// What is written for `text`: sealed with DPAPI on Windows.
+    fn sealed(text: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        #[cfg(windows)]
+        {
+            let mut out = DPAPI_MAGIC.to_vec();
+            out.extend_from_slice(&super::dpapi::protect(text.as_bytes())?);
+            Ok(zeroize::Zeroizing::new(out))
+        }
+        #[cfg(not(windows))]
+        Ok(zeroize::Zeroizing::new(text.as_bytes().to_vec()))
     }
 }
 
 impl TokenStore for FileTokenStore {
     fn load(&self, profile: &str) -> Result<Option<Tokens>> {
         let path = self.path(profile)?;
-        let Some(mut text) = Self::read_private(&path)? else {
+        let Some(bytes) = Self::read_private(&path)? else {
             return Ok(None);
         };
-        let parsed = toml::from_str::<TokenFile>(&text);
-        let result = match parsed {
+        let text = Self::text_of(&path, &bytes)?;
+        // `text` is wiped when dropped, at the end of this function.
+        match toml::from_str::<TokenFile>(&text) {
             Ok(f) if f.version == TOKEN_FILE_VERSION => Ok(Some(Tokens {
                 issuer: f.issuer,
                 client_id: f.client_id,
@@ -212,9 +257,7 @@ impl TokenStore for FileTokenStore {
                     ),
                 })
             }
-        };
-        zeroize::Zeroize::zeroize(&mut text);
-        result
+        }
     }
 
     fn save(&self, profile: &str, tokens: &Tokens) -> Result<()> {
@@ -234,7 +277,7 @@ impl TokenStore for FileTokenStore {
         let mut text = toml::to_string(&file).map_err(|e| Error::Config {
             detail: format!("cannot encode the tokens of profile {profile}: {e}"),
         })?;
-        let result = fsutil::write_atomic(&path, text.as_bytes());
+        let result = Self::sealed(&text).and_then(|bytes| fsutil::write_atomic(&path, &bytes));
         zeroize::Zeroize::zeroize(&mut text);
         result
     }

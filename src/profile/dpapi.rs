@@ -18,86 +18,80 @@ use crate::error::{Error, Result};
 /// What `CryptProtectData` records as the blob's description.
 const DESCRIPTION: &str = "crpki tokens";
 
-fn blob(data: &[u8]) -> Result<CRYPT_INTEGER_BLOB> {
-    Ok(CRYPT_INTEGER_BLOB {
-        cbData: u32::try_from(data.len()).map_err(|_| Error::invalid_argument("token file too large"))?,
-        pbData: data.as_ptr().cast_mut(),
-    })
-}
-
-/// Copies out and frees a blob crypt32 allocated (with `LocalAlloc`).
-///
-/// # Safety
-/// `out` was filled by a successful crypt32 call.
-unsafe fn take(out: CRYPT_INTEGER_BLOB) -> zeroize::Zeroizing<Vec<u8>> {
-    // SAFETY: crypt32 gave `cbData` bytes at `pbData`.
-    let bytes = unsafe { std::slice::from_raw_parts(out.pbData, out.cbData as usize) }.to_vec();
-    // SAFETY: the plaintext is wiped before the memory goes back.
-    unsafe { std::ptr::write_bytes(out.pbData, 0, out.cbData as usize) };
-    // SAFETY: allocated by crypt32 with LocalAlloc, freed once.
-    unsafe { LocalFree(out.pbData.cast()) };
-    zeroize::Zeroizing::new(bytes)
-}
-
-/// Seals `plain` for the current Windows user.
-pub fn protect(plain: &[u8]) -> Result<Vec<u8>> {
-    let input = blob(plain)?;
-    let description: Vec<u16> = DESCRIPTION.encode_utf16().chain(std::iter::once(0)).collect();
+/// Runs one crypt32 call from `input` to a blob it allocates, and takes
+/// that blob; `None` when the call fails (the reason is the last OS error).
+fn transform(
+    input: &[u8],
+    call: impl FnOnce(&CRYPT_INTEGER_BLOB, &mut CRYPT_INTEGER_BLOB) -> i32,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let input = CRYPT_INTEGER_BLOB {
+        cbData: u32::try_from(input.len()).map_err(|_| Error::invalid_argument("token file too large"))?,
+        pbData: input.as_ptr().cast_mut(),
+    };
     let mut out = CRYPT_INTEGER_BLOB {
         cbData: 0,
         pbData: std::ptr::null_mut(),
     };
-    // SAFETY: valid input blob and description; no entropy, prompt or reserved data.
-    let ok = unsafe {
-        CryptProtectData(
-            &input,
-            description.as_ptr(),
-            std::ptr::null(),
-            std::ptr::null(),
-            std::ptr::null(),
-            CRYPTPROTECT_UI_FORBIDDEN,
-            &mut out,
-        )
-    };
-    if ok == 0 {
-        return Err(Error::io(
+    if call(&input, &mut out) == 0 {
+        return Ok(None);
+    }
+    // SAFETY: crypt32 gave `cbData` bytes at `pbData`, allocated with LocalAlloc.
+    let bytes = unsafe { std::slice::from_raw_parts(out.pbData, out.cbData as usize) }.to_vec();
+    // SAFETY: as above; wiped (it may be the plaintext) and freed once.
+    unsafe {
+        std::ptr::write_bytes(out.pbData, 0, out.cbData as usize);
+        LocalFree(out.pbData.cast());
+    }
+    Ok(Some(zeroize::Zeroizing::new(bytes)))
+}
+
+/// Seals `plain` for the current Windows user.
+pub fn protect(plain: &[u8]) -> Result<Vec<u8>> {
+    let description: Vec<u16> = DESCRIPTION.encode_utf16().chain(std::iter::once(0)).collect();
+    let sealed = transform(plain, |input, out| {
+        // SAFETY: valid blobs and description; no entropy, prompt or reserved data.
+        unsafe {
+            CryptProtectData(
+                input,
+                description.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                CRYPTPROTECT_UI_FORBIDDEN,
+                out,
+            )
+        }
+    })?;
+    sealed.map(|s| s.to_vec()).ok_or_else(|| {
+        Error::io(
             "protecting the tokens with DPAPI (CryptProtectData)",
             std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: filled by the successful call.
-    Ok(unsafe { take(out) }.to_vec())
+        )
+    })
 }
 
 /// Opens a blob [`protect`] sealed; fails for another user's (or another
 /// machine's) blob.
 pub fn unprotect(sealed: &[u8], file: &std::path::Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    let input = blob(sealed)?;
-    let mut out = CRYPT_INTEGER_BLOB {
-        cbData: 0,
-        pbData: std::ptr::null_mut(),
-    };
-    // SAFETY: valid input blob; the description is not wanted; no entropy or prompt.
-    let ok = unsafe {
-        CryptUnprotectData(
-            &input,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-            std::ptr::null(),
-            CRYPTPROTECT_UI_FORBIDDEN,
-            &mut out,
-        )
-    };
-    if ok == 0 {
-        return Err(Error::Config {
-            detail: format!(
-                "token file {} cannot be opened by this Windows user (DPAPI: {}); log in again",
-                file.display(),
-                std::io::Error::last_os_error()
-            ),
-        });
-    }
-    // SAFETY: filled by the successful call.
-    Ok(unsafe { take(out) })
+    let plain = transform(sealed, |input, out| {
+        // SAFETY: valid blobs; the description is not wanted; no entropy or prompt.
+        unsafe {
+            CryptUnprotectData(
+                input,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                CRYPTPROTECT_UI_FORBIDDEN,
+                out,
+            )
+        }
+    })?;
+    plain.ok_or_else(|| Error::Config {
+        detail: format!(
+            "token file {} cannot be opened by this Windows user (DPAPI: {}); log in again",
+            file.display(),
+            std::io::Error::last_os_error()
+        ),
+    })
 }

@@ -349,17 +349,19 @@ pub fn signature_len(key: &KeyInfo) -> usize {
     }
 }
 
-/// A PIN given as a UTF-16 property value (with or without its NUL).
-fn pin_from_utf16(data: &[u8]) -> Result<crate::Secret, ProviderError> {
+/// A string property value: little-endian UTF-16, with or without its NUL.
+fn utf16_value(data: &[u8], what: &'static str) -> Result<String, ProviderError> {
     if data.len() % 2 != 0 {
-        return Err(ProviderError::BadLength("a UTF-16 PIN of an odd length".into()));
+        return Err(ProviderError::BadLength(format!(
+            "{what}: UTF-16 of an odd length"
+        )));
     }
     let units: Vec<u16> = data
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .take_while(|&u| u != 0)
         .collect();
-    Ok(crate::Secret::new(from_utf16(&units, "the PIN")?))
+    from_utf16(&units, what)
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
@@ -495,17 +497,7 @@ impl Settings {
                 Ok(())
             }
             NCRYPT_USE_CONTEXT_PROPERTY => {
-                if data.len() % 2 != 0 {
-                    return Err(ProviderError::BadLength(
-                        "a UTF-16 string of an odd length".into(),
-                    ));
-                }
-                let units: Vec<u16> = data
-                    .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .take_while(|&u| u != 0)
-                    .collect();
-                self.use_context = Some(from_utf16(&units, "the use context")?);
+                self.use_context = Some(utf16_value(data, "the use context")?);
                 Ok(())
             }
             other => Err(ProviderError::not_supported(format!(
@@ -923,7 +915,8 @@ impl KspProvider {
             let KeyKind::User(container) = &k.kind else {
                 return Err(ProviderError::not_supported("a PIN for an imported public key"));
             };
-            return self.core.set_pin(&container.name, pin_from_utf16(data)?);
+            let pin = crate::Secret::new(utf16_value(data, "the PIN")?);
+            return self.core.set_pin(&container.name, pin);
         }
         k.settings
             .lock()

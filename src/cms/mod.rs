@@ -191,30 +191,9 @@ pub fn verify_file(
 /// PEM-encodes a DER CMS with the `CMS` label (RFC 7468), as
 /// `openssl cms -outform PEM` writes it.
 pub fn to_pem(der: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::with_capacity(der.len().div_ceil(3) * 4);
-    for chunk in der.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                b64.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                b64.push('=');
-            }
-        }
-    }
-    let mut pem = String::with_capacity(b64.len() + b64.len() / 64 + 40);
-    pem.push_str("-----BEGIN CMS-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        // Base64 output is ASCII, so every chunk is valid UTF-8.
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CMS-----\n");
-    pem
+    // Encoding fails only on lengths near `usize::MAX`; like
+    // `Certificate::to_pem`, give an empty string rather than panic.
+    der::pem::encode_string("CMS", der::pem::LineEnding::LF, der).unwrap_or_default()
 }
 
 /// DER as given, or the DER inside a `CMS` / `PKCS7` PEM document.

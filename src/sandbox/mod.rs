@@ -400,9 +400,8 @@ pub fn init_state(dir: &Path) -> Result<()> {
 }
 
 fn pem_body(pem: &str) -> Result<Vec<u8>> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
+    der::pem::decode_vec(pem.as_bytes())
+        .map(|(_label, der)| der)
         .map_err(|e| Error::malformed_from("PEM", e))
 }
 

@@ -233,21 +233,13 @@ fn read_string(path: &Path) -> Result<String> {
 }
 
 fn pem_to_der(pem: &str, what: &'static str) -> Result<Vec<u8>> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
+    der::pem::decode_vec(pem.as_bytes())
+        .map(|(_label, der)| der)
         .map_err(|e| Error::malformed_from(what, e))
 }
 
-fn der_to_pem(der: &[u8], label: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+fn der_to_pem(der: &[u8], label: &'static str) -> Result<String> {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der).map_err(|e| Error::malformed_from("PEM", e))
 }
 
 fn random_serial() -> SerialNumber {
@@ -518,7 +510,7 @@ fn generate(dir: &Path) -> Result<()> {
     let oidc = PrivateKey::generate_rsa(2048)?;
     write_file(
         &dir.join("oidc").join("signing.key.pem"),
-        der_to_pem(&oidc.to_pkcs8_der()?, "PRIVATE KEY").as_bytes(),
+        der_to_pem(&oidc.to_pkcs8_der()?, "PRIVATE KEY")?.as_bytes(),
         true,
     )?;
 

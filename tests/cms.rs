@@ -260,14 +260,19 @@ fn children(tlv: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-/// The signed attributes of the first SignerInfo, exactly as encoded.
-fn signed_attributes_raw(der: &[u8]) -> Vec<&[u8]> {
+/// The `[0] IMPLICIT` signed attributes element of the first SignerInfo.
+fn signed_attributes_element(der: &[u8]) -> &[u8] {
     let signed_data = children(children(der)[1])[0];
     let fields = children(signed_data);
     let signer_info = children(fields.last().unwrap())[0];
     let attrs = children(signer_info)[3];
     assert_eq!(attrs[0], 0xa0, "signed attributes are [0] IMPLICIT");
-    children(attrs)
+    attrs
+}
+
+/// The signed attributes of the first SignerInfo, exactly as encoded.
+fn signed_attributes_raw(der: &[u8]) -> Vec<&[u8]> {
+    children(signed_attributes_element(der))
 }
 
 /// (OID, DER of the first value) of each signed attribute.
@@ -489,6 +494,150 @@ async fn corrupt_or_truncated_cms_is_malformed_without_panic() {
         }
     }
     assert!(failures > der.len() / 2);
+}
+
+// ---- BER from streaming encoders ----
+
+/// The element of `b` at `at`: where its contents start and where it ends,
+/// for definite and indefinite lengths (single-byte tags only). Written
+/// here rather than taken from `der`, so that the tests do not read BER
+/// with the code they test.
+fn ber_element(b: &[u8], at: usize) -> (usize, usize) {
+    assert_ne!(b[at] & 0x1f, 0x1f, "multi-byte tags are not used here");
+    match b[at + 1] {
+        0x80 => {
+            let mut pos = at + 2;
+            while b[pos..pos + 2] != [0, 0] {
+                pos = ber_element(b, pos).1;
+            }
+            (at + 2, pos + 2)
+        }
+        n if n < 0x80 => (at + 2, at + 2 + n as usize),
+        n => {
+            let k = usize::from(n & 0x7f);
+            let len = b[at + 2..at + 2 + k]
+                .iter()
+                .fold(0usize, |len, &x| len << 8 | usize::from(x));
+            (at + 2 + k, at + 2 + k + len)
+        }
+    }
+}
+
+/// `der` with every constructed element re-framed with an indefinite
+/// length, as a streaming encoder could write it, except the elements in
+/// `keep` (certificates: their signature is over their own DER bytes).
+fn all_indefinite(der: &[u8], keep: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < der.len() {
+        let (start, end) = ber_element(der, at);
+        if der[at] & 0x20 != 0 && !keep.contains(&&der[at..end]) {
+            out.extend_from_slice(&[der[at], 0x80]);
+            out.extend(all_indefinite(&der[start..end], keep));
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            out.extend_from_slice(&der[at..end]);
+        }
+        at = end;
+    }
+    out
+}
+
+#[test]
+fn streamed_ber_signature_from_openssl_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = write(dir.path(), "content.bin", CONTENT);
+    // `-indef` makes OpenSSL stream: indefinite lengths, and the content
+    // embedded (it has no detached streaming mode for DER output).
+    let attached = openssl_sign(
+        dir.path(),
+        "rep-rsa2048",
+        &content,
+        &["-outform", "DER", "-indef"],
+    );
+    let ber = std::fs::read(&attached).unwrap();
+    assert_eq!(ber[..2], [0x30, 0x80], "OpenSSL did not stream");
+    let err = cms::verify_detached(&ber, CONTENT, &roots(), None).unwrap_err();
+    assert!(
+        matches!(err, Error::Unsupported { .. }) && err.to_string().contains("embedded content"),
+        "BER must be read far enough to see the embedded content: {err:?}"
+    );
+
+    // Dropping eContent from encapContentInfo leaves a detached signature
+    // whose signed attributes still hold the content's digest.
+    let id_data_then_econtent = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01, 0xa0,
+    ];
+    let oid = find(&ber, &id_data_then_econtent).unwrap();
+    assert_eq!(ber[oid - 2..oid], [0x30, 0x80], "encapContentInfo is indefinite");
+    let econtent = oid + id_data_then_econtent.len() - 1;
+    let (_, end) = ber_element(&ber, econtent);
+    let detached = [&ber[..econtent], &ber[end..]].concat();
+    let sig = write(dir.path(), "detached-ber.p7s", &detached);
+    assert!(
+        openssl_verify(&sig, &content, false),
+        "the stripped BER signature is not valid for OpenSSL either"
+    );
+
+    let v = cms::verify_detached(&detached, CONTENT, &roots(), None).unwrap();
+    assert_eq!(&v.signer, &cert("rep-rsa2048"));
+    assert!(v.signing_time.is_some());
+    let err = cms::verify_detached(&detached, &CONTENT[1..], &roots(), None).unwrap_err();
+    assert!(matches!(err, Error::ContentModified), "{err:?}");
+    let pem = cms::to_pem(&detached);
+    cms::verify_detached(pem.as_bytes(), CONTENT, &roots(), None).unwrap();
+}
+
+#[tokio::test]
+async fn ber_framing_keeps_verification_and_its_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = write(dir.path(), "content.bin", CONTENT);
+    let der = cms::sign_reader(
+        &signer("rep-rsa2048", "registrar-root"),
+        CONTENT,
+        &SignOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Every structure indefinite but the certificates and the signed
+    // attributes, which RFC 5652 requires to be DER (their bytes are what
+    // is signed): those must come back byte for byte.
+    let (leaf, root) = (cert("rep-rsa2048"), cert("registrar-root"));
+    let attrs = signed_attributes_element(&der);
+    let ber = all_indefinite(&der, &[leaf.der(), root.der(), attrs]);
+    assert_eq!(ber[..2], [0x30, 0x80]);
+    assert!(find(&ber, attrs).is_some());
+    let sig = write(dir.path(), "all-indefinite.p7s", &ber);
+    assert!(
+        openssl_verify(&sig, &content, false),
+        "OpenSSL rejects the BER form"
+    );
+
+    let from_der = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap();
+    let from_ber = cms::verify_detached(&ber, CONTENT, &roots(), None).unwrap();
+    assert_eq!(from_ber.signer, from_der.signer);
+    assert_eq!(from_ber.signing_time, from_der.signing_time);
+    assert_eq!(from_ber.chain, from_der.chain);
+    let err = cms::verify_detached(&ber, &CONTENT[1..], &roots(), None).unwrap_err();
+    assert!(matches!(err, Error::ContentModified), "{err:?}");
+    let err = cms::verify_detached(&ber, CONTENT, &[cert("other-root")], None).unwrap_err();
+    assert!(matches!(err, Error::Untrusted(_)), "{err:?}");
+
+    // The DER ends with the signature value; a change there, in the BER
+    // form, is a bad signature.
+    let tail = &der[der.len() - 32..];
+    let last = find(&ber, tail).unwrap() + tail.len() - 1;
+    let mut flipped = ber.clone();
+    flipped[last] ^= 1;
+    let err = cms::verify_detached(&flipped, CONTENT, &roots(), None).unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err:?}");
+
+    for len in (0..ber.len()).step_by(7).chain(ber.len() - 3..ber.len()) {
+        match cms::verify_detached(&ber[..len], CONTENT, &roots(), None) {
+            Err(Error::Malformed { .. }) => {}
+            other => panic!("BER truncated to {len} bytes: {other:?}"),
+        }
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

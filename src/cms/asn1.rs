@@ -237,6 +237,36 @@ fn pss_algorithm(params: &RsaPssParams) -> Result<SignatureAlgorithm> {
     Ok(SignatureAlgorithm::new(SignatureScheme::RsaPss, hash))
 }
 
+/// The DER form of a BER-encoded `ContentInfo` with SignedData, or `None`
+/// when `input` is not one.
+///
+/// Streaming encoders (Windows' `CryptMsg` with streaming, BouncyCastle's
+/// `CMSSignedDataStreamGenerator`, `openssl cms -stream`) write indefinite
+/// lengths. RFC 5652 still requires the signed attributes to be DER, and
+/// certificates are DER, so decoding with der's BER rules into the `cms`
+/// crate's types and encoding again gives those parts back byte for byte;
+/// only the framing changes.
+pub(crate) fn signed_data_ber_to_der(input: &[u8]) -> Option<Vec<u8>> {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+
+    let outer = ContentInfo::from_ber(input).ok()?;
+    if outer.content_type != ID_SIGNED_DATA {
+        return None;
+    }
+    // The content keeps its BER inside an `Any`: decode that with BER too.
+    let inner = outer.content.to_der().ok()?;
+    let mut reader = SliceReader::new_with_encoding_rules(&inner, der::EncodingRules::Ber).ok()?;
+    let signed_data = SignedData::decode(&mut reader).ok()?;
+    reader.finish().ok()?;
+    ContentInfo {
+        content_type: outer.content_type,
+        content: Any::encode_from(&signed_data).ok()?,
+    }
+    .to_der()
+    .ok()
+}
+
 /// Decodes an `Any` as `T` (works for CHOICE types too, which
 /// `Any::decode_as` does not handle).
 pub(crate) fn decode_any<T: for<'a> Decode<'a, Error = der::Error>>(any: &Any) -> Result<T> {

@@ -146,6 +146,12 @@ pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
 /// Verifies a detached CMS signature (DER, or PEM labelled `CMS` or
 /// `PKCS7`) over `content`, which is read once, streaming.
 ///
+/// BER as streaming encoders write it (indefinite lengths: Windows
+/// `CryptMsg`, BouncyCastle, `openssl cms -stream`) is accepted too: it is
+/// read as BER only when it is not DER, and verified in its DER form, which
+/// is what RFC 5652 and RFC 5280 define the signatures of the signed
+/// attributes and of the certificates over.
+///
 /// The checks run in this order, each with its own error:
 /// 1. the structure parses ([`Error::Malformed`]); it has exactly one
 ///    signer ([`Error::Unsupported`] otherwise) whose certificate is

@@ -53,8 +53,27 @@ pub(super) fn verify_detached(
     trusted_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
-    let der = super::decode_input(signature)?;
-    let parsed = parse(&der)?;
+    let input = super::decode_input(signature)?;
+    // DER first; BER (indefinite lengths, from streaming encoders) only
+    // when the DER reading fails, so that a DER signature is read once and
+    // its exact bytes are what is checked.
+    let normalized: Vec<u8>;
+    let parsed = match parse(&input) {
+        Ok(parsed) => parsed,
+        Err(e @ Error::Malformed { .. }) => match asn1::signed_data_ber_to_der(&input) {
+            Some(der) if der != *input => {
+                tracing::debug!(
+                    ber = input.len(),
+                    der = der.len(),
+                    "CMS signature is BER: verifying its DER form"
+                );
+                normalized = der;
+                parse(&normalized)?
+            }
+            _ => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
 
     let si = match parsed.signer_infos.as_slice() {
         [one] => one,

@@ -399,6 +399,12 @@ fn openssl_signatures_verify_with_ours() {
             ],
             pss,
         ),
+        // OpenSSL's default PSS salt: the largest the key allows.
+        (
+            "rep-rsa2048",
+            &["-outform", "DER", "-keyopt", "rsa_padding_mode:pss"],
+            pss,
+        ),
         ("rep-ecdsa", &["-outform", "DER"], ecdsa),
         // Older MOJ certificates have RSA-1024 keys: verified, never made.
         ("rep-rsa1024", &["-outform", "DER"], pkcs1),
@@ -415,6 +421,28 @@ fn openssl_signatures_verify_with_ours() {
         let err = cms::verify_detached(&bytes, &CONTENT[1..], &roots(), None).unwrap_err();
         assert!(matches!(err, Error::ContentModified), "{name} {extra:?}: {err:?}");
     }
+}
+
+#[test]
+fn pss_salt_other_than_hash_or_largest_is_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = write(dir.path(), "content.bin", CONTENT);
+    let extra = [
+        "-outform",
+        "DER",
+        "-keyopt",
+        "rsa_padding_mode:pss",
+        "-keyopt",
+        "rsa_pss_saltlen:20",
+    ];
+    let sig = openssl_sign(dir.path(), "rep-rsa2048", &content, &extra);
+    assert!(openssl_verify(&sig, &content, false));
+    let bytes = std::fs::read(&sig).unwrap();
+    let err = cms::verify_detached(&bytes, CONTENT, &roots(), None).unwrap_err();
+    assert!(
+        matches!(err, Error::Unsupported { .. }) && err.to_string().contains("20-byte salt"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -115,3 +115,84 @@ async fn ecdsa_verifies_with_openssl_dgst() {
     )
     .await;
 }
+
+/// RSASSA-PSS from `openssl pkeyutl` with each salt length it offers:
+/// as long as the hash and the largest the key allows verify (the latter
+/// is OpenSSL's default in CMS), others are Unsupported, and a salt length
+/// that does not match the signature is a bad signature. An odd key size
+/// (2050 bits) checks the largest salt's arithmetic.
+#[test]
+fn pss_salt_lengths_from_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl::run_ok(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2050",
+            "-out",
+            "odd.key.pem",
+        ],
+    );
+    std::fs::copy(fixture("rep-rsa2048.key.pem"), d.join("rep.key.pem")).unwrap();
+    for (key, bits) in [("rep.key.pem", 2048usize), ("odd.key.pem", 2050)] {
+        let spki = openssl::run_ok(d, &["pkey", "-in", key, "-pubout", "-outform", "DER"]).stdout;
+        let public = crpki::PublicKey::from_spki_der(&spki).unwrap();
+        for hash in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ] {
+            let digest = hash.digest(format!("pss {bits} {hash}").as_bytes());
+            std::fs::write(d.join("digest.bin"), digest.as_bytes()).unwrap();
+            let max = bits.div_ceil(8) - hash.output_len() - 2;
+            let sign = |saltlen: &str| {
+                let digest_opt = format!("digest:{}", openssl::hash_name(hash));
+                let salt_opt = format!("rsa_pss_saltlen:{saltlen}");
+                openssl::run_ok(
+                    d,
+                    &[
+                        "pkeyutl",
+                        "-sign",
+                        "-inkey",
+                        key,
+                        "-in",
+                        "digest.bin",
+                        "-out",
+                        "sig.bin",
+                        "-pkeyopt",
+                        &digest_opt,
+                        "-pkeyopt",
+                        "rsa_padding_mode:pss",
+                        "-pkeyopt",
+                        &salt_opt,
+                    ],
+                );
+                std::fs::read(d.join("sig.bin")).unwrap()
+            };
+            for (saltlen, len) in [("digest", hash.output_len()), ("max", max)] {
+                let sig = sign(saltlen);
+                public
+                    .verify_digest_pss(&digest, len, &sig)
+                    .unwrap_or_else(|e| panic!("{bits}-bit key, {hash}, salt {saltlen} ({len}): {e}"));
+                let mut bad = sig.clone();
+                bad[10] ^= 1;
+                let e = public.verify_digest_pss(&digest, len, &bad).unwrap_err();
+                assert!(matches!(e, Error::BadSignature { .. }), "{e:?}");
+                // The parameters name the other supported length.
+                let other = if len == max { hash.output_len() } else { max };
+                let e = public.verify_digest_pss(&digest, other, &sig).unwrap_err();
+                assert!(matches!(e, Error::BadSignature { .. }), "{saltlen}: {e:?}");
+            }
+            let sig = sign("20");
+            let e = public.verify_digest_pss(&digest, 20, &sig).unwrap_err();
+            assert!(
+                matches!(e, Error::Unsupported { .. }) && e.to_string().contains("20-byte salt"),
+                "{e}"
+            );
+        }
+    }
+}

@@ -160,12 +160,14 @@ pub(crate) fn hash_from_id(id: &AlgorithmIdentifierOwned, what: &str) -> Result<
 }
 
 /// The SignerInfo's signatureAlgorithm together with its digestAlgorithm,
-/// as one [`SignatureAlgorithm`]. Accepts `rsaEncryption` (what OpenSSL
-/// writes) and `sha*WithRSAEncryption` (what crpki writes) for PKCS#1.
+/// as one [`SignatureAlgorithm`], and for RSASSA-PSS the salt length.
+/// Accepts `rsaEncryption` (what OpenSSL writes) and
+/// `sha*WithRSAEncryption` (what crpki writes) for PKCS#1.
 pub(crate) fn signature_algorithm_from_id(
     id: &AlgorithmIdentifierOwned,
     digest: HashAlgorithm,
-) -> Result<SignatureAlgorithm> {
+) -> Result<(SignatureAlgorithm, Option<usize>)> {
+    let mut pss_salt = None;
     let alg = match id.oid {
         alg_oid::RSASSA_PSS => {
             let params = id
@@ -173,7 +175,9 @@ pub(crate) fn signature_algorithm_from_id(
                 .as_ref()
                 .ok_or_else(|| malformed("RSASSA-PSS without parameters"))?;
             let params: RsaPssParams = decode_any(params)?;
-            pss_algorithm(&params)?
+            let (alg, salt) = pss_algorithm(&params)?;
+            pss_salt = Some(salt);
+            alg
         }
         oid => {
             let alg = SignatureAlgorithm::from_oid(&oid, Some(digest))?;
@@ -194,12 +198,13 @@ pub(crate) fn signature_algorithm_from_id(
             "signature algorithm {alg} with digest algorithm {digest}"
         )));
     }
-    Ok(alg)
+    Ok((alg, pss_salt))
 }
 
-/// RSASSA-PSS as crpki supports it: MGF1 with the same hash, a salt as long
-/// as the hash, trailer field 1.
-fn pss_algorithm(params: &RsaPssParams) -> Result<SignatureAlgorithm> {
+/// RSASSA-PSS as crpki supports it: MGF1 with the same hash, trailer field
+/// 1; and the salt length, which the key checks
+/// ([`crate::PublicKey::verify_digest_pss`]).
+fn pss_algorithm(params: &RsaPssParams) -> Result<(SignatureAlgorithm, usize)> {
     let hash = match &params.hash_algorithm {
         Some(h) => hash_from_id(h, "RSASSA-PSS hash")?,
         None => return Err(Error::unsupported("RSASSA-PSS with SHA-1")),
@@ -225,16 +230,11 @@ fn pss_algorithm(params: &RsaPssParams) -> Result<SignatureAlgorithm> {
             "RSASSA-PSS with {hash} and MGF1-{mgf_hash}"
         )));
     }
-    let salt = params.salt_length.unwrap_or(20);
-    if salt as usize != hash.output_len() {
-        return Err(Error::unsupported(format!(
-            "RSASSA-PSS with a {salt}-byte salt (crpki supports a salt as long as the hash)"
-        )));
-    }
+    let salt = params.salt_length.unwrap_or(20) as usize;
     if params.trailer_field.unwrap_or(1) != 1 {
         return Err(malformed("RSASSA-PSS trailer field other than 1"));
     }
-    Ok(SignatureAlgorithm::new(SignatureScheme::RsaPss, hash))
+    Ok((SignatureAlgorithm::new(SignatureScheme::RsaPss, hash), salt))
 }
 
 /// The DER form of a BER-encoded `ContentInfo` with SignedData, or `None`

@@ -87,21 +87,26 @@ pub(super) fn verify_detached(
     };
     let signer = find_signer(&parsed.certificates, &si.sid)?;
     let hash = asn1::hash_from_id(&si.digest_alg, "digest algorithm")?;
-    let algorithm = asn1::signature_algorithm_from_id(&si.signature_alg, hash)?;
+    let (algorithm, pss_salt) = asn1::signature_algorithm_from_id(&si.signature_alg, hash)?;
     let public_key = signer.public_key()?;
+    let check = |digest: &crate::Digest| {
+        match pss_salt {
+            Some(salt) => public_key.verify_digest_pss(digest, salt, si.signature),
+            None => public_key.verify_digest(algorithm, digest, si.signature),
+        }
+        .map_err(|e| match e {
+            Error::BadSignature { detail } => Error::BadSignature {
+                detail: format!("the CMS signer's signature: {detail}"),
+            },
+            other => other,
+        })
+    };
 
     let mut hasher = hash.hasher();
     hasher
         .update_reader(content)
         .map_err(|e| Error::io("reading the signed content", e))?;
     let content_digest = hasher.finish();
-
-    let bad_signature = |e: Error| match e {
-        Error::BadSignature { detail } => Error::BadSignature {
-            detail: format!("the CMS signer's signature: {detail}"),
-        },
-        other => other,
-    };
 
     let mut signing_time = None;
     match &si.signed_attrs {
@@ -112,9 +117,7 @@ pub(super) fn verify_detached(
             if md.as_bytes() != content_digest.as_bytes() {
                 return Err(Error::ContentModified);
             }
-            public_key
-                .verify_digest(algorithm, &hash.digest(&attrs.der), si.signature)
-                .map_err(bad_signature)?;
+            check(&hash.digest(&attrs.der))?;
             let ct = single(&attrs.list, asn1::ID_CONTENT_TYPE, "contentType")?
                 .ok_or_else(|| malformed("the signed attributes lack contentType"))?;
             let ct: ObjectIdentifier = decode_any(ct)?;
@@ -138,9 +141,7 @@ pub(super) fn verify_detached(
                     "signed attributes are required for a content type other than id-data",
                 ));
             }
-            public_key
-                .verify_digest(algorithm, &content_digest, si.signature)
-                .map_err(bad_signature)?;
+            check(&content_digest)?;
         }
     }
 

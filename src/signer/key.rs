@@ -28,8 +28,20 @@ pub struct PublicKey {
     parsed: Arc<Mutex<ParsedKeys>>,
 }
 
-/// The key parsed by aws-lc-rs, per signature algorithm used so far.
-type ParsedKeys = Vec<(SignatureAlgorithm, Arc<sig::ParsedPublicKey>)>;
+/// The key parsed by aws-lc-rs, per signature algorithm (and PSS salt)
+/// used so far.
+type ParsedKeys = Vec<((SignatureAlgorithm, PssSalt), Arc<sig::ParsedPublicKey>)>;
+
+/// The RSASSA-PSS salt lengths crpki verifies. Signing always uses
+/// [`PssSalt::HashLength`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PssSalt {
+    /// As long as the hash: what crpki, CNG and most signers write.
+    HashLength,
+    /// The largest the key allows (`emLen - hLen - 2`): OpenSSL's default
+    /// for `openssl cms -sign -keyopt rsa_padding_mode:pss`.
+    Maximum,
+}
 
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
@@ -122,7 +134,51 @@ impl PublicKey {
                 self.info
             )));
         }
-        let key = self.parsed_for(algorithm)?;
+        self.verify_with(algorithm, PssSalt::HashLength, digest, signature)
+    }
+
+    /// Checks an RSASSA-PSS `signature` over `digest` whose salt is
+    /// `salt_len` bytes long, as the signature's parameters say.
+    ///
+    /// Salts as long as the hash and the largest the key allows (OpenSSL's
+    /// default) are verified; other lengths are [`Error::Unsupported`].
+    pub fn verify_digest_pss(&self, digest: &Digest, salt_len: usize, signature: &[u8]) -> Result<()> {
+        let hash = digest.algorithm();
+        let algorithm = SignatureAlgorithm::new(SignatureScheme::RsaPss, hash);
+        if salt_len == hash.output_len() {
+            return self.verify_digest(algorithm, digest, signature);
+        }
+        let max = self.max_pss_salt(hash);
+        if Some(salt_len) != max || !algorithm.fits(&self.info) {
+            return Err(Error::unsupported(format!(
+                "RSASSA-PSS with a {salt_len}-byte salt and a {} key (crpki verifies a salt as long \
+                 as the hash, {} bytes, or the largest the key allows{})",
+                self.info,
+                hash.output_len(),
+                max.map(|m| format!(", {m} bytes")).unwrap_or_default()
+            )));
+        }
+        self.verify_with(algorithm, PssSalt::Maximum, digest, signature)
+    }
+
+    /// The largest PSS salt for this key and `hash`: `emLen - hLen - 2`
+    /// with `emLen = ceil((modBits - 1) / 8)` (RFC 8017 §9.1.1).
+    fn max_pss_salt(&self, hash: HashAlgorithm) -> Option<usize> {
+        if self.info.algorithm != KeyAlgorithm::Rsa {
+            return None;
+        }
+        let em_len = (self.info.bits as usize + 6) / 8;
+        em_len.checked_sub(hash.output_len() + 2)
+    }
+
+    fn verify_with(
+        &self,
+        algorithm: SignatureAlgorithm,
+        salt: PssSalt,
+        digest: &Digest,
+        signature: &[u8],
+    ) -> Result<()> {
+        let key = self.parsed_for(algorithm, salt)?;
         let d = aws_digest(digest)?;
         key.verify_digest_sig(&d, signature)
             .map_err(|_| Error::BadSignature {
@@ -136,23 +192,23 @@ impl PublicKey {
     /// The key parsed for `algorithm`: from the cache, else parsed now and
     /// kept. A poisoned lock only means another thread panicked while
     /// holding it; the list is still valid.
-    fn parsed_for(&self, algorithm: SignatureAlgorithm) -> Result<Arc<sig::ParsedPublicKey>> {
+    fn parsed_for(&self, algorithm: SignatureAlgorithm, salt: PssSalt) -> Result<Arc<sig::ParsedPublicKey>> {
         let lock = || {
             self.parsed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        if let Some((_, key)) = lock().iter().find(|(a, _)| *a == algorithm) {
+        if let Some((_, key)) = lock().iter().find(|(a, _)| *a == (algorithm, salt)) {
             return Ok(key.clone());
         }
-        let verifier = verification_algorithm(algorithm, &self.info)?;
+        let verifier = verification_algorithm(algorithm, salt, &self.info)?;
         // The structure was checked by `from_spki_der`: what aws-lc-rs still
         // refuses is a key it does not take for this algorithm (e.g. size).
         let key = Arc::new(
             sig::ParsedPublicKey::new(verifier, &self.spki_der)
                 .map_err(|e| Error::unsupported(format!("{algorithm} with this {} key: {e}", self.info)))?,
         );
-        lock().push((algorithm, key.clone()));
+        lock().push(((algorithm, salt), key.clone()));
         Ok(key)
     }
 
@@ -224,11 +280,25 @@ fn aws_digest(digest: &Digest) -> Result<aws_lc_rs::digest::Digest> {
 
 fn verification_algorithm(
     alg: SignatureAlgorithm,
+    salt: PssSalt,
     key: &KeyInfo,
 ) -> Result<&'static dyn sig::VerificationAlgorithm> {
     use HashAlgorithm::*;
     use SignatureScheme::*;
+    use sig::RsaPssSaltLength::Max;
     let legacy = key.algorithm == KeyAlgorithm::Rsa && key.bits < 2048;
+    if salt == PssSalt::Maximum {
+        return Ok(match (alg.scheme, alg.hash, legacy) {
+            (RsaPss, Sha256, false) => &const { sig::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(Max) },
+            (RsaPss, Sha384, false) => &const { sig::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(Max) },
+            (RsaPss, Sha512, false) => &const { sig::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(Max) },
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "{alg} with the largest salt and a {key} key"
+                )));
+            }
+        });
+    }
     Ok(match (alg.scheme, alg.hash, legacy) {
         (RsaPkcs1v15, Sha256, false) => &sig::RSA_PKCS1_2048_8192_SHA256,
         (RsaPkcs1v15, Sha384, false) => &sig::RSA_PKCS1_2048_8192_SHA384,

@@ -373,6 +373,17 @@ fn openssl_sign(dir: &Path, name: &str, content: &Path, extra: &[&str]) -> PathB
     out
 }
 
+/// OpenSSL's signature of `CONTENT` by fixture `name` with `extra`
+/// arguments: the directory (removed when dropped), the content file, the
+/// signature file and its bytes.
+fn openssl_signed(name: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let content = write(dir.path(), "content.bin", CONTENT);
+    let sig = openssl_sign(dir.path(), name, &content, extra);
+    let bytes = std::fs::read(&sig).unwrap();
+    (dir, content, sig, bytes)
+}
+
 #[test]
 fn openssl_signatures_verify_with_ours() {
     let dir = tempfile::tempdir().unwrap();
@@ -425,19 +436,18 @@ fn openssl_signatures_verify_with_ours() {
 
 #[test]
 fn pss_salt_other_than_hash_or_largest_is_unsupported() {
-    let dir = tempfile::tempdir().unwrap();
-    let content = write(dir.path(), "content.bin", CONTENT);
-    let extra = [
-        "-outform",
-        "DER",
-        "-keyopt",
-        "rsa_padding_mode:pss",
-        "-keyopt",
-        "rsa_pss_saltlen:20",
-    ];
-    let sig = openssl_sign(dir.path(), "rep-rsa2048", &content, &extra);
+    let (_dir, content, sig, bytes) = openssl_signed(
+        "rep-rsa2048",
+        &[
+            "-outform",
+            "DER",
+            "-keyopt",
+            "rsa_padding_mode:pss",
+            "-keyopt",
+            "rsa_pss_saltlen:20",
+        ],
+    );
     assert!(openssl_verify(&sig, &content, false));
-    let bytes = std::fs::read(&sig).unwrap();
     let err = cms::verify_detached(&bytes, CONTENT, &roots(), None).unwrap_err();
     assert!(
         matches!(err, Error::Unsupported { .. }) && err.to_string().contains("20-byte salt"),
@@ -573,17 +583,9 @@ fn all_indefinite(der: &[u8], keep: &[&[u8]]) -> Vec<u8> {
 
 #[test]
 fn streamed_ber_signature_from_openssl_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let content = write(dir.path(), "content.bin", CONTENT);
     // `-indef` makes OpenSSL stream: indefinite lengths, and the content
     // embedded (it has no detached streaming mode for DER output).
-    let attached = openssl_sign(
-        dir.path(),
-        "rep-rsa2048",
-        &content,
-        &["-outform", "DER", "-indef"],
-    );
-    let ber = std::fs::read(&attached).unwrap();
+    let (dir, content, _, ber) = openssl_signed("rep-rsa2048", &["-outform", "DER", "-indef"]);
     assert_eq!(ber[..2], [0x30, 0x80], "OpenSSL did not stream");
     let err = cms::verify_detached(&ber, CONTENT, &roots(), None).unwrap_err();
     assert!(
@@ -988,15 +990,7 @@ async fn malformed_moj_extension_is_reported() {
 fn openssl_signature_without_signed_attributes_verifies() {
     // RFC 5652 allows a SignerInfo without signed attributes for id-data:
     // the signature is then over the content digest itself.
-    let dir = tempfile::tempdir().unwrap();
-    let content = write(dir.path(), "content.bin", CONTENT);
-    let sig = openssl_sign(
-        dir.path(),
-        "rep-rsa2048",
-        &content,
-        &["-outform", "DER", "-noattr"],
-    );
-    let bytes = std::fs::read(&sig).unwrap();
+    let (_dir, _, _, bytes) = openssl_signed("rep-rsa2048", &["-outform", "DER", "-noattr"]);
     let in_2030 = UNIX_EPOCH + Duration::from_secs(1_893_456_000);
     let v = cms::verify_detached(&bytes, CONTENT, &roots(), Some(in_2030)).unwrap();
     assert_eq!(v.signing_time, None);

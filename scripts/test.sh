@@ -41,6 +41,17 @@ have cargo || { echo "cargo not found: install Rust with rustup first" >&2; exit
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
+# Test binaries embed the checkout's path (fixtures are found through
+# CARGO_MANIFEST_DIR), and cargo judges freshness by file times only. When
+# the shared cache was last built from another checkout, rebuild this
+# package (not its dependencies) so that no test reads another checkout.
+marker="$CARGO_TARGET_DIR/.crpki-checkout"
+if [ -f "$marker" ] && [ "$(cat "$marker")" != "$PWD" ]; then
+    step "the cache was built from $(cat "$marker"); rebuilding crpki for $PWD"
+    cargo clean --quiet --package crpki
+fi
+printf '%s\n' "$PWD" >"$marker"
+
 # --- checks and tests ------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check

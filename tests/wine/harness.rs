@@ -1,6 +1,7 @@
 //! The Wine harness the provider tests share (`tests/wine_csp.rs`,
-//! `tests/wine_ksp.rs`): prepare the machine with scripts/wine-env.sh,
-//! cross-build a DLL flavour and its Windows test program once, run them
+//! `tests/wine_ksp.rs`, `tests/wine_combined.rs`): prepare the machine
+//! with scripts/wine-env.sh, cross-build a DLL flavour and its Windows test
+//! programs once, run them
 //! in the prefix, check results with the `openssl` CLI. Included with
 //! `#[path]`, so each test uses what it needs.
 #![allow(dead_code)]
@@ -100,6 +101,13 @@ pub fn lock_prefix(env: &HashMap<String, String>) -> PrefixLock {
 /// DLL flavour has its own directory, so test binaries running at once
 /// never overwrite the DLL another one is running.
 pub fn build_with_bins(features: &str, bins: &[&str], example: &str, dir: &str) -> (PathBuf, PathBuf) {
+    let (dll, mut exes) = build_flavour(features, bins, &[example], dir);
+    (dll, exes.remove(0))
+}
+
+/// [`build_with_bins`] with several Windows test programs; returns the
+/// DLL's path and the programs' paths in the order given.
+pub fn build_flavour(features: &str, bins: &[&str], examples: &[&str], dir: &str) -> (PathBuf, Vec<PathBuf>) {
     let outer = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(MANIFEST).join("target"));
@@ -121,9 +129,10 @@ pub fn build_with_bins(features: &str, bins: &[&str], example: &str, dir: &str) 
             "--features",
             features,
             "--lib",
-            "--example",
-            example,
         ]);
+    for example in examples {
+        cmd.args(["--example", example]);
+    }
     for bin in bins {
         cmd.args(["--bin", bin]);
     }
@@ -135,14 +144,15 @@ pub fn build_with_bins(features: &str, bins: &[&str], example: &str, dir: &str) 
     );
     let dir = target_dir.join("x86_64-pc-windows-gnu").join("debug");
     let dll = dir.join("crpki.dll");
-    let exe = dir.join("examples").join(format!("{example}.exe"));
-    assert!(
-        dll.is_file() && exe.is_file(),
-        "missing {} or {}",
-        dll.display(),
-        exe.display()
-    );
-    (dll, exe)
+    assert!(dll.is_file(), "missing {}", dll.display());
+    let exes: Vec<PathBuf> = examples
+        .iter()
+        .map(|example| dir.join("examples").join(format!("{example}.exe")))
+        .collect();
+    for exe in &exes {
+        assert!(exe.is_file(), "missing {}", exe.display());
+    }
+    (dll, exes)
 }
 
 /// A Unix path as Wine's Z: drive sees it.

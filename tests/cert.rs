@@ -681,6 +681,26 @@ const PSS: &[&str] = &[
     "rsa_mgf1_md:sha256",
 ];
 
+/// PSS with the largest salt the root's key allows.
+const PSS_MAX: &[&str] = &[
+    "-sigopt",
+    "rsa_padding_mode:pss",
+    "-sigopt",
+    "rsa_pss_saltlen:max",
+    "-sigopt",
+    "rsa_mgf1_md:sha256",
+];
+
+/// PSS with a 20-byte salt, which crpki does not verify.
+const PSS_20: &[&str] = &[
+    "-sigopt",
+    "rsa_padding_mode:pss",
+    "-sigopt",
+    "rsa_pss_saltlen:20",
+    "-sigopt",
+    "rsa_mgf1_md:sha256",
+];
+
 #[rustfmt::skip]
 const PLAN: &[Step] = &[
     ("unknown-crit", "/CN=TEST unknown critical", "rep-rsa2048", "root", "leaf_unknown_critical_ext", &[]),
@@ -701,6 +721,8 @@ const PLAN: &[Step] = &[
     ("root1024", "/CN=TEST RSA-1024 root", "rep-rsa1024", "", "root_ext", &[]),
     ("leaf-under-1024", "/CN=TEST leaf under RSA-1024", "rep-ecdsa", "root1024", "leaf_ext", &[]),
     ("leaf-pss", "/CN=TEST leaf signed with PSS", "rep-ecdsa", "root", "leaf_ext", PSS),
+    ("leaf-pss-max", "/CN=TEST leaf signed with PSS, largest salt", "rep-ecdsa", "root", "leaf_ext", PSS_MAX),
+    ("leaf-pss-20", "/CN=TEST leaf signed with PSS, 20-byte salt", "rep-ecdsa", "root", "leaf_ext", PSS_20),
     ("root-ec", "/CN=TEST ECDSA root", "rep-ecdsa", "", "root_ext", &[]),
     ("leaf-under-ec", "/CN=TEST leaf under ECDSA", "rep-rsa2048", "root-ec", "leaf_ext", &["-sha384"]),
     // A renewed root: the registrar's name on another key.
@@ -943,6 +965,23 @@ fn signature_algorithms_and_legacy_rsa_1024_issuer() {
         SignatureAlgorithm::new(SignatureScheme::RsaPss, HashAlgorithm::Sha256)
     );
     assert_eq!(validate_chain(&pss, &[], &[root()], now()).unwrap().len(), 2);
+    let pss_max = pki.cert("leaf-pss-max");
+    assert_eq!(
+        pss_max.signature_algorithm().unwrap(),
+        pss.signature_algorithm().unwrap()
+    );
+    pss_max.verify_signed_by(&root()).unwrap();
+    // Another issuer's key: the largest salt differs, the signature fails.
+    let e = pss_max.verify_signed_by(&pki.cert("root1024")).unwrap_err();
+    assert!(
+        matches!(e, Error::BadSignature { .. } | Error::Unsupported { .. }),
+        "{e:?}"
+    );
+    let e = pki.cert("leaf-pss-20").verify_signed_by(&root()).unwrap_err();
+    assert!(
+        matches!(e, Error::Unsupported { .. }) && e.to_string().contains("20-byte salt"),
+        "{e}"
+    );
 
     let ec = pki.cert("leaf-under-ec");
     assert_eq!(
@@ -1006,13 +1045,14 @@ fn long_chains_are_refused() {
 fn openssl_agrees_on_made_chains() {
     let pki = Pki::get();
     let root_pem = fixtures().join("registrar-root.pem");
-    let cases: [(&str, &[&str], &str); 6] = [
+    let cases: [(&str, &[&str], &str); 7] = [
         ("leaf-under-not-ca", &["int-not-ca"], "root"),
         ("leaf-under-no-certsign", &["int-no-certsign"], "root"),
         ("leaf-under-b", &["int-b", "int-a"], "root"),
         ("leaf-under-a", &["int-a"], "root"),
         ("leaf-under-1024", &[], "root1024"),
         ("leaf-pss", &[], "root"),
+        ("leaf-pss-max", &[], "root"),
     ];
     for (leaf, ints, anchor) in cases {
         let anchor_path = if anchor == "root" {

@@ -322,6 +322,41 @@ async fn pss_ecdsa_and_rsa_encryption_with_hash_oid() {
         .await;
     assert_eq!(s, 200, "{v}");
     openssl_verify(&cert, &docs[0].0, v["signatures"][0].as_str().unwrap(), "pss");
+    // RSASSA-PSS-params as OpenSSL writes them (SHA-256, MGF1-SHA-256) with
+    // a 32-byte salt are what the sandbox signs; a 222-byte salt it refuses
+    // rather than sign with another salt than asked.
+    let params = |salt: u8| {
+        let mut der = hex::decode(concat!(
+            "3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108",
+            "300d06096086480165030402010500a203020120"
+        ))
+        .unwrap();
+        *der.last_mut().unwrap() = salt;
+        b64(&der)
+    };
+    let sad = t.sad(&alice, "alice-rsa", 2, "1234", None).await;
+    for (salt, status) in [(32u8, 200), (222, 400)] {
+        let (s, v) = t
+            .v2(
+                "signatures/signHash",
+                Some(&alice),
+                json!({"credentialID": "alice-rsa", "SAD": sad, "hashes": [docs[0].1],
+                "signAlgo": PSS, "signAlgoParams": params(salt)}),
+            )
+            .await;
+        assert_eq!(s, status, "salt {salt}: {v}");
+        if status == 200 {
+            openssl_verify(&cert, &docs[0].0, v["signatures"][0].as_str().unwrap(), "pss");
+        } else {
+            assert!(
+                v["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("signAlgoParams"),
+                "{v}"
+            );
+        }
+    }
     // rsaEncryption needs hashAlgorithmOID; with it, PKCS#1 v1.5.
     let (s, v) = t
         .v2(

@@ -17,7 +17,7 @@ use serde::Serialize;
 use x509_cert::ext::Extension;
 
 use crate::error::{Error, Result};
-use crate::signer::{HashAlgorithm, PublicKey, SignatureAlgorithm, oid as alg_oid};
+use crate::signer::{HashAlgorithm, PublicKey, SignatureAlgorithm, oid as alg_oid, pss};
 
 mod chain;
 pub mod moj;
@@ -531,16 +531,23 @@ impl Certificate {
 
     /// The algorithm of the issuer's signature on this certificate.
     ///
-    /// RSASSA-PSS is supported with SHA-256/384/512, MGF1 of the same hash
-    /// and a salt as long as the hash; other parameters are
-    /// [`Error::Unsupported`].
+    /// RSASSA-PSS is supported with SHA-256/384/512 and MGF1 of the same
+    /// hash; other parameters are [`Error::Unsupported`]. Its salt, as long
+    /// as the hash or the largest the key allows, is checked by
+    /// [`Certificate::verify_signed_by`].
     pub fn signature_algorithm(&self) -> Result<SignatureAlgorithm> {
+        self.signature_parts().map(|(algorithm, _)| algorithm)
+    }
+
+    /// The signature algorithm and, for RSASSA-PSS, the salt length.
+    fn signature_parts(&self) -> Result<(SignatureAlgorithm, Option<usize>)> {
         let alg = self.inner.signature_algorithm();
         if alg.oid == alg_oid::RSASSA_PSS {
-            let hash = pss_hash(alg.parameters.as_ref())?;
-            return SignatureAlgorithm::from_oid(&alg.oid, Some(hash));
+            let pss = pss::parse(alg.parameters.as_ref(), WHAT)?;
+            let algorithm = SignatureAlgorithm::from_oid(&alg.oid, Some(pss.hash))?;
+            return Ok((algorithm, Some(pss.salt_len)));
         }
-        SignatureAlgorithm::from_oid(&alg.oid, None)
+        Ok((SignatureAlgorithm::from_oid(&alg.oid, None)?, None))
     }
 
     /// The SHA-256 of the DER encoding.
@@ -573,7 +580,7 @@ impl Certificate {
                 ),
             });
         }
-        let algorithm = self.signature_algorithm()?;
+        let (algorithm, pss_salt) = self.signature_parts()?;
         let key = issuer.public_key()?;
         if !algorithm.fits(&key.info()) {
             return Err(bad(&format!("({algorithm}) cannot come from")));
@@ -583,7 +590,11 @@ impl Certificate {
             .signature()
             .as_bytes()
             .ok_or_else(|| Error::malformed(WHAT, "signature BIT STRING has unused bits"))?;
-        match key.verify_message(algorithm, self.tbs_der(), signature) {
+        let verified = match pss_salt {
+            Some(salt) => key.verify_digest_pss(&algorithm.hash.digest(self.tbs_der()), salt, signature),
+            None => key.verify_message(algorithm, self.tbs_der(), signature),
+        };
+        match verified {
             Err(Error::BadSignature { .. }) => Err(bad("does not verify with")),
             other => other,
         }
@@ -636,47 +647,6 @@ fn tbs_range(der: &[u8]) -> der::Result<Range<usize>> {
         .into());
     }
     Ok(start..end)
-}
-
-/// The hash of RSASSA-PSS parameters that aws-lc-rs can verify.
-fn pss_hash(params: Option<&der::asn1::Any>) -> Result<HashAlgorithm> {
-    #[derive(der::Sequence)]
-    struct PssParams {
-        #[asn1(context_specific = "0", optional = "true")]
-        hash: Option<spki::AlgorithmIdentifierOwned>,
-        #[asn1(context_specific = "1", optional = "true")]
-        mask_gen: Option<spki::AlgorithmIdentifierOwned>,
-        #[asn1(context_specific = "2", optional = "true")]
-        salt_len: Option<u32>,
-        #[asn1(context_specific = "3", optional = "true")]
-        trailer: Option<u32>,
-    }
-    let params = params.ok_or_else(|| Error::malformed(WHAT, "RSASSA-PSS without parameters"))?;
-    let p: PssParams = params.decode_as().map_err(|e| Error::malformed_from(WHAT, e))?;
-    let Some(hash_alg) = p.hash else {
-        return Err(Error::unsupported("RSASSA-PSS with SHA-1"));
-    };
-    let hash = HashAlgorithm::from_oid(&hash_alg.oid)?;
-    let mgf_hash = p
-        .mask_gen
-        .filter(|m| m.oid == alg_oid::MGF1)
-        .and_then(|m| m.parameters)
-        .and_then(|h| h.decode_as::<spki::AlgorithmIdentifierOwned>().ok())
-        .map(|h| h.oid);
-    if mgf_hash != Some(hash.oid()) {
-        return Err(Error::unsupported(
-            "RSASSA-PSS whose mask generation is not MGF1 with the same hash",
-        ));
-    }
-    if p.salt_len.unwrap_or(20) as usize != hash.output_len() {
-        return Err(Error::unsupported(
-            "RSASSA-PSS with a salt length other than the hash length",
-        ));
-    }
-    if p.trailer.unwrap_or(1) != 1 {
-        return Err(Error::malformed(WHAT, "RSASSA-PSS trailerField is not 1"));
-    }
-    Ok(hash)
 }
 
 /// A certificate's DER starts with a SEQUENCE tag; PEM text never does.

@@ -105,53 +105,6 @@ fn pem_blocks_skip_text_and_other_labels() {
 }
 
 #[test]
-fn pss_parameters() {
-    use der::asn1::{Any, ObjectIdentifier};
-    fn alg(oid: ObjectIdentifier, params: Option<Any>) -> spki::AlgorithmIdentifierOwned {
-        spki::AlgorithmIdentifierOwned {
-            oid,
-            parameters: params,
-        }
-    }
-    #[derive(der::Sequence)]
-    struct Params {
-        #[asn1(context_specific = "0", optional = "true")]
-        hash: Option<spki::AlgorithmIdentifierOwned>,
-        #[asn1(context_specific = "1", optional = "true")]
-        mgf: Option<spki::AlgorithmIdentifierOwned>,
-        #[asn1(context_specific = "2", optional = "true")]
-        salt: Option<u32>,
-    }
-    let make = |hash: Option<HashAlgorithm>, mgf_hash: HashAlgorithm, salt: u32| {
-        let p = Params {
-            hash: hash.map(|h| alg(h.oid(), None)),
-            mgf: Some(alg(
-                alg_oid::MGF1,
-                Some(Any::encode_from(&alg(mgf_hash.oid(), None)).unwrap()),
-            )),
-            salt: Some(salt),
-        };
-        Any::encode_from(&p).unwrap()
-    };
-    use HashAlgorithm::*;
-    assert_eq!(pss_hash(Some(&make(Some(Sha256), Sha256, 32))).unwrap(), Sha256);
-    assert_eq!(pss_hash(Some(&make(Some(Sha512), Sha512, 64))).unwrap(), Sha512);
-    assert!(matches!(
-        pss_hash(Some(&make(Some(Sha256), Sha256, 20))),
-        Err(Error::Unsupported { .. })
-    ));
-    assert!(matches!(
-        pss_hash(Some(&make(Some(Sha256), Sha384, 32))),
-        Err(Error::Unsupported { .. })
-    ));
-    assert!(matches!(
-        pss_hash(Some(&make(None, Sha256, 32))),
-        Err(Error::Unsupported { .. })
-    ));
-    assert!(matches!(pss_hash(None), Err(Error::Malformed { .. })));
-}
-
-#[test]
 fn known_extensions() {
     assert!(is_known_extension(&oid::KEY_USAGE));
     assert!(is_known_extension(&moj::OID_REGISTERED_CORPORATE_INFO));

@@ -10,7 +10,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
 use crate::error::{Error, Result};
-use crate::signer::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid};
+use crate::signer::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid, pss};
 
 /// id-data
 pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
@@ -84,19 +84,6 @@ pub(crate) struct IssuerSerial {
     pub serial_number: SerialNumber,
 }
 
-/// `RSASSA-PSS-params` (RFC 4055), every field with its DEFAULT as `None`.
-#[derive(Clone, Debug, Default, der::Sequence)]
-pub(crate) struct RsaPssParams {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
-    pub mask_gen_algorithm: Option<AlgorithmIdentifierOwned>,
-    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
-    pub salt_length: Option<u32>,
-    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    pub trailer_field: Option<u32>,
-}
-
 /// The digest AlgorithmIdentifier as CMS writes it (RFC 5754: parameters absent).
 pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned {
@@ -105,33 +92,12 @@ pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwn
     }
 }
 
-/// A hash AlgorithmIdentifier with NULL parameters, the form RFC 4055 uses
-/// inside RSASSA-PSS parameters (and what OpenSSL writes there).
-fn hash_id_with_null(hash: HashAlgorithm) -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: hash.oid(),
-        parameters: Some(Any::null()),
-    }
-}
-
 /// The signatureAlgorithm of a SignerInfo.
 pub(crate) fn signature_algorithm_id(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifierOwned> {
     let parameters = match alg.scheme {
         // RFC 4055: the parameters of sha*WithRSAEncryption are NULL.
         SignatureScheme::RsaPkcs1v15 => Some(Any::null()),
-        SignatureScheme::RsaPss => {
-            let mgf_hash = hash_id_with_null(alg.hash).to_der().map_err(internal)?;
-            let params = RsaPssParams {
-                hash_algorithm: Some(hash_id_with_null(alg.hash)),
-                mask_gen_algorithm: Some(AlgorithmIdentifierOwned {
-                    oid: alg_oid::MGF1,
-                    parameters: Some(Any::from_der(&mgf_hash).map_err(internal)?),
-                }),
-                salt_length: Some(alg.hash.output_len() as u32),
-                trailer_field: None,
-            };
-            Some(Any::encode_from(&params).map_err(internal)?)
-        }
+        SignatureScheme::RsaPss => Some(pss::params_any(alg.hash)?),
         // RFC 5758: the parameters of ecdsa-with-SHA* are absent.
         SignatureScheme::Ecdsa => None,
     };
@@ -170,14 +136,9 @@ pub(crate) fn signature_algorithm_from_id(
     let mut pss_salt = None;
     let alg = match id.oid {
         alg_oid::RSASSA_PSS => {
-            let params = id
-                .parameters
-                .as_ref()
-                .ok_or_else(|| malformed("RSASSA-PSS without parameters"))?;
-            let params: RsaPssParams = decode_any(params)?;
-            let (alg, salt) = pss_algorithm(&params)?;
-            pss_salt = Some(salt);
-            alg
+            let params = pss::parse(id.parameters.as_ref(), WHAT)?;
+            pss_salt = Some(params.salt_len);
+            SignatureAlgorithm::new(SignatureScheme::RsaPss, params.hash)
         }
         oid => {
             let alg = SignatureAlgorithm::from_oid(&oid, Some(digest))?;
@@ -199,42 +160,6 @@ pub(crate) fn signature_algorithm_from_id(
         )));
     }
     Ok((alg, pss_salt))
-}
-
-/// RSASSA-PSS as crpki supports it: MGF1 with the same hash, trailer field
-/// 1; and the salt length, which the key checks
-/// ([`crate::PublicKey::verify_digest_pss`]).
-fn pss_algorithm(params: &RsaPssParams) -> Result<(SignatureAlgorithm, usize)> {
-    let hash = match &params.hash_algorithm {
-        Some(h) => hash_from_id(h, "RSASSA-PSS hash")?,
-        None => return Err(Error::unsupported("RSASSA-PSS with SHA-1")),
-    };
-    let mgf = params
-        .mask_gen_algorithm
-        .as_ref()
-        .ok_or_else(|| Error::unsupported("RSASSA-PSS with MGF1-SHA-1"))?;
-    if mgf.oid != alg_oid::MGF1 {
-        return Err(Error::unsupported(format!(
-            "RSASSA-PSS mask generation {}",
-            mgf.oid
-        )));
-    }
-    let mgf_hash: AlgorithmIdentifierOwned = decode_any(
-        mgf.parameters
-            .as_ref()
-            .ok_or_else(|| malformed("MGF1 without a hash algorithm"))?,
-    )?;
-    let mgf_hash = hash_from_id(&mgf_hash, "MGF1 hash")?;
-    if mgf_hash != hash {
-        return Err(Error::unsupported(format!(
-            "RSASSA-PSS with {hash} and MGF1-{mgf_hash}"
-        )));
-    }
-    let salt = params.salt_length.unwrap_or(20) as usize;
-    if params.trailer_field.unwrap_or(1) != 1 {
-        return Err(malformed("RSASSA-PSS trailer field other than 1"));
-    }
-    Ok((SignatureAlgorithm::new(SignatureScheme::RsaPss, hash), salt))
 }
 
 /// The DER form of a BER-encoded `ContentInfo` with SignedData, or `None`

@@ -341,9 +341,10 @@ impl CscSignAlgorithm {
         let (sign_algo, params) = match algorithm.scheme {
             SignatureScheme::RsaPkcs1v15 if listed(&specific) => (specific, None),
             SignatureScheme::RsaPkcs1v15 if listed(&oid::RSA_ENCRYPTION) => (oid::RSA_ENCRYPTION, None),
-            SignatureScheme::RsaPss if listed(&oid::RSASSA_PSS) => {
-                (oid::RSASSA_PSS, Some(pss_params_der(algorithm.hash)))
-            }
+            SignatureScheme::RsaPss if listed(&oid::RSASSA_PSS) => (
+                oid::RSASSA_PSS,
+                Some(crate::signer::pss::params_der(algorithm.hash)?),
+            ),
             SignatureScheme::Ecdsa if listed(&specific) => (specific, None),
             _ => {
                 return Err(Error::unsupported(format!(
@@ -358,38 +359,6 @@ impl CscSignAlgorithm {
             sign_algo_params: params,
         })
     }
-}
-
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xff {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// DER `RSASSA-PSS-params` (RFC 4055): the hash (with NULL parameters, as
-/// RFC 4055 writes them), MGF1 with the same hash, salt length = hash length.
-pub(crate) fn pss_params_der(hash: HashAlgorithm) -> Vec<u8> {
-    let oid_tlv = |o: ObjectIdentifier| der_tlv(0x06, o.as_bytes());
-    let hash_alg = der_tlv(0x30, &[oid_tlv(hash.oid()), vec![0x05, 0x00]].concat());
-    let mgf = der_tlv(0x30, &[oid_tlv(oid::MGF1), hash_alg.clone()].concat());
-    let salt = der_tlv(0x02, &[hash.output_len() as u8]);
-    der_tlv(
-        0x30,
-        &[
-            der_tlv(0xa0, &hash_alg),
-            der_tlv(0xa1, &mgf),
-            der_tlv(0xa2, &salt),
-        ]
-        .concat(),
-    )
 }
 
 /// Inputs of `credentials/authorize`.
@@ -1623,20 +1592,6 @@ mod tests {
                 .sign_algo,
             oid::ECDSA_SHA384
         );
-    }
-
-    #[test]
-    fn pss_params_are_rfc4055_der() {
-        // What `openssl req -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -sha256`
-        // writes in a certificate: SHA-256, MGF1-SHA-256, a 32-byte salt.
-        let expected = concat!(
-            "3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108",
-            "300d06096086480165030402010500a203020120"
-        );
-        assert_eq!(hex::encode(pss_params_der(HashAlgorithm::Sha256)), expected);
-        let der = pss_params_der(HashAlgorithm::Sha512);
-        assert_eq!(der[0], 0x30);
-        assert_eq!(der[1] as usize, der.len() - 2);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::{HeaderMap, StatusCode};
-use der::{Decode, Tagged as _};
+use der::Decode;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 
@@ -775,19 +775,16 @@ pub(crate) fn parse_sign_algo(
     Ok(alg)
 }
 
-/// The hash of DER `RSASSA-PSS-params` (`[0] hashAlgorithm`, SHA-1 when absent,
-/// which this sandbox does not sign with).
+/// The hash of DER `RSASSA-PSS-params`. The sandbox signs only with MGF1
+/// of that hash and a salt as long as it; other parameters are refused
+/// rather than signed differently than asked.
 fn pss_hash(params_b64: &str) -> ApiResult<HashAlgorithm> {
     let bad = || ApiError::invalid_param("signAlgoParams");
     let der = decode_b64(params_b64).ok_or_else(bad)?;
-    let items: Vec<der::Any> = Vec::<der::Any>::from_der(&der).map_err(|_| bad())?;
-    for item in items {
-        if let der::Tag::ContextSpecific { number, .. } = item.tag() {
-            if number.value() == 0 {
-                let alg = spki::AlgorithmIdentifierOwned::from_der(item.value()).map_err(|_| bad())?;
-                return HashAlgorithm::from_oid(&alg.oid).map_err(|_| bad());
-            }
-        }
+    let any = der::Any::from_der(&der).map_err(|_| bad())?;
+    let pss = crate::signer::pss::parse(Some(&any), "signAlgoParams").map_err(|_| bad())?;
+    if pss.salt_len != pss.hash.output_len() {
+        return Err(bad());
     }
-    Err(bad())
+    Ok(pss.hash)
 }

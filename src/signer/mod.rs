@@ -23,6 +23,7 @@ pub mod key;
 mod memory;
 #[cfg(feature = "pkcs12")]
 mod pkcs12;
+pub(crate) mod pss;
 
 pub use key::{PrivateKey, PublicKey};
 pub use memory::MemorySigner;

@@ -170,13 +170,7 @@ async fn ecdsa_verifies_with_openssl_and_ours() {
 #[tokio::test]
 async fn modified_content_fails_openssl_and_ours() {
     let dir = tempfile::tempdir().unwrap();
-    let der = cms::sign_reader(
-        &signer("rep-rsa2048", "registrar-root"),
-        CONTENT,
-        &SignOptions::default(),
-    )
-    .await
-    .unwrap();
+    let der = rep_signature().await;
     let sig = write(dir.path(), "sig.p7s", &der);
     let mut modified = CONTENT.to_vec();
     modified[10] ^= 1;
@@ -354,6 +348,17 @@ async fn signed_attributes_are_der_sorted_with_default_ess_hash_omitted() {
     assert_eq!(id[1].tag(), der::Tag::Sequence);
 }
 
+/// Our DER signature of `CONTENT` with the main fixture certificate.
+async fn rep_signature() -> Vec<u8> {
+    cms::sign_reader(
+        &signer("rep-rsa2048", "registrar-root"),
+        CONTENT,
+        &SignOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Runs `openssl cms -sign` with extra arguments; returns the signature file.
 fn openssl_sign(dir: &Path, name: &str, content: &Path, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{name}{}.sig", extra.join("_").replace(['-', ':'], "")));
@@ -371,6 +376,19 @@ fn openssl_sign(dir: &Path, name: &str, content: &Path, extra: &[&str]) -> PathB
         .unwrap();
     assert!(status.success());
     out
+}
+
+/// `openssl cms -sign` arguments for DER output with RSASSA-PSS and the
+/// salt option `salt` (`rsa_pss_saltlen:…`).
+const fn pss_der(salt: &'static str) -> [&'static str; 6] {
+    [
+        "-outform",
+        "DER",
+        "-keyopt",
+        "rsa_padding_mode:pss",
+        "-keyopt",
+        salt,
+    ]
 }
 
 /// OpenSSL's signature of `CONTENT` by fixture `name` with `extra`
@@ -398,18 +416,7 @@ fn openssl_signatures_verify_with_ours() {
         ("rep-rsa2048", &["-outform", "DER", "-cades"], pkcs1),
         // SignerInfo version 3 with subjectKeyIdentifier.
         ("rep-rsa2048", &["-outform", "DER", "-keyid"], pkcs1),
-        (
-            "rep-rsa2048",
-            &[
-                "-outform",
-                "DER",
-                "-keyopt",
-                "rsa_padding_mode:pss",
-                "-keyopt",
-                "rsa_pss_saltlen:digest",
-            ],
-            pss,
-        ),
+        ("rep-rsa2048", &pss_der("rsa_pss_saltlen:digest"), pss),
         // OpenSSL's default PSS salt: the largest the key allows.
         (
             "rep-rsa2048",
@@ -436,17 +443,7 @@ fn openssl_signatures_verify_with_ours() {
 
 #[test]
 fn pss_salt_other_than_hash_or_largest_is_unsupported() {
-    let (_dir, content, sig, bytes) = openssl_signed(
-        "rep-rsa2048",
-        &[
-            "-outform",
-            "DER",
-            "-keyopt",
-            "rsa_padding_mode:pss",
-            "-keyopt",
-            "rsa_pss_saltlen:20",
-        ],
-    );
+    let (_dir, content, sig, bytes) = openssl_signed("rep-rsa2048", &pss_der("rsa_pss_saltlen:20"));
     assert!(openssl_verify(&sig, &content, false));
     let err = cms::verify_detached(&bytes, CONTENT, &roots(), None).unwrap_err();
     assert!(
@@ -477,13 +474,7 @@ fn pkcs7_pem_label_is_accepted() {
 
 #[tokio::test]
 async fn corrupt_or_truncated_cms_is_malformed_without_panic() {
-    let der = cms::sign_reader(
-        &signer("rep-rsa2048", "registrar-root"),
-        CONTENT,
-        &SignOptions::default(),
-    )
-    .await
-    .unwrap();
+    let der = rep_signature().await;
     for len in 0..der.len() {
         match cms::verify_detached(&der[..len], CONTENT, &roots(), None) {
             Err(Error::Malformed { .. }) => {}
@@ -622,13 +613,7 @@ fn streamed_ber_signature_from_openssl_verifies() {
 async fn ber_framing_keeps_verification_and_its_errors() {
     let dir = tempfile::tempdir().unwrap();
     let content = write(dir.path(), "content.bin", CONTENT);
-    let der = cms::sign_reader(
-        &signer("rep-rsa2048", "registrar-root"),
-        CONTENT,
-        &SignOptions::default(),
-    )
-    .await
-    .unwrap();
+    let der = rep_signature().await;
     // Every structure indefinite but the certificates and the signed
     // attributes, which RFC 5652 requires to be DER (their bytes are what
     // is signed): those must come back byte for byte.

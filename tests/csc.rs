@@ -506,9 +506,7 @@ async fn access_token_expiring_mid_batch_is_refreshed_once() {
             at: 5,
         });
         let c = Arc::new(bare.with_token_source(source));
-        let s = CscSigner::new(c, "alice-rsa", authorizer_for("alice"), SignerOptions::default())
-            .await
-            .unwrap();
+        let s = alice_signer(c).await;
         let batch = digests("token mid-batch", 60);
         let before = sb.stats();
         let sigs = s.sign_digests(RSA, &batch).await.unwrap();
@@ -563,14 +561,7 @@ async fn a_refresh_that_does_not_help_is_a_clear_unauthenticated_error() {
         refreshes: AtomicU32::new(0),
     });
     let c = Arc::new(bare.without_token_source().with_token_source(source.clone()));
-    let s = CscSigner::new(
-        c.clone(),
-        "alice-rsa",
-        authorizer_for("alice"),
-        SignerOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = alice_signer(c.clone()).await;
     sb.faults().expire_tokens_now();
     let before = sb.stats();
     let e = s.sign_digests(RSA, &digests("dead token", 3)).await.unwrap_err();
@@ -623,9 +614,7 @@ async fn gbiz_login_token_cache_serves_the_rssp_and_refreshes() {
     .await
     .unwrap();
     let c = Arc::new(bare_client(&sb, V2).with_token_source(Arc::new(auth.token_cache())));
-    let s = CscSigner::new(c, "alice-rsa", authorizer_for("alice"), SignerOptions::default())
-        .await
-        .unwrap();
+    let s = alice_signer(c).await;
     s.sign_digests(RSA, &digests("gbiz", 2)).await.unwrap();
     sb.faults().expire_tokens_now();
     // JWTs issued in the second of the cut-off count as expired too.

@@ -102,14 +102,7 @@ async fn temporarily_unavailable_honours_retry_after_for_reads_only() {
     );
     let c = Arc::new(bare.with_token_source(Arc::new(login)));
     assert_eq!(c.credential_ids().await.unwrap(), ["alice-rsa"]);
-    let s = CscSigner::new(
-        c.clone(),
-        "alice-rsa",
-        authorizer_for("alice"),
-        SignerOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = alice_signer(c.clone()).await;
     s.sign_digests(RSA, &digests("warm", 1)).await.unwrap();
     sb.faults().set(FaultSettings {
         unavailable_rate: 1.0,

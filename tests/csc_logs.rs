@@ -73,14 +73,7 @@ async fn tokens_sads_and_pins_stay_out_of_logs_and_debug() {
     // A wrong PIN, then the right one, then signing.
     let e = s.sign_digests(rsa, &digests("logs", 2)).await.unwrap_err();
     assert!(matches!(e, Error::InvalidOtp { .. }), "{e:?}");
-    let s = CscSigner::new(
-        c.clone(),
-        "alice-rsa",
-        authorizer_for("alice"),
-        SignerOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = alice_signer(c.clone()).await;
     s.sign_digests(rsa, &digests("logs", 2)).await.unwrap();
     let token = source.access_token().await.unwrap();
 

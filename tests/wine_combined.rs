@@ -8,24 +8,10 @@
 //! own suites (`tests/wine_csp.rs`, `tests/wine_ksp.rs`).
 #![cfg(all(feature = "csp", feature = "ksp"))]
 
-use std::path::Path;
-
 #[path = "wine/harness.rs"]
 mod harness;
 
 use harness::*;
-
-const CSP: &str = "crpki Remote Signing CSP (open source)";
-
-/// The CSP's registry key as `reg query` prints it, if it is there.
-fn csp_key(wine: &Wine) -> Option<String> {
-    let key = format!(r"HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\{CSP}");
-    let out = wine.run(&["reg", "query", &key]);
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-        .filter(|t| t.contains("Image Path"))
-}
 
 #[test]
 fn csp_and_ksp_in_one_dll_under_wine() {
@@ -47,7 +33,7 @@ fn csp_and_ksp_in_one_dll_under_wine() {
     // DllRegisterServer registers both; Wine keeps only the CSP's key.
     let out = wine.run(&["regsvr32", "/s", &dll_win]);
     assert!(out.status.success(), "regsvr32 failed: {out:?}");
-    let key = csp_key(&wine).expect("the combined DLL registered no CSP");
+    let key = wine.csp_key().expect("the combined DLL registered no CSP");
     assert!(
         key.contains(&format!("Image Path    REG_SZ    {dll_win}")),
         "{key}"
@@ -62,24 +48,7 @@ fn csp_and_ksp_in_one_dll_under_wine() {
     pubkey_of(&csp_dir.join("cert.der"), &pubkey);
     for alg in ["sha256", "sha384", "sha512"] {
         let sig = csp_dir.join(format!("sig-{alg}.bin"));
-        let verifies = |over: &Path| {
-            openssl(&[
-                "dgst",
-                &format!("-{alg}"),
-                "-verify",
-                path(&pubkey),
-                "-signature",
-                path(&sig),
-                path(over),
-            ])
-            .status
-            .success()
-        };
-        assert!(
-            verifies(&csp_dir.join("data.bin")),
-            "CSP {alg} signature rejected"
-        );
-        assert!(!verifies(&pubkey), "CSP {alg} signature accepted over other data");
+        check_dgst(alg, &pubkey, &sig, &csp_dir.join("data.bin"), &[]);
     }
 
     // The KSP, through the table of the same DLL.
@@ -94,7 +63,7 @@ fn csp_and_ksp_in_one_dll_under_wine() {
     // BCryptUnregisterProvider for the KSP's part, which must say so.
     let out = wine.run(&["regsvr32", "/s", "/u", &dll_win]);
     assert_eq!(
-        csp_key(&wine),
+        wine.csp_key(),
         None,
         "the CSP key is still there after regsvr32 /u"
     );

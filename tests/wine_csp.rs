@@ -29,30 +29,13 @@ mod harness;
 
 use harness::*;
 
-const PROVIDER: &str = "crpki Remote Signing CSP (open source)";
+const PROVIDER: &str = CSP_PROVIDER;
 
 /// Builds crpki.dll with the remote signer, crpki.exe and the client .exe
 /// in one cargo run (`cli` brings pkcs12 and remote: one feature set, one
 /// build); returns the DLL's and the client's paths.
 fn build() -> (std::path::PathBuf, std::path::PathBuf) {
     build_with_bins("csp,cli", &["crpki"], "wine_csp_client", "wine-build")
-}
-
-/// The CSP's registry key, read through Wine.
-trait ProviderKey {
-    /// The key as `reg query` prints it, if it is there.
-    fn provider_key(&self) -> Option<String>;
-}
-
-impl ProviderKey for Wine {
-    fn provider_key(&self) -> Option<String> {
-        let key = format!(r"HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\{PROVIDER}");
-        let out = self.run(&["reg", "query", &key]);
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-            .filter(|t| t.contains("Image Path"))
-    }
 }
 
 #[test]
@@ -85,15 +68,13 @@ fn csp_under_wine() {
     let out = wine.run(&["regsvr32", "/s", "/u", &dll_win]);
     assert!(out.status.success(), "regsvr32 /u failed: {out:?}");
     assert_eq!(
-        wine.provider_key(),
+        wine.csp_key(),
         None,
         "the provider key is still there after regsvr32 /u"
     );
     let out = wine.run(&["regsvr32", "/s", &dll_win]);
     assert!(out.status.success(), "regsvr32 failed: {out:?}");
-    let key = wine
-        .provider_key()
-        .expect("DllRegisterServer wrote no provider key");
+    let key = wine.csp_key().expect("DllRegisterServer wrote no provider key");
     assert!(
         key.contains(&format!("Image Path    REG_SZ    {dll_win}")),
         "{key}"
@@ -134,30 +115,7 @@ fn csp_under_wine() {
         path(&pubkey),
     ]);
     for alg in ["sha256", "sha384", "sha512"] {
-        let sig = sign_dir.join(format!("sig-{alg}.bin"));
-        openssl_ok(&[
-            "dgst",
-            &format!("-{alg}"),
-            "-verify",
-            path(&pubkey),
-            "-signature",
-            path(&sig),
-            path(&data),
-        ]);
-        // And it fails on other data: the check can fail.
-        let out = openssl(&[
-            "dgst",
-            &format!("-{alg}"),
-            "-verify",
-            path(&pubkey),
-            "-signature",
-            path(&sig),
-            path(&pubkey),
-        ]);
-        assert!(
-            !out.status.success(),
-            "openssl accepted a {alg} signature over other data"
-        );
+        check_dgst(alg, &pubkey, &sign_dir.join(format!("sig-{alg}.bin")), &data, &[]);
     }
     let digest = openssl(&["dgst", "-sha256", "-binary", path(&data)]).stdout;
     assert_eq!(
@@ -273,9 +231,5 @@ fn csp_under_wine() {
     // Unregistering removes the key.
     let out = wine.run(&["regsvr32", "/s", "/u", &dll_win]);
     assert!(out.status.success(), "regsvr32 /u failed: {out:?}");
-    assert_eq!(
-        wine.provider_key(),
-        None,
-        "DllUnregisterServer left the provider key"
-    );
+    assert_eq!(wine.csp_key(), None, "DllUnregisterServer left the provider key");
 }

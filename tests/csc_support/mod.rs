@@ -120,6 +120,19 @@ pub async fn signer(
     .unwrap()
 }
 
+/// alice's `alice-rsa` signer over `client`, with her TEST PIN and the
+/// default options.
+pub async fn alice_signer(client: Arc<CscClient>) -> CscSigner {
+    CscSigner::new(
+        client,
+        "alice-rsa",
+        authorizer_for("alice"),
+        SignerOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
 /// `n` distinct SHA-256 digests.
 pub fn digests(tag: &str, n: usize) -> Vec<Digest> {
     (0..n)

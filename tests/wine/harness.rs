@@ -161,6 +161,9 @@ pub fn win(p: &Path) -> String {
     format!("Z:{}", abs.display().to_string().replace('/', "\\"))
 }
 
+/// The CSP's registered name.
+pub const CSP_PROVIDER: &str = "crpki Remote Signing CSP (open source)";
+
 /// Runs programs in the prepared Wine prefix.
 pub struct Wine {
     /// What scripts/wine-env.sh reported.
@@ -204,6 +207,16 @@ impl Wine {
     }
 
     /// Runs the client; panics with its output unless it succeeded.
+    /// The CSP's registry key as `reg query` prints it, if it is there.
+    pub fn csp_key(&self) -> Option<String> {
+        let key = format!(r"HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\{CSP_PROVIDER}");
+        let out = self.run(&["reg", "query", &key]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            .filter(|t| t.contains("Image Path"))
+    }
+
     pub fn client(&self, exe: &Path, args: &[&str]) -> String {
         let program = exe.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
         let exe = exe.to_string_lossy();
@@ -317,16 +330,30 @@ pub fn check_sign_outputs(dir: &Path, pubkey: &Path) {
         ];
         for (kind, extra) in [("pkcs1", &[][..]), ("pss", &pss[..])] {
             let sig = dir.join(format!("sig-{kind}-{cng}.bin"));
-            let dgst = format!("-{alg}");
-            let verifies = |over: &Path| {
-                let mut args = vec!["dgst", &dgst, "-verify", path(pubkey), "-signature", path(&sig)];
-                args.extend_from_slice(extra);
-                args.push(path(over));
-                openssl(&args).status.success()
-            };
-            assert!(verifies(&data), "openssl rejected the {kind} {alg} signature");
-            // Over other data it fails: the check can fail.
-            assert!(!verifies(pubkey), "openssl accepted {kind} {alg} over other data");
+            check_dgst(alg, pubkey, &sig, &data, extra);
         }
     }
+}
+
+/// `openssl dgst -ALG -verify PUBKEY -signature SIG [EXTRA] DATA`
+/// accepts the signature, and rejects it over other data (the public key
+/// file), so that the check can fail.
+pub fn check_dgst(alg: &str, pubkey: &Path, sig: &Path, data: &Path, extra: &[&str]) {
+    let dgst = format!("-{alg}");
+    let verifies = |over: &Path| {
+        let mut args = vec!["dgst", &dgst, "-verify", path(pubkey), "-signature", path(sig)];
+        args.extend_from_slice(extra);
+        args.push(path(over));
+        openssl(&args).status.success()
+    };
+    assert!(
+        verifies(data),
+        "openssl rejected the {alg} signature {}",
+        sig.display()
+    );
+    assert!(
+        !verifies(pubkey),
+        "openssl accepted the {alg} signature {} over other data",
+        sig.display()
+    );
 }

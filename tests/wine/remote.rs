@@ -56,12 +56,10 @@ fn csp_remote_under_wine() {
     // Installed by crpki.exe (the registration code of DllRegisterServer).
     let out = wine.run(&["regsvr32", "/s", "/u", &dll_win]);
     assert!(out.status.success(), "regsvr32 /u failed: {out:?}");
-    assert_eq!(wine.provider_key(), None);
+    assert_eq!(wine.csp_key(), None);
     let text = crpki(&["install", "csp", "--dll", &dll_win]);
     assert!(text.contains("installed the CSP"), "{text}");
-    let key = wine
-        .provider_key()
-        .expect("crpki install csp wrote no provider key");
+    let key = wine.csp_key().expect("crpki install csp wrote no provider key");
     assert!(
         key.contains(&format!("Image Path    REG_SZ    {dll_win}")),
         "{key}"
@@ -99,22 +97,7 @@ fn csp_remote_under_wine() {
     pubkey_of(&sign_dir.join("cert.der"), &pubkey);
     let data = sign_dir.join("data.bin");
     for alg in ["sha256", "sha384", "sha512"] {
-        let sig = sign_dir.join(format!("sig-{alg}.bin"));
-        let ok = |d: &Path| {
-            openssl(&[
-                "dgst",
-                &format!("-{alg}"),
-                "-verify",
-                path(&pubkey),
-                "-signature",
-                path(&sig),
-                path(d),
-            ])
-            .status
-            .success()
-        };
-        assert!(ok(&data), "{alg} signature does not verify");
-        assert!(!ok(&pubkey), "openssl accepted a {alg} signature over other data");
+        check_dgst(alg, &pubkey, &sign_dir.join(format!("sig-{alg}.bin")), &data, &[]);
     }
     assert!(cms_ok(&sign_dir.join("message.p7s"), &data, &root));
     assert!(!cms_ok(&sign_dir.join("message.p7s"), &pubkey, &root));
@@ -237,7 +220,7 @@ fn csp_remote_under_wine() {
     // Uninstalled by crpki.exe.
     let text = rw.crpki(&["uninstall", "csp"]);
     assert!(text.contains("uninstalled"), "{text}");
-    assert_eq!(wine.provider_key(), None);
+    assert_eq!(wine.csp_key(), None);
     rw.assert_log_has_no_secrets();
     println!(
         "Wine remote scenario: {:.0} s",

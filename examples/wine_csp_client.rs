@@ -369,8 +369,19 @@ mod client {
                 (&raw const prov_info).cast::<c_void>(),
             )
         })?;
+        let p7 = crypt_sign_message(ctx, data)?;
+        write(out, "message.p7s", &p7)?;
+        unsafe { CertFreeCertificateContext(ctx) };
+        println!("ok CryptSignMessage (detached, {} bytes)", p7.len());
+        Ok(())
+    }
+
+    /// `CryptSignMessage`: a detached SHA-256 PKCS#7 of `data` by the
+    /// certificate `ctx` (its key found through its key-provider info),
+    /// which is included.
+    fn crypt_sign_message(ctx: *const CERT_CONTEXT, data: &[u8]) -> Res<Vec<u8>> {
         let mut sha256 = *b"2.16.840.1.101.3.4.2.1\0";
-        let mut certs = [ctx];
+        let mut certs = [ctx.cast_mut()];
         let para = CRYPT_SIGN_MESSAGE_PARA {
             cbSize: std::mem::size_of::<CRYPT_SIGN_MESSAGE_PARA>() as u32,
             dwMsgEncodingType: X509_ASN_ENCODING | PKCS_7_ASN_ENCODING,
@@ -388,13 +399,9 @@ mod client {
         };
         let parts = [data.as_ptr()];
         let lens = [data.len() as u32];
-        let p7 = read("CryptSignMessage", |p, l| unsafe {
+        read("CryptSignMessage", |p, l| unsafe {
             CryptSignMessage(&para, 1, 1, parts.as_ptr(), lens.as_ptr(), p, l)
-        })?;
-        write(out, "message.p7s", &p7)?;
-        unsafe { CertFreeCertificateContext(ctx) };
-        println!("ok CryptSignMessage (detached, {} bytes)", p7.len());
-        Ok(())
+        })
     }
 
     type CpAcquireContext = unsafe extern "system" fn(*mut usize, *const u8, u32, *const c_void) -> i32;
@@ -703,31 +710,10 @@ mod client {
         println!("ok CryptAcquireContext({container})/CryptSignHash");
 
         // CryptSignMessage with the store's certificate (its key info comes from the store).
-        let mut sha256 = *b"2.16.840.1.101.3.4.2.1\0";
-        let mut certs = [ctx.cast_mut()];
         let started = std::time::Instant::now();
         for i in 0..n {
-            let para = CRYPT_SIGN_MESSAGE_PARA {
-                cbSize: std::mem::size_of::<CRYPT_SIGN_MESSAGE_PARA>() as u32,
-                dwMsgEncodingType: X509_ASN_ENCODING | PKCS_7_ASN_ENCODING,
-                pSigningCert: ctx,
-                HashAlgorithm: CRYPT_ALGORITHM_IDENTIFIER {
-                    pszObjId: sha256.as_mut_ptr(),
-                    Parameters: CRYPT_INTEGER_BLOB {
-                        cbData: 0,
-                        pbData: std::ptr::null_mut(),
-                    },
-                },
-                cMsgCert: 1,
-                rgpMsgCert: certs.as_mut_ptr(),
-                ..Default::default()
-            };
             let data = format!("message {i} signed through the certificate store\n").into_bytes();
-            let parts = [data.as_ptr()];
-            let lens = [data.len() as u32];
-            let p7 = read("CryptSignMessage", |p, l| unsafe {
-                CryptSignMessage(&para, 1, 1, parts.as_ptr(), lens.as_ptr(), p, l)
-            })?;
+            let p7 = crypt_sign_message(ctx, &data)?;
             write(out, &format!("msg-{i}.bin"), &data)?;
             write(out, &format!("msg-{i}.p7s"), &p7)?;
         }

@@ -499,6 +499,21 @@ mod client {
         let key = open_key(t, prov, "")?;
         let hash = bcrypt_hash("SHA256", DATA)?;
         let pad = Pad::new("SHA256", false, 0);
+        // A SignHash size query (no output buffer) of the first
+        // `hash_len` bytes of `hash` with `padding`.
+        let size_query = |padding: *const c_void, hash_len: u32, flags: u32, len: &mut u32| unsafe {
+            t.SignHash.unwrap()(
+                prov,
+                key,
+                padding,
+                hash.as_ptr(),
+                hash_len,
+                std::ptr::null_mut(),
+                0,
+                len,
+                flags,
+            )
+        };
         let mut sig = [0u8; 16];
         expect(
             "SignHash(16-byte buffer)",
@@ -520,72 +535,24 @@ mod client {
         println!("ok ... and the size {len} came back");
         expect(
             "SignHash(31-byte hash)",
-            unsafe {
-                t.SignHash.unwrap()(
-                    prov,
-                    key,
-                    pad.ptr(),
-                    hash.as_ptr(),
-                    31,
-                    std::ptr::null_mut(),
-                    0,
-                    &mut len,
-                    pad.flags,
-                )
-            },
+            size_query(pad.ptr(), 31, pad.flags, &mut len),
             NTE_BAD_LEN,
         )?;
         expect(
             "SignHash(PKCS1, pPaddingInfo = NULL)",
-            unsafe {
-                t.SignHash.unwrap()(
-                    prov,
-                    key,
-                    std::ptr::null(),
-                    hash.as_ptr(),
-                    32,
-                    std::ptr::null_mut(),
-                    0,
-                    &mut len,
-                    BCRYPT_PAD_PKCS1,
-                )
-            },
+            size_query(std::ptr::null(), 32, BCRYPT_PAD_PKCS1, &mut len),
             NTE_INVALID_PARAMETER,
         )?;
         let pss = Pad::new("SHA256", true, 20);
         expect(
             "SignHash(PSS, 20-byte salt)",
-            unsafe {
-                t.SignHash.unwrap()(
-                    prov,
-                    key,
-                    pss.ptr(),
-                    hash.as_ptr(),
-                    32,
-                    std::ptr::null_mut(),
-                    0,
-                    &mut len,
-                    pss.flags,
-                )
-            },
+            size_query(pss.ptr(), 32, pss.flags, &mut len),
             NTE_NOT_SUPPORTED,
         )?;
         let sha1 = Pad::new("SHA1", false, 0);
         expect(
             "SignHash(PKCS1, SHA1)",
-            unsafe {
-                t.SignHash.unwrap()(
-                    prov,
-                    key,
-                    sha1.ptr(),
-                    hash.as_ptr(),
-                    32,
-                    std::ptr::null_mut(),
-                    0,
-                    &mut len,
-                    sha1.flags,
-                )
-            },
+            size_query(sha1.ptr(), 32, sha1.flags, &mut len),
             NTE_NOT_SUPPORTED,
         )?;
         expect(
@@ -618,35 +585,19 @@ mod client {
         )?;
         let other = open_provider(t)?;
         let name_prop = wide("Name");
+        // The size of the key's name, read through `prov`.
+        let name_size = |prov: usize, len: &mut u32| unsafe {
+            t.GetKeyProperty.unwrap()(prov, key, name_prop.as_ptr(), std::ptr::null_mut(), 0, len, 0)
+        };
         expect(
             "GetKeyProperty(key of another hProvider)",
-            unsafe {
-                t.GetKeyProperty.unwrap()(
-                    other,
-                    key,
-                    name_prop.as_ptr(),
-                    std::ptr::null_mut(),
-                    0,
-                    &mut len,
-                    0,
-                )
-            },
+            name_size(other, &mut len),
             NTE_INVALID_HANDLE,
         )?;
         ok("FreeKey", unsafe { t.FreeKey.unwrap()(prov, key) })?;
         expect(
             "GetKeyProperty(freed key)",
-            unsafe {
-                t.GetKeyProperty.unwrap()(
-                    prov,
-                    key,
-                    name_prop.as_ptr(),
-                    std::ptr::null_mut(),
-                    0,
-                    &mut len,
-                    0,
-                )
-            },
+            name_size(prov, &mut len),
             NTE_INVALID_HANDLE,
         )?;
         expect(

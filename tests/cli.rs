@@ -32,14 +32,7 @@ fn sample(dir: &Path) -> PathBuf {
 
 fn sign_ok(file: &Path) -> PathBuf {
     let p12 = fixture("rep-rsa2048.p12");
-    let out = crpki(&[
-        "sign",
-        file.to_str().unwrap(),
-        "--p12",
-        p12.to_str().unwrap(),
-        "--password-env",
-        "CRPKI_TEST_P12_PASSWORD",
-    ]);
+    let out = crpki(&sign_p12(file, &p12, "CRPKI_TEST_P12_PASSWORD"));
     assert!(out.status.success(), "sign failed: {}", text(&out.stderr));
     let mut sig = file.as_os_str().to_owned();
     sig.push(".p7s");
@@ -59,6 +52,19 @@ fn openssl_verify(sig: &Path, content: &Path) -> bool {
         .expect("openssl must be installed (scripts/test.sh installs it)")
         .status
         .success()
+}
+
+/// `crpki sign FILE --p12 P12 --password-env VAR`'s arguments.
+fn sign_p12<'a>(file: &'a Path, p12: &'a Path, password_var: &'a str) -> [&'a str; 6] {
+    let path = |p: &'a Path| p.to_str().expect("test paths are UTF-8");
+    [
+        "sign",
+        path(file),
+        "--p12",
+        path(p12),
+        "--password-env",
+        password_var,
+    ]
 }
 
 #[test]
@@ -121,14 +127,7 @@ fn wrong_password_says_so_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
     let p12 = fixture("rep-rsa2048-legacy.p12");
-    let out = crpki(&[
-        "sign",
-        file.to_str().unwrap(),
-        "--p12",
-        p12.to_str().unwrap(),
-        "--password-env",
-        "CRPKI_WRONG_PASSWORD",
-    ]);
+    let out = crpki(&sign_p12(&file, &p12, "CRPKI_WRONG_PASSWORD"));
     assert_eq!(out.status.code(), Some(4));
     let err = text(&out.stderr);
     assert!(err.contains("wrong password"), "{err}");
@@ -142,14 +141,7 @@ fn missing_password_variable_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
     let p12 = fixture("rep-rsa2048.p12");
-    let out = crpki(&[
-        "sign",
-        file.to_str().unwrap(),
-        "--p12",
-        p12.to_str().unwrap(),
-        "--password-env",
-        "CRPKI_NO_SUCH_VAR",
-    ]);
+    let out = crpki(&sign_p12(&file, &p12, "CRPKI_NO_SUCH_VAR"));
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out.stderr).contains("CRPKI_NO_SUCH_VAR"));
 }
@@ -268,14 +260,7 @@ fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
     let p12 = fixture("rep-rsa2048.p12");
-    let out = crpki_into_closed_pipe(&[
-        "sign",
-        file.to_str().unwrap(),
-        "--p12",
-        p12.to_str().unwrap(),
-        "--password-env",
-        "CRPKI_TEST_P12_PASSWORD",
-    ]);
+    let out = crpki_into_closed_pipe(&sign_p12(&file, &p12, "CRPKI_TEST_P12_PASSWORD"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let sig = dir.path().join("契約書.txt.p7s");
     assert!(openssl_verify(&sig, &file));

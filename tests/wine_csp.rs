@@ -45,23 +45,7 @@ fn csp_under_wine() {
     let (dll, exe) = build();
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("provider.log");
-    std::fs::create_dir_all(tmp.path().join("config")).unwrap();
-    let wine = Wine {
-        env,
-        extra: vec![
-            (
-                "CRPKI_PROVIDER_PKCS12".into(),
-                win(&Path::new(MANIFEST).join("fixtures/rep-rsa2048.p12")),
-            ),
-            ("CRPKI_PROVIDER_PKCS12_PASSWORD".into(), "crpki-test".into()),
-            ("CRPKI_PROVIDER_CONTAINER".into(), CONTAINER.into()),
-            (
-                "CRPKI_PROVIDER_LOG".into(),
-                format!("{}\\provider.log", win(tmp.path())),
-            ),
-            ("CRPKI_CONFIG_DIR".into(), win(&tmp.path().join("config"))),
-        ],
-    };
+    let wine = Wine::with_fixture_signer(env, tmp.path());
     let dll_win = win(&dll);
 
     // Registration with regsvr32: DllUnregisterServer, then DllRegisterServer.
@@ -164,7 +148,7 @@ fn csp_under_wine() {
     std::fs::create_dir(&err_dir).unwrap();
     let text = wine.client(&exe, &["errors", &win(&err_dir), &dll_win]);
     println!("{text}");
-    for expected in [
+    let expected = [
         "CryptGetKeyParam(KP_CERTIFICATE, 16-byte buffer) -> 0x000000ea",
         "... and the size 1359 came back",
         "CryptSignHash(8-byte buffer) -> 0x000000ea",
@@ -176,11 +160,10 @@ fn csp_under_wine() {
         "CPHashData(key handle as hash) -> 0x80090002",
         "CPGetKeyParam(released context) -> 0x80090001",
         "CPGetKeyParam(forged key handle) -> 0x80090003",
-    ] {
-        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
-    }
+    ];
+    assert_all_in(&text, expected, "the client's output");
     let log_text = std::fs::read_to_string(&log).expect("the provider wrote no log");
-    for expected in [
+    let expected = [
         "CPVerifySignature 0x80090006 NTE_BAD_SIGNATURE signature does not verify",
         "CPCreateHash 0x80090008 NTE_BAD_ALGID",
         "CPAcquireContext 0x80090016 NTE_BAD_KEYSET container 'no-such-container' not found",
@@ -189,12 +172,8 @@ fn csp_under_wine() {
         "already destroyed",
         "it is a key handle",
         "CPGetProvParam 0x80090001 NTE_BAD_UID invalid context handle 0x12345678: not issued by this provider",
-    ] {
-        assert!(
-            log_text.contains(expected),
-            "missing `{expected}` in the provider log:\n{log_text}"
-        );
-    }
+    ];
+    assert_all_in(&log_text, expected, "the provider log");
     assert!(
         !log_text.contains("ERROR_MORE_DATA"),
         "size queries are not failures:\n{log_text}"

@@ -335,6 +335,15 @@ pub fn check_sign_outputs(dir: &Path, pubkey: &Path) {
     }
 }
 
+/// Every one of `expected` appears in `text` (what `what` names: the
+/// client's output, the provider log).
+pub fn assert_all_in<S: AsRef<str>>(text: &str, expected: impl IntoIterator<Item = S>, what: &str) {
+    for e in expected {
+        let e = e.as_ref();
+        assert!(text.contains(e), "missing `{e}` in {what}:\n{text}");
+    }
+}
+
 /// `openssl dgst -ALG -verify PUBKEY -signature SIG [EXTRA] DATA`
 /// accepts the signature, and rejects it over other data (the public key
 /// file), so that the check can fail.

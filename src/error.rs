@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::signer::HashAlgorithm;
+use crate::alg::HashAlgorithm;
 
 /// A boxed error used as the `source` of a variant.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -8,8 +8,12 @@
 //! and its chain, and signs batches of digests. Everything else only sees
 //! the trait:
 //!
-//! - [`signer`]: the trait, algorithms, digests, local keys, and the
-//!   [`MemorySigner`] (NO SECURITY, tests) and `Pkcs12Signer` backends;
+//! - [`alg`]: the algorithm vocabulary (hashes, key types, signature
+//!   schemes, their OIDs), the lowest room;
+//! - [`crypto`]: digests and hashing, local keys (sign, verify), RSASSA-PSS
+//!   parameters;
+//! - [`signer`]: the trait and the [`MemorySigner`] (NO SECURITY, tests)
+//!   and `Pkcs12Signer` backends;
 //! - [`cert`]: certificates, the MOJ extensions, the 法人番号, chain validation;
 //! - [`cms`]: detached CMS signatures built through any signer, and verified;
 //! - [`csc`]: the Cloud Signature Consortium API (wire types; with feature
@@ -27,10 +31,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alg;
 #[cfg(feature = "remote")]
 pub mod auth;
 pub mod cert;
 pub mod cms;
+pub mod crypto;
 pub mod csc;
 pub mod error;
 pub mod profile;
@@ -42,11 +48,11 @@ pub mod secret;
 pub mod signer;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
+pub use crypto::{
+    Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, PrivateKey, PublicKey, SignatureAlgorithm, SignatureScheme,
+};
 pub use error::{Error, Result, TrustFailure};
 pub use secret::Secret;
 #[cfg(feature = "pkcs12")]
 pub use signer::Pkcs12Signer;
-pub use signer::{
-    Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, MemorySigner, PrivateKey, PublicKey, RemoteSigner,
-    SignatureAlgorithm, SignatureScheme,
-};
+pub use signer::{MemorySigner, RemoteSigner};

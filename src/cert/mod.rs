@@ -16,8 +16,8 @@ use der::{Decode, Encode, Reader};
 use serde::Serialize;
 use x509_cert::ext::Extension;
 
+use crate::crypto::{HashAlgorithm, PublicKey, SignatureAlgorithm, oid as alg_oid, pss};
 use crate::error::{Error, Result};
-use crate::signer::{HashAlgorithm, PublicKey, SignatureAlgorithm, oid as alg_oid, pss};
 
 mod chain;
 pub mod moj;

@@ -9,8 +9,8 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
+use crate::crypto::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid, pss};
 use crate::error::{Error, Result};
-use crate::signer::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid, pss};
 
 /// id-data
 pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");

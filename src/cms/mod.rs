@@ -33,8 +33,9 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::cert::{Certificate, MojInfo};
+use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
-use crate::signer::{Digest, HashAlgorithm, RemoteSigner, SignatureAlgorithm};
+use crate::signer::RemoteSigner;
 
 mod asn1;
 mod sign;

@@ -19,8 +19,9 @@ use x509_cert::time::Time;
 use super::SignOptions;
 use super::asn1::{self, EssCertIdV2, IssuerSerial, SigningCertificateV2, internal};
 use crate::cert::Certificate;
+use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
-use crate::signer::{Digest, HashAlgorithm, RemoteSigner, SignatureAlgorithm};
+use crate::signer::RemoteSigner;
 
 /// The algorithm to sign with: the caller's choice, or the signer's default
 /// with the hash of the given content digests.
@@ -263,11 +264,11 @@ pub(super) async fn sign_file(
 async fn hash_file(hash: HashAlgorithm, path: &Path) -> Result<Digest> {
     if tokio::runtime::Handle::try_current().is_ok() {
         let owned = path.to_path_buf();
-        tokio::task::spawn_blocking(move || crate::signer::digest_file(hash, &owned))
+        tokio::task::spawn_blocking(move || crate::crypto::digest_file(hash, &owned))
             .await
             .map_err(|e| Error::Other(std::sync::Arc::new(e)))?
     } else {
-        crate::signer::digest_file(hash, path)
+        crate::crypto::digest_file(hash, path)
     }
 }
 

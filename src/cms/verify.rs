@@ -17,8 +17,8 @@ use cms::signed_data::EncapsulatedContentInfo;
 use super::VerifiedSignature;
 use super::asn1::{self, Tlv, context, decode_any, malformed, malformed_der};
 use crate::cert::Certificate;
+use crate::crypto::HashAlgorithm;
 use crate::error::{Error, Result};
-use crate::signer::HashAlgorithm;
 
 /// How a SignerInfo names its certificate.
 enum SignerId {

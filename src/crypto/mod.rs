@@ -1,0 +1,206 @@
+//! Cryptography on this machine: hashing and digests, local keys (sign and
+//! verify), the RSASSA-PSS parameters, and the checked batch of digests
+//! every signer receives.
+//!
+//! The algorithm names themselves ([`HashAlgorithm`], [`SignatureAlgorithm`],
+//! [`KeyInfo`], …) live in the room below, [`crate::alg`], and are
+//! re-exported here; this room adds what needs an error or an implementation
+//! (parsing OIDs, hashing, signing). It never touches the network and knows
+//! nothing of certificates or signers.
+
+use std::fmt;
+
+use const_oid::ObjectIdentifier;
+
+pub use crate::alg::{HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme, oid};
+use crate::error::{Error, Result};
+
+pub mod key;
+pub(crate) mod pss;
+
+pub use key::{PrivateKey, PublicKey};
+
+/// Parsing from an OID, and hashing (the type is defined in [`crate::alg`]).
+impl HashAlgorithm {
+    /// The algorithm for an OID, if crpki supports it.
+    pub fn from_oid(oid: &ObjectIdentifier) -> Result<Self> {
+        [Self::Sha256, Self::Sha384, Self::Sha512]
+            .into_iter()
+            .find(|h| h.oid() == *oid)
+            .ok_or_else(|| Error::unsupported(format!("hash algorithm {oid}")))
+    }
+
+    /// A streaming hasher for this algorithm.
+    pub fn hasher(self) -> Hasher {
+        Hasher::new(self)
+    }
+
+    /// Hashes `data` in one go.
+    pub fn digest(self, data: &[u8]) -> Digest {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish()
+    }
+
+    pub(crate) fn aws(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
+            Self::Sha256 => &aws_lc_rs::digest::SHA256,
+            Self::Sha384 => &aws_lc_rs::digest::SHA384,
+            Self::Sha512 => &aws_lc_rs::digest::SHA512,
+        }
+    }
+}
+
+/// A streaming hasher: feed it any amount of data, memory stays flat.
+#[derive(Clone)]
+pub struct Hasher {
+    algorithm: HashAlgorithm,
+    ctx: aws_lc_rs::digest::Context,
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hasher")
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
+}
+
+impl Hasher {
+    /// A new hasher.
+    pub fn new(algorithm: HashAlgorithm) -> Self {
+        Self {
+            algorithm,
+            ctx: aws_lc_rs::digest::Context::new(algorithm.aws()),
+        }
+    }
+
+    /// Adds data.
+    pub fn update(&mut self, data: &[u8]) {
+        self.ctx.update(data);
+    }
+
+    /// Hashes everything `reader` yields, reading in fixed-size chunks.
+    pub fn update_reader(&mut self, mut reader: impl std::io::Read) -> std::io::Result<u64> {
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(total),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.ctx.update(&buf[..n]);
+            total += n as u64;
+        }
+    }
+
+    /// The digest of everything added.
+    pub fn finish(self) -> Digest {
+        let d = self.ctx.finish();
+        Digest {
+            algorithm: self.algorithm,
+            bytes: d.as_ref().to_vec(),
+        }
+    }
+}
+
+/// Hashes a file by streaming it (memory stays flat whatever its size).
+pub fn digest_file(algorithm: HashAlgorithm, path: &std::path::Path) -> Result<Digest> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut h = algorithm.hasher();
+    h.update_reader(file)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(h.finish())
+}
+
+/// A digest that knows its hash algorithm; its length always fits it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Digest {
+    algorithm: HashAlgorithm,
+    bytes: Vec<u8>,
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({}:{})", self.algorithm, hex::encode(&self.bytes))
+    }
+}
+
+impl Digest {
+    /// Wraps digest bytes computed elsewhere; fails if the length does not
+    /// fit the algorithm.
+    pub fn new(algorithm: HashAlgorithm, bytes: impl Into<Vec<u8>>) -> Result<Self> {
+        let bytes = bytes.into();
+        if bytes.len() != algorithm.output_len() {
+            return Err(Error::InvalidDigest {
+                algorithm,
+                expected: algorithm.output_len(),
+                actual: bytes.len(),
+            });
+        }
+        Ok(Self { algorithm, bytes })
+    }
+
+    /// The hash algorithm.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.algorithm
+    }
+
+    /// The digest bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl AsRef<[u8]> for Digest {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Parsing from an OID (the type is defined in [`crate::alg`]).
+impl SignatureAlgorithm {
+    /// The algorithm for a signature-algorithm OID plus, for OIDs that do
+    /// not name the hash (rsaEncryption, RSASSA-PSS), the hash.
+    pub fn from_oid(oid: &ObjectIdentifier, hash: Option<HashAlgorithm>) -> Result<Self> {
+        use HashAlgorithm::*;
+        use SignatureScheme::*;
+        let need_hash = || {
+            hash.ok_or_else(|| {
+                Error::invalid_argument(format!("signature algorithm {oid} needs a hash algorithm"))
+            })
+        };
+        Ok(match *oid {
+            oid::SHA256_WITH_RSA => Self::new(RsaPkcs1v15, Sha256),
+            oid::SHA384_WITH_RSA => Self::new(RsaPkcs1v15, Sha384),
+            oid::SHA512_WITH_RSA => Self::new(RsaPkcs1v15, Sha512),
+            oid::RSA_ENCRYPTION => Self::new(RsaPkcs1v15, need_hash()?),
+            oid::RSASSA_PSS => Self::new(RsaPss, need_hash()?),
+            oid::ECDSA_SHA256 => Self::new(Ecdsa, Sha256),
+            oid::ECDSA_SHA384 => Self::new(Ecdsa, Sha384),
+            oid::ECDSA_SHA512 => Self::new(Ecdsa, Sha512),
+            _ => return Err(Error::unsupported(format!("signature algorithm {oid}"))),
+        })
+    }
+}
+
+/// Checks the arguments every backend must reject the same way: an empty
+/// batch, digests of another hash than the algorithm's, an algorithm that
+/// does not fit the key.
+pub fn check_batch(key: &KeyInfo, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<()> {
+    if digests.is_empty() {
+        return Err(Error::invalid_argument("no digest to sign"));
+    }
+    if !algorithm.fits(key) {
+        return Err(Error::unsupported(format!("{algorithm} with a {key} key")));
+    }
+    if let Some(d) = digests.iter().find(|d| d.algorithm() != algorithm.hash) {
+        return Err(Error::invalid_argument(format!(
+            "digest of {} given for {algorithm}",
+            d.algorithm()
+        )));
+    }
+    Ok(())
+}

@@ -26,32 +26,33 @@ mod name;
 pub use chain::{MAX_PATH_LEN, validate_chain};
 pub use moj::{CorporateInfo, MojInfo};
 
-/// OIDs of the standard extensions this module reads.
+/// OIDs of the standard extensions this module reads (from [`const_oid::db`]).
 pub mod oid {
     use const_oid::ObjectIdentifier;
+    use const_oid::db::rfc5280;
 
     /// `2.5.29.14` subjectKeyIdentifier.
-    pub const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+    pub const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER;
     /// `2.5.29.15` keyUsage.
-    pub const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+    pub const KEY_USAGE: ObjectIdentifier = rfc5280::ID_CE_KEY_USAGE;
     /// `2.5.29.16` privateKeyUsagePeriod.
-    pub const PRIVATE_KEY_USAGE_PERIOD: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.16");
+    pub const PRIVATE_KEY_USAGE_PERIOD: ObjectIdentifier = rfc5280::ID_CE_PRIVATE_KEY_USAGE_PERIOD;
     /// `2.5.29.17` subjectAltName.
-    pub const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+    pub const SUBJECT_ALT_NAME: ObjectIdentifier = rfc5280::ID_CE_SUBJECT_ALT_NAME;
     /// `2.5.29.18` issuerAltName.
-    pub const ISSUER_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.18");
+    pub const ISSUER_ALT_NAME: ObjectIdentifier = rfc5280::ID_CE_ISSUER_ALT_NAME;
     /// `2.5.29.19` basicConstraints.
-    pub const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+    pub const BASIC_CONSTRAINTS: ObjectIdentifier = rfc5280::ID_CE_BASIC_CONSTRAINTS;
     /// `2.5.29.31` cRLDistributionPoints.
-    pub const CRL_DISTRIBUTION_POINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.31");
+    pub const CRL_DISTRIBUTION_POINTS: ObjectIdentifier = rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS;
     /// `2.5.29.32` certificatePolicies.
-    pub const CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
+    pub const CERTIFICATE_POLICIES: ObjectIdentifier = rfc5280::ID_CE_CERTIFICATE_POLICIES;
     /// `2.5.29.35` authorityKeyIdentifier.
-    pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+    pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
     /// `2.5.29.46` freshestCRL.
-    pub const FRESHEST_CRL: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.46");
+    pub const FRESHEST_CRL: ObjectIdentifier = rfc5280::ID_CE_FRESHEST_CRL;
     /// `1.3.6.1.5.5.7.1.1` authorityInfoAccess.
-    pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+    pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = rfc5280::ID_PE_AUTHORITY_INFO_ACCESS;
 }
 
 /// Extensions that may be critical: the validator either processes them

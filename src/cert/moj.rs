@@ -14,6 +14,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+// The MOJ arc (1.2.392.100300) is not in `const_oid::db`: its OIDs are
+// typed here, and only here.
+
 /// `1.2.392.100300.1.1.1` jCertificatePolicies.
 pub const OID_J_CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.100300.1.1.1");
 /// `1.2.392.100300.1.1.2` registrar (登記官).

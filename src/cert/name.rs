@@ -66,16 +66,17 @@ fn push_escaped(out: &mut String, value: &str) {
 
 /// The RFC 4514 short names, then the OID database's names for the rest.
 fn attribute_name(oid: &ObjectIdentifier) -> Option<String> {
-    let short = match oid.to_string().as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "0.9.2342.19200300.100.1.1" => "UID",
+    use const_oid::db::rfc4519;
+    let short = match *oid {
+        rfc4519::CN => "CN",
+        rfc4519::C => "C",
+        rfc4519::L => "L",
+        rfc4519::ST => "ST",
+        rfc4519::STREET => "STREET",
+        rfc4519::O => "O",
+        rfc4519::OU => "OU",
+        rfc4519::DC => "DC",
+        rfc4519::UID => "UID",
         _ => return const_oid::db::DB.by_oid(oid).map(str::to_string),
     };
     Some(short.to_string())

@@ -9,25 +9,25 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
+use const_oid::db::rfc5911;
+
 use crate::crypto::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid, pss};
 use crate::error::{Error, Result};
 
 /// id-data
-pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+pub(crate) const ID_DATA: ObjectIdentifier = rfc5911::ID_DATA;
 /// id-signedData
-pub(crate) const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+pub(crate) const ID_SIGNED_DATA: ObjectIdentifier = rfc5911::ID_SIGNED_DATA;
 /// id-contentType
-pub(crate) const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+pub(crate) const ID_CONTENT_TYPE: ObjectIdentifier = rfc5911::ID_CONTENT_TYPE;
 /// id-messageDigest
-pub(crate) const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+pub(crate) const ID_MESSAGE_DIGEST: ObjectIdentifier = rfc5911::ID_MESSAGE_DIGEST;
 /// id-signingTime
-pub(crate) const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+pub(crate) const ID_SIGNING_TIME: ObjectIdentifier = rfc5911::ID_SIGNING_TIME;
 /// id-aa-signingCertificate (RFC 2634, SHA-1)
-pub(crate) const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+pub(crate) const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier = rfc5911::ID_AA_SIGNING_CERTIFICATE;
 /// id-aa-signingCertificateV2 (RFC 5035)
-pub(crate) const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+pub(crate) const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier = rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2;
 
 /// What every error about an input CMS structure calls it.
 pub(crate) const WHAT: &str = "CMS signature";

@@ -10,6 +10,7 @@
 use cms::content_info::ContentInfo;
 use cms::encrypted_data::EncryptedData;
 use const_oid::ObjectIdentifier;
+use const_oid::db::{fips202, rfc5753, rfc5911, rfc5912, rfc7292};
 use der::asn1::OctetString;
 use der::{Any, Decode, Sequence};
 use spki::AlgorithmIdentifierOwned;
@@ -21,27 +22,31 @@ const WHAT: &str = "PKCS#12 file";
 /// p12-keystore refuses more iterations than this (MAC and key derivation).
 const MAX_ITERATIONS: u64 = 1_000_000;
 
+/// The OIDs `const_oid::db` lacks (PBES2, scrypt, the shroudedKeyBag,
+/// hmacWithSHA1, SHA-512/224 and /256, Camellia, DES-CBC, the PKCS#5 v1.5
+/// PBEs, PBMAC1, SM3, HMAC-SHA-512/224 and /256) are typed here, once each;
+/// every other OID comes from the database.
 const fn oid(s: &str) -> ObjectIdentifier {
     ObjectIdentifier::new_unwrap(s)
 }
 
-const ID_DATA: ObjectIdentifier = oid("1.2.840.113549.1.7.1");
-const ID_ENCRYPTED_DATA: ObjectIdentifier = oid("1.2.840.113549.1.7.6");
+const ID_DATA: ObjectIdentifier = rfc5911::ID_DATA;
+const ID_ENCRYPTED_DATA: ObjectIdentifier = rfc5911::ID_ENCRYPTED_DATA;
 const SHROUDED_KEY_BAG: ObjectIdentifier = oid("1.2.840.113549.1.12.10.1.2");
 const PBES2: ObjectIdentifier = oid("1.2.840.113549.1.5.13");
-const PBKDF2: ObjectIdentifier = oid("1.2.840.113549.1.5.12");
+const PBKDF2: ObjectIdentifier = rfc5911::ID_PBKDF_2;
 const SCRYPT: ObjectIdentifier = oid("1.3.6.1.4.1.11591.4.11");
 const HMAC_WITH_SHA1: ObjectIdentifier = oid("1.2.840.113549.2.7");
-const PBE_SHA1_3DES: ObjectIdentifier = oid("1.2.840.113549.1.12.1.3");
-const PBE_SHA1_RC2_40: ObjectIdentifier = oid("1.2.840.113549.1.12.1.6");
+const PBE_SHA1_3DES: ObjectIdentifier = rfc7292::PBE_WITH_SHA_AND_3_KEY_TRIPLE_DES_CBC;
+const PBE_SHA1_RC2_40: ObjectIdentifier = rfc7292::PBEWITH_SHA_AND_40_BIT_RC_2_CBC;
 
 /// Digests p12-keystore computes the integrity MAC with.
 const MAC_DIGESTS: &[ObjectIdentifier] = &[
-    oid("1.3.14.3.2.26"),
-    oid("2.16.840.1.101.3.4.2.4"),
-    oid("2.16.840.1.101.3.4.2.1"),
-    oid("2.16.840.1.101.3.4.2.2"),
-    oid("2.16.840.1.101.3.4.2.3"),
+    rfc5912::ID_SHA_1,
+    rfc5912::ID_SHA_224,
+    rfc5912::ID_SHA_256,
+    rfc5912::ID_SHA_384,
+    rfc5912::ID_SHA_512,
     oid("2.16.840.1.101.3.4.2.5"),
     oid("2.16.840.1.101.3.4.2.6"),
 ];
@@ -49,51 +54,57 @@ const MAC_DIGESTS: &[ObjectIdentifier] = &[
 /// PBKDF2 pseudo-random functions its PBES2 (the `pkcs5` crate) knows.
 const PBKDF2_PRFS: &[ObjectIdentifier] = &[
     HMAC_WITH_SHA1,
-    oid("1.2.840.113549.2.8"),
-    oid("1.2.840.113549.2.9"),
-    oid("1.2.840.113549.2.10"),
-    oid("1.2.840.113549.2.11"),
+    rfc5753::ID_HMAC_WITH_SHA_224,
+    rfc5753::ID_HMAC_WITH_SHA_256,
+    rfc5753::ID_HMAC_WITH_SHA_384,
+    rfc5753::ID_HMAC_WITH_SHA_512,
 ];
 
 /// PBES2 ciphers compiled into p12-keystore's `pkcs5` (no DES features).
 const PBES2_CIPHERS: &[ObjectIdentifier] = &[
-    oid("2.16.840.1.101.3.4.1.2"),
-    oid("2.16.840.1.101.3.4.1.22"),
-    oid("2.16.840.1.101.3.4.1.42"),
-    oid("2.16.840.1.101.3.4.1.6"),
-    oid("2.16.840.1.101.3.4.1.46"),
+    rfc5911::ID_AES_128_CBC,
+    rfc5911::ID_AES_192_CBC,
+    rfc5911::ID_AES_256_CBC,
+    rfc5911::ID_AES_128_GCM,
+    rfc5911::ID_AES_256_GCM,
 ];
 
 /// Names for algorithms an error message may have to mention; the
 /// `const-oid` database lacks several of them (Camellia, the PKCS#12 PBEs).
-const NAMES: &[(&str, &str)] = &[
-    ("1.2.392.200011.61.1.1.1.2", "CAMELLIA-128-CBC"),
-    ("1.2.392.200011.61.1.1.1.3", "CAMELLIA-192-CBC"),
-    ("1.2.392.200011.61.1.1.1.4", "CAMELLIA-256-CBC"),
-    ("1.3.14.3.2.7", "DES-CBC"),
-    ("1.2.840.113549.3.7", "DES-EDE3-CBC"),
-    ("1.2.840.113549.3.2", "RC2-CBC"),
-    ("2.16.840.1.101.3.4.1.26", "AES-192-GCM"),
-    ("1.2.840.113549.1.12.1.1", "pbeWithSHAAnd128BitRC4"),
-    ("1.2.840.113549.1.12.1.2", "pbeWithSHAAnd40BitRC4"),
-    ("1.2.840.113549.1.12.1.4", "pbeWithSHAAnd2-KeyTripleDES-CBC"),
-    ("1.2.840.113549.1.12.1.5", "pbeWithSHAAnd128BitRC2-CBC"),
-    ("1.2.840.113549.1.5.1", "pbeWithMD2AndDES-CBC"),
-    ("1.2.840.113549.1.5.3", "pbeWithMD5AndDES-CBC"),
-    ("1.2.840.113549.1.5.4", "pbeWithMD2AndRC2-CBC"),
-    ("1.2.840.113549.1.5.6", "pbeWithMD5AndRC2-CBC"),
-    ("1.2.840.113549.1.5.10", "pbeWithSHA1AndDES-CBC"),
-    ("1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC"),
-    ("1.2.840.113549.1.5.14", "PBMAC1"),
-    ("1.2.840.113549.2.5", "MD5"),
-    ("1.2.840.113549.2.2", "MD2"),
-    ("2.16.840.1.101.3.4.2.7", "SHA3-224"),
-    ("2.16.840.1.101.3.4.2.8", "SHA3-256"),
-    ("2.16.840.1.101.3.4.2.9", "SHA3-384"),
-    ("2.16.840.1.101.3.4.2.10", "SHA3-512"),
-    ("1.2.156.10197.1.401", "SM3"),
-    ("1.2.840.113549.2.12", "hmacWithSHA512-224"),
-    ("1.2.840.113549.2.13", "hmacWithSHA512-256"),
+const NAMES: &[(ObjectIdentifier, &str)] = &[
+    (oid("1.2.392.200011.61.1.1.1.2"), "CAMELLIA-128-CBC"),
+    (oid("1.2.392.200011.61.1.1.1.3"), "CAMELLIA-192-CBC"),
+    (oid("1.2.392.200011.61.1.1.1.4"), "CAMELLIA-256-CBC"),
+    (oid("1.3.14.3.2.7"), "DES-CBC"),
+    (rfc5911::DES_EDE_3_CBC, "DES-EDE3-CBC"),
+    (rfc5911::RC_2_CBC, "RC2-CBC"),
+    (rfc5911::ID_AES_192_GCM, "AES-192-GCM"),
+    (rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4, "pbeWithSHAAnd128BitRC4"),
+    (rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4, "pbeWithSHAAnd40BitRC4"),
+    (
+        rfc7292::PBE_WITH_SHA_AND_2_KEY_TRIPLE_DES_CBC,
+        "pbeWithSHAAnd2-KeyTripleDES-CBC",
+    ),
+    (
+        rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_2_CBC,
+        "pbeWithSHAAnd128BitRC2-CBC",
+    ),
+    (oid("1.2.840.113549.1.5.1"), "pbeWithMD2AndDES-CBC"),
+    (oid("1.2.840.113549.1.5.3"), "pbeWithMD5AndDES-CBC"),
+    (oid("1.2.840.113549.1.5.4"), "pbeWithMD2AndRC2-CBC"),
+    (oid("1.2.840.113549.1.5.6"), "pbeWithMD5AndRC2-CBC"),
+    (oid("1.2.840.113549.1.5.10"), "pbeWithSHA1AndDES-CBC"),
+    (oid("1.2.840.113549.1.5.11"), "pbeWithSHA1AndRC2-CBC"),
+    (oid("1.2.840.113549.1.5.14"), "PBMAC1"),
+    (rfc5912::ID_MD_5, "MD5"),
+    (rfc5912::ID_MD_2, "MD2"),
+    (fips202::ID_SHA_3_224, "SHA3-224"),
+    (fips202::ID_SHA_3_256, "SHA3-256"),
+    (fips202::ID_SHA_3_384, "SHA3-384"),
+    (fips202::ID_SHA_3_512, "SHA3-512"),
+    (oid("1.2.156.10197.1.401"), "SM3"),
+    (oid("1.2.840.113549.2.12"), "hmacWithSHA512-224"),
+    (oid("1.2.840.113549.2.13"), "hmacWithSHA512-256"),
 ];
 
 /// `PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }`
@@ -187,7 +198,7 @@ pub(super) fn algorithm_name(oid: &ObjectIdentifier) -> String {
     let dotted = oid.to_string();
     let known = NAMES
         .iter()
-        .find(|(o, _)| *o == dotted)
+        .find(|(o, _)| o == oid)
         .map(|(_, n)| *n)
         .or_else(|| const_oid::db::DB.by_oid(oid));
     match known {

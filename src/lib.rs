@@ -23,7 +23,10 @@
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
-//!   KSP DLLs.
+//!   KSP DLLs;
+//! - `testing` (feature `test-util`): the conformance suite
+//!   (`check_signer`) any `RemoteSigner` backend can run, the test fixtures
+//!   loader, and a fault-injecting signer wrapper.
 //!
 //! `unsafe` is denied everywhere but in the Windows FFI files, which say so
 //! at their top: `provider/{ffi,csp,ksp,certstore}.rs` (the DLLs' C ABI,
@@ -46,6 +49,8 @@ pub mod provider;
 pub mod sandbox;
 pub mod secret;
 pub mod signer;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use crypto::{

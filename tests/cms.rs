@@ -6,39 +6,19 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use crpki::cms::{self, SignOptions};
+use crpki::testing::fixtures;
+use crpki::testing::{Fault, FaultySigner};
 use crpki::{
-    Certificate, Digest, Error, HashAlgorithm, KeyInfo, MemorySigner, PrivateKey, RemoteSigner,
-    SignatureAlgorithm, SignatureScheme, TrustFailure,
+    Certificate, Digest, Error, HashAlgorithm, MemorySigner, RemoteSigner, SignatureAlgorithm,
+    SignatureScheme, TrustFailure,
 };
 use der::{Decode, Encode, Tagged};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
-
-fn cert(name: &str) -> Certificate {
-    Certificate::from_der(&std::fs::read(fixture(&format!("{name}.der"))).unwrap()).unwrap()
-}
-
-fn key(name: &str) -> PrivateKey {
-    let pem = std::fs::read(fixture(&format!("{name}.key.pem"))).unwrap();
-    let (label, der) = der::pem::decode_vec(&pem).unwrap();
-    assert_eq!(label, "PRIVATE KEY");
-    PrivateKey::from_pkcs8_der(&der).unwrap()
-}
-
-/// A MemorySigner for a fixture certificate issued by `root`.
-fn signer(name: &str, root: &str) -> MemorySigner {
-    MemorySigner::new(key(name), cert(name), vec![cert(root)]).unwrap()
-}
-
 fn roots() -> Vec<Certificate> {
-    vec![cert("registrar-root")]
+    vec![fixtures::cert("registrar-root")]
 }
 
 const CONTENT: &[u8] =
@@ -59,7 +39,7 @@ fn openssl_verify(sig: &Path, content: &Path, pem: bool) -> bool {
         .arg("-content")
         .arg(content)
         .arg("-CAfile")
-        .arg(fixture("registrar-root.pem"))
+        .arg(fixtures::path("registrar-root.pem"))
         .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
         .output()
         .expect("run openssl");
@@ -110,13 +90,13 @@ async fn round_trip(signer: &MemorySigner, alg: Option<SignatureAlgorithm>) -> c
         alg.unwrap_or(signer.default_algorithm())
     );
     assert_eq!(verified.content_digest, verified.digest_algorithm.digest(CONTENT));
-    assert_eq!(verified.chain.last().unwrap(), &cert("registrar-root"));
+    assert_eq!(verified.chain.last().unwrap(), &fixtures::cert("registrar-root"));
     verified
 }
 
 #[tokio::test]
 async fn rsa_pkcs1_verifies_with_openssl_and_ours() {
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     let before = SystemTime::now() - Duration::from_secs(1);
     let v = round_trip(&s, None).await;
     assert_eq!(v.signature_algorithm, SignatureAlgorithm::RSA_PKCS1_SHA256);
@@ -135,7 +115,7 @@ async fn rsa_pkcs1_verifies_with_openssl_and_ours() {
 
 #[tokio::test]
 async fn rsa_pkcs1_sha384_and_sha512() {
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     for hash in [HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
         let v = round_trip(
             &s,
@@ -148,7 +128,7 @@ async fn rsa_pkcs1_sha384_and_sha512() {
 
 #[tokio::test]
 async fn rsa_pss_verifies_with_openssl_and_ours() {
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     for hash in [HashAlgorithm::Sha256, HashAlgorithm::Sha512] {
         let alg = SignatureAlgorithm::new(SignatureScheme::RsaPss, hash);
         let v = round_trip(&s, Some(alg)).await;
@@ -158,7 +138,7 @@ async fn rsa_pss_verifies_with_openssl_and_ours() {
 
 #[tokio::test]
 async fn ecdsa_verifies_with_openssl_and_ours() {
-    let s = signer("rep-ecdsa", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-ecdsa", "registrar-root");
     let v = round_trip(&s, None).await;
     assert_eq!(v.signature_algorithm.scheme, SignatureScheme::Ecdsa);
     assert_eq!(
@@ -188,7 +168,7 @@ async fn modified_content_fails_openssl_and_ours() {
 #[tokio::test]
 async fn foreign_signer_is_untrusted_for_openssl_and_ours() {
     let dir = tempfile::tempdir().unwrap();
-    let s = signer("rep-foreign", "other-root");
+    let s = fixtures::memory_signer_under("rep-foreign", "other-root");
     let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
         .await
         .unwrap();
@@ -203,12 +183,12 @@ async fn foreign_signer_is_untrusted_for_openssl_and_ours() {
         other => panic!("expected Untrusted(IssuerNotFound), got {other:?}"),
     }
     // It is the trust that fails, nothing else: with its own root it verifies.
-    cms::verify_detached(&der, CONTENT, &[cert("other-root")], None).unwrap();
+    cms::verify_detached(&der, CONTENT, &[fixtures::cert("other-root")], None).unwrap();
 }
 
 #[tokio::test]
 async fn expired_certificate_at_signing_time_is_untrusted() {
-    let s = signer("rep-expired", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-expired", "registrar-root");
     let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
         .await
         .unwrap();
@@ -223,7 +203,7 @@ async fn expired_certificate_at_signing_time_is_untrusted() {
 
 #[tokio::test]
 async fn validation_time_defaults_to_signing_time() {
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     // 2036-06-01: after the certificate's notAfter (2035-12-31).
     let late = UNIX_EPOCH + Duration::from_secs(2_095_977_600);
     let options = SignOptions {
@@ -294,7 +274,7 @@ fn signing_time_tlv(der: &[u8]) -> (u8, String) {
 
 #[tokio::test]
 async fn signing_time_is_utc_time_before_2050_and_generalized_after() {
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     let in_2030 = UNIX_EPOCH + Duration::from_nanos(1_893_456_000_123_456_789);
     let options = SignOptions {
         signing_time: Some(in_2030),
@@ -321,7 +301,7 @@ async fn signing_time_is_utc_time_before_2050_and_generalized_after() {
 
 #[tokio::test]
 async fn signed_attributes_are_der_sorted_with_default_ess_hash_omitted() {
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
         .await
         .unwrap();
@@ -351,7 +331,7 @@ async fn signed_attributes_are_der_sorted_with_default_ess_hash_omitted() {
 /// Our DER signature of `CONTENT` with the main fixture certificate.
 async fn rep_signature() -> Vec<u8> {
     cms::sign_reader(
-        &signer("rep-rsa2048", "registrar-root"),
+        &fixtures::memory_signer_under("rep-rsa2048", "registrar-root"),
         CONTENT,
         &SignOptions::default(),
     )
@@ -366,9 +346,9 @@ fn openssl_sign(dir: &Path, name: &str, content: &Path, extra: &[&str]) -> PathB
         .args(["cms", "-sign", "-binary", "-md", "sha256", "-in"])
         .arg(content)
         .arg("-signer")
-        .arg(fixture(&format!("{name}.pem")))
+        .arg(fixtures::path(&format!("{name}.pem")))
         .arg("-inkey")
-        .arg(fixture(&format!("{name}.key.pem")))
+        .arg(fixtures::path(&format!("{name}.key.pem")))
         .args(extra)
         .arg("-out")
         .arg(&out)
@@ -432,7 +412,7 @@ fn openssl_signatures_verify_with_ours() {
         let bytes = std::fs::read(&sig).unwrap();
         let v = cms::verify_detached(&bytes, CONTENT, &roots(), None)
             .unwrap_or_else(|e| panic!("{name} {extra:?}: {e}"));
-        assert_eq!(&v.signer, &cert(name), "{name} {extra:?}");
+        assert_eq!(&v.signer, &fixtures::cert(name), "{name} {extra:?}");
         assert_eq!(v.signature_algorithm, *alg, "{name} {extra:?}");
         assert!(v.signing_time.is_some());
         // And OpenSSL's signature also notices a modified content.
@@ -502,8 +482,8 @@ async fn corrupt_or_truncated_cms_is_malformed_without_panic() {
     // Flip every byte in turn: never a panic, and a change anywhere in what
     // is signed (everything but the certificates) is an error.
     let certs_end = {
-        let cert_der = cert("rep-rsa2048");
-        let root_der = cert("registrar-root");
+        let cert_der = fixtures::cert("rep-rsa2048");
+        let root_der = fixtures::cert("registrar-root");
         let a = find(&der, cert_der.der()).unwrap() + cert_der.der().len();
         let b = find(&der, root_der.der()).unwrap() + root_der.der().len();
         a.max(b)
@@ -601,7 +581,7 @@ fn streamed_ber_signature_from_openssl_verifies() {
     );
 
     let v = cms::verify_detached(&detached, CONTENT, &roots(), None).unwrap();
-    assert_eq!(&v.signer, &cert("rep-rsa2048"));
+    assert_eq!(&v.signer, &fixtures::cert("rep-rsa2048"));
     assert!(v.signing_time.is_some());
     let err = cms::verify_detached(&detached, &CONTENT[1..], &roots(), None).unwrap_err();
     assert!(matches!(err, Error::ContentModified), "{err:?}");
@@ -617,7 +597,7 @@ async fn ber_framing_keeps_verification_and_its_errors() {
     // Every structure indefinite but the certificates and the signed
     // attributes, which RFC 5652 requires to be DER (their bytes are what
     // is signed): those must come back byte for byte.
-    let (leaf, root) = (cert("rep-rsa2048"), cert("registrar-root"));
+    let (leaf, root) = (fixtures::cert("rep-rsa2048"), fixtures::cert("registrar-root"));
     let attrs = signed_attributes_element(&der);
     let ber = all_indefinite(&der, &[leaf.der(), root.der(), attrs]);
     assert_eq!(ber[..2], [0x30, 0x80]);
@@ -635,7 +615,7 @@ async fn ber_framing_keeps_verification_and_its_errors() {
     assert_eq!(from_ber.chain, from_der.chain);
     let err = cms::verify_detached(&ber, &CONTENT[1..], &roots(), None).unwrap_err();
     assert!(matches!(err, Error::ContentModified), "{err:?}");
-    let err = cms::verify_detached(&ber, CONTENT, &[cert("other-root")], None).unwrap_err();
+    let err = cms::verify_detached(&ber, CONTENT, &[fixtures::cert("other-root")], None).unwrap_err();
     assert!(matches!(err, Error::Untrusted(_)), "{err:?}");
 
     // The DER ends with the signature value; a change there, in the BER
@@ -659,73 +639,19 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Counts calls and can fail or corrupt signatures.
-#[derive(Debug)]
-struct TestSigner {
-    inner: MemorySigner,
-    calls: AtomicUsize,
-    mode: Mode,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
-    Honest,
-    Fail,
-    Corrupt,
-    Short,
-}
-
-impl TestSigner {
-    fn new(mode: Mode) -> Self {
-        Self {
-            inner: signer("rep-rsa2048", "registrar-root"),
-            calls: AtomicUsize::new(0),
-            mode,
-        }
-    }
-}
-
-#[async_trait]
-impl RemoteSigner for TestSigner {
-    fn certificate(&self) -> &Certificate {
-        self.inner.certificate()
-    }
-    fn chain(&self) -> &[Certificate] {
-        self.inner.chain()
-    }
-    fn key_info(&self) -> KeyInfo {
-        self.inner.key_info()
-    }
-    async fn sign_digests(
-        &self,
-        algorithm: SignatureAlgorithm,
-        digests: &[Digest],
-    ) -> crpki::Result<Vec<Vec<u8>>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let mut sigs = match self.mode {
-            Mode::Fail => {
-                return Err(Error::ServiceUnavailable {
-                    detail: "test signer down".into(),
-                    source: None,
-                });
-            }
-            _ => self.inner.sign_digests(algorithm, digests).await?,
-        };
-        match self.mode {
-            Mode::Corrupt => sigs[0][5] ^= 1,
-            Mode::Short => {
-                sigs.pop();
-            }
-            _ => {}
-        }
-        Ok(sigs)
-    }
+/// The one test wrapper: counts the batches that reach the signer, and
+/// fails or breaks signatures on demand.
+fn test_signer(fault: Option<Fault>) -> FaultySigner {
+    FaultySigner::new(
+        fixtures::memory_signer_under("rep-rsa2048", "registrar-root"),
+        fault,
+    )
 }
 
 #[tokio::test]
 async fn batch_of_five_makes_one_signer_call() {
     let dir = tempfile::tempdir().unwrap();
-    let s = TestSigner::new(Mode::Honest);
+    let s = test_signer(None);
     let contents: Vec<Vec<u8>> = (0..5)
         .map(|i| format!("document {i} TEST\n").repeat(i + 1).into_bytes())
         .collect();
@@ -733,7 +659,7 @@ async fn batch_of_five_makes_one_signer_call() {
     let sigs = cms::sign_digests(&s, &digests, &SignOptions::default())
         .await
         .unwrap();
-    assert_eq!(s.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(s.calls(), 1);
     assert_eq!(sigs.len(), 5);
     for (i, (content, sig)) in contents.iter().zip(&sigs).enumerate() {
         let c = write(dir.path(), &format!("doc{i}.txt"), content);
@@ -752,7 +678,7 @@ async fn batch_of_five_makes_one_signer_call() {
 
 #[tokio::test]
 async fn bad_arguments_and_bad_signers_are_reported() {
-    let s = TestSigner::new(Mode::Honest);
+    let s = test_signer(None);
     let err = cms::sign_digests(&s, &[], &SignOptions::default())
         .await
         .unwrap_err();
@@ -774,17 +700,21 @@ async fn bad_arguments_and_bad_signers_are_reported() {
     };
     let err = cms::sign_reader(&s, CONTENT, &ecdsa).await.unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-    assert_eq!(s.calls.load(Ordering::SeqCst), 0, "nothing reaches the signer");
+    assert_eq!(s.calls(), 0, "nothing reaches the signer");
 
-    let err = cms::sign_reader(&TestSigner::new(Mode::Corrupt), CONTENT, &SignOptions::default())
-        .await
-        .unwrap_err();
+    let err = cms::sign_reader(
+        &test_signer(Some(Fault::CorruptsFirst)),
+        CONTENT,
+        &SignOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
     let two = [
         HashAlgorithm::Sha256.digest(b"a"),
         HashAlgorithm::Sha256.digest(b"b"),
     ];
-    let err = cms::sign_digests(&TestSigner::new(Mode::Short), &two, &SignOptions::default())
+    let err = cms::sign_digests(&test_signer(Some(Fault::DropsOne)), &two, &SignOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
@@ -804,14 +734,14 @@ async fn sign_file_leaves_no_output_on_error() {
         names
     };
 
-    let failing = TestSigner::new(Mode::Fail);
+    let failing = test_signer(Some(Fault::Unavailable));
     let err = cms::sign_file(&failing, &content, &out, &SignOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::ServiceUnavailable { .. }), "{err:?}");
     assert_eq!(listing(), ["content.bin"]);
 
-    let corrupt = TestSigner::new(Mode::Corrupt);
+    let corrupt = test_signer(Some(Fault::CorruptsFirst));
     assert!(
         cms::sign_file(&corrupt, &content, &out, &SignOptions::default())
             .await
@@ -819,14 +749,14 @@ async fn sign_file_leaves_no_output_on_error() {
     );
     assert_eq!(listing(), ["content.bin"]);
 
-    let honest = TestSigner::new(Mode::Honest);
+    let honest = test_signer(None);
     let missing = dir.path().join("missing.bin");
     let err = cms::sign_file(&honest, &missing, &out, &SignOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert_eq!(listing(), ["content.bin"]);
-    assert_eq!(honest.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(honest.calls(), 0);
 
     // The rename target is a directory: the temporary file must go too.
     std::fs::create_dir(&out).unwrap();
@@ -869,7 +799,7 @@ async fn large_file_streams() {
     }
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 * 1024 * 1024);
     let out = dir.path().join("large.bin.p7s");
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     cms::sign_file(&s, &path, &out, &SignOptions::default())
         .await
         .unwrap();
@@ -884,13 +814,13 @@ async fn large_file_streams() {
 #[tokio::test]
 async fn include_chain_false_still_verifies_against_the_root() {
     let dir = tempfile::tempdir().unwrap();
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     let options = SignOptions {
         include_chain: false,
         ..SignOptions::default()
     };
     let der = cms::sign_reader(&s, CONTENT, &options).await.unwrap();
-    assert!(find(&der, cert("registrar-root").der()).is_none());
+    assert!(find(&der, fixtures::cert("registrar-root").der()).is_none());
     assert!(find(&der, s.certificate().der()).is_some());
     let content = write(dir.path(), "c.bin", CONTENT);
     let sig = write(dir.path(), "c.p7s", &der);
@@ -904,7 +834,7 @@ async fn include_chain_false_still_verifies_against_the_root() {
 #[tokio::test]
 async fn substituted_certificate_fails_signing_certificate_v2() {
     use cms_types::*;
-    let s = signer("rep-rsa2048", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     let der = cms::sign_reader(&s, CONTENT, &SignOptions::default())
         .await
         .unwrap();
@@ -916,9 +846,9 @@ async fn substituted_certificate_fails_signing_certificate_v2() {
         .arg(format!(
             "openssl req -new -key {key} -subj '/C=JP/CN=TEST twin' | openssl x509 -req -CA {ca} -CAkey {cakey} \
              -set_serial 0x1001 -days 30 -outform DER -out {out} 2>/dev/null",
-            key = fixture("rep-rsa2048.key.pem").display(),
-            ca = fixture("registrar-root.pem").display(),
-            cakey = fixture("registrar-root.key.pem").display(),
+            key = fixtures::path("rep-rsa2048.key.pem").display(),
+            ca = fixtures::path("registrar-root.pem").display(),
+            cakey = fixtures::path("registrar-root.key.pem").display(),
             out = twin.display()
         ))
         .status()
@@ -930,7 +860,7 @@ async fn substituted_certificate_fails_signing_certificate_v2() {
     let mut sd: SignedData = ci.content.decode_as().unwrap();
     let certs = vec![
         CertificateChoices::Certificate(twin),
-        CertificateChoices::Certificate(cert("registrar-root").inner().clone()),
+        CertificateChoices::Certificate(fixtures::cert("registrar-root").inner().clone()),
     ];
     sd.certificates = Some(CertificateSet::try_from(certs).unwrap());
     let forged = ContentInfo {
@@ -957,7 +887,7 @@ async fn malformed_moj_extension_is_reported() {
     // OpenSSL accepts it (it does not read the MOJ extensions); we refuse
     // to return a verified signer whose corporate identity cannot be read.
     let dir = tempfile::tempdir().unwrap();
-    let s = signer("rep-bad-moj", "registrar-root");
+    let s = fixtures::memory_signer_under("rep-bad-moj", "registrar-root");
     let digest = HashAlgorithm::Sha256.digest(CONTENT);
     let der = cms::sign_digest(&s, &digest, &SignOptions::default())
         .await
@@ -979,7 +909,7 @@ fn openssl_signature_without_signed_attributes_verifies() {
     let in_2030 = UNIX_EPOCH + Duration::from_secs(1_893_456_000);
     let v = cms::verify_detached(&bytes, CONTENT, &roots(), Some(in_2030)).unwrap();
     assert_eq!(v.signing_time, None);
-    assert_eq!(v.signer, cert("rep-rsa2048"));
+    assert_eq!(v.signer, fixtures::cert("rep-rsa2048"));
     // No messageDigest to compare: a modified content shows as a bad signature.
     let err = cms::verify_detached(&bytes, &CONTENT[1..], &roots(), Some(in_2030)).unwrap_err();
     assert!(matches!(err, Error::BadSignature { .. }), "{err:?}");

@@ -6,7 +6,6 @@
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
 mod csc_support;
 
 use std::sync::Arc;
@@ -14,8 +13,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::conformance::check_signer;
-use common::openssl;
 use crpki::auth::{
     AccessTokenSource, Authenticator, DEFAULT_LEEWAY, HttpFollowLauncher, LoginOptions, OidcClient,
     OidcConfig, TransportConfig, http_client,
@@ -26,6 +23,7 @@ use crpki::csc::{
     select_credential,
 };
 use crpki::profile::FileTokenStore;
+use crpki::testing::{check_signer, fixtures, openssl};
 use crpki::{Error, HashAlgorithm, RemoteSigner, Secret, SignatureAlgorithm};
 use csc_support::*;
 
@@ -847,7 +845,7 @@ async fn service_down_is_service_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn untrusted_tls_is_a_clear_tls_error_and_not_retried() {
     let sb = sandbox().await;
-    let other = std::fs::read(common::fixture("other-root.pem")).unwrap();
+    let other = std::fs::read(fixtures::path("other-root.pem")).unwrap();
     let http = http_client(&TransportConfig {
         extra_ca_pem: vec![other],
         trust_system_roots: false,

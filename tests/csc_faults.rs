@@ -7,7 +7,6 @@
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
 mod csc_support;
 
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use crpki::csc::{
 };
 use crpki::sandbox::FaultSettings;
 use crpki::signer::oid;
+use crpki::testing::fixtures;
 use crpki::{Error, RemoteSigner, Secret, SignatureAlgorithm};
 use csc_support::*;
 
@@ -192,8 +192,8 @@ fn b64(d: &[u8]) -> String {
 }
 
 fn credential_info_body() -> String {
-    let cert = std::fs::read(common::fixture("rep-rsa2048.der")).unwrap();
-    let root = std::fs::read(common::fixture("registrar-root.der")).unwrap();
+    let cert = fixtures::bytes("rep-rsa2048.der");
+    let root = fixtures::bytes("registrar-root.der");
     serde_json::to_string(&CredentialInfo {
         key: KeyDescription {
             status: "enabled".into(),
@@ -257,7 +257,7 @@ async fn mock_rssp() -> Mock {
 
 /// The reference signatures of `digests`, from the same key.
 async fn real_signatures(digests: &[crpki::Digest]) -> Vec<Vec<u8>> {
-    common::memory_signer("rep-rsa2048")
+    fixtures::memory_signer("rep-rsa2048")
         .sign_digests(RSA, digests)
         .await
         .unwrap()

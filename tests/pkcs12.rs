@@ -6,12 +6,11 @@
 #![cfg(feature = "pkcs12")]
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use common::{P12_PASSWORD, fixture, fixture_cert, openssl};
+use crpki::testing::fixtures::{self, P12_PASSWORD};
+use crpki::testing::openssl;
 use crpki::{Certificate, Error, KeyAlgorithm, Pkcs12Signer, RemoteSigner};
 
 /// A password that must never show up in an error or a `Debug` output.
@@ -37,11 +36,7 @@ fn export(name: &str, args: &[&str]) -> Vec<u8> {
 }
 
 fn f(name: &str) -> String {
-    fixture(name).display().to_string()
-}
-
-fn fixture_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap()
+    fixtures::path(name).display().to_string()
 }
 
 /// Opens bytes with the fixture password and returns the error.
@@ -78,14 +73,14 @@ fn assert_unsupported_naming(e: Error, name: &str) {
 
 #[test]
 fn opens_the_fixture_files() {
-    let root = fixture_cert("registrar-root");
+    let root = fixtures::cert("registrar-root");
     for (file, cert, algorithm) in [
         ("rep-rsa2048.p12", "rep-rsa2048", KeyAlgorithm::Rsa),
         ("rep-rsa2048-legacy.p12", "rep-rsa2048", KeyAlgorithm::Rsa),
         ("rep-ecdsa.p12", "rep-ecdsa", KeyAlgorithm::EcP256),
     ] {
-        let signer = Pkcs12Signer::open(fixture(file), P12_PASSWORD).unwrap();
-        assert_eq!(signer.certificate().der(), fixture_cert(cert).der(), "{file}");
+        let signer = Pkcs12Signer::open(fixtures::path(file), P12_PASSWORD).unwrap();
+        assert_eq!(signer.certificate().der(), fixtures::cert(cert).der(), "{file}");
         assert_eq!(signer.chain(), std::slice::from_ref(&root), "{file}");
         assert_eq!(signer.key_info().algorithm, algorithm, "{file}");
         let debug = format!("{signer:?}");
@@ -99,17 +94,17 @@ fn opens_the_fixture_files() {
 #[test]
 fn wrong_password_modern_and_legacy() {
     for file in ["rep-rsa2048.p12", "rep-rsa2048-legacy.p12", "rep-ecdsa.p12"] {
-        let e = open_err_with(&fixture_bytes(file), SECRET_WRONG_PASSWORD);
+        let e = open_err_with(&fixtures::bytes(file), SECRET_WRONG_PASSWORD);
         assert!(matches!(e, Error::WrongPassword { .. }), "{file}: {e:?}");
         // An empty password is just another wrong one.
-        let e = open_err_with(&fixture_bytes(file), "");
+        let e = open_err_with(&fixtures::bytes(file), "");
         assert!(matches!(e, Error::WrongPassword { .. }), "{file}: {e:?}");
     }
 }
 
 #[test]
 fn wrong_password_names_the_file() {
-    let path = fixture("rep-rsa2048-legacy.p12");
+    let path = fixtures::path("rep-rsa2048-legacy.p12");
     let e = Pkcs12Signer::open(&path, SECRET_WRONG_PASSWORD).unwrap_err();
     assert_no_secret(&e);
     match &e {
@@ -127,7 +122,7 @@ fn missing_file_is_an_io_error() {
 #[test]
 fn truncated_files_are_malformed() {
     for file in ["rep-rsa2048.p12", "rep-rsa2048-legacy.p12"] {
-        let der = fixture_bytes(file);
+        let der = fixtures::bytes(file);
         for len in [
             0,
             1,
@@ -149,7 +144,7 @@ fn truncated_files_are_malformed() {
 
 #[test]
 fn trailing_garbage_is_malformed() {
-    let mut der = fixture_bytes("rep-rsa2048.p12");
+    let mut der = fixtures::bytes("rep-rsa2048.p12");
     der.extend_from_slice(b"junk");
     let e = open_err(&der);
     assert!(matches!(e, Error::Malformed { .. }), "{e:?}");
@@ -187,14 +182,14 @@ fn random_bytes_are_malformed() {
 #[test]
 fn other_der_is_malformed() {
     // A certificate is DER, but not a PFX.
-    let e = open_err(fixture_cert("rep-rsa2048").der());
+    let e = open_err(fixtures::cert("rep-rsa2048").der());
     assert!(matches!(e, Error::Malformed { .. }), "{e:?}");
 }
 
 #[test]
 fn flipped_bytes_never_panic() {
     for file in ["rep-rsa2048.p12", "rep-rsa2048-legacy.p12"] {
-        let der = fixture_bytes(file);
+        let der = fixtures::bytes(file);
         let step = der.len() / 40;
         for pos in (0..der.len()).step_by(step) {
             let mut copy = der.clone();
@@ -306,7 +301,7 @@ fn file_without_mac_opens_and_detects_a_wrong_password() {
         ],
     );
     let signer = Pkcs12Signer::from_bytes(&der, P12_PASSWORD).unwrap();
-    assert_eq!(signer.certificate().der(), fixture_cert("rep-rsa2048").der());
+    assert_eq!(signer.certificate().der(), fixtures::cert("rep-rsa2048").der());
     assert_eq!(signer.chain().len(), 1);
     let e = open_err_with(&der, SECRET_WRONG_PASSWORD);
     assert!(matches!(e, Error::WrongPassword { .. }), "{e:?}");
@@ -332,7 +327,7 @@ fn unprotected_file_opens_with_any_password() {
     );
     for password in [P12_PASSWORD, SECRET_WRONG_PASSWORD] {
         let signer = Pkcs12Signer::from_bytes(&der, password).unwrap();
-        assert_eq!(signer.certificate().der(), fixture_cert("rep-ecdsa").der());
+        assert_eq!(signer.certificate().der(), fixtures::cert("rep-ecdsa").der());
         assert!(signer.chain().is_empty());
     }
 }
@@ -375,7 +370,7 @@ fn file_without_a_certificate() {
 
 #[test]
 fn rsa1024_key_is_unsupported() {
-    let e = open_err(&fixture_bytes("rep-rsa1024.p12"));
+    let e = open_err(&fixtures::bytes("rep-rsa1024.p12"));
     assert_unsupported_naming(e, "2048");
 }
 
@@ -423,7 +418,7 @@ fn issue(name: &str, subject: &str, key: &str, ca: (&Path, &str), is_ca: bool) -
 
 #[test]
 fn chain_is_ordered_by_names_not_by_file_order() {
-    let root = (fixture("registrar-root.pem"), f("registrar-root.key.pem"));
+    let root = (fixtures::path("registrar-root.pem"), f("registrar-root.key.pem"));
     let inter_subject = "/C=JP/O=TEST Intermediate/CN=TEST Intermediate CA";
     let inter = issue(
         "inter",
@@ -451,8 +446,8 @@ fn chain_is_ordered_by_names_not_by_file_order() {
     // Stored root first, a stranger and the stale twin before the real issuer.
     let bundle = WORK.path().join("bundle.pem");
     let text: String = [
-        fixture("registrar-root.pem"),
-        fixture("other-root.pem"),
+        fixtures::path("registrar-root.pem"),
+        fixtures::path("other-root.pem"),
         stale,
         inter.clone(),
     ]
@@ -483,7 +478,7 @@ fn chain_is_ordered_by_names_not_by_file_order() {
     let chain: Vec<String> = signer.chain().iter().map(Certificate::subject).collect();
     assert_eq!(
         signer.chain(),
-        &[pem_der(&inter), fixture_cert("registrar-root")],
+        &[pem_der(&inter), fixtures::cert("registrar-root")],
         "{chain:?}"
     );
 }

@@ -4,12 +4,11 @@
 #![cfg(feature = "pkcs12")]
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
-mod common;
-
 use std::path::Path;
 
-use common::{P12_PASSWORD, fixture, openssl};
 use crpki::signer::digest_file;
+use crpki::testing::fixtures::{self, P12_PASSWORD};
+use crpki::testing::openssl;
 use crpki::{Error, HashAlgorithm, Pkcs12Signer, RemoteSigner, SignatureAlgorithm, SignatureScheme};
 
 /// Writes the signer certificate's public key as `pubkey.pem` in `dir`.
@@ -59,7 +58,7 @@ fn write_documents(dir: &Path) {
 }
 
 async fn check(p12: &str, algorithms: &[SignatureAlgorithm]) {
-    let signer = Pkcs12Signer::open(fixture(p12), P12_PASSWORD).unwrap();
+    let signer = Pkcs12Signer::open(fixtures::path(p12), P12_PASSWORD).unwrap();
     let public = signer.certificate().public_key().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
@@ -137,7 +136,7 @@ fn pss_salt_lengths_from_openssl() {
             "odd.key.pem",
         ],
     );
-    std::fs::copy(fixture("rep-rsa2048.key.pem"), d.join("rep.key.pem")).unwrap();
+    std::fs::copy(fixtures::path("rep-rsa2048.key.pem"), d.join("rep.key.pem")).unwrap();
     for (key, bits) in [("rep.key.pem", 2048usize), ("odd.key.pem", 2050)] {
         let spki = openssl::run_ok(d, &["pkey", "-in", key, "-pubout", "-outform", "DER"]).stdout;
         let public = crpki::PublicKey::from_spki_der(&spki).unwrap();

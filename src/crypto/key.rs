@@ -13,7 +13,9 @@ use aws_lc_rs::signature::{self as sig, KeyPair as _};
 use der::Decode;
 use spki::SubjectPublicKeyInfoOwned;
 
-use super::{Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme, oid};
+use super::{
+    Digest, DigestBatch, HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme, oid,
+};
 use crate::error::{Error, Result};
 
 /// A public key, kept as its DER `SubjectPublicKeyInfo`.
@@ -435,7 +437,36 @@ impl PrivateKey {
 
     /// Signs one digest.
     pub fn sign_digest(&self, algorithm: SignatureAlgorithm, digest: &Digest) -> Result<Vec<u8>> {
-        super::check_batch(&self.info(), algorithm, std::slice::from_ref(digest))?;
+        DigestBatch::new(&self.info(), algorithm, std::slice::from_ref(digest))?;
+        self.sign_checked(algorithm, digest)
+    }
+
+    /// Signs a batch of digests, in order, after the checks every backend
+    /// shares ([`DigestBatch::new`]).
+    pub fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
+        self.sign_batch(&DigestBatch::new(&self.info(), algorithm, digests)?)
+    }
+
+    /// Signs a checked batch, in order. A batch checked against another
+    /// type or size of key is [`Error::Unsupported`].
+    pub fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
+        if batch.key() != self.info() {
+            return Err(Error::unsupported(format!(
+                "a batch for a {} key given to a {} key",
+                batch.key(),
+                self.info()
+            )));
+        }
+        let algorithm = batch.algorithm();
+        batch
+            .digests()
+            .iter()
+            .map(|d| self.sign_checked(algorithm, d))
+            .collect()
+    }
+
+    /// Signs one digest whose batch was checked.
+    fn sign_checked(&self, algorithm: SignatureAlgorithm, digest: &Digest) -> Result<Vec<u8>> {
         let d = aws_digest(digest)?;
         match &self.inner {
             Inner::Rsa(kp) => {
@@ -469,13 +500,6 @@ impl PrivateKey {
                 Ok(s.as_ref().to_vec())
             }
         }
-    }
-
-    /// Signs a batch of digests, in order, after the checks every backend
-    /// shares ([`check_batch`](super::check_batch)).
-    pub fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
-        super::check_batch(&self.info(), algorithm, digests)?;
-        digests.iter().map(|d| self.sign_digest(algorithm, d)).collect()
     }
 
     /// Checks that this key belongs to `cert_spki_der` (a certificate's public key).

@@ -15,9 +15,11 @@ use const_oid::ObjectIdentifier;
 pub use crate::alg::{HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme, oid};
 use crate::error::{Error, Result};
 
+mod batch;
 pub mod key;
 pub(crate) mod pss;
 
+pub use batch::DigestBatch;
 pub use key::{PrivateKey, PublicKey};
 
 /// Parsing from an OID, and hashing (the type is defined in [`crate::alg`]).
@@ -184,23 +186,4 @@ impl SignatureAlgorithm {
             _ => return Err(Error::unsupported(format!("signature algorithm {oid}"))),
         })
     }
-}
-
-/// Checks the arguments every backend must reject the same way: an empty
-/// batch, digests of another hash than the algorithm's, an algorithm that
-/// does not fit the key.
-pub fn check_batch(key: &KeyInfo, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<()> {
-    if digests.is_empty() {
-        return Err(Error::invalid_argument("no digest to sign"));
-    }
-    if !algorithm.fits(key) {
-        return Err(Error::unsupported(format!("{algorithm} with a {key} key")));
-    }
-    if let Some(d) = digests.iter().find(|d| d.algorithm() != algorithm.hash) {
-        return Err(Error::invalid_argument(format!(
-            "digest of {} given for {algorithm}",
-            d.algorithm()
-        )));
-    }
-    Ok(())
 }

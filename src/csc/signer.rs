@@ -18,8 +18,9 @@
 //! # When something goes wrong
 //!
 //! - Every returned signature is verified with the certificate's public key
-//!   before it is handed out; a missing or non-verifying signature is
-//!   [`Error::Protocol`], never an output.
+//!   before it is handed out (by [`RemoteSigner::sign_digests`], once); a
+//!   missing or non-verifying signature is [`Error::Protocol`], never an
+//!   output.
 //! - A SAD the service calls invalid or expired ([`Error::AuthorizationInvalid`])
 //!   is dropped and the chunk is authorized again, once; a second refusal
 //!   is returned.
@@ -41,9 +42,7 @@ use super::authorize::{AuthorizationContext, CredentialAuthorizer};
 use super::client::{Activation, CredentialDescription, CscClient, CscSignAlgorithm, Scal, SignHashCall};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
-use crate::signer::{
-    Digest, HashAlgorithm, KeyInfo, PublicKey, RemoteSigner, SignatureAlgorithm, check_batch,
-};
+use crate::signer::{Digest, DigestBatch, HashAlgorithm, KeyInfo, RemoteSigner};
 
 /// Lifetime assumed for a SAD when the service does not say (the CSC default).
 const DEFAULT_SAD_LIFETIME: Duration = Duration::from_secs(3600);
@@ -97,7 +96,6 @@ pub struct CscSigner {
     client: Arc<CscClient>,
     credential: CredentialDescription,
     certificate: Certificate,
-    public_key: PublicKey,
     key_info: KeyInfo,
     authorizer: Arc<dyn CredentialAuthorizer>,
     options: SignerOptions,
@@ -159,7 +157,6 @@ impl CscSigner {
             client,
             credential,
             certificate,
-            public_key,
             key_info,
             authorizer,
             options,
@@ -307,11 +304,7 @@ impl CscSigner {
                     digests: chunk,
                     algorithm,
                 })
-                .await
-                .and_then(|signatures| {
-                    self.verify(algorithm.algorithm, chunk, &signatures)?;
-                    Ok(signatures)
-                });
+                .await;
             match result {
                 Ok(signatures) => return Ok(signatures),
                 Err(e) => {
@@ -329,40 +322,6 @@ impl CscSigner {
             }
         }
     }
-
-    fn verify(
-        &self,
-        algorithm: SignatureAlgorithm,
-        digests: &[Digest],
-        signatures: &[Vec<u8>],
-    ) -> Result<()> {
-        let service = || self.client.service_name().to_owned();
-        if signatures.len() != digests.len() {
-            return Err(Error::Protocol {
-                service: service(),
-                detail: format!(
-                    "signHash returned {} signatures for {} hashes",
-                    signatures.len(),
-                    digests.len()
-                ),
-            });
-        }
-        for (i, (d, s)) in digests.iter().zip(signatures).enumerate() {
-            self.public_key
-                .verify_digest(algorithm, d, s)
-                .map_err(|e| Error::Protocol {
-                    service: service(),
-                    detail: format!(
-                        "signature {} of {} returned for credential {} does not verify with its certificate's \
-                         key ({e}); nothing was returned",
-                        i + 1,
-                        digests.len(),
-                        self.credential.id
-                    ),
-                })?;
-        }
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -379,12 +338,11 @@ impl RemoteSigner for CscSigner {
         self.key_info
     }
 
-    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
-        check_batch(&self.key_info, algorithm, digests)?;
-        let csc_algorithm = CscSignAlgorithm::new(algorithm, &self.credential.key_algorithms)?;
-        let mut out = Vec::with_capacity(digests.len());
-        for chunk in digests.chunks(self.chunk_size()) {
-            out.extend(self.sign_chunk(&csc_algorithm, chunk).await?);
+    async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
+        let csc_algorithm = CscSignAlgorithm::new(batch.algorithm(), &self.credential.key_algorithms)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for chunk in batch.chunks(self.chunk_size()) {
+            out.extend(self.sign_chunk(&csc_algorithm, chunk.digests()).await?);
         }
         Ok(out)
     }

@@ -666,13 +666,9 @@ impl RemoteSigner for SlowSigner {
     fn key_info(&self) -> KeyInfo {
         self.0.key_info()
     }
-    async fn sign_digests(
-        &self,
-        algorithm: SignatureAlgorithm,
-        digests: &[Digest],
-    ) -> crate::Result<Vec<Vec<u8>>> {
+    async fn sign_batch(&self, batch: &crate::signer::DigestBatch<'_>) -> crate::Result<Vec<Vec<u8>>> {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        self.0.sign_digests(algorithm, digests).await
+        self.0.sign_batch(batch).await
     }
 }
 

@@ -312,16 +312,12 @@ pub(crate) mod testutil {
         fn key_info(&self) -> KeyInfo {
             self.inner.key_info()
         }
-        async fn sign_digests(
-            &self,
-            algorithm: SignatureAlgorithm,
-            digests: &[Digest],
-        ) -> Result<Vec<Vec<u8>>> {
+        async fn sign_batch(&self, batch: &crate::signer::DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if let Some(f) = *self.fail_with.lock().unwrap() {
                 return Err(f());
             }
-            self.inner.sign_digests(algorithm, digests).await
+            self.inner.sign_batch(batch).await
         }
     }
 

@@ -66,7 +66,7 @@ use crate::csc::{
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ProfileStore, SANDBOX_PROFILE, ServiceAuth};
 use crate::secret::Secret;
-use crate::signer::{Digest, KeyInfo, RemoteSigner, SignatureAlgorithm};
+use crate::signer::{DigestBatch, KeyInfo, RemoteSigner};
 
 /// Prefix of the environment variables that hold PINs and OTPs
 /// (`CRPKI_PIN`, `CRPKI_OTP`).
@@ -441,7 +441,7 @@ impl RemoteSigner for ProfileSigner {
         self.inner.key_info()
     }
 
-    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
+    async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
         if let Some(file) = &self.session
             && stamp(file).is_none()
         {
@@ -449,7 +449,7 @@ impl RemoteSigner for ProfileSigner {
             self.pins.forget_profile(&self.profile);
             return Err(not_logged_in(&self.profile, self.silent));
         }
-        let signatures = match self.inner.sign_digests(algorithm, digests).await {
+        let signatures = match self.inner.sign_batch(batch).await {
             Ok(s) => s,
             Err(e) => {
                 if matches!(e, Error::WrongPassword { .. } | Error::InvalidOtp { .. }) {

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
-use super::{Digest, KeyInfo, PrivateKey, RemoteSigner, SignatureAlgorithm};
+use super::{DigestBatch, KeyInfo, PrivateKey, RemoteSigner};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
@@ -100,14 +100,15 @@ impl RemoteSigner for MemorySigner {
         self.key.info()
     }
 
-    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
-        self.key.sign_digests(algorithm, digests)
+    async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
+        self.key.sign_batch(batch)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::SignatureAlgorithm;
 
     const KEY: &str = include_str!("../../fixtures/rep-rsa2048.key.pem");
     const CERT: &str = include_str!("../../fixtures/rep-rsa2048.pem");

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::cert::Certificate;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 mod memory;
 #[cfg(feature = "pkcs12")]
@@ -26,8 +26,8 @@ mod pkcs12;
 // (`crpki::signer::Digest`, …) keep working.
 pub(crate) use crate::crypto::pss;
 pub use crate::crypto::{
-    Digest, HashAlgorithm, Hasher, KeyAlgorithm, KeyInfo, PrivateKey, PublicKey, SignatureAlgorithm,
-    SignatureScheme, check_batch, digest_file, key, oid,
+    Digest, DigestBatch, HashAlgorithm, Hasher, KeyAlgorithm, KeyInfo, PrivateKey, PublicKey,
+    SignatureAlgorithm, SignatureScheme, digest_file, key, oid,
 };
 pub use memory::MemorySigner;
 #[cfg(feature = "pkcs12")]
@@ -38,7 +38,15 @@ pub use pkcs12::Pkcs12Signer;
 ///
 /// Object safe; callers hold `Arc<dyn RemoteSigner>`.
 ///
-/// Contract, checked by the conformance suite in `tests/conformance.rs`:
+/// Callers call [`sign_digests`](Self::sign_digests); backends implement
+/// [`sign_batch`](Self::sign_batch). Between the two, `sign_digests` (a
+/// provided method: do not override it) checks the arguments once, into a
+/// [`DigestBatch`], and verifies every signature the backend returns once,
+/// with the certificate's public key. A backend therefore neither checks
+/// its input nor verifies its output.
+///
+/// Contract, checked by the conformance suite
+/// (`crpki::testing::check_signer`, feature `test-util`):
 /// - [`certificate`](Self::certificate) is the signing certificate and
 ///   [`chain`](Self::chain) its issuers, ending with the registrar's
 ///   self-signed certificate when the backend knows it;
@@ -68,8 +76,70 @@ pub trait RemoteSigner: fmt::Debug + Send + Sync + 'static {
         }
     }
 
+    /// What a backend implements: signs a batch already checked against
+    /// [`key_info`](Self::key_info), one signature per digest, in order.
+    /// The signatures are verified by [`sign_digests`](Self::sign_digests),
+    /// the one caller.
+    async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>>;
+
     /// Signs a batch of digests; signatures come back in input order.
-    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>>;
+    ///
+    /// The arguments are checked into a [`DigestBatch`] (an empty batch and
+    /// digests of another hash are [`Error::InvalidArgument`], an algorithm
+    /// the key cannot make is [`Error::Unsupported`]), the backend's
+    /// [`sign_batch`](Self::sign_batch) signs it, and each signature is
+    /// verified with the certificate's public key: a missing, extra or
+    /// non-verifying signature is [`Error::Protocol`], never an output.
+    /// Backends do not override this method.
+    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
+        sign_checked(self, algorithm, digests).await
+    }
+}
+
+/// The body of [`RemoteSigner::sign_digests`]: check, sign, verify.
+pub(crate) async fn sign_checked<S: RemoteSigner + ?Sized>(
+    signer: &S,
+    algorithm: SignatureAlgorithm,
+    digests: &[Digest],
+) -> Result<Vec<Vec<u8>>> {
+    let batch = DigestBatch::new(&signer.key_info(), algorithm, digests)?;
+    let signatures = signer.sign_batch(&batch).await?;
+    verify_signatures(signer.certificate(), &batch, &signatures)?;
+    Ok(signatures)
+}
+
+/// The one verification of what a backend returned: one signature per
+/// digest, each verifying with the certificate's public key.
+fn verify_signatures(
+    certificate: &Certificate,
+    batch: &DigestBatch<'_>,
+    signatures: &[Vec<u8>],
+) -> Result<()> {
+    let protocol = |detail: String| Error::Protocol {
+        service: "signer".into(),
+        detail,
+    };
+    if signatures.len() != batch.len() {
+        return Err(protocol(format!(
+            "{} signatures for {} hashes",
+            signatures.len(),
+            batch.len()
+        )));
+    }
+    let public_key = certificate.public_key()?;
+    for (i, (digest, signature)) in batch.digests().iter().zip(signatures).enumerate() {
+        public_key
+            .verify_digest(batch.algorithm(), digest, signature)
+            .map_err(|e| {
+                protocol(format!(
+                    "signature {} of {} does not verify with the key of '{}' ({e}); nothing was returned",
+                    i + 1,
+                    batch.len(),
+                    certificate.subject()
+                ))
+            })?;
+    }
+    Ok(())
 }
 
 /// Convenience: a shared signer.

@@ -19,7 +19,7 @@ use p12_keystore::{CertificateBag, Pkcs12Archive, PrivateKeyBag};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 
-use super::{Digest, KeyInfo, MemorySigner, PrivateKey, RemoteSigner, SignatureAlgorithm};
+use super::{DigestBatch, KeyInfo, MemorySigner, PrivateKey, RemoteSigner};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
@@ -307,7 +307,7 @@ impl RemoteSigner for Pkcs12Signer {
         self.local.key_info()
     }
 
-    async fn sign_digests(&self, algorithm: SignatureAlgorithm, digests: &[Digest]) -> Result<Vec<Vec<u8>>> {
-        self.local.sign_digests(algorithm, digests).await
+    async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
+        self.local.sign_batch(batch).await
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crpki::{HashAlgorithm, SignatureAlgorithm, SignatureScheme};
+use crate::crypto::{HashAlgorithm, SignatureAlgorithm, SignatureScheme};
 
 /// Runs `openssl ARGS` in `dir`; panics with a clear message when the CLI is
 /// missing (these tests are about what openssl accepts, so they cannot skip).
@@ -33,7 +33,6 @@ pub fn hash_name(hash: HashAlgorithm) -> &'static str {
         HashAlgorithm::Sha256 => "sha256",
         HashAlgorithm::Sha384 => "sha384",
         HashAlgorithm::Sha512 => "sha512",
-        other => panic!("no openssl name for {other}"),
     }
 }
 

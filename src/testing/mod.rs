@@ -1,0 +1,26 @@
+//! Test support for crpki and for third-party [`RemoteSigner`] backends
+//! (feature `test-util`), the way `object_store` exports its integration
+//! suite:
+//!
+//! - [`check_signer`]: the conformance suite every backend passes;
+//! - [`fixtures`]: the committed test PKI (`fixtures/` of this crate: a
+//!   registrar root, representative certificates, keys, PKCS#12 files);
+//! - [`FaultySigner`]: one wrapper around any signer that counts calls and
+//!   can break the contract on purpose, to prove that callers and the
+//!   suite notice;
+//! - [`openssl`]: the `openssl` CLI as an independent judge of signatures.
+//!
+//! Everything here panics on failure, as test code does. The suite needs
+//! the `openssl` CLI on `PATH`.
+//!
+//! [`RemoteSigner`]: crate::signer::RemoteSigner
+#![allow(clippy::unwrap_used)] // test support panics on failure by design
+#![allow(clippy::missing_panics_doc)]
+
+mod conformance;
+mod faulty;
+pub mod fixtures;
+pub mod openssl;
+
+pub use conformance::{algorithms_for, check_signer, digests};
+pub use faulty::{Fault, FaultySigner};

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crpki::cert::{BasicConstraints, KeyUsageFlag, MAX_PATH_LEN, moj, validate_chain};
+use crpki::testing::fixtures;
 use crpki::{
     Certificate, Error, HashAlgorithm, KeyAlgorithm, SignatureAlgorithm, SignatureScheme, TrustFailure,
 };
@@ -20,16 +21,10 @@ const ROOT_SUBJECT: &str =
 const OTHER_ROOT_SUBJECT: &str = "CN=TEST Unrelated Root,O=TEST Unrelated Authority,C=JP";
 const MAIN_SUBJECT: &str = "CN=法務 太郎,O=株式会社テスト商事 TEST,C=JP";
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(name)).unwrap()
-}
-
+/// A fixture certificate read from its PEM file (the DER ones:
+/// `fixtures::cert`).
 fn load(name: &str) -> Certificate {
-    Certificate::from_pem(&String::from_utf8(read(&format!("{name}.pem"))).unwrap()).unwrap()
+    Certificate::from_pem(&fixtures::text(&format!("{name}.pem"))).unwrap()
 }
 
 fn unix(secs: u64) -> SystemTime {
@@ -66,8 +61,8 @@ const ALL_CERTS: [&str; 8] = [
 #[test]
 fn every_fixture_parses_as_pem_and_der() {
     for name in ALL_CERTS {
-        let der = read(&format!("{name}.der"));
-        let pem = read(&format!("{name}.pem"));
+        let der = fixtures::bytes(&format!("{name}.der"));
+        let pem = fixtures::bytes(&format!("{name}.pem"));
         let from_der = Certificate::from_der(&der).unwrap();
         let from_pem = Certificate::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap();
         assert_eq!(from_der, from_pem, "{name}");
@@ -90,7 +85,7 @@ fn every_fixture_parses_as_pem_and_der() {
             from_der,
             "{name}"
         );
-        let expected_fp = openssl_fingerprint(&fixtures().join(format!("{name}.pem")));
+        let expected_fp = openssl_fingerprint(&fixtures::path(&format!("{name}.pem")));
         assert_eq!(hex::encode(from_der.sha256_fingerprint()), expected_fp, "{name}");
     }
 }
@@ -115,7 +110,7 @@ fn openssl_fingerprint(pem: &Path) -> String {
 fn pem_bundle_of_every_fixture() {
     let mut bundle = Vec::new();
     for name in ALL_CERTS {
-        bundle.extend_from_slice(&read(&format!("{name}.pem")));
+        bundle.extend_from_slice(&fixtures::bytes(&format!("{name}.pem")));
     }
     let all = Certificate::parse_all(&bundle).unwrap();
     let subjects: Vec<String> = all.iter().map(Certificate::subject).collect();
@@ -352,8 +347,8 @@ fn summary_json_keys() {
 
 #[test]
 fn corrupt_and_truncated_input_is_malformed() {
-    let der = read("rep-rsa2048.der");
-    let pem = String::from_utf8(read("rep-rsa2048.pem")).unwrap();
+    let der = fixtures::bytes("rep-rsa2048.der");
+    let pem = String::from_utf8(fixtures::bytes("rep-rsa2048.pem")).unwrap();
     let mut wrong_tag = der.clone();
     wrong_tag[4] = 0x31; // tbsCertificate SEQUENCE -> SET
     let mut trailing = der.clone();
@@ -512,7 +507,7 @@ fn foreign_certificate_has_no_trusted_issuer() {
 
 #[test]
 fn tampered_signature_or_content() {
-    let der = read("rep-rsa2048.der");
+    let der = fixtures::bytes("rep-rsa2048.der");
     let mut bad_sig = der.clone();
     let last = bad_sig.len() - 1;
     bad_sig[last] ^= 0x01;
@@ -553,9 +548,9 @@ fn openssl_agrees_on_the_fixtures() {
     for (leaf, anchor) in cases {
         let ours = validate_chain(&load(leaf), &[], &[load(anchor)], june_2026()).is_ok();
         let theirs = openssl_verify(
-            &fixtures().join(format!("{anchor}.pem")),
+            &fixtures::path(&format!("{anchor}.pem")),
             None,
-            &fixtures().join(format!("{leaf}.pem")),
+            &fixtures::path(&format!("{leaf}.pem")),
             Some(1_780_272_000),
             true,
         );
@@ -751,7 +746,7 @@ impl Pki {
         let d = pki.dir.path();
         std::fs::write(d.join("ext.cnf"), EXT_CNF).unwrap();
         // The registrar root, copied in so that it can issue here.
-        std::fs::copy(fixtures().join("registrar-root.pem"), d.join("root.pem")).unwrap();
+        std::fs::copy(fixtures::path("registrar-root.pem"), d.join("root.pem")).unwrap();
 
         // A chain longer than MAX_PATH_LEN: root -> long1 -> ... -> long7 -> leaf.
         let mut plan: Vec<OwnedStep> = PLAN
@@ -781,7 +776,7 @@ impl Pki {
             &[],
         ));
 
-        let key_path = |k: &str| fixtures().join(format!("{k}.key.pem"));
+        let key_path = |k: &str| fixtures::path(&format!("{k}.key.pem"));
         let mut keys: HashMap<String, PathBuf> = HashMap::from([("root".into(), key_path("registrar-root"))]);
         for (serial, (name, subject, key, issuer, ext, extra)) in plan.into_iter().enumerate() {
             let key = key_path(key);
@@ -845,7 +840,7 @@ fn unknown_critical_extension_is_refused() {
         }
     );
     // openssl agrees, unless told to ignore it.
-    let root_pem = fixtures().join("registrar-root.pem");
+    let root_pem = fixtures::path("registrar-root.pem");
     assert!(!openssl_verify(
         &root_pem,
         None,
@@ -1044,7 +1039,7 @@ fn long_chains_are_refused() {
 #[test]
 fn openssl_agrees_on_made_chains() {
     let pki = Pki::get();
-    let root_pem = fixtures().join("registrar-root.pem");
+    let root_pem = fixtures::path("registrar-root.pem");
     let cases: [(&str, &[&str], &str); 7] = [
         ("leaf-under-not-ca", &["int-not-ca"], "root"),
         ("leaf-under-no-certsign", &["int-no-certsign"], "root"),

@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
+use crpki::testing::fixtures;
 
 fn crpki(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crpki"))
@@ -31,7 +29,7 @@ fn sample(dir: &Path) -> PathBuf {
 }
 
 fn sign_ok(file: &Path) -> PathBuf {
-    let p12 = fixture("rep-rsa2048.p12");
+    let p12 = fixtures::path("rep-rsa2048.p12");
     let out = crpki(&sign_p12(file, &p12, "CRPKI_TEST_P12_PASSWORD"));
     assert!(out.status.success(), "sign failed: {}", text(&out.stderr));
     let mut sig = file.as_os_str().to_owned();
@@ -46,7 +44,7 @@ fn openssl_verify(sig: &Path, content: &Path) -> bool {
         .arg("-content")
         .arg(content)
         .arg("-CAfile")
-        .arg(fixture("registrar-root.pem"))
+        .arg(fixtures::path("registrar-root.pem"))
         .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
         .output()
         .expect("openssl must be installed (scripts/test.sh installs it)")
@@ -75,7 +73,7 @@ fn sign_then_verify_and_openssl_agrees() {
     assert!(sig.exists());
     assert!(openssl_verify(&sig, &file), "openssl rejected crpki's signature");
 
-    let root = fixture("registrar-root.pem");
+    let root = fixtures::path("registrar-root.pem");
     let out = crpki(&["verify", file.to_str().unwrap(), "--ca", root.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -104,7 +102,7 @@ fn tampered_file_fails_with_exit_3_naming_the_check() {
     let sig = sign_ok(&file);
     std::fs::write(&file, "本契約は改ざんされました。\n").unwrap();
     assert!(!openssl_verify(&sig, &file));
-    let root = fixture("registrar-root.pem");
+    let root = fixtures::path("registrar-root.pem");
     let out = crpki(&["verify", file.to_str().unwrap(), "--ca", root.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("modified"), "{}", text(&out.stderr));
@@ -116,7 +114,7 @@ fn untrusted_root_fails_with_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
     sign_ok(&file);
-    let other = fixture("other-root.pem");
+    let other = fixtures::path("other-root.pem");
     let out = crpki(&["verify", file.to_str().unwrap(), "--ca", other.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("not trusted"), "{}", text(&out.stderr));
@@ -126,7 +124,7 @@ fn untrusted_root_fails_with_exit_3() {
 fn wrong_password_says_so_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
-    let p12 = fixture("rep-rsa2048-legacy.p12");
+    let p12 = fixtures::path("rep-rsa2048-legacy.p12");
     let out = crpki(&sign_p12(&file, &p12, "CRPKI_WRONG_PASSWORD"));
     assert_eq!(out.status.code(), Some(4));
     let err = text(&out.stderr);
@@ -140,7 +138,7 @@ fn wrong_password_says_so_and_writes_nothing() {
 fn missing_password_variable_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
-    let p12 = fixture("rep-rsa2048.p12");
+    let p12 = fixtures::path("rep-rsa2048.p12");
     let out = crpki(&sign_p12(&file, &p12, "CRPKI_NO_SUCH_VAR"));
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out.stderr).contains("CRPKI_NO_SUCH_VAR"));
@@ -148,7 +146,7 @@ fn missing_password_variable_is_a_clear_error() {
 
 #[test]
 fn cert_show_json_has_the_documented_keys_and_values() {
-    let pem = fixture("rep-rsa2048.pem");
+    let pem = fixtures::path("rep-rsa2048.pem");
     let out = crpki(&["cert", "show", pem.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -175,20 +173,20 @@ fn cert_show_json_has_the_documented_keys_and_values() {
     assert_eq!(v["registrar"], "東京法務局登記官");
 
     // DER gives the same answer.
-    let der = fixture("rep-rsa2048.der");
+    let der = fixtures::path("rep-rsa2048.der");
     let out2 = crpki(&["cert", "show", der.to_str().unwrap(), "--json"]);
     assert_eq!(out.stdout, out2.stdout);
 }
 
 #[test]
 fn cert_show_text_and_bad_input() {
-    let out = crpki(&["cert", "show", fixture("rep-ecdsa.pem").to_str().unwrap()]);
+    let out = crpki(&["cert", "show", fixtures::path("rep-ecdsa.pem").to_str().unwrap()]);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("合同会社テスト電子 TEST"));
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.der");
-    let mut der = std::fs::read(fixture("rep-rsa2048.der")).unwrap();
+    let mut der = fixtures::bytes("rep-rsa2048.der");
     der.truncate(der.len() / 2);
     std::fs::write(&bad, der).unwrap();
     let out = crpki(&["cert", "show", bad.to_str().unwrap()]);
@@ -199,7 +197,11 @@ fn cert_show_text_and_bad_input() {
         text(&out.stderr)
     );
 
-    let out = crpki(&["cert", "show", fixture("rep-bad-moj.pem").to_str().unwrap()]);
+    let out = crpki(&[
+        "cert",
+        "show",
+        fixtures::path("rep-bad-moj.pem").to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("malformed registeredCorporateInfo"));
 }
@@ -251,7 +253,7 @@ fn crpki_into_closed_pipe(args: &[&str]) -> Output {
 #[cfg(unix)]
 #[test]
 fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
-    let cert = fixture("rep-rsa2048.pem");
+    let cert = fixtures::path("rep-rsa2048.pem");
     let out = crpki_into_closed_pipe(&["cert", "show", cert.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
@@ -259,12 +261,12 @@ fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
     // Signing still writes a valid signature; verifying still says 0 or 3.
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path());
-    let p12 = fixture("rep-rsa2048.p12");
+    let p12 = fixtures::path("rep-rsa2048.p12");
     let out = crpki_into_closed_pipe(&sign_p12(&file, &p12, "CRPKI_TEST_P12_PASSWORD"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let sig = dir.path().join("契約書.txt.p7s");
     assert!(openssl_verify(&sig, &file));
-    let root = fixture("registrar-root.pem");
+    let root = fixtures::path("registrar-root.pem");
     let verify =
         || crpki_into_closed_pipe(&["verify", file.to_str().unwrap(), "--ca", root.to_str().unwrap()]);
     assert_eq!(verify().status.code(), Some(0));

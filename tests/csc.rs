@@ -845,7 +845,7 @@ async fn service_down_is_service_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn untrusted_tls_is_a_clear_tls_error_and_not_retried() {
     let sb = sandbox().await;
-    let other = std::fs::read(fixtures::path("other-root.pem")).unwrap();
+    let other = fixtures::bytes("other-root.pem");
     let http = http_client(&TransportConfig {
         extra_ca_pem: vec![other],
         trust_system_roots: false,

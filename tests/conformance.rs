@@ -90,7 +90,7 @@ async fn suite_rejects_missing_signature() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suite_rejects_chain_with_a_stranger() {
-    fails(Fault::StrangerInChain(fixtures::cert("other-root"))).await;
+    fails(Fault::StrangerInChain(Box::new(fixtures::cert("other-root")))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,7 @@ pub enum Fault {
     /// it: it overrides `sign_digests`, which no real backend may do.
     AcceptsEmptyBatch,
     /// Puts this certificate in front of the real chain.
-    StrangerInChain(Certificate),
+    StrangerInChain(Box<Certificate>),
 }
 
 /// A signer over another one that counts the batches it is asked to sign
@@ -60,7 +60,7 @@ impl FaultySigner {
     pub fn new(inner: impl RemoteSigner, fault: Option<Fault>) -> Self {
         let mut chain = inner.chain().to_vec();
         if let Some(Fault::StrangerInChain(stranger)) = &fault {
-            chain.insert(0, stranger.clone());
+            chain.insert(0, Certificate::clone(stranger));
         }
         Self {
             inner: Arc::new(inner),

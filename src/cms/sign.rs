@@ -19,7 +19,7 @@ use x509_cert::time::Time;
 use super::SignOptions;
 use super::asn1::{self, EssCertIdV2, IssuerSerial, SigningCertificateV2, internal};
 use crate::cert::Certificate;
-use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm};
+use crate::crypto::{Digest, DigestBatch, HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
 
@@ -84,12 +84,9 @@ pub(super) async fn sign_digests(
         .first()
         .ok_or_else(|| Error::invalid_argument("no content digest to sign"))?;
     let alg = choose_algorithm(signer, options, Some(first.algorithm()))?;
-    if let Some(d) = content_digests.iter().find(|d| d.algorithm() != alg.hash) {
-        return Err(Error::invalid_argument(format!(
-            "a {} content digest given for {alg}",
-            d.algorithm()
-        )));
-    }
+    // The content digests are checked as the signer's batch will be: one
+    // hash, the algorithm's.
+    let content_digests = DigestBatch::new(&signer.key_info(), alg, content_digests)?.digests();
     let cert = signer.certificate();
     let time = signing_time(options.signing_time.unwrap_or_else(SystemTime::now))?;
     let ess = signing_certificate_v2(cert)?;

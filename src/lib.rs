@@ -54,7 +54,8 @@ pub mod testing;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use crypto::{
-    Digest, HashAlgorithm, KeyAlgorithm, KeyInfo, PrivateKey, PublicKey, SignatureAlgorithm, SignatureScheme,
+    Digest, DigestBatch, HashAlgorithm, KeyAlgorithm, KeyInfo, PrivateKey, PublicKey, SignatureAlgorithm,
+    SignatureScheme,
 };
 pub use error::{Error, Result, TrustFailure};
 pub use secret::Secret;

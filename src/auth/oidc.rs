@@ -10,8 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::LOCATION;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -20,7 +20,8 @@ use super::loopback::RedirectListener;
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
 use crate::http::{
-    Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize, shown_url,
+    Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize,
+    shown_url,
 };
 use crate::profile::{Profile, Tokens};
 use crate::secret::Secret;
@@ -425,17 +426,8 @@ impl OidcClient {
             Some(_) => RequestFlags::SENSITIVE_IDEMPOTENT,
             None => RequestFlags::READ,
         };
-        let build = || {
-            let request = self
-                .http
-                .reqwest()
-                .get(url.clone())
-                .header(ACCEPT, "application/json");
-            match bearer {
-                Some(t) => request.bearer_auth(t.expose()),
-                None => request,
-            }
-        };
+        let auth = bearer.map_or(Auth::None, Auth::Bearer);
+        let build = || self.http.request(Method::GET, &url, auth);
         let unavailable = |r: &Reply| Error::ServiceUnavailable {
             detail: format!(
                 "{}: {shown} answered HTTP {}",
@@ -496,18 +488,11 @@ impl OidcClient {
                 None
             }
         };
-        let build = || {
-            let request = self
-                .http
-                .reqwest()
-                .post(url.clone())
-                .header(ACCEPT, "application/json");
-            let request = match &basic {
-                Some((id, secret)) => request.basic_auth(id, Some(secret.expose())),
-                None => request,
-            };
-            request.form(&form)
+        let auth = match &basic {
+            Some((id, secret)) => Auth::Basic(id, secret),
+            None => Auth::None,
         };
+        let build = || self.http.request(Method::POST, &url, auth).form(&form);
         let unavailable = |r: &Reply| self.token_error(status(r.status), &r.body, context);
         self.http
             .fetch(&self.retry, self.call(what, flags), build, unavailable)

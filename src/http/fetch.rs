@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, Url};
 use serde::Deserialize;
 
 use super::retry::{self, AttemptError, RequestFlags, RetryConfig};
 use super::transport::HttpClient;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// Largest reply body read (a CSC `signHash` reply with 1,000 RSA-4096
 /// signatures is under 1 MiB; discovery documents and JWKS are far smaller).
@@ -25,6 +27,17 @@ pub(crate) struct Call<'a> {
     pub protocol: &'static str,
     /// Idempotent, sensitive.
     pub flags: RequestFlags,
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    /// Not at all (or in its form).
+    None,
+    /// `Authorization: Bearer`.
+    Bearer(&'a Secret),
+    /// HTTP Basic.
+    Basic(&'a str, &'a Secret),
 }
 
 /// A reply, read whole.
@@ -69,6 +82,20 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl HttpClient {
+    /// A request that asks for JSON, authenticated by `auth`. `url` must
+    /// have passed [`check_endpoint`](super::check_endpoint).
+    pub(crate) fn request(&self, method: Method, url: &Url, auth: Auth<'_>) -> reqwest::RequestBuilder {
+        let request = self
+            .reqwest()
+            .request(method, url.clone())
+            .header(ACCEPT, "application/json");
+        match auth {
+            Auth::None => request,
+            Auth::Bearer(t) => request.bearer_auth(t.expose()),
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password.expose())),
+        }
+    }
+
     /// How a failed send or read ended, for the retry policy.
     fn classify(&self, service: &str, e: reqwest::Error) -> AttemptError {
         let connect = e.is_connect();

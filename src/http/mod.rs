@@ -19,7 +19,7 @@ mod retry;
 mod transport;
 
 pub use fetch::MAX_BODY;
-pub(crate) use fetch::{Call, Reply};
+pub(crate) use fetch::{Auth, Call, Reply};
 pub use retry::{RequestFlags, RetryConfig};
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, ProxyConfig, TransportConfig, check_endpoint,

@@ -10,9 +10,11 @@
 //! - `fetch`: one request with that policy, its reply read whole within
 //!   one size limit ([`MAX_BODY`]) by one body reader.
 //!
-//! It also holds [`sanitize`], the one function that makes text from a
+//! It also holds `sanitize`, the one function that makes text from a
 //! server safe to put in an error message. This room knows nothing of
-//! OpenID or CSC; the rooms above it decide what a reply means.
+//! profiles, OpenID or CSC: the rooms above it build its configuration
+//! (`TransportConfig::from_profile` lives in `profile`) and decide what a
+//! reply means.
 
 mod fetch;
 mod retry;

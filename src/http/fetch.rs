@@ -202,6 +202,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+    use crate::http::retry::fast;
     use crate::http::{TransportConfig, check_endpoint, http_client};
 
     /// A loopback HTTP server answering the first `failures` requests with
@@ -233,15 +234,6 @@ mod tests {
             }
         });
         (url, count)
-    }
-
-    fn fast() -> RetryConfig {
-        RetryConfig {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(2),
-            max_retry_after: Duration::from_millis(5),
-        }
     }
 
     async fn get(url: &str, flags: RequestFlags) -> Result<Reply> {

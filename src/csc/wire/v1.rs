@@ -84,7 +84,7 @@ pub struct V1AuthorizeRequest {
 }
 
 /// `credentials/extendTransaction` request, v1.0.4.0 shape (`hash`, `hashAlgo`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct V1ExtendTransactionRequest {
     /// The credential.
     #[serde(rename = "credentialID")]
@@ -104,7 +104,7 @@ pub struct V1ExtendTransactionRequest {
 }
 
 /// `signatures/signHash` request, v1.0.4.0 shape.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct V1SignHashRequest {
     /// The credential.
     #[serde(rename = "credentialID")]

@@ -366,7 +366,7 @@ pub struct AuthorizeResponse {
 }
 
 /// `credentials/extendTransaction` request (v2; v1 sends `hash` instead of `hashes`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtendTransactionRequest {
     /// The credential.
     #[serde(rename = "credentialID")]

@@ -1,7 +1,7 @@
 //! GビズID login: an OpenID Connect relying party for a native
 //! application (RFC 8252 loopback redirect, PKCE S256, `state` and `nonce`),
 //! ID-token verification, refresh with rotation, a token cache, userinfo,
-//! logout; and the HTTP transport every remote call of crpki goes through.
+//! logout. Its requests go through [`crate::http`].
 //!
 //! This room talks to the OpenID provider only; it reads profiles and
 //! writes token files through [`crate::profile`], and is used by the CSC
@@ -32,7 +32,6 @@ mod browser;
 mod cache;
 mod loopback;
 pub(crate) mod oidc;
-mod transport;
 mod userinfo;
 
 pub use browser::{BrowserLauncher, HttpFollowLauncher, SystemBrowser};
@@ -41,7 +40,9 @@ pub use oidc::{
     DEFAULT_LEEWAY, DEFAULT_LOGIN_TIMEOUT, IdTokenClaims, Login, LoginOptions, OidcClient, OidcConfig,
     PendingLogin, ProviderMetadata, Revocation, discovery_url,
 };
-pub use transport::{
+// The transport moved to `crate::http`; these paths stay for callers of
+// the earlier layout.
+pub use crate::http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, ProxyConfig, TransportConfig, check_endpoint,
     http_client, is_loopback,
 };

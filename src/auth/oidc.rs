@@ -10,16 +10,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::LOCATION;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::browser::BrowserLauncher;
 use super::loopback::RedirectListener;
-use super::transport::{HttpClient, MAX_BODY, check_endpoint, error_chain, shown_url};
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
+use crate::http::{
+    Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize,
+    shown_url,
+};
 use crate::profile::{Profile, Tokens};
 use crate::secret::Secret;
 
@@ -251,6 +254,7 @@ pub struct OidcClient {
     http: HttpClient,
     config: OidcConfig,
     service: String,
+    retry: RetryConfig,
     metadata: tokio::sync::OnceCell<ProviderMetadata>,
     jwks: tokio::sync::Mutex<Option<JwkSet>>,
 }
@@ -287,10 +291,17 @@ pub(crate) fn form_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Text from a server, made safe to put in an error message.
-pub(crate) fn sanitize(text: &str) -> String {
-    let cleaned: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    cleaned
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// `500 Internal Server Error`, as messages said before replies were read
+/// by the HTTP layer.
+fn status_text(code: u16) -> String {
+    match StatusCode::from_u16(code) {
+        Ok(s) => s.to_string(),
+        Err(_) => code.to_string(),
+    }
 }
 
 fn now_unix() -> u64 {
@@ -317,9 +328,17 @@ impl OidcClient {
             service: format!("OpenID provider {}", config.issuer),
             http,
             config,
+            retry: RetryConfig::default(),
             metadata: tokio::sync::OnceCell::new(),
             jwks: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Replaces the retry policy (reads and revocation are retried, the
+    /// token grants only when they never reached the provider).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// The configuration.
@@ -346,17 +365,15 @@ impl OidcClient {
 
     async fn discover(&self) -> Result<ProviderMetadata> {
         let url = discovery_url(&self.config.issuer);
-        let request = self.http.get(&url)?.header(ACCEPT, "application/json");
-        let response = self.http.send(&self.service, request).await?;
-        let status = response.status();
-        if status == StatusCode::NOT_FOUND {
+        let (reply, shown) = self.get(&url, "discovery document", None).await?;
+        if reply.status == StatusCode::NOT_FOUND.as_u16() {
             return Err(Error::Config {
                 detail: format!(
                     "no OpenID configuration at {url} (HTTP 404): check the issuer of the profile"
                 ),
             });
         }
-        let meta: ProviderMetadata = self.read_json(response, "discovery document").await?;
+        let meta: ProviderMetadata = self.document(&reply, &shown, "discovery document")?;
         if meta.issuer != self.config.issuer {
             return Err(Error::Protocol {
                 service: self.service.clone(),
@@ -400,46 +417,86 @@ impl OidcClient {
         Ok(meta)
     }
 
-    async fn read_json<T: DeserializeOwned>(&self, response: reqwest::Response, what: &str) -> Result<T> {
-        let status = response.status();
-        let url = shown_url(response.url());
-        let body = self.read_body(response).await?;
-        if status.is_server_error() {
-            return Err(Error::ServiceUnavailable {
-                detail: format!("{}: {url} answered HTTP {status}", self.service),
-                source: None,
-            });
+    /// A GET of a JSON document (`bearer` for userinfo), retried under the
+    /// policy; with the URL as messages show it.
+    async fn get(&self, url: &str, what: &str, bearer: Option<&Secret>) -> Result<(Reply, String)> {
+        let url = check_endpoint(url)?;
+        let shown = shown_url(&url);
+        let flags = match bearer {
+            Some(_) => RequestFlags::SENSITIVE_IDEMPOTENT,
+            None => RequestFlags::READ,
+        };
+        let auth = bearer.map_or(Auth::None, Auth::Bearer);
+        let build = || self.http.request(Method::GET, &url, auth);
+        let unavailable = |r: &Reply| Error::ServiceUnavailable {
+            detail: format!(
+                "{}: {shown} answered HTTP {}",
+                self.service,
+                status_text(r.status)
+            ),
+            source: None,
+        };
+        let reply = self
+            .http
+            .fetch(&self.retry, self.call(what, flags), build, unavailable)
+            .await?;
+        Ok((reply, shown))
+    }
+
+    fn call<'a>(&'a self, what: &'a str, flags: RequestFlags) -> Call<'a> {
+        Call {
+            service: &self.service,
+            what,
+            protocol: "OpenID",
+            flags,
         }
-        if !status.is_success() {
+    }
+
+    /// The JSON document of a successful reply.
+    fn document<T: DeserializeOwned>(&self, reply: &Reply, url: &str, what: &str) -> Result<T> {
+        if !reply.is_success() {
             return Err(Error::Protocol {
                 service: self.service.clone(),
-                detail: format!("{url} answered HTTP {status} for the {what}"),
+                detail: format!("{url} answered HTTP {} for the {what}", status_text(reply.status)),
             });
         }
-        serde_json::from_slice(&body).map_err(|e| Error::Protocol {
+        serde_json::from_slice(&reply.body).map_err(|e| Error::Protocol {
             service: self.service.clone(),
             detail: format!("malformed {what} from {url}: {e}"),
         })
     }
 
-    async fn read_body(&self, response: reqwest::Response) -> Result<Vec<u8>> {
-        if response.content_length().is_some_and(|l| l > MAX_BODY as u64) {
-            return Err(Error::Protocol {
-                service: self.service.clone(),
-                detail: "response too large".into(),
-            });
-        }
-        let bytes = response
-            .bytes()
+    /// A form POST to the token or revocation endpoint with the client's
+    /// authentication (`client_secret_basic`, or the client id in the form).
+    async fn post_form(
+        &self,
+        endpoint: &str,
+        what: &str,
+        form: &[(&str, &str)],
+        flags: RequestFlags,
+        context: TokenContext,
+    ) -> Result<Reply> {
+        let url = check_endpoint(endpoint)?;
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        let basic = match &self.config.client_secret {
+            Some(secret) => Some((
+                form_encode(&self.config.client_id),
+                Secret::new(form_encode(secret.expose())),
+            )),
+            None => {
+                form.push(("client_id", &self.config.client_id));
+                None
+            }
+        };
+        let auth = match &basic {
+            Some((id, secret)) => Auth::Basic(id, secret),
+            None => Auth::None,
+        };
+        let build = || self.http.request(Method::POST, &url, auth).form(&form);
+        let unavailable = |r: &Reply| self.token_error(status(r.status), &r.body, context);
+        self.http
+            .fetch(&self.retry, self.call(what, flags), build, unavailable)
             .await
-            .map_err(|e| self.http.transport_error(&self.service, e))?;
-        if bytes.len() > MAX_BODY {
-            return Err(Error::Protocol {
-                service: self.service.clone(),
-                detail: "response too large".into(),
-            });
-        }
-        Ok(bytes.to_vec())
     }
 
     /// Binds the loopback redirect listener and builds the authorization
@@ -491,24 +548,18 @@ impl OidcClient {
 
     async fn token_request(&self, form: &[(&str, &str)], context: TokenContext) -> Result<TokenResponse> {
         let meta = self.metadata().await?;
-        let mut request = self
-            .http
-            .post(&meta.token_endpoint)?
-            .header(ACCEPT, "application/json");
-        let mut form: Vec<(&str, &str)> = form.to_vec();
-        match &self.config.client_secret {
-            Some(secret) => {
-                request = request.basic_auth(
-                    form_encode(&self.config.client_id),
-                    Some(form_encode(secret.expose())),
-                );
-            }
-            None => form.push(("client_id", &self.config.client_id)),
-        }
-        let response = self.http.send(&self.service, request.form(&form)).await?;
-        let status = response.status();
-        if status.is_success() {
-            let t: TokenResponse = self.read_json(response, "token response").await?;
+        let reply = self
+            .post_form(
+                &meta.token_endpoint,
+                "token request",
+                form,
+                RequestFlags::SENSITIVE_ONCE,
+                context,
+            )
+            .await?;
+        if reply.is_success() {
+            let shown = shown_url(&check_endpoint(&meta.token_endpoint)?);
+            let t: TokenResponse = self.document(&reply, &shown, "token response")?;
             if let Some(tt) = &t.token_type
                 && !tt.eq_ignore_ascii_case("bearer")
             {
@@ -519,8 +570,7 @@ impl OidcClient {
             }
             return Ok(t);
         }
-        let body = self.read_body(response).await?;
-        Err(self.token_error(status, &body, context))
+        Err(self.token_error(status(reply.status), &reply.body, context))
     }
 
     fn token_error(&self, status: StatusCode, body: &[u8], context: TokenContext) -> Error {
@@ -683,9 +733,8 @@ impl OidcClient {
             return Ok(set.clone());
         }
         let meta = self.metadata().await?;
-        let request = self.http.get(&meta.jwks_uri)?.header(ACCEPT, "application/json");
-        let response = self.http.send(&self.service, request).await?;
-        let set: JwkSet = self.read_json(response, "JWKS").await?;
+        let (reply, shown) = self.get(&meta.jwks_uri, "JWKS", None).await?;
+        let set: JwkSet = self.document(&reply, &shown, "JWKS")?;
         *cached = Some(set.clone());
         Ok(set)
     }
@@ -831,19 +880,14 @@ impl OidcClient {
             .userinfo_endpoint
             .as_deref()
             .ok_or_else(|| Error::unsupported(format!("{} announces no userinfo endpoint", self.service)))?;
-        let request = self
-            .http
-            .get(endpoint)?
-            .bearer_auth(tokens.access_token.expose())
-            .header(ACCEPT, "application/json");
-        let response = self.http.send(&self.service, request).await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
+        let (reply, shown) = self.get(endpoint, "userinfo", Some(&tokens.access_token)).await?;
+        if reply.status == StatusCode::UNAUTHORIZED.as_u16() {
             return Err(Error::Unauthenticated {
                 detail: format!("{} rejected the access token at userinfo", self.service),
                 source: None,
             });
         }
-        let info: UserInfo = self.read_json(response, "userinfo").await?;
+        let info: UserInfo = self.document(&reply, &shown, "userinfo")?;
         if let Some(sub) = &tokens.subject
             && *sub != info.sub
         {
@@ -875,22 +919,18 @@ impl OidcClient {
         }
         list.push((&tokens.access_token, "access_token"));
         for (token, hint) in list {
-            let mut request = self.http.post(&endpoint)?;
-            let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
-            match &self.config.client_secret {
-                Some(secret) => {
-                    request = request.basic_auth(
-                        form_encode(&self.config.client_id),
-                        Some(form_encode(secret.expose())),
-                    );
-                }
-                None => form.push(("client_id", &self.config.client_id)),
-            }
-            let response = self.http.send(&self.service, request.form(&form)).await?;
-            let status = response.status();
-            if !status.is_success() {
-                let body = self.read_body(response).await?;
-                return Err(self.token_error(status, &body, TokenContext::Refresh));
+            let form = [("token", token.expose()), ("token_type_hint", hint)];
+            let reply = self
+                .post_form(
+                    &endpoint,
+                    "revocation",
+                    &form,
+                    RequestFlags::SENSITIVE_IDEMPOTENT,
+                    TokenContext::Refresh,
+                )
+                .await?;
+            if !reply.is_success() {
+                return Err(self.token_error(status(reply.status), &reply.body, TokenContext::Refresh));
             }
         }
         Ok(Revocation::Revoked)

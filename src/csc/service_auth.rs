@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::client::{CscClient, ServiceToken};
+use super::client::CscClient;
+use super::oauth::ServiceToken;
 use crate::auth::{AccessTokenSource, Authenticator, BrowserLauncher, EnvTokenSource};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ServiceAuth, TokenStore, Tokens};
@@ -264,8 +265,8 @@ impl RsspOAuth2Source {
                 other => other,
             })?;
         Ok(ServiceToken {
-            access_token: Secret::new(r.access_token.clone()),
-            refresh_token: r.refresh_token.clone().map(Secret::new),
+            access_token: r.access_token.clone(),
+            refresh_token: r.refresh_token.clone(),
             expires_in: r.expires_in.map(Duration::from_secs),
             received: std::time::Instant::now(),
         })

@@ -12,7 +12,7 @@ use reqwest::Url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::oidc::sanitize;
+use super::oauth2::sanitize;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 

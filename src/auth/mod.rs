@@ -3,6 +3,14 @@
 //! ID-token verification, refresh with rotation, a token cache, userinfo,
 //! logout; and the HTTP transport every remote call of crpki goes through.
 //!
+//! Inside: `oauth2.rs` is the one OAuth 2.0 client of crpki (code flow
+//! with PKCE over the loopback listener, token, refresh, revocation,
+//! client authentication), built on the `oauth2` crate and used by the
+//! GビズID login and the RSSP's authorization server alike; `oidc.rs` puts
+//! OpenID Connect on top (discovery, JWKS, ID token, nonce); `cache.rs`
+//! is the one token cache ([`TokenCache`], one refresh margin
+//! [`DEFAULT_MIN_TTL`]) with a [`TokenRenewer`] per kind of token.
+//!
 //! This room talks to the OpenID provider only; it reads profiles and
 //! writes token files through [`crate::profile`], and is used by the CSC
 //! client (for the bearer token) and the CLI (`crpki login`/`logout`).
@@ -31,12 +39,13 @@ use crate::profile::{Profile, TokenStore, Tokens};
 mod browser;
 mod cache;
 mod loopback;
+pub(crate) mod oauth2;
 pub(crate) mod oidc;
 mod transport;
 mod userinfo;
 
 pub use browser::{BrowserLauncher, HttpFollowLauncher, SystemBrowser};
-pub use cache::{AccessTokenSource, DEFAULT_MIN_TTL, EnvTokenSource, TokenCache};
+pub use cache::{AccessTokenSource, DEFAULT_MIN_TTL, EnvTokenSource, TokenCache, TokenRenewer};
 pub use oidc::{
     DEFAULT_LEEWAY, DEFAULT_LOGIN_TIMEOUT, IdTokenClaims, Login, LoginOptions, OidcClient, OidcConfig,
     PendingLogin, ProviderMetadata, Revocation, discovery_url,

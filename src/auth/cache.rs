@@ -106,7 +106,10 @@ impl TokenCache {
 
     /// A cache for the tokens `renewer` obtains, kept in `store` under the
     /// given key when there is one.
-    pub fn with_renewer(renewer: Arc<dyn TokenRenewer>, store: Option<(Arc<dyn TokenStore>, String)>) -> Self {
+    pub fn with_renewer(
+        renewer: Arc<dyn TokenRenewer>,
+        store: Option<(Arc<dyn TokenStore>, String)>,
+    ) -> Self {
         Self {
             renewer,
             store,
@@ -225,7 +228,10 @@ impl AccessTokenSource for TokenCache {
             Some(t) => Some(t),
             None => self.stored()?,
         };
-        if let Some(k) = known.as_ref().filter(|k| k.access_token != *rejected && self.fresh(k)) {
+        if let Some(k) = known
+            .as_ref()
+            .filter(|k| k.access_token != *rejected && self.fresh(k))
+        {
             // Somebody refreshed since the caller got its token.
             let token = k.access_token.clone();
             *current = known;

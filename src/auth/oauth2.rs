@@ -28,8 +28,7 @@
 //! - its standard token response insists on `token_type` and a numeric
 //!   `expires_in`: [`GrantResponse`] (its `TokenResponse` trait, our type)
 //!   takes a missing `token_type` as Bearer and `expires_in` as a number or
-//!   a string of digits (GビズID), and carries `id_token` (OpenID Connect)
-//!   and `credentialID` (CSC).
+//!   a string of digits (GビズID), and carries `id_token` (OpenID Connect).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -62,7 +61,11 @@ pub(crate) fn sanitize(text: &str) -> String {
 }
 
 /// Reads a reply body of at most [`MAX_BODY`] bytes.
-pub(crate) async fn read_body(http: &HttpClient, service: &str, response: reqwest::Response) -> Result<Vec<u8>> {
+pub(crate) async fn read_body(
+    http: &HttpClient,
+    service: &str,
+    response: reqwest::Response,
+) -> Result<Vec<u8>> {
     let too_large = || Error::Protocol {
         service: service.to_owned(),
         detail: "response too large".into(),
@@ -105,7 +108,11 @@ pub(crate) struct GrantResponse {
     access_token: AccessToken,
     #[serde(default = "bearer")]
     token_type: BasicTokenType,
-    #[serde(default, deserialize_with = "opt_number", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     expires_in: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<RefreshToken>,
@@ -119,8 +126,6 @@ pub(crate) struct GrantResponse {
     scopes: Option<Vec<Scope>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<Secret>,
-    #[serde(default, rename = "credentialID", skip_serializing_if = "Option::is_none")]
-    credential_id: Option<String>,
 }
 
 impl ::oauth2::TokenResponse for GrantResponse {
@@ -160,8 +165,6 @@ pub(crate) struct Grant {
     pub expires_in: Option<u64>,
     /// The granted scope (space-separated).
     pub scope: Option<String>,
-    /// CSC `credential` scope: the credential the token authorizes.
-    pub credential_id: Option<String>,
 }
 
 /// An OAuth error body (`{"error","error_description"}`).
@@ -224,7 +227,12 @@ pub(crate) enum GrantKind {
 /// | `temporarily_unavailable`, `server_error`, any 5xx | [`Error::ServiceUnavailable`] |
 /// | no OAuth error body | [`Error::Protocol`] |
 /// | anything else | [`Error::Remote`] |
-pub(crate) fn refusal_error(service: &str, status: u16, body: Option<&OAuthErrorBody>, kind: GrantKind) -> Error {
+pub(crate) fn refusal_error(
+    service: &str,
+    status: u16,
+    body: Option<&OAuthErrorBody>,
+    kind: GrantKind,
+) -> Error {
     let (code, description) = match body {
         Some(b) => (
             b.error.as_str(),
@@ -472,26 +480,6 @@ impl OAuthClient {
         }
     }
 
-    /// The client id.
-    pub(crate) fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    /// Whether the client authenticates with a secret.
-    pub(crate) fn is_confidential(&self) -> bool {
-        self.client_secret.is_some()
-    }
-
-    /// The transport.
-    pub(crate) fn http(&self) -> &HttpClient {
-        &self.http
-    }
-
-    /// The name of the authorization server in messages.
-    pub(crate) fn service(&self) -> &str {
-        &self.service
-    }
-
     /// The `oauth2` client for one request: the one place where client
     /// authentication is decided (HTTP Basic with the form-encoded id and
     /// secret, RFC 6749 §2.3.1; the client id in the form without a secret).
@@ -567,7 +555,10 @@ impl OAuthClient {
         let client = self.base().set_token_uri(token_url);
         let adapter = Adapter::new(self, None);
         let token = RefreshToken::new(refresh_token.expose().to_owned());
-        let reply = client.exchange_refresh_token(&token).request_async(&adapter).await;
+        let reply = client
+            .exchange_refresh_token(&token)
+            .request_async(&adapter)
+            .await;
         self.grant(reply, &adapter)
     }
 
@@ -592,7 +583,9 @@ impl OAuthClient {
         };
         let client = self.base().set_revocation_url(RevocationUrl::from_url(spelled));
         let token = match kind {
-            TokenKind::Access => StandardRevocableToken::AccessToken(AccessToken::new(token.expose().to_owned())),
+            TokenKind::Access => {
+                StandardRevocableToken::AccessToken(AccessToken::new(token.expose().to_owned()))
+            }
             TokenKind::Refresh => {
                 StandardRevocableToken::RefreshToken(RefreshToken::new(token.expose().to_owned()))
             }
@@ -663,7 +656,6 @@ impl OAuthClient {
             scope: r
                 .scopes
                 .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-            credential_id: r.credential_id,
         })
     }
 }
@@ -740,11 +732,14 @@ mod tests {
         assert_eq!(r.scopes.as_ref().map(Vec::len), Some(2));
         assert!(!format!("{r:?}").contains("\"at\""));
         let r: GrantResponse =
-            serde_json::from_value(serde_json::json!({"access_token": "at", "token_type": "Bearer"})).unwrap();
+            serde_json::from_value(serde_json::json!({"access_token": "at", "token_type": "Bearer"}))
+                .unwrap();
         assert_eq!(r.token_type.as_ref(), "Bearer");
         assert!(
-            serde_json::from_value::<GrantResponse>(serde_json::json!({"access_token": "at", "expires_in": "soon"}))
-                .is_err()
+            serde_json::from_value::<GrantResponse>(
+                serde_json::json!({"access_token": "at", "expires_in": "soon"})
+            )
+            .is_err()
         );
     }
 

@@ -14,7 +14,9 @@
 //! - [`cms`]: detached CMS signatures built through any signer, and verified;
 //! - [`csc`]: the Cloud Signature Consortium API (wire types; with feature
 //!   `remote`, the client and the `CscSigner` backend);
-//! - `auth` (feature `remote`): the HTTPS transport and the GビズID login;
+//! - `http` (feature `remote`): the one HTTP layer every remote call goes
+//!   through (transport, retry policy, body limit);
+//! - `auth` (feature `remote`): the GビズID login;
 //! - [`profile`]: profiles and token files;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
@@ -33,6 +35,8 @@ pub mod cert;
 pub mod cms;
 pub mod csc;
 pub mod error;
+#[cfg(feature = "remote")]
+pub mod http;
 pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp"))]
 pub mod provider;

@@ -16,7 +16,7 @@ use zeroize::Zeroize;
 ///
 /// It serializes as the plain string: only the token and profile files
 /// (written with owner-only permissions) serialize it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {

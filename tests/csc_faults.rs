@@ -13,7 +13,7 @@ mod csc_support;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use crpki::csc::types::{AuthDescription, CertDescription, CredentialInfo, KeyDescription};
+use crpki::csc::wire::v2::{AuthDescription, CertDescription, CredentialInfo, KeyDescription};
 use crpki::csc::{
     BasicLoginSource, CscClient, CscSigner, CscVersion, ImplicitAuthorizer, RetryConfig, SignerOptions,
     StaticTokenSource,

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use reqwest::Url;
 
 use super::oidc::location;
-use super::transport::{HttpClient, is_loopback, shown_url};
 use crate::error::{Error, Result};
+use crate::http::{HttpClient, is_loopback, shown_url};
 
 /// Opens an authorization URL. Returning `Ok` means the URL was handed
 /// over; the login then waits for the redirect. Object safe.

@@ -12,8 +12,8 @@ use reqwest::Url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::oauth2::sanitize;
 use crate::error::{Error, Result};
+use crate::http::sanitize;
 use crate::secret::Secret;
 
 const CALLBACK_PATH: &str = "/crpki/callback";

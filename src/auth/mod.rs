@@ -1,7 +1,7 @@
 //! GビズID login: an OpenID Connect relying party for a native
 //! application (RFC 8252 loopback redirect, PKCE S256, `state` and `nonce`),
 //! ID-token verification, refresh with rotation, a token cache, userinfo,
-//! logout; and the HTTP transport every remote call of crpki goes through.
+//! logout. Its requests go through [`crate::http`].
 //!
 //! Inside: `oauth2.rs` is the one OAuth 2.0 client of crpki (code flow
 //! with PKCE over the loopback listener, token, refresh, revocation,
@@ -41,7 +41,6 @@ mod cache;
 mod loopback;
 pub(crate) mod oauth2;
 pub(crate) mod oidc;
-mod transport;
 mod userinfo;
 
 pub use browser::{BrowserLauncher, HttpFollowLauncher, SystemBrowser};
@@ -50,15 +49,13 @@ pub use oidc::{
     DEFAULT_LEEWAY, DEFAULT_LOGIN_TIMEOUT, IdTokenClaims, Login, LoginOptions, OidcClient, OidcConfig,
     PendingLogin, ProviderMetadata, Revocation, discovery_url,
 };
-pub use transport::{
+// The transport moved to `crate::http`; these paths stay for callers of
+// the earlier layout.
+pub use crate::http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, ProxyConfig, TransportConfig, check_endpoint,
     http_client, is_loopback,
 };
 pub use userinfo::{AccountType, CorpType, UserInfo, check_corporate_number};
-
-/// The loopback redirect listener, shared with the CSC client's OAuth 2.0
-/// flows (`oauth2code` credential authorization, `service` scope).
-pub(crate) use loopback::RedirectListener;
 
 /// The outcome of [`Authenticator::logout`].
 #[derive(Debug)]

@@ -28,7 +28,8 @@
 //! - its standard token response insists on `token_type` and a numeric
 //!   `expires_in`: [`GrantResponse`] (its `TokenResponse` trait, our type)
 //!   takes a missing `token_type` as Bearer and `expires_in` as a number or
-//!   a string of digits (GビズID), and carries `id_token` (OpenID Connect).
+//!   a string of digits (GビズID), and carries `id_token` (OpenID Connect)
+//!   and `credentialID` (CSC).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -50,38 +51,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::browser::BrowserLauncher;
 use super::loopback::RedirectListener;
-use super::transport::{HttpClient, MAX_BODY, check_endpoint, shown_url};
 use crate::error::{Error, Result};
+use crate::http::{Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, sanitize, shown_url};
 use crate::secret::Secret;
-
-/// Text from a server, made safe to put in an error message.
-pub(crate) fn sanitize(text: &str) -> String {
-    let cleaned: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    cleaned
-}
-
-/// Reads a reply body of at most [`MAX_BODY`] bytes.
-pub(crate) async fn read_body(
-    http: &HttpClient,
-    service: &str,
-    response: reqwest::Response,
-) -> Result<Vec<u8>> {
-    let too_large = || Error::Protocol {
-        service: service.to_owned(),
-        detail: "response too large".into(),
-    };
-    if response.content_length().is_some_and(|l| l > MAX_BODY as u64) {
-        return Err(too_large());
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| http.transport_error(service, e))?;
-    if bytes.len() > MAX_BODY {
-        return Err(too_large());
-    }
-    Ok(bytes.to_vec())
-}
 
 fn opt_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
@@ -126,6 +98,8 @@ pub(crate) struct GrantResponse {
     scopes: Option<Vec<Scope>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<Secret>,
+    #[serde(default, rename = "credentialID", skip_serializing_if = "Option::is_none")]
+    credential_id: Option<String>,
 }
 
 impl ::oauth2::TokenResponse for GrantResponse {
@@ -165,46 +139,35 @@ pub(crate) struct Grant {
     pub expires_in: Option<u64>,
     /// The granted scope (space-separated).
     pub scope: Option<String>,
+    /// CSC `credential` scope: the credential the token authorizes.
+    pub credential_id: Option<String>,
 }
 
 /// An OAuth error body (`{"error","error_description"}`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize)]
 pub(crate) struct OAuthErrorBody {
     /// The error code.
     pub error: String,
     /// Its description.
+    #[serde(default)]
     pub error_description: Option<String>,
 }
 
-/// Why a request to a token or revocation endpoint did not succeed.
-#[derive(Debug)]
-pub(crate) enum OAuthError {
-    /// Not answered, or answered with something unusable (already an
-    /// [`Error`] that says so).
-    Failed(Error),
-    /// Refused: the HTTP status and the OAuth error body, if readable.
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// The error body.
-        body: Option<OAuthErrorBody>,
-    },
-}
+/// How a client turns a refusal into the crate's error: one mapping per
+/// boundary ([`standard_refusal`] for an OpenID provider, the CSC mapping
+/// for the RSSP). Arguments: the service, the request (`what`, as in
+/// messages), the HTTP status, the error body if readable, what was asked.
+pub(crate) type RefusalMap = fn(&str, &str, u16, Option<&OAuthErrorBody>, GrantKind) -> Error;
 
-impl OAuthError {
-    /// The crate's error, a refusal mapped by [`refusal_error`].
-    pub(crate) fn into_error(self, service: &str, kind: GrantKind) -> Error {
-        match self {
-            Self::Failed(e) => e,
-            Self::Refused { status, body } => refusal_error(service, status, body.as_ref(), kind),
-        }
-    }
-}
-
-impl From<Error> for OAuthError {
-    fn from(e: Error) -> Self {
-        Self::Failed(e)
-    }
+/// [`refusal_error`] as a [`RefusalMap`].
+pub(crate) fn standard_refusal(
+    service: &str,
+    _what: &str,
+    status: u16,
+    body: Option<&OAuthErrorBody>,
+    kind: GrantKind,
+) -> Error {
+    refusal_error(service, status, body, kind)
 }
 
 /// What was asked for when a token endpoint refused (for the message).
@@ -315,6 +278,10 @@ pub(crate) struct OAuthClient {
     service: String,
     client_id: String,
     client_secret: Option<Secret>,
+    retry: RetryConfig,
+    refusal: RefusalMap,
+    /// The token and revocation requests, as messages and logs name them.
+    names: (&'static str, &'static str),
 }
 
 impl fmt::Debug for OAuthClient {
@@ -327,11 +294,13 @@ impl fmt::Debug for OAuthClient {
     }
 }
 
-/// The `oauth2` crate's HTTP client: our transport (proxy, CAs, timeouts,
-/// HTTPS rule, error classification, body limit), never retried (a token
-/// request spends a code or a rotating refresh token).
+/// The `oauth2` crate's HTTP client: our HTTP layer (transport, retry
+/// policy by request flags, one body reader), one per request.
 pub(crate) struct Adapter<'a> {
     client: &'a OAuthClient,
+    what: &'static str,
+    kind: GrantKind,
+    flags: RequestFlags,
     /// Where to send instead of the request's URL (see the module docs).
     endpoint: Option<Url>,
     /// The status of the last reply.
@@ -339,16 +308,24 @@ pub(crate) struct Adapter<'a> {
 }
 
 impl<'a> Adapter<'a> {
-    fn new(client: &'a OAuthClient, endpoint: Option<Url>) -> Self {
+    fn new(client: &'a OAuthClient, what: &'static str, kind: GrantKind, flags: RequestFlags) -> Self {
         Self {
             client,
-            endpoint,
+            what,
+            kind,
+            flags,
+            endpoint: None,
             status: std::sync::Mutex::new(None),
         }
     }
 
     fn last_status(&self) -> u16 {
         self.status.lock().map(|s| s.unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// The crate's error for a refusal, by the client's mapping.
+    fn refused(&self, status: u16, body: Option<&OAuthErrorBody>) -> Error {
+        (self.client.refusal)(&self.client.service, self.what, status, body, self.kind)
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
@@ -358,24 +335,27 @@ impl<'a> Adapter<'a> {
             Some(u) => u.clone(),
             None => check_endpoint(&parts.uri.to_string())?,
         };
-        let shown = shown_url(&url);
-        let builder = http
-            .reqwest()
-            .request(parts.method, url)
-            .headers(parts.headers)
-            .body(body);
-        let response = http.send(service, builder).await?;
-        let status = response.status();
+        let build = || {
+            http.reqwest()
+                .request(parts.method.clone(), url.clone())
+                .headers(parts.headers.clone())
+                .body(body.clone())
+        };
+        let unavailable = |r: &Reply| self.refused(r.status, serde_json::from_slice(&r.body).ok().as_ref());
+        let call = Call {
+            service,
+            what: self.what,
+            protocol: "OAuth",
+            flags: self.flags,
+        };
+        let reply = http.fetch(&self.client.retry, call, build, unavailable).await?;
         if let Ok(mut s) = self.status.lock() {
-            *s = Some(status.as_u16());
+            *s = Some(reply.status);
         }
-        let headers = response.headers().clone();
-        let body = read_body(http, service, response).await?;
-        tracing::debug!(target: "crpki::auth", endpoint = %shown, status = status.as_u16(), bytes = body.len(), "OAuth reply");
-        let mut reply = HttpResponse::new(body);
-        *reply.status_mut() = status;
-        *reply.headers_mut() = headers;
-        Ok(reply)
+        let mut response = HttpResponse::new(reply.body);
+        *response.status_mut() = ::oauth2::http::StatusCode::from_u16(reply.status)
+            .map_err(|e| config_error("reply status", e))?;
+        Ok(response)
     }
 }
 
@@ -477,7 +457,31 @@ impl OAuthClient {
             service: service.into(),
             client_id: client_id.into(),
             client_secret,
+            retry: RetryConfig::default(),
+            refusal: standard_refusal,
+            names: ("token request", "revocation"),
         }
+    }
+
+    /// Replaces the retry policy (token grants are retried only when they
+    /// never reached the server; revocations also when the outcome is
+    /// unknown or the server was unavailable).
+    pub(crate) fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Maps refusals with `refusal`, naming the token and revocation
+    /// requests `token` and `revocation` in messages.
+    pub(crate) fn with_refusals(
+        mut self,
+        refusal: RefusalMap,
+        token: &'static str,
+        revocation: &'static str,
+    ) -> Self {
+        self.refusal = refusal;
+        self.names = (token, revocation);
+        self
     }
 
     /// The `oauth2` client for one request: the one place where client
@@ -527,15 +531,11 @@ impl OAuthClient {
 
     /// Exchanges an authorization code at `token_endpoint`, with its PKCE
     /// verifier and redirect URI.
-    pub(crate) async fn exchange_code(
-        &self,
-        token_endpoint: &str,
-        code: AuthorizedCode,
-    ) -> std::result::Result<Grant, OAuthError> {
+    pub(crate) async fn exchange_code(&self, token_endpoint: &str, code: AuthorizedCode) -> Result<Grant> {
         let token_url = TokenUrl::from_url(check_endpoint(token_endpoint)?);
         let redirect = RedirectUrl::new(code.redirect_uri).map_err(|e| config_error("redirect URI", e))?;
         let client = self.base().set_token_uri(token_url);
-        let adapter = Adapter::new(self, None);
+        let adapter = Adapter::new(self, self.names.0, GrantKind::Code, RequestFlags::SENSITIVE_ONCE);
         let reply = client
             .exchange_code(AuthorizationCode::new(code.code.expose().to_owned()))
             .set_pkce_verifier(code.verifier)
@@ -546,14 +546,15 @@ impl OAuthClient {
     }
 
     /// Uses `refresh_token` at `token_endpoint`.
-    pub(crate) async fn refresh(
-        &self,
-        token_endpoint: &str,
-        refresh_token: &Secret,
-    ) -> std::result::Result<Grant, OAuthError> {
+    pub(crate) async fn refresh(&self, token_endpoint: &str, refresh_token: &Secret) -> Result<Grant> {
         let token_url = TokenUrl::from_url(check_endpoint(token_endpoint)?);
         let client = self.base().set_token_uri(token_url);
-        let adapter = Adapter::new(self, None);
+        let adapter = Adapter::new(
+            self,
+            self.names.0,
+            GrantKind::Refresh,
+            RequestFlags::SENSITIVE_ONCE,
+        );
         let token = RefreshToken::new(refresh_token.expose().to_owned());
         let reply = client
             .exchange_refresh_token(&token)
@@ -568,7 +569,7 @@ impl OAuthClient {
         revocation_endpoint: &str,
         token: &Secret,
         kind: TokenKind,
-    ) -> std::result::Result<(), OAuthError> {
+    ) -> Result<()> {
         let url = check_endpoint(revocation_endpoint)?;
         // `oauth2` requires an https:// revocation URL; check_endpoint let
         // plain HTTP through only to a loopback address (module docs).
@@ -590,7 +591,13 @@ impl OAuthClient {
                 StandardRevocableToken::RefreshToken(RefreshToken::new(token.expose().to_owned()))
             }
         };
-        let adapter = Adapter::new(self, endpoint);
+        let mut adapter = Adapter::new(
+            self,
+            self.names.1,
+            GrantKind::Refresh,
+            RequestFlags::SENSITIVE_IDEMPOTENT,
+        );
+        adapter.endpoint = endpoint;
         let request = client
             .revoke_token(token)
             .map_err(|e| config_error("revocation endpoint", e))?;
@@ -604,28 +611,28 @@ impl OAuthClient {
         &self,
         e: RequestTokenError<Error, StandardErrorResponse<T>>,
         adapter: &Adapter<'_>,
-    ) -> OAuthError {
+    ) -> Error {
         let status = adapter.last_status();
         match e {
-            RequestTokenError::Request(e) => OAuthError::Failed(e),
-            RequestTokenError::ServerResponse(b) => OAuthError::Refused {
-                status,
-                body: Some(OAuthErrorBody {
+            RequestTokenError::Request(e) => e,
+            RequestTokenError::ServerResponse(b) => {
+                let body = OAuthErrorBody {
                     error: b.error().as_ref().to_owned(),
                     error_description: b.error_description().cloned(),
-                }),
-            },
-            RequestTokenError::Parse(..) | RequestTokenError::Other(_) if status != 200 => {
-                OAuthError::Refused { status, body: None }
+                };
+                adapter.refused(status, Some(&body))
             }
-            RequestTokenError::Parse(e, _) => OAuthError::Failed(Error::Protocol {
+            RequestTokenError::Parse(..) | RequestTokenError::Other(_) if status != 200 => {
+                adapter.refused(status, None)
+            }
+            RequestTokenError::Parse(e, _) => Error::Protocol {
                 service: self.service.clone(),
                 detail: format!("malformed token response: {e}"),
-            }),
-            RequestTokenError::Other(text) => OAuthError::Failed(Error::Protocol {
+            },
+            RequestTokenError::Other(text) => Error::Protocol {
                 service: self.service.clone(),
                 detail: format!("unusable token response: {}", sanitize(&text)),
-            }),
+            },
         }
     }
 
@@ -633,20 +640,20 @@ impl OAuthClient {
         &self,
         reply: std::result::Result<GrantResponse, RequestTokenError<Error, BasicErrorResponse>>,
         adapter: &Adapter<'_>,
-    ) -> std::result::Result<Grant, OAuthError> {
+    ) -> Result<Grant> {
         let r = reply.map_err(|e| self.failure(e, adapter))?;
         let token_type = r.token_type.as_ref();
         if !token_type.eq_ignore_ascii_case("bearer") {
-            return Err(OAuthError::Failed(Error::Protocol {
+            return Err(Error::Protocol {
                 service: self.service.clone(),
                 detail: format!("token type {:?} is not Bearer", sanitize(token_type)),
-            }));
+            });
         }
         if r.access_token.secret().is_empty() {
-            return Err(OAuthError::Failed(Error::Protocol {
+            return Err(Error::Protocol {
                 service: self.service.clone(),
                 detail: "the token endpoint returned an empty access token".into(),
-            }));
+            });
         }
         Ok(Grant {
             access_token: Secret::new(r.access_token.into_secret()),
@@ -656,6 +663,7 @@ impl OAuthClient {
             scope: r
                 .scopes
                 .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+            credential_id: r.credential_id,
         })
     }
 }
@@ -676,7 +684,7 @@ mod tests {
     }
 
     fn client(secret: Option<&str>) -> OAuthClient {
-        let http = super::super::transport::http_client(&Default::default()).unwrap();
+        let http = crate::http::http_client(&Default::default()).unwrap();
         OAuthClient::new(http, "test server", "a b:c/é", secret.map(Secret::new))
     }
 

@@ -16,10 +16,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::browser::BrowserLauncher;
-use super::oauth2::{CodeFlow, Grant, GrantKind, OAuthClient, TokenKind, read_body, sanitize};
-use super::transport::{HttpClient, check_endpoint, error_chain, shown_url};
+use super::oauth2::{AuthorizedCode, CodeFlow, Grant, OAuthClient, TokenKind};
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
+use crate::http::{
+    Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize, shown_url,
+};
 use crate::profile::{Profile, Tokens};
 use crate::secret::Secret;
 
@@ -216,6 +218,7 @@ pub struct OidcClient {
     oauth: OAuthClient,
     config: OidcConfig,
     service: String,
+    retry: RetryConfig,
     metadata: tokio::sync::OnceCell<ProviderMetadata>,
     jwks: tokio::sync::Mutex<Option<JwkSet>>,
 }
@@ -239,18 +242,13 @@ pub(crate) fn random_token() -> Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-// Transitional: the RSSP's OAuth in `crate::csc` still builds its own
-// requests; it moves onto `super::oauth2::OAuthClient` next.
-pub(crate) fn pkce_challenge(verifier: &Secret) -> String {
-    ::oauth2::PkceCodeChallenge::from_code_verifier_sha256(&::oauth2::PkceCodeVerifier::new(
-        verifier.expose().to_owned(),
-    ))
-    .as_str()
-    .to_owned()
-}
-
-pub(crate) fn form_encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// `500 Internal Server Error`, as messages said before replies were read
+/// by the HTTP layer.
+fn status_text(code: u16) -> String {
+    match StatusCode::from_u16(code) {
+        Ok(s) => s.to_string(),
+        Err(_) => code.to_string(),
+    }
 }
 
 fn now_unix() -> u64 {
@@ -284,9 +282,18 @@ impl OidcClient {
             service,
             http,
             config,
+            retry: RetryConfig::default(),
             metadata: tokio::sync::OnceCell::new(),
             jwks: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Replaces the retry policy (reads and revocation are retried, the
+    /// token grants only when they never reached the provider).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.oauth = self.oauth.with_retry(retry.clone());
+        self.retry = retry;
+        self
     }
 
     /// The configuration.
@@ -313,17 +320,15 @@ impl OidcClient {
 
     async fn discover(&self) -> Result<ProviderMetadata> {
         let url = discovery_url(&self.config.issuer);
-        let request = self.http.get(&url)?.header(ACCEPT, "application/json");
-        let response = self.http.send(&self.service, request).await?;
-        let status = response.status();
-        if status == StatusCode::NOT_FOUND {
+        let (reply, shown) = self.get(&url, "discovery document", None).await?;
+        if reply.status == StatusCode::NOT_FOUND.as_u16() {
             return Err(Error::Config {
                 detail: format!(
                     "no OpenID configuration at {url} (HTTP 404): check the issuer of the profile"
                 ),
             });
         }
-        let meta: ProviderMetadata = self.read_json(response, "discovery document").await?;
+        let meta: ProviderMetadata = self.document(&reply, &shown, "discovery document")?;
         if meta.issuer != self.config.issuer {
             return Err(Error::Protocol {
                 service: self.service.clone(),
@@ -367,30 +372,62 @@ impl OidcClient {
         Ok(meta)
     }
 
-    async fn read_json<T: DeserializeOwned>(&self, response: reqwest::Response, what: &str) -> Result<T> {
-        let status = response.status();
-        let url = shown_url(response.url());
-        let body = self.read_body(response).await?;
-        if status.is_server_error() {
-            return Err(Error::ServiceUnavailable {
-                detail: format!("{}: {url} answered HTTP {status}", self.service),
-                source: None,
-            });
+    /// A GET of a JSON document (`bearer` for userinfo), retried under the
+    /// policy; with the URL as messages show it.
+    async fn get(&self, url: &str, what: &str, bearer: Option<&Secret>) -> Result<(Reply, String)> {
+        let url = check_endpoint(url)?;
+        let shown = shown_url(&url);
+        let flags = match bearer {
+            Some(_) => RequestFlags::SENSITIVE_IDEMPOTENT,
+            None => RequestFlags::READ,
+        };
+        let build = || {
+            let request = self
+                .http
+                .reqwest()
+                .get(url.clone())
+                .header(ACCEPT, "application/json");
+            match bearer {
+                Some(t) => request.bearer_auth(t.expose()),
+                None => request,
+            }
+        };
+        let unavailable = |r: &Reply| Error::ServiceUnavailable {
+            detail: format!(
+                "{}: {shown} answered HTTP {}",
+                self.service,
+                status_text(r.status)
+            ),
+            source: None,
+        };
+        let reply = self
+            .http
+            .fetch(&self.retry, self.call(what, flags), build, unavailable)
+            .await?;
+        Ok((reply, shown))
+    }
+
+    fn call<'a>(&'a self, what: &'a str, flags: RequestFlags) -> Call<'a> {
+        Call {
+            service: &self.service,
+            what,
+            protocol: "OpenID",
+            flags,
         }
-        if !status.is_success() {
+    }
+
+    /// The JSON document of a successful reply.
+    fn document<T: DeserializeOwned>(&self, reply: &Reply, url: &str, what: &str) -> Result<T> {
+        if !reply.is_success() {
             return Err(Error::Protocol {
                 service: self.service.clone(),
-                detail: format!("{url} answered HTTP {status} for the {what}"),
+                detail: format!("{url} answered HTTP {} for the {what}", status_text(reply.status)),
             });
         }
-        serde_json::from_slice(&body).map_err(|e| Error::Protocol {
+        serde_json::from_slice(&reply.body).map_err(|e| Error::Protocol {
             service: self.service.clone(),
             detail: format!("malformed {what} from {url}: {e}"),
         })
-    }
-
-    async fn read_body(&self, response: reqwest::Response) -> Result<Vec<u8>> {
-        read_body(&self.http, &self.service, response).await
     }
 
     /// Binds the loopback redirect listener and builds the authorization
@@ -424,13 +461,9 @@ impl OidcClient {
         self.start_login(options).await?.finish(launcher).await
     }
 
-    async fn exchange_code(&self, code: super::oauth2::AuthorizedCode, nonce: &str) -> Result<Login> {
+    async fn exchange_code(&self, code: AuthorizedCode, nonce: &str) -> Result<Login> {
         let meta = self.metadata().await?;
-        let response = self
-            .oauth
-            .exchange_code(&meta.token_endpoint, code)
-            .await
-            .map_err(|e| e.into_error(&self.service, GrantKind::Code))?;
+        let response = self.oauth.exchange_code(&meta.token_endpoint, code).await?;
         let id_token = response.id_token.clone().ok_or_else(|| Error::Protocol {
             service: self.service.clone(),
             detail: "the token response has no ID token (is `openid` among the scopes?)".into(),
@@ -476,11 +509,7 @@ impl OidcClient {
                 source: None,
             })?;
         let meta = self.metadata().await?;
-        let response = self
-            .oauth
-            .refresh(&meta.token_endpoint, refresh_token)
-            .await
-            .map_err(|e| e.into_error(&self.service, GrantKind::Refresh))?;
+        let response = self.oauth.refresh(&meta.token_endpoint, refresh_token).await?;
         let mut subject = tokens.subject.clone();
         if let Some(id) = &response.id_token {
             // OpenID Connect Core §12.2: same subject, no nonce.
@@ -518,9 +547,8 @@ impl OidcClient {
             return Ok(set.clone());
         }
         let meta = self.metadata().await?;
-        let request = self.http.get(&meta.jwks_uri)?.header(ACCEPT, "application/json");
-        let response = self.http.send(&self.service, request).await?;
-        let set: JwkSet = self.read_json(response, "JWKS").await?;
+        let (reply, shown) = self.get(&meta.jwks_uri, "JWKS", None).await?;
+        let set: JwkSet = self.document(&reply, &shown, "JWKS")?;
         *cached = Some(set.clone());
         Ok(set)
     }
@@ -666,19 +694,14 @@ impl OidcClient {
             .userinfo_endpoint
             .as_deref()
             .ok_or_else(|| Error::unsupported(format!("{} announces no userinfo endpoint", self.service)))?;
-        let request = self
-            .http
-            .get(endpoint)?
-            .bearer_auth(tokens.access_token.expose())
-            .header(ACCEPT, "application/json");
-        let response = self.http.send(&self.service, request).await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
+        let (reply, shown) = self.get(endpoint, "userinfo", Some(&tokens.access_token)).await?;
+        if reply.status == StatusCode::UNAUTHORIZED.as_u16() {
             return Err(Error::Unauthenticated {
                 detail: format!("{} rejected the access token at userinfo", self.service),
                 source: None,
             });
         }
-        let info: UserInfo = self.read_json(response, "userinfo").await?;
+        let info: UserInfo = self.document(&reply, &shown, "userinfo")?;
         if let Some(sub) = &tokens.subject
             && *sub != info.sub
         {
@@ -710,10 +733,7 @@ impl OidcClient {
         }
         list.push((&tokens.access_token, TokenKind::Access));
         for (token, kind) in list {
-            self.oauth
-                .revoke(&endpoint, token, kind)
-                .await
-                .map_err(|e| e.into_error(&self.service, GrantKind::Refresh))?;
+            self.oauth.revoke(&endpoint, token, kind).await?;
         }
         Ok(Revocation::Revoked)
     }

@@ -24,10 +24,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::CscVersion;
-use super::client::{
-    Activation, AuthInput, AuthInputKind, AuthMode, AuthorizeCall, CredentialDescription, CscClient,
-};
+use super::client::CscClient;
+use super::model::{Activation, AuthInput, AuthInputKind, AuthMode, AuthorizeCall, CredentialDescription};
 use crate::auth::BrowserLauncher;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -267,13 +265,11 @@ impl CredentialAuthorizer for OAuth2CodeAuthorizer {
                 .map(|d| URL_SAFE_NO_PAD.encode(d.as_bytes()))
                 .collect::<Vec<_>>()
                 .join(",");
-            match client.version() {
-                CscVersion::V2 => {
-                    extra.push(("hashes", list));
-                    extra.push(("hashAlgorithmOID", context.hash_algorithm.oid().to_string()));
-                }
-                CscVersion::V1 => extra.push(("hash", list)),
-            }
+            extra.extend(
+                client
+                    .wire()
+                    .credential_scope_hashes(list, context.hash_algorithm),
+            );
         }
         if let Some(d) = context.description {
             extra.push(("description", d.to_owned()));
@@ -302,7 +298,7 @@ impl CredentialAuthorizer for OAuth2CodeAuthorizer {
             }
         }
         Ok(CredentialAuthorization {
-            activation: Activation::CredentialToken(Secret::new(r.access_token.clone())),
+            activation: Activation::CredentialToken(r.access_token.clone()),
             num_signatures: context.num_signatures,
             expires_in: r.expires_in.map(Duration::from_secs),
             bound_to_hashes: context.hashes.is_some(),

@@ -6,26 +6,9 @@
 //! disabled"), so the description is read too, case-insensitively, after
 //! the code and the status.
 
+use super::wire::v2::ErrorBody;
 use crate::error::Error;
-
-use super::types::ErrorBody;
-
-/// Longest server text kept in an error message.
-const MAX_TEXT: usize = 300;
-
-/// Server text made safe for an error message: control characters become
-/// spaces and the text is cut at a reasonable length.
-pub(crate) fn sanitize(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_TEXT)
-        .collect();
-    if text.chars().count() > MAX_TEXT {
-        out.push('…');
-    }
-    out.trim().to_owned()
-}
+use crate::http::sanitize;
 
 fn words(description: &str) -> Vec<String> {
     description

@@ -2,31 +2,36 @@
 //! compatibility), the client, the credential authorization strategies and
 //! the remote [`RemoteSigner`](crate::RemoteSigner) backend.
 //!
-//! This room talks to the RSSP only, through the transport seam of
-//! [`crate::auth`] ([`crate::auth::http_client`]); the service access token
+//! This room talks to the RSSP only, through [`crate::http`]; the service access token
 //! comes from an [`AccessTokenSource`](crate::auth::AccessTokenSource)
 //! (the GビズID login's [`TokenCache`](crate::auth::TokenCache), or one of
 //! the sources in [`service_auth`]). It never reads profiles or token files
 //! itself, except in the `for_profile` helpers that only read a
 //! [`Profile`](crate::profile::Profile) value.
 //!
-//! - [`types`]: the JSON bodies of every method as they travel on the wire
-//!   (shared with the sandbox server).
-//! - `client`: [`CscClient`], one typed method per CSC method, the v1/v2
-//!   differences hidden behind it.
-//! - `retry`: the one place that decides whether a failed request is sent
-//!   again ([`RetryConfig`], [`RequestFlags`]).
+//! - [`wire`]: the JSON bodies of every method as they travel on the wire
+//!   ([`wire::v2`], and the v1.0.4.0 shapes that differ in [`wire::v1`]),
+//!   shared with the sandbox server; and the client's adapter per version,
+//!   which shapes requests and reads replies.
+//! - `model`: what a credential is, the same for both versions
+//!   ([`CredentialDescription`], [`AuthMode`], [`Scal`], [`Sad`], …).
+//! - `exchange`: one authenticated POST (bearer refreshed once, retries
+//!   through [`crate::http`], error replies through [`error_from_reply`]).
+//! - `client`: [`CscClient`], one typed method per CSC method.
+//! - `oauth`: the RSSP's OAuth 2.0 server (`oauth2/authorize`, `token`,
+//!   `revoke`) and the [`ServiceToken`].
 //! - `errors`: the one function that turns an error reply into a
 //!   [`crate::Error`] ([`error_from_reply`]).
 //! - `authorize`: how a credential is authorized per `auth.mode`
 //!   ([`CredentialAuthorizer`]: explicit PIN/OTP, `oauth2code`, implicit).
+//! - [`service_auth`]: where the service access token comes from.
 //! - `signer`: [`CscSigner`], the [`RemoteSigner`](crate::RemoteSigner)
 //!   over one credential, and credential selection.
 //!
 //! ```no_run
 //! # async fn demo() -> crpki::Result<()> {
 //! use std::sync::Arc;
-//! use crpki::auth::{TransportConfig, http_client};
+//! use crpki::http::{TransportConfig, http_client};
 //! use crpki::csc::{CscClient, CscSigner, CscVersion, ModeAuthorizer, StaticTokenSource};
 //! use crpki::{RemoteSigner, HashAlgorithm};
 //!
@@ -46,7 +51,7 @@
 // names rooms that are compiled out.
 #![cfg_attr(not(feature = "remote"), allow(rustdoc::broken_intra_doc_links))]
 
-pub mod types;
+pub mod wire;
 
 #[cfg(feature = "remote")]
 mod authorize;
@@ -55,12 +60,18 @@ mod client;
 #[cfg(feature = "remote")]
 mod errors;
 #[cfg(feature = "remote")]
-mod retry;
+mod exchange;
+#[cfg(feature = "remote")]
+mod model;
+#[cfg(feature = "remote")]
+mod oauth;
 #[cfg(feature = "remote")]
 pub mod service_auth;
 #[cfg(feature = "remote")]
 mod signer;
 
+#[cfg(feature = "remote")]
+pub use crate::http::{RequestFlags, RetryConfig};
 pub use crate::profile::CscVersion;
 #[cfg(feature = "remote")]
 pub use authorize::DEFAULT_APPROVAL_TIMEOUT;
@@ -70,17 +81,20 @@ pub use authorize::{
     ImplicitAuthorizer, ModeAuthorizer, OAuth2CodeAuthorizer, PromptRequest, SecretPrompt, StaticSecrets,
 };
 #[cfg(feature = "remote")]
-pub use client::{
-    Activation, AuthInput, AuthInputKind, AuthMode, AuthorizeCall, CertificateStatus, CredentialDescription,
-    CscClient, CscSignAlgorithm, OAuthClientConfig, Sad, Scal, ServiceToken, SignHashCall,
-    version_from_specs,
-};
+pub use client::CscClient;
 #[cfg(feature = "remote")]
 pub use errors::error_from_reply;
 #[cfg(feature = "remote")]
-pub use retry::{RequestFlags, RetryConfig};
+pub use model::{
+    Activation, AuthInput, AuthInputKind, AuthMode, AuthorizeCall, CertificateStatus, CredentialDescription,
+    CscSignAlgorithm, Sad, Scal, SignHashCall,
+};
+#[cfg(feature = "remote")]
+pub use oauth::{OAuthClientConfig, ServiceToken};
 #[cfg(feature = "remote")]
 pub use service_auth::{BasicLoginSource, RsspOAuth2Source, StaticTokenSource};
 #[cfg(feature = "remote")]
 pub use signer::{CscSigner, SignerOptions, connect_signer, select_credential};
-pub use types::ErrorBody;
+pub use wire::v2::ErrorBody;
+#[cfg(feature = "remote")]
+pub use wire::version_from_specs;

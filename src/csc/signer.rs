@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::authorize::{AuthorizationContext, CredentialAuthorizer};
-use super::client::{Activation, CredentialDescription, CscClient, CscSignAlgorithm, Scal, SignHashCall};
+use super::client::CscClient;
+use super::model::{Activation, CredentialDescription, CscSignAlgorithm, Scal, SignHashCall};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::signer::{

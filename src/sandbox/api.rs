@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 
-use crate::csc::types::ErrorBody;
+use crate::csc::wire::v2::ErrorBody;
 
 /// An error reply: HTTP status plus `{"error","error_description"}`.
 #[derive(Debug, Clone)]

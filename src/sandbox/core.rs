@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::api::{ApiError, ApiResult, b64, bearer, decode_b64, now_secs, random_token, secret_eq};
 use super::faults::FaultState;
 use super::state::{CredentialAuthMode, CredentialKey, SandboxState};
-use crate::csc::types::{AuthDescription, AuthObject, CertDescription, CredentialInfo, KeyDescription};
+use crate::csc::wire::v2::{AuthDescription, AuthObject, CertDescription, CredentialInfo, KeyDescription};
 use crate::signer::{Digest, HashAlgorithm, KeyAlgorithm, SignatureAlgorithm, SignatureScheme, oid};
 
 /// Lifetimes and switches of a running sandbox.

@@ -20,7 +20,8 @@ use super::api::{ApiError, ApiResult, basic, bearer, now_secs, random_token, sec
 use super::core::{AccessClaims, AuthCode, Flow, Grant, Pending, Shared, TokenKind};
 use super::html;
 use super::state::CLIENT_ID;
-use crate::csc::types::{CredentialAuthorizationDetails, RevokeRequest, TokenResponse};
+use crate::csc::wire::v2::{CredentialAuthorizationDetails, RevokeRequest, TokenResponse};
+use crate::secret::Secret;
 
 /// Which front door an authorization request came through.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -614,11 +615,11 @@ fn issue_for_flow(shared: &Shared, user: &str, flow: &Flow, auth_time: u64) -> A
                 .then(|| shared.issue_refresh(user, CLIENT_ID, Some(scope.clone()), auth_time));
             shared.counters.tokens_issued.fetch_add(1, Ordering::Relaxed);
             Ok(TokenResponse {
-                access_token: access_jwt,
-                refresh_token: refresh,
+                access_token: access_jwt.into(),
+                refresh_token: refresh.map(Secret::new),
                 token_type: Some("Bearer".into()),
                 expires_in: Some(ttl),
-                id_token: Some(id_token),
+                id_token: Some(id_token.into()),
                 scope: Some(scope.clone()),
                 credential_id: None,
             })
@@ -626,8 +627,8 @@ fn issue_for_flow(shared: &Shared, user: &str, flow: &Flow, auth_time: u64) -> A
         Flow::CscService => {
             let (token, ttl) = shared.issue_access(user, TokenKind::Service);
             Ok(TokenResponse {
-                access_token: token,
-                refresh_token: Some(shared.issue_refresh(user, CLIENT_ID, None, auth_time)),
+                access_token: token.into(),
+                refresh_token: Some(shared.issue_refresh(user, CLIENT_ID, None, auth_time).into()),
                 token_type: Some("Bearer".into()),
                 expires_in: Some(ttl),
                 id_token: None,
@@ -644,7 +645,7 @@ fn issue_for_flow(shared: &Shared, user: &str, flow: &Flow, auth_time: u64) -> A
             }
             shared.counters.authorizations.fetch_add(1, Ordering::Relaxed);
             Ok(TokenResponse {
-                access_token: token,
+                access_token: token.into(),
                 refresh_token: None,
                 token_type: Some("Bearer".into()),
                 expires_in: Some(ttl),
@@ -805,5 +806,5 @@ pub(crate) struct RevokeForm {
 
 /// `auth/revoke` (JSON, bearer-authenticated), both versions.
 pub(crate) fn auth_revoke(shared: &Shared, req: &RevokeRequest) {
-    shared.revoke(&req.token);
+    shared.revoke(req.token.expose());
 }

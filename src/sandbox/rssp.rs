@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::api::{ApiError, ApiResult, CscJson, basic};
 use super::core::{AuthorizeParams, Shared, SignParams, TokenKind};
-use crate::csc::types::*;
+use crate::csc::wire::v2::*;
+use crate::secret::Secret;
 use crate::signer::oid;
 
 pub(crate) const V2_METHODS: &[&str] = &[
@@ -61,7 +62,7 @@ pub(crate) async fn info(State(s): State<Arc<Shared>>) -> Response {
 
 /// `auth/login`: HTTP Basic (sandbox user and password) → access token.
 pub(crate) fn login(shared: &Shared, headers: &HeaderMap, req: &LoginRequest) -> ApiResult<TokenResponse> {
-    if let Some(rt) = req.refresh_token.as_deref() {
+    if let Some(rt) = req.refresh_token.as_ref().map(Secret::expose) {
         let old = shared
             .lock()
             .refresh
@@ -93,8 +94,12 @@ pub(crate) fn login(shared: &Shared, headers: &HeaderMap, req: &LoginRequest) ->
 fn issue_login(shared: &Shared, user: &str, refresh: bool) -> TokenResponse {
     let (token, ttl) = shared.issue_access(user, TokenKind::Service);
     TokenResponse {
-        access_token: token,
-        refresh_token: refresh.then(|| shared.issue_refresh(user, "", None, super::api::now_secs())),
+        access_token: token.into(),
+        refresh_token: refresh.then(|| {
+            shared
+                .issue_refresh(user, "", None, super::api::now_secs())
+                .into()
+        }),
         token_type: None,
         expires_in: Some(ttl),
         id_token: None,
@@ -182,7 +187,7 @@ pub(crate) async fn credentials_authorize(
     let find = |id: &str| {
         data.iter()
             .find(|d| d.id.eq_ignore_ascii_case(id))
-            .map(|d| d.value.as_str())
+            .map(|d| d.value.expose())
     };
     let (sad, ttl) = s.authorize(
         &caller,
@@ -196,7 +201,7 @@ pub(crate) async fn credentials_authorize(
         },
     )?;
     Ok(Json(AuthorizeResponse {
-        sad,
+        sad: sad.into(),
         expires_in: Some(ttl),
     }))
 }
@@ -207,9 +212,14 @@ pub(crate) async fn credentials_extend(
     CscJson(req): CscJson<ExtendTransactionRequest>,
 ) -> ApiResult<Json<AuthorizeResponse>> {
     let caller = s.authenticate(&headers)?;
-    let (sad, ttl) = s.extend(&caller, &req.credential_id, &req.sad, req.hashes.as_deref())?;
+    let (sad, ttl) = s.extend(
+        &caller,
+        &req.credential_id,
+        req.sad.expose(),
+        req.hashes.as_deref(),
+    )?;
     Ok(Json(AuthorizeResponse {
-        sad,
+        sad: sad.into(),
         expires_in: Some(ttl),
     }))
 }
@@ -228,7 +238,7 @@ pub(crate) async fn sign_hash(
             &caller,
             SignParams {
                 credential_id: &req.credential_id,
-                sad: req.sad.as_deref(),
+                sad: req.sad.as_ref().map(Secret::expose),
                 hashes: &req.hashes,
                 hash_algorithm_oid: req.hash_algorithm_oid.as_deref(),
                 sign_algo: &req.sign_algo,

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use super::api::{ApiError, ApiResult, CscJson};
 use super::core::{AuthorizeParams, Shared, SignParams};
 use super::state::CredentialAuthMode;
-use crate::csc::types::*;
+use crate::csc::wire::v1::*;
+use crate::csc::wire::v2::*;
+use crate::secret::Secret;
 
 pub(crate) async fn info(State(s): State<Arc<Shared>>) -> Response {
     let mut i = super::rssp::info_body(&s, "1.0.4.0", &s.urls.csc_v1);
@@ -111,12 +113,12 @@ pub(crate) async fn credentials_authorize(
             num_signatures: req.num_signatures,
             hashes: req.hash.as_deref(),
             hash_algorithm_oid: None,
-            pin: req.pin.as_deref(),
-            otp: req.otp.as_deref(),
+            pin: req.pin.as_ref().map(Secret::expose),
+            otp: req.otp.as_ref().map(Secret::expose),
         },
     )?;
     Ok(Json(AuthorizeResponse {
-        sad,
+        sad: sad.into(),
         expires_in: Some(ttl),
     }))
 }
@@ -148,7 +150,7 @@ pub(crate) async fn sign_hash(
             &caller,
             SignParams {
                 credential_id: &req.credential_id,
-                sad: Some(&req.sad),
+                sad: Some(req.sad.expose()),
                 hashes: &req.hash,
                 hash_algorithm_oid: req.hash_algo.as_deref(),
                 sign_algo: &req.sign_algo,

@@ -1,6 +1,7 @@
-//! The JSON bodies of the Cloud Signature Consortium API, as they travel on
-//! the wire: one request and one response type per method, for v2 and (where
-//! the shape differs) for v1.0.4.0, plus the common error body.
+//! The JSON bodies of the Cloud Signature Consortium API v2, as they travel
+//! on the wire: one request and one response type per method (v1.0.4.0
+//! shares those whose shape is the same; the others are in `v1`), plus the
+//! common error body.
 //!
 //! Field names follow the specification exactly (`credentialID`, `SAD`,
 //! `hashAlgorithmOID`, …) through serde renames. Optional fields are
@@ -10,9 +11,13 @@
 //! types do not decode them, so that the client and the sandbox decide how
 //! strict to be.
 //!
-//! Both the sandbox server and the CSC client use these types.
+//! Both the sandbox server and the CSC client use these types. Fields that
+//! hold secrets (SAD, PIN/OTP values, tokens) are [`Secret`]s: redacted in
+//! `Debug`, wiped on drop.
 
 use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
 
 /// The error body every CSC method and OAuth endpoint returns with a 4xx/5xx status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,20 +98,20 @@ pub struct LoginRequest {
     pub remember_me: Option<bool>,
     /// v1: a refresh token to exchange for a new access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// Opaque data for the service.
     #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
     pub client_data: Option<String>,
 }
 
 /// `auth/login` response, also the shape of `oauth2/token` responses.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
-    /// The access token (a secret).
-    pub access_token: String,
-    /// A refresh token, when one was asked for (a secret).
+    /// The access token.
+    pub access_token: Secret,
+    /// A refresh token, when one was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// Always `Bearer` where the method defines it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
@@ -115,7 +120,7 @@ pub struct TokenResponse {
     pub expires_in: Option<u64>,
     /// OpenID Connect: the ID token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
     /// The granted scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -124,37 +129,17 @@ pub struct TokenResponse {
     pub credential_id: Option<String>,
 }
 
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Tokens are secrets: never print them.
-        f.debug_struct("TokenResponse")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .field("credential_id", &self.credential_id)
-            .finish_non_exhaustive()
-    }
-}
-
 /// `auth/revoke` request (both versions).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeRequest {
-    /// The token to revoke (a secret).
-    pub token: String,
+    /// The token to revoke.
+    pub token: Secret,
     /// `access_token` or `refresh_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type_hint: Option<String>,
     /// Opaque data for the service.
     #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
     pub client_data: Option<String>,
-}
-
-impl std::fmt::Debug for RevokeRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevokeRequest")
-            .field("token_type_hint", &self.token_type_hint)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `credentials/list` request (both versions; v1 knows only the first fields).
@@ -334,69 +319,13 @@ pub struct CredentialInfo {
     pub lang: Option<String>,
 }
 
-/// v1 description of the PIN or OTP a credential needs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct V1AuthInput {
-    /// `true`, `false` or `optional`.
-    pub presence: String,
-    /// v1 OTP: `offline` or `online`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// `A` or `N`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// A label for the input field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// A description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// `credentials/info` response, v1.0.4.0 shape.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct V1CredentialInfo {
-    /// A description of the credential.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The key.
-    pub key: KeyDescription,
-    /// The certificate.
-    pub cert: CertDescription,
-    /// `implicit`, `explicit` or `oauth2code`.
-    #[serde(rename = "authMode")]
-    pub auth_mode: String,
-    /// SCAL, `"1"` or `"2"`.
-    #[serde(rename = "SCAL")]
-    pub scal: String,
-    /// The PIN, for explicit mode.
-    #[serde(default, rename = "PIN", skip_serializing_if = "Option::is_none")]
-    pub pin: Option<V1AuthInput>,
-    /// The OTP, for explicit mode.
-    #[serde(default, rename = "OTP", skip_serializing_if = "Option::is_none")]
-    pub otp: Option<V1AuthInput>,
-    /// Maximum number of signatures per authorization.
-    pub multisign: u32,
-    /// Language of the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
-}
-
 /// One item of v2 `authData`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthDataItem {
     /// The object's identifier (`PIN`, `OTP`).
     pub id: String,
-    /// The value (a secret).
-    pub value: String,
-}
-
-impl std::fmt::Debug for AuthDataItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthDataItem")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
+    /// The value.
+    pub value: Secret,
 }
 
 /// `credentials/authorize` request (v2).
@@ -425,63 +354,19 @@ pub struct AuthorizeRequest {
     pub client_data: Option<String>,
 }
 
-/// `credentials/authorize` request, v1.0.4.0 shape.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct V1AuthorizeRequest {
-    /// The credential.
-    #[serde(rename = "credentialID")]
-    pub credential_id: String,
-    /// How many signatures the SAD will allow.
-    #[serde(rename = "numSignatures")]
-    pub num_signatures: u32,
-    /// Base64 hashes to bind the SAD to (required for SCAL 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hash: Option<Vec<String>>,
-    /// The PIN (a secret).
-    #[serde(default, rename = "PIN", skip_serializing_if = "Option::is_none")]
-    pub pin: Option<String>,
-    /// The OTP (a secret).
-    #[serde(default, rename = "OTP", skip_serializing_if = "Option::is_none")]
-    pub otp: Option<String>,
-    /// A description of the operation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Opaque data for the service.
-    #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
-    pub client_data: Option<String>,
-}
-
-impl std::fmt::Debug for V1AuthorizeRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("V1AuthorizeRequest")
-            .field("credential_id", &self.credential_id)
-            .field("num_signatures", &self.num_signatures)
-            .field("hash", &self.hash)
-            .finish_non_exhaustive()
-    }
-}
-
 /// `credentials/authorize` and `credentials/extendTransaction` response.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizeResponse {
-    /// The Signature Activation Data (a secret).
+    /// The Signature Activation Data.
     #[serde(rename = "SAD")]
-    pub sad: String,
+    pub sad: Secret,
     /// Lifetime of the SAD in seconds.
     #[serde(default, rename = "expiresIn", skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
 }
 
-impl std::fmt::Debug for AuthorizeResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizeResponse")
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
-
 /// `credentials/extendTransaction` request (v2; v1 sends `hash` instead of `hashes`).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtendTransactionRequest {
     /// The credential.
     #[serde(rename = "credentialID")]
@@ -492,50 +377,12 @@ pub struct ExtendTransactionRequest {
     /// OID of the hash algorithm.
     #[serde(default, rename = "hashAlgorithmOID", skip_serializing_if = "Option::is_none")]
     pub hash_algorithm_oid: Option<String>,
-    /// The SAD to extend (a secret).
+    /// The SAD to extend.
     #[serde(rename = "SAD")]
-    pub sad: String,
+    pub sad: Secret,
     /// Opaque data for the service.
     #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
     pub client_data: Option<String>,
-}
-
-impl std::fmt::Debug for ExtendTransactionRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExtendTransactionRequest")
-            .field("credential_id", &self.credential_id)
-            .field("hashes", &self.hashes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// `credentials/extendTransaction` request, v1.0.4.0 shape (`hash`, `hashAlgo`).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct V1ExtendTransactionRequest {
-    /// The credential.
-    #[serde(rename = "credentialID")]
-    pub credential_id: String,
-    /// The hashes the SAD is bound to (SCAL 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hash: Option<Vec<String>>,
-    /// OID of the hash algorithm.
-    #[serde(default, rename = "hashAlgo", skip_serializing_if = "Option::is_none")]
-    pub hash_algo: Option<String>,
-    /// The SAD to extend (a secret).
-    #[serde(rename = "SAD")]
-    pub sad: String,
-    /// Opaque data for the service.
-    #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
-    pub client_data: Option<String>,
-}
-
-impl std::fmt::Debug for V1ExtendTransactionRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("V1ExtendTransactionRequest")
-            .field("credential_id", &self.credential_id)
-            .field("hash", &self.hash)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `signatures/signHash` request (v2).
@@ -545,9 +392,9 @@ pub struct SignHashRequest {
     #[serde(rename = "credentialID")]
     pub credential_id: String,
     /// The SAD from `credentials/authorize` (absent when a `credential`-scope
-    /// access token authorizes the call). A secret.
+    /// access token authorizes the call).
     #[serde(default, rename = "SAD", skip_serializing_if = "Option::is_none")]
-    pub sad: Option<String>,
+    pub sad: Option<Secret>,
     /// Base64 hashes to sign.
     pub hashes: Vec<String>,
     /// OID of the hash algorithm (required when `signAlgo` does not name it).
@@ -573,41 +420,6 @@ impl std::fmt::Debug for SignHashRequest {
             .field("credential_id", &self.credential_id)
             .field("hashes", &self.hashes.len())
             .field("hash_algorithm_oid", &self.hash_algorithm_oid)
-            .field("sign_algo", &self.sign_algo)
-            .finish_non_exhaustive()
-    }
-}
-
-/// `signatures/signHash` request, v1.0.4.0 shape.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct V1SignHashRequest {
-    /// The credential.
-    #[serde(rename = "credentialID")]
-    pub credential_id: String,
-    /// The SAD (a secret).
-    #[serde(rename = "SAD")]
-    pub sad: String,
-    /// Base64 hashes to sign.
-    pub hash: Vec<String>,
-    /// OID of the hash algorithm.
-    #[serde(default, rename = "hashAlgo", skip_serializing_if = "Option::is_none")]
-    pub hash_algo: Option<String>,
-    /// Signature algorithm OID.
-    #[serde(rename = "signAlgo")]
-    pub sign_algo: String,
-    /// Base64 DER parameters of the signature algorithm.
-    #[serde(default, rename = "signAlgoParams", skip_serializing_if = "Option::is_none")]
-    pub sign_algo_params: Option<String>,
-    /// Opaque data for the service.
-    #[serde(default, rename = "clientData", skip_serializing_if = "Option::is_none")]
-    pub client_data: Option<String>,
-}
-
-impl std::fmt::Debug for V1SignHashRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("V1SignHashRequest")
-            .field("credential_id", &self.credential_id)
-            .field("hash", &self.hash.len())
             .field("sign_algo", &self.sign_algo)
             .finish_non_exhaustive()
     }
@@ -650,42 +462,212 @@ pub struct CredentialAuthorizationDetails {
     pub hash_algorithm_oid: String,
 }
 
-#[cfg(all(test, any(feature = "cli", feature = "sandbox")))]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
+/// The client's adapter for CSC v2.
+#[cfg(feature = "remote")]
+#[derive(Debug)]
+pub(crate) struct V2;
 
-    #[test]
-    fn field_names_follow_the_specification() {
-        let req = SignHashRequest {
-            credential_id: "c1".into(),
-            sad: Some("s".into()),
-            hashes: vec!["AA==".into()],
-            hash_algorithm_oid: Some("2.16.840.1.101.3.4.2.1".into()),
-            sign_algo: "1.2.840.113549.1.1.11".into(),
-            ..Default::default()
-        };
-        let v = serde_json::to_value(&req).unwrap();
-        for key in ["credentialID", "SAD", "hashes", "hashAlgorithmOID", "signAlgo"] {
-            assert!(v.get(key).is_some(), "{key} missing in {v}");
-        }
-        assert!(v.get("signAlgoParams").is_none(), "None must be left out");
-        let v1: V1AuthorizeRequest =
-            serde_json::from_str(r#"{"credentialID":"c","numSignatures":2,"hash":["AA=="],"PIN":"1"}"#)
-                .unwrap();
-        assert_eq!(v1.pin.as_deref(), Some("1"));
-        assert!(
-            !format!("{v1:?}").contains("PIN"),
-            "secrets must stay out of Debug"
-        );
+#[cfg(feature = "remote")]
+mod adapter {
+    use super::*;
+    use crate::csc::CscVersion;
+    use crate::csc::model::{
+        Activation, AuthInput, AuthInputKind, AuthMode, AuthorizeCall, CredentialDescription, SignHashCall,
+    };
+    use crate::csc::wire::{Json, Wire, b64, cert_status, certificates, encode_hashes, parse, scal};
+    use crate::error::Result;
+    use crate::http::sanitize;
+    use crate::signer::{Digest, HashAlgorithm};
+
+    /// The v2 `credentials/authorize` request for `call`.
+    pub(crate) fn authorize_request(call: &AuthorizeCall<'_>) -> Result<AuthorizeRequest> {
+        let (hashes, hash) = encode_hashes(call.hashes)?;
+        Ok(AuthorizeRequest {
+            credential_id: call.credential_id.to_owned(),
+            num_signatures: call.num_signatures,
+            hashes,
+            hash_algorithm_oid: hash.map(|h| h.oid().to_string()),
+            auth_data: (!call.auth_data.is_empty()).then(|| {
+                call.auth_data
+                    .iter()
+                    .map(|(id, value)| AuthDataItem {
+                        id: id.clone(),
+                        value: value.clone(),
+                    })
+                    .collect()
+            }),
+            description: call.description.map(str::to_owned),
+            client_data: None,
+        })
     }
 
-    #[test]
-    fn error_body_round_trips() {
-        let e: ErrorBody =
-            serde_json::from_str(r#"{"error":"invalid_request","error_description":"SAD expired"}"#).unwrap();
-        assert_eq!(e.error_description.as_deref(), Some("SAD expired"));
-        let e: ErrorBody = serde_json::from_str(r#"{"error":"invalid_token"}"#).unwrap();
-        assert_eq!(e.error_description, None);
+    /// The v2 `credentials/extendTransaction` request.
+    pub(crate) fn extend_request(
+        credential_id: &str,
+        sad: &Secret,
+        hashes: Option<&[Digest]>,
+    ) -> Result<ExtendTransactionRequest> {
+        let (hashes, hash) = encode_hashes(hashes)?;
+        Ok(ExtendTransactionRequest {
+            credential_id: credential_id.to_owned(),
+            hashes,
+            hash_algorithm_oid: hash.map(|h| h.oid().to_string()),
+            sad: sad.clone(),
+            client_data: None,
+        })
+    }
+
+    /// The v2 `signatures/signHash` request (the digests already checked to
+    /// be of the algorithm's hash).
+    pub(crate) fn sign_hash_request(call: &SignHashCall<'_>) -> SignHashRequest {
+        SignHashRequest {
+            credential_id: call.credential_id.to_owned(),
+            sad: match call.activation {
+                Activation::Sad(s) => Some(s.clone()),
+                Activation::CredentialToken(_) => None,
+            },
+            hashes: call.digests.iter().map(|d| b64(d.as_bytes())).collect(),
+            hash_algorithm_oid: Some(call.algorithm.algorithm.hash.oid().to_string()),
+            sign_algo: call.algorithm.sign_algo.to_string(),
+            sign_algo_params: call.algorithm.sign_algo_params.as_deref().map(b64),
+            operation_mode: None,
+            client_data: None,
+        }
+    }
+
+    /// The descriptions a `credentials/list` reply carries, when it carries
+    /// one for each credential.
+    pub(crate) fn listed_descriptions(
+        service: &str,
+        reply: CredentialsListResponse,
+    ) -> Result<std::result::Result<Vec<CredentialDescription>, Vec<String>>> {
+        match reply.credential_infos {
+            Some(infos) if infos.len() == reply.credential_ids.len() => reply
+                .credential_ids
+                .iter()
+                .zip(infos)
+                .map(|(id, info)| {
+                    let id = info.credential_id.clone().unwrap_or_else(|| id.clone());
+                    describe(service, &id, info)
+                })
+                .collect::<Result<_>>()
+                .map(Ok),
+            _ => Ok(Err(reply.credential_ids)),
+        }
+    }
+
+    fn auth_input(o: &AuthObject) -> AuthInput {
+        let kind = match o.kind.to_ascii_lowercase().as_str() {
+            "password" | "pin" => AuthInputKind::Pin,
+            "otp" => AuthInputKind::Otp,
+            other => AuthInputKind::Other(sanitize(other)),
+        };
+        let id = o.id.clone().unwrap_or_else(|| match &kind {
+            AuthInputKind::Pin => "PIN".into(),
+            AuthInputKind::Otp => "OTP".into(),
+            AuthInputKind::Other(k) => k.clone(),
+        });
+        AuthInput {
+            kind,
+            id,
+            format: o.format.clone(),
+            label: o.label.as_deref().map(sanitize),
+            description: o.description.as_deref().map(sanitize),
+            optional: false,
+        }
+    }
+
+    /// A `credentials/info` reply (or an item of `credentialInfos`) as the model.
+    pub(crate) fn describe(service: &str, id: &str, info: CredentialInfo) -> Result<CredentialDescription> {
+        let (certificate, chain) = certificates(service, id, info.cert.as_ref())?;
+        let auth_mode = match &info.auth {
+            None => AuthMode::Other(String::new()),
+            Some(a) => match a.mode.to_ascii_lowercase().as_str() {
+                "implicit" => AuthMode::Implicit,
+                "oauth2code" => AuthMode::OAuth2Code,
+                "explicit" => AuthMode::Explicit {
+                    inputs: a
+                        .objects
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(auth_input)
+                        .collect(),
+                    expression: a.expression.clone(),
+                },
+                other => AuthMode::Other(sanitize(other)),
+            },
+        };
+        Ok(CredentialDescription {
+            id: id.to_owned(),
+            description: info.description.as_deref().map(sanitize),
+            key_status: sanitize(&info.key.status),
+            key_algorithms: info.key.algo,
+            key_len: info.key.len,
+            key_curve: info.key.curve,
+            cert_status: cert_status(info.cert.as_ref()),
+            certificate,
+            chain,
+            auth_mode,
+            scal: scal(service, id, &info.scal)?,
+            multisign: info.multisign.max(1),
+        })
+    }
+
+    impl Wire for V2 {
+        fn version(&self) -> CscVersion {
+            CscVersion::V2
+        }
+
+        fn pages_credential_list(&self) -> bool {
+            false
+        }
+
+        fn list_with_infos(&self) -> Option<CredentialsListRequest> {
+            Some(CredentialsListRequest {
+                credential_info: Some(true),
+                certificates: Some("chain".into()),
+                cert_info: Some(true),
+                auth_info: Some(true),
+                ..Default::default()
+            })
+        }
+
+        fn describe(&self, service: &str, id: &str, reply: &[u8]) -> Result<CredentialDescription> {
+            describe(service, id, parse(service, "credentials/info", reply)?)
+        }
+
+        fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Json> {
+            Json::of("credentials/authorize", &authorize_request(call)?)
+        }
+
+        fn extend_transaction(
+            &self,
+            credential_id: &str,
+            sad: &Secret,
+            hashes: Option<&[Digest]>,
+        ) -> Result<Json> {
+            Json::of(
+                "credentials/extendTransaction",
+                &extend_request(credential_id, sad, hashes)?,
+            )
+        }
+
+        fn sign_hash(&self, call: &SignHashCall<'_>) -> Result<Json> {
+            Json::of("signatures/signHash", &sign_hash_request(call))
+        }
+
+        fn credential_scope_hashes(
+            &self,
+            hashes: String,
+            hash: HashAlgorithm,
+        ) -> Vec<(&'static str, String)> {
+            vec![("hashes", hashes), ("hashAlgorithmOID", hash.oid().to_string())]
+        }
     }
 }
+
+#[cfg(feature = "remote")]
+pub(crate) use adapter::{
+    authorize_request, describe, extend_request, listed_descriptions, sign_hash_request,
+};

@@ -1,6 +1,6 @@
-//! The one HTTP seam: every request to GビズID or the RSSP goes through an
-//! [`HttpClient`] built by [`http_client`], so proxy, CA bundle, timeouts,
-//! redirect policy and the HTTPS-only rule live in one place.
+//! The client every request goes through: proxy, CA bundle, timeouts,
+//! redirect policy, the HTTPS-only rule, and the classification of
+//! transport failures.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -17,8 +17,6 @@ use crate::secret::Secret;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Default time allowed for a whole request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest response body read (JSON documents are small).
-pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// How to reach the services.
 #[derive(Clone, Debug)]

@@ -1,5 +1,5 @@
-//! Retries with backoff: the one place that decides whether a failed CSC or
-//! OAuth request is sent again.
+//! Retries with backoff: the one place that decides whether a failed
+//! request (CSC, OAuth, OpenID) is sent again.
 //!
 //! The policy, by what is known about the failed attempt:
 //!

@@ -11,9 +11,10 @@
 //! is the one token cache ([`TokenCache`], one refresh margin
 //! [`DEFAULT_MIN_TTL`]) with a [`TokenRenewer`] per kind of token.
 //!
-//! This room talks to the OpenID provider only; it reads profiles and
-//! writes token files through [`crate::profile`], and is used by the CSC
-//! client (for the bearer token) and the CLI (`crpki login`/`logout`).
+//! This room talks to OAuth 2.0 / OpenID servers only; it reads profiles
+//! and writes token files through [`crate::profile`], and is used by the
+//! CSC client (the bearer token, the RSSP's OAuth server through the one
+//! OAuth client) and the CLI (`crpki login`/`logout`).
 //!
 //! ```no_run
 //! # async fn demo() -> crpki::Result<()> {

@@ -4,8 +4,10 @@
 //! service token ([`ServiceToken`]) that `auth/login` and `oauth2/token`
 //! give.
 //!
-//! Kept apart from the CSC methods of `client` so that it can be replaced by
-//! the one OAuth 2.0 client of [`crate::auth`] as a whole.
+//! The requests themselves are made by the one OAuth 2.0 client of
+//! [`crate::auth`] (`auth/oauth2.rs`); this module only knows where the
+//! RSSP's endpoints are and maps refusals with the CSC error table
+//! ([`error_from_reply`]).
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -162,7 +164,7 @@ impl CscClient {
         oauth.exchange_code(token.as_str(), code).await
     }
 
-    /// `oauth2/token` with `grant_type=refresh_token` (scope `service`).
+    /// `oauth2/token` with the refresh token (scope `service`).
     /// A refused refresh token is [`Error::Unauthenticated`].
     pub async fn oauth2_refresh(&self, refresh_token: &Secret) -> Result<ServiceToken> {
         let oauth = self.oauth_client()?;

@@ -8,6 +8,10 @@
 //!   (`rssp_oauth2`);
 //! - [`crate::auth::EnvTokenSource`] (`bearer_env`) and [`StaticTokenSource`].
 //!
+//! The renewing ones keep their tokens in the one token cache
+//! ([`TokenCache`], one refresh margin [`MIN_TOKEN_TTL`]); each only says how
+//! it renews ([`TokenRenewer`]).
+//!
 //! [`for_profile`] builds the right one for a profile.
 
 use std::fmt;

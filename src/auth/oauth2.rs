@@ -771,4 +771,49 @@ mod tests {
             "{e:?}"
         );
     }
+
+    /// `oauth2` refuses non-HTTPS revocation URLs; a plain-HTTP loopback
+    /// endpoint (the sandbox without TLS) is still reached, with the form
+    /// RFC 7009 asks for.
+    #[tokio::test]
+    async fn revocation_reaches_a_plain_http_loopback_endpoint() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&seen).contains("token_type_hint") {
+                let n = stream.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let c = client(Some("s"));
+        c.revoke(
+            &format!("http://127.0.0.1:{port}/revoke"),
+            &Secret::new("rt-1"),
+            TokenKind::Refresh,
+        )
+        .await
+        .unwrap();
+        let request = server.await.unwrap();
+        assert!(request.starts_with("POST /revoke "), "{request}");
+        assert!(request.contains("token=rt-1"), "{request}");
+        assert!(request.contains("token_type_hint=refresh_token"), "{request}");
+        // Plain HTTP elsewhere stays refused.
+        let e = c
+            .revoke("http://192.0.2.1/revoke", &Secret::new("t"), TokenKind::Access)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e:?}");
+    }
 }

@@ -330,7 +330,7 @@ impl AccessTokenSource for RsspOAuth2Source {
 
 /// The service token source a profile's `rssp.service_auth` asks for.
 ///
-/// - `gbiz_login`: the GビズID login's [`TokenCache`](crate::auth::TokenCache)
+/// - `gbiz_login`: the GビズID login's [`TokenCache`]
 ///   (tokens in `store` under the profile's name);
 /// - `csc_basic`: [`BasicLoginSource`] with the profile's password, or
 ///   `password` when given (the CLI prompts for it); none is

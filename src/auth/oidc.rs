@@ -10,8 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::LOCATION;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -20,7 +20,8 @@ use super::oauth2::{AuthorizedCode, CodeFlow, Grant, OAuthClient, TokenKind};
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
 use crate::http::{
-    Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize, shown_url,
+    Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize,
+    shown_url,
 };
 use crate::profile::{Profile, Tokens};
 use crate::secret::Secret;
@@ -381,17 +382,8 @@ impl OidcClient {
             Some(_) => RequestFlags::SENSITIVE_IDEMPOTENT,
             None => RequestFlags::READ,
         };
-        let build = || {
-            let request = self
-                .http
-                .reqwest()
-                .get(url.clone())
-                .header(ACCEPT, "application/json");
-            match bearer {
-                Some(t) => request.bearer_auth(t.expose()),
-                None => request,
-            }
-        };
+        let auth = bearer.map_or(Auth::None, Auth::Bearer);
+        let build = || self.http.request(Method::GET, &url, auth);
         let unavailable = |r: &Reply| Error::ServiceUnavailable {
             detail: format!(
                 "{}: {shown} answered HTTP {}",

@@ -196,16 +196,11 @@ impl CscClient {
             remember_me: remember_me.then_some(true),
             ..Default::default()
         };
-        let method = "auth/login";
+        let (method, flags) = ("auth/login", RequestFlags::SENSITIVE_ONCE);
+        let basic = Some((user, password));
         let bytes = self
             .ex
-            .post(
-                method,
-                &Json::of(method, &body)?,
-                RequestFlags::SENSITIVE_ONCE,
-                Bearer::None,
-                Some((user, password)),
-            )
+            .post_body(method, &body, flags, Bearer::None, basic)
             .await?;
         let r: TokenResponse = self.ex.parse(method, &bytes)?;
         Ok(ServiceToken::from_response(r))
@@ -241,14 +236,10 @@ impl CscClient {
             token_type_hint: hint.map(str::to_owned),
             client_data: None,
         };
+        let flags = RequestFlags::SENSITIVE_IDEMPOTENT;
+        let bearer = Bearer::Given(bearer);
         self.ex
-            .post(
-                "auth/revoke",
-                &Json::of("auth/revoke", &body)?,
-                RequestFlags::SENSITIVE_IDEMPOTENT,
-                Bearer::Given(bearer),
-                None,
-            )
+            .post_body("auth/revoke", &body, flags, bearer, None)
             .await
             .map(|_| ())
     }
@@ -314,15 +305,10 @@ impl CscClient {
         };
         let method = "credentials/info";
         let result = async {
+            let flags = RequestFlags::READ;
             let bytes = self
                 .ex
-                .post(
-                    method,
-                    &Json::of(method, &body)?,
-                    RequestFlags::READ,
-                    Bearer::Service,
-                    None,
-                )
+                .post_body(method, &body, flags, Bearer::Service, None)
                 .await?;
             self.wire.describe(&self.ex.service, credential_id, &bytes)
         }

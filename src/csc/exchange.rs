@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use reqwest::Url;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -17,16 +17,8 @@ use super::wire::v2::ErrorBody;
 use super::wire::{Json, parse, protocol};
 use crate::auth::AccessTokenSource;
 use crate::error::{Error, Result};
-use crate::http::{Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint};
+use crate::http::{Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint};
 use crate::secret::Secret;
-
-/// Which header authenticates a request.
-#[derive(Clone, Copy)]
-pub(super) enum Credentials<'a> {
-    None,
-    Bearer(&'a Secret),
-    Basic(&'a str, &'a Secret),
-}
 
 /// Who the bearer token of a request is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,23 +111,14 @@ impl Exchange {
         url: &Url,
         payload: Payload<'_>,
         flags: RequestFlags,
-        credentials: Credentials<'_>,
+        auth: Auth<'_>,
     ) -> Result<std::result::Result<Vec<u8>, Refusal>> {
         let build = || {
-            let request = self
-                .http
-                .reqwest()
-                .post(url.clone())
-                .header(ACCEPT, "application/json");
-            let request = match payload {
+            let request = self.http.request(Method::POST, url, auth);
+            match payload {
                 Payload::Json(bytes) => request
                     .header(CONTENT_TYPE, "application/json")
                     .body(bytes.to_vec()),
-            };
-            match credentials {
-                Credentials::None => request,
-                Credentials::Bearer(t) => request.bearer_auth(t.expose()),
-                Credentials::Basic(user, password) => request.basic_auth(user, Some(password.expose())),
             }
         };
         let error_body = |r: &Reply| serde_json::from_slice::<ErrorBody>(&r.body).ok();
@@ -192,7 +175,7 @@ impl Exchange {
                 })?;
                 let token = source.access_token().await?;
                 return match self
-                    .send(method, &url, payload, flags, Credentials::Bearer(&token))
+                    .send(method, &url, payload, flags, Auth::Bearer(&token))
                     .await?
                 {
                     Ok(bytes) => Ok(bytes),
@@ -200,7 +183,7 @@ impl Exchange {
                         // Refreshed once per request: a second rejection is final.
                         tracing::debug!(target: "crpki::csc", request = method, "access token rejected; refreshing");
                         let fresh = source.refresh_after_rejection(&token).await?;
-                        self.send(method, &url, payload, flags, Credentials::Bearer(&fresh))
+                        self.send(method, &url, payload, flags, Auth::Bearer(&fresh))
                             .await?
                             .map_err(|r| self.refusal_error(method, &r, bearer))
                     }
@@ -208,14 +191,27 @@ impl Exchange {
                 };
             }
         };
-        let credentials = match (given, basic) {
-            (Some(t), _) => Credentials::Bearer(t),
-            (None, Some((u, p))) => Credentials::Basic(u, p),
-            (None, None) => Credentials::None,
+        let auth = match (given, basic) {
+            (Some(t), _) => Auth::Bearer(t),
+            (None, Some((u, p))) => Auth::Basic(u, p),
+            (None, None) => Auth::None,
         };
-        self.send(method, &url, payload, flags, credentials)
+        self.send(method, &url, payload, flags, auth)
             .await?
             .map_err(|r| self.refusal_error(method, &r, bearer))
+    }
+
+    /// [`post`](Self::post) of a body still to serialize.
+    pub(super) async fn post_body(
+        &self,
+        method: &str,
+        body: &impl Serialize,
+        flags: RequestFlags,
+        bearer: Bearer<'_>,
+        basic: Option<(&str, &Secret)>,
+    ) -> Result<Vec<u8>> {
+        self.post(method, &Json::of(method, body)?, flags, bearer, basic)
+            .await
     }
 
     /// POSTs `body` to `method` and reads the JSON reply.
@@ -226,9 +222,7 @@ impl Exchange {
         flags: RequestFlags,
         bearer: Bearer<'_>,
     ) -> Result<T> {
-        let bytes = self
-            .post(method, &Json::of(method, body)?, flags, bearer, None)
-            .await?;
+        let bytes = self.post_body(method, body, flags, bearer, None).await?;
         self.parse(method, &bytes)
     }
 }

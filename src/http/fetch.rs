@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, Url};
 use serde::Deserialize;
 
 use super::retry::{self, AttemptError, RequestFlags, RetryConfig};
 use super::transport::HttpClient;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// Largest reply body read (a CSC `signHash` reply with 1,000 RSA-4096
 /// signatures is under 1 MiB; discovery documents and JWKS are far smaller).
@@ -25,6 +27,17 @@ pub(crate) struct Call<'a> {
     pub protocol: &'static str,
     /// Idempotent, sensitive.
     pub flags: RequestFlags,
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    /// Not at all (or in its form).
+    None,
+    /// `Authorization: Bearer`.
+    Bearer(&'a Secret),
+    /// HTTP Basic.
+    Basic(&'a str, &'a Secret),
 }
 
 /// A reply, read whole.
@@ -69,6 +82,20 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl HttpClient {
+    /// A request that asks for JSON, authenticated by `auth`. `url` must
+    /// have passed [`check_endpoint`](super::check_endpoint).
+    pub(crate) fn request(&self, method: Method, url: &Url, auth: Auth<'_>) -> reqwest::RequestBuilder {
+        let request = self
+            .reqwest()
+            .request(method, url.clone())
+            .header(ACCEPT, "application/json");
+        match auth {
+            Auth::None => request,
+            Auth::Bearer(t) => request.bearer_auth(t.expose()),
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password.expose())),
+        }
+    }
+
     /// How a failed send or read ended, for the retry policy.
     fn classify(&self, service: &str, e: reqwest::Error) -> AttemptError {
         let connect = e.is_connect();
@@ -164,5 +191,101 @@ impl HttpClient {
             Ok(reply)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::http::retry::fast;
+    use crate::http::{TransportConfig, check_endpoint, http_client};
+
+    /// A loopback HTTP server answering the first `failures` requests with
+    /// `failure` (a status line and body) and the others with 200 `{}`;
+    /// returns its URL and the request count.
+    async fn server(failures: u32, failure: &'static str) -> (String, Arc<AtomicU32>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicU32::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let (status, body) = if n < failures {
+                    failure.split_once('|').unwrap()
+                } else {
+                    ("200 OK", "{}")
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        (url, count)
+    }
+
+    async fn get(url: &str, flags: RequestFlags) -> Result<Reply> {
+        let http = http_client(&TransportConfig::default()).unwrap();
+        let url = check_endpoint(url).unwrap();
+        let call = Call {
+            service: "test service",
+            what: "document",
+            protocol: "test",
+            flags,
+        };
+        let unavailable = |r: &Reply| Error::ServiceUnavailable {
+            detail: format!("HTTP {}", r.status),
+            source: None,
+        };
+        http.fetch(
+            &fast(),
+            call,
+            || http.request(Method::GET, &url, Auth::None),
+            unavailable,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn reads_are_retried_until_the_service_answers() {
+        let (url, count) = server(2, "503 Service Unavailable|{}").await;
+        let reply = get(&url, RequestFlags::READ).await.unwrap();
+        assert_eq!((reply.status, count.load(Ordering::SeqCst)), (200, 3));
+        // An OAuth error body saying the same is retried too.
+        let (url, count) = server(1, "400 Bad Request|{\"error\":\"temporarily_unavailable\"}").await;
+        assert!(get(&url, RequestFlags::READ).await.unwrap().is_success());
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn requests_with_effects_are_not_retried_after_an_answer() {
+        let (url, count) = server(2, "503 Service Unavailable|{}").await;
+        let e = get(&url, RequestFlags::SENSITIVE_ONCE).await.unwrap_err();
+        assert!(matches!(e, Error::ServiceUnavailable { .. }), "{e:?}");
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        // Other error replies are the caller's to read, never retried.
+        let (url, count) = server(5, "404 Not Found|{}").await;
+        assert_eq!(get(&url, RequestFlags::READ).await.unwrap().status, 404);
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn one_size_limit() {
+        let big: &'static str = Box::leak(format!("200 OK|{}", "x".repeat(MAX_BODY + 1)).into_boxed_str());
+        let (url, _) = server(1, big).await;
+        let e = get(&url, RequestFlags::READ).await.unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
     }
 }

@@ -10,16 +10,18 @@
 //! - `fetch`: one request with that policy, its reply read whole within
 //!   one size limit ([`MAX_BODY`]) by one body reader.
 //!
-//! It also holds [`sanitize`], the one function that makes text from a
+//! It also holds `sanitize`, the one function that makes text from a
 //! server safe to put in an error message. This room knows nothing of
-//! OpenID or CSC; the rooms above it decide what a reply means.
+//! profiles, OpenID or CSC: the rooms above it build its configuration
+//! (`TransportConfig::from_profile` lives in `profile`) and decide what a
+//! reply means.
 
 mod fetch;
 mod retry;
 mod transport;
 
 pub use fetch::MAX_BODY;
-pub(crate) use fetch::{Call, Reply};
+pub(crate) use fetch::{Auth, Call, Reply};
 pub use retry::{RequestFlags, RetryConfig};
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, ProxyConfig, TransportConfig, check_endpoint,

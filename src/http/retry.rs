@@ -182,20 +182,22 @@ fn outcome_unknown(what: &str, e: Error) -> Error {
     }
 }
 
+/// Three retries in a few milliseconds, for tests.
+#[cfg(test)]
+pub(crate) fn fast() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(2),
+        max_retry_after: Duration::from_millis(5),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-
-    fn fast() -> RetryConfig {
-        RetryConfig {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(2),
-            max_retry_after: Duration::from_millis(5),
-        }
-    }
 
     fn unavailable() -> Error {
         Error::ServiceUnavailable {

@@ -43,6 +43,8 @@ mod fsutil;
 mod sandbox;
 mod store;
 mod tokens;
+#[cfg(feature = "remote")]
+mod transport;
 
 pub use sandbox::SandboxEndpoints;
 pub use store::{CONFIG_DIR_ENV, PROFILE_ENV, ProfileStore, SANDBOX_STATE_ENV};

@@ -150,17 +150,8 @@ pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// Decodes a base64 hash as the CSC specification sends it; base64url is
 /// accepted too, because clients confuse the two and a real RSSP would
-/// rather sign than argue.
-pub(crate) fn decode_b64(s: &str) -> Option<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-    let s = s.trim();
-    STANDARD
-        .decode(s)
-        .or_else(|_| URL_SAFE.decode(s))
-        .or_else(|_| URL_SAFE_NO_PAD.decode(s))
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(s))
-        .ok()
-}
+/// rather sign than argue (the CSC client reads replies the same way).
+pub(crate) use crate::csc::wire::unb64 as decode_b64;
 
 pub(crate) fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)

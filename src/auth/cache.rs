@@ -1,5 +1,6 @@
 //! Handing out a valid access token: the one place that decides when to
-//! refresh.
+//! refresh, for every kind of token crpki holds (GビズID, the RSSP's OAuth
+//! 2.0 server, CSC `auth/login`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,17 +27,57 @@ pub trait AccessTokenSource: Send + Sync + fmt::Debug {
     async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret>;
 }
 
-/// The access token of a logged-in profile, refreshed (and the rotated
-/// refresh token stored) before it has less than the minimum TTL left.
-///
-/// The token file is shared with other crpki processes (the CLI, the
-/// Windows providers in other applications): before refreshing, and after
-/// a refresh token is refused, the cache re-reads the file in case another
-/// process refreshed first.
-pub struct TokenCache {
+/// How one kind of token is obtained and renewed: the part that differs
+/// between the GビズID login, the RSSP's OAuth 2.0 server and CSC
+/// `auth/login`. [`TokenCache`] decides when; a renewer only says how.
+#[async_trait]
+pub trait TokenRenewer: Send + Sync + fmt::Debug {
+    /// New tokens, from `known` (its refresh token) when given; without
+    /// usable tokens, a new login where this renewer can log in, else
+    /// [`Error::Unauthenticated`].
+    async fn renew(&self, known: Option<&Tokens>) -> Result<Tokens>;
+
+    /// Whether stored tokens are this renewer's: `Ok(false)` ignores them
+    /// (as if absent), an error refuses them.
+    fn accepts(&self, stored: &Tokens) -> Result<bool>;
+}
+
+/// The GビズID tokens of a logged-in profile: refreshed, never logged in
+/// here (that takes `crpki login`).
+#[derive(Debug)]
+struct ProfileLogin {
     client: Arc<OidcClient>,
-    store: Arc<dyn TokenStore>,
     profile: String,
+}
+
+#[async_trait]
+impl TokenRenewer for ProfileLogin {
+    async fn renew(&self, known: Option<&Tokens>) -> Result<Tokens> {
+        match known {
+            Some(t) => self.client.refresh(t).await,
+            None => Err(Error::Unauthenticated {
+                detail: format!("not logged in (profile {})", self.profile),
+                source: None,
+            }),
+        }
+    }
+
+    fn accepts(&self, stored: &Tokens) -> Result<bool> {
+        self.client.check_bound(stored).map(|()| true)
+    }
+}
+
+/// The one token cache: hands out an access token with at least the
+/// minimum TTL ([`DEFAULT_MIN_TTL`]) left, renewing it through its
+/// [`TokenRenewer`] (and storing the result) before that.
+///
+/// With a [`TokenStore`], the token file is shared with other crpki
+/// processes (the CLI, the Windows providers in other applications):
+/// before renewing, and after a refresh token is refused, the cache
+/// re-reads the file in case another process renewed first.
+pub struct TokenCache {
+    renewer: Arc<dyn TokenRenewer>,
+    store: Option<(Arc<dyn TokenStore>, String)>,
     min_ttl: Duration,
     current: tokio::sync::Mutex<Option<Tokens>>,
 }
@@ -44,20 +85,34 @@ pub struct TokenCache {
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("profile", &self.profile)
-            .field("issuer", &self.client.issuer())
+            .field("key", &self.store.as_ref().map(|(_, k)| k))
+            .field("renewer", &self.renewer)
             .field("min_ttl", &self.min_ttl)
             .finish_non_exhaustive()
     }
 }
 
 impl TokenCache {
-    /// A cache for `profile`'s tokens in `store`, refreshed through `client`.
+    /// A cache for `profile`'s GビズID tokens in `store`, refreshed
+    /// through `client`.
     pub fn new(client: Arc<OidcClient>, store: Arc<dyn TokenStore>, profile: impl Into<String>) -> Self {
-        Self {
+        let profile = profile.into();
+        let renewer = Arc::new(ProfileLogin {
             client,
+            profile: profile.clone(),
+        });
+        Self::with_renewer(renewer, Some((store, profile)))
+    }
+
+    /// A cache for the tokens `renewer` obtains, kept in `store` under the
+    /// given key when there is one.
+    pub fn with_renewer(
+        renewer: Arc<dyn TokenRenewer>,
+        store: Option<(Arc<dyn TokenStore>, String)>,
+    ) -> Self {
+        Self {
+            renewer,
             store,
-            profile: profile.into(),
             min_ttl: DEFAULT_MIN_TTL,
             current: tokio::sync::Mutex::new(None),
         }
@@ -71,66 +126,88 @@ impl TokenCache {
         self
     }
 
-    /// The profile.
+    /// The key of the tokens in the store (the profile), if stored.
     pub fn profile(&self) -> &str {
-        &self.profile
-    }
-
-    fn not_logged_in(&self) -> Error {
-        Error::Unauthenticated {
-            detail: format!("not logged in (profile {})", self.profile),
-            source: None,
-        }
+        self.store.as_ref().map(|(_, k)| k.as_str()).unwrap_or("")
     }
 
     fn stored(&self) -> Result<Option<Tokens>> {
-        let tokens = self.store.load(&self.profile)?;
-        if let Some(t) = &tokens {
-            self.client.check_bound(t)?;
+        let Some((store, key)) = &self.store else {
+            return Ok(None);
+        };
+        match store.load(key)? {
+            Some(t) if self.renewer.accepts(&t)? => Ok(Some(t)),
+            _ => Ok(None),
         }
-        Ok(tokens)
     }
 
     fn fresh(&self, t: &Tokens) -> bool {
         !t.expires_within(self.min_ttl, SystemTime::now())
     }
 
-    /// Valid tokens (refreshed if needed), for callers that need more than
+    /// Valid tokens (renewed if needed), for callers that need more than
     /// the access token (the subject, the ID token).
     pub async fn tokens(&self) -> Result<Tokens> {
         let mut current = self.current.lock().await;
-        let tokens = match current.take() {
-            Some(t) => t,
-            None => self.stored()?.ok_or_else(|| self.not_logged_in())?,
+        let known = match current.take() {
+            Some(t) => Some(t),
+            None => self.stored()?,
         };
-        let tokens = if self.fresh(&tokens) {
-            tokens
-        } else {
-            self.refresh_from(tokens, None).await?
+        let tokens = match known {
+            Some(t) if self.fresh(&t) => t,
+            known => self.renew_from(known, None).await?,
         };
         *current = Some(tokens.clone());
         Ok(tokens)
     }
 
-    /// Refreshes starting from `known`. `rejected` is an access token the
+    /// Forgets the kept tokens and returns them (or the stored ones), for
+    /// a logout; the store is left as it is.
+    pub async fn take(&self) -> Result<Option<Tokens>> {
+        match self.current.lock().await.take() {
+            Some(t) => Ok(Some(t)),
+            None => self.stored(),
+        }
+    }
+
+    /// Keeps (and stores) tokens obtained elsewhere, e.g. an explicit login.
+    pub async fn put(&self, tokens: Tokens) -> Result<()> {
+        let mut current = self.current.lock().await;
+        self.save(&tokens)?;
+        *current = Some(tokens);
+        Ok(())
+    }
+
+    fn save(&self, tokens: &Tokens) -> Result<()> {
+        match &self.store {
+            Some((store, key)) => store.save(key, tokens),
+            None => Ok(()),
+        }
+    }
+
+    /// Renews starting from `known`. `rejected` is an access token the
     /// service refused: stored tokens still carrying it are not "fresh".
-    async fn refresh_from(&self, known: Tokens, rejected: Option<&Secret>) -> Result<Tokens> {
+    async fn renew_from(&self, known: Option<Tokens>, rejected: Option<&Secret>) -> Result<Tokens> {
         let usable = |t: &Tokens| self.fresh(t) && rejected.is_none_or(|r| t.access_token != *r);
         let base = match self.stored()? {
             Some(s) if usable(&s) => return Ok(s),
             // Another process may hold a newer refresh token than ours.
-            Some(s) => s,
+            Some(s) => Some(s),
             None => known,
         };
-        match self.client.refresh(&base).await {
+        match self.renewer.renew(base.as_ref()).await {
             Ok(new) => {
-                self.store.save(&self.profile, &new)?;
+                self.save(&new)?;
                 Ok(new)
             }
             Err(e @ Error::Unauthenticated { .. }) => {
                 // Lost a race with another process that rotated the token?
                 match self.stored()? {
-                    Some(s) if s.refresh_token != base.refresh_token && usable(&s) => Ok(s),
+                    Some(s)
+                        if base.as_ref().is_none_or(|b| s.refresh_token != b.refresh_token) && usable(&s) =>
+                    {
+                        Ok(s)
+                    }
                     _ => Err(e),
                 }
             }
@@ -148,16 +225,19 @@ impl AccessTokenSource for TokenCache {
     async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {
         let mut current = self.current.lock().await;
         let known = match current.take() {
-            Some(t) => t,
-            None => self.stored()?.ok_or_else(|| self.not_logged_in())?,
+            Some(t) => Some(t),
+            None => self.stored()?,
         };
-        if known.access_token != *rejected && self.fresh(&known) {
+        if let Some(k) = known
+            .as_ref()
+            .filter(|k| k.access_token != *rejected && self.fresh(k))
+        {
             // Somebody refreshed since the caller got its token.
-            let token = known.access_token.clone();
-            *current = Some(known);
+            let token = k.access_token.clone();
+            *current = known;
             return Ok(token);
         }
-        let tokens = self.refresh_from(known, Some(rejected)).await?;
+        let tokens = self.renew_from(known, Some(rejected)).await?;
         let token = tokens.access_token.clone();
         *current = Some(tokens);
         Ok(token)

@@ -3,9 +3,18 @@
 //! ID-token verification, refresh with rotation, a token cache, userinfo,
 //! logout. Its requests go through [`crate::http`].
 //!
-//! This room talks to the OpenID provider only; it reads profiles and
-//! writes token files through [`crate::profile`], and is used by the CSC
-//! client (for the bearer token) and the CLI (`crpki login`/`logout`).
+//! Inside: `oauth2.rs` is the one OAuth 2.0 client of crpki (code flow
+//! with PKCE over the loopback listener, token, refresh, revocation,
+//! client authentication), built on the `oauth2` crate and used by the
+//! GビズID login and the RSSP's authorization server alike; `oidc.rs` puts
+//! OpenID Connect on top (discovery, JWKS, ID token, nonce); `cache.rs`
+//! is the one token cache ([`TokenCache`], one refresh margin
+//! [`DEFAULT_MIN_TTL`]) with a [`TokenRenewer`] per kind of token.
+//!
+//! This room talks to OAuth 2.0 / OpenID servers only; it reads profiles
+//! and writes token files through [`crate::profile`], and is used by the
+//! CSC client (the bearer token, the RSSP's OAuth server through the one
+//! OAuth client) and the CLI (`crpki login`/`logout`).
 //!
 //! ```no_run
 //! # async fn demo() -> crpki::Result<()> {
@@ -31,11 +40,12 @@ use crate::profile::{Profile, TokenStore, Tokens};
 mod browser;
 mod cache;
 mod loopback;
+pub(crate) mod oauth2;
 pub(crate) mod oidc;
 mod userinfo;
 
 pub use browser::{BrowserLauncher, HttpFollowLauncher, SystemBrowser};
-pub use cache::{AccessTokenSource, DEFAULT_MIN_TTL, EnvTokenSource, TokenCache};
+pub use cache::{AccessTokenSource, DEFAULT_MIN_TTL, EnvTokenSource, TokenCache, TokenRenewer};
 pub use oidc::{
     DEFAULT_LEEWAY, DEFAULT_LOGIN_TIMEOUT, IdTokenClaims, Login, LoginOptions, OidcClient, OidcConfig,
     PendingLogin, ProviderMetadata, Revocation, discovery_url,
@@ -47,10 +57,6 @@ pub use crate::http::{
     http_client, is_loopback,
 };
 pub use userinfo::{AccountType, CorpType, UserInfo, check_corporate_number};
-
-/// The loopback redirect listener, shared with the CSC client's OAuth 2.0
-/// flows (`oauth2code` credential authorization, `service` scope).
-pub(crate) use loopback::RedirectListener;
 
 /// The outcome of [`Authenticator::logout`].
 #[derive(Debug)]

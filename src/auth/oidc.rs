@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::browser::BrowserLauncher;
-use super::loopback::RedirectListener;
+use super::oauth2::{AuthorizedCode, CodeFlow, Grant, OAuthClient, TokenKind};
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
 use crate::http::{
@@ -167,42 +167,6 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Strin
     })
 }
 
-fn opt_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum N {
-        Num(u64),
-        Text(String),
-    }
-    match Option::<N>::deserialize(d)? {
-        None => Ok(None),
-        Some(N::Num(n)) => Ok(Some(n)),
-        Some(N::Text(t)) => t.trim().parse().map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Secret,
-    #[serde(default)]
-    token_type: Option<String>,
-    #[serde(default, deserialize_with = "opt_number")]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    refresh_token: Option<Secret>,
-    #[serde(default)]
-    id_token: Option<Secret>,
-    #[serde(default)]
-    scope: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OAuthErrorBody {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
-}
-
 /// The result of a login: tokens to store and the verified ID token.
 #[derive(Debug)]
 pub struct Login {
@@ -252,6 +216,7 @@ impl Default for LoginOptions {
 /// happens on first use and is cached, as are the provider's keys.
 pub struct OidcClient {
     http: HttpClient,
+    oauth: OAuthClient,
     config: OidcConfig,
     service: String,
     retry: RetryConfig,
@@ -276,23 +241,6 @@ pub(crate) fn random_token() -> Result<String> {
         source: None,
     })?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
-pub(crate) fn pkce_challenge(verifier: &Secret) -> String {
-    URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(
-        verifier.expose().as_bytes(),
-    ))
-}
-
-/// `application/x-www-form-urlencoded` encoding, which RFC 6749 §2.3.1
-/// applies to the client id and secret before HTTP Basic.
-pub(crate) fn form_encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// `500 Internal Server Error`, as messages said before replies were read
@@ -324,8 +272,15 @@ impl OidcClient {
         if let Some(r) = &config.revocation_endpoint {
             check_endpoint(r)?;
         }
+        let service = format!("OpenID provider {}", config.issuer);
         Ok(Self {
-            service: format!("OpenID provider {}", config.issuer),
+            oauth: OAuthClient::new(
+                http.clone(),
+                service.clone(),
+                config.client_id.clone(),
+                config.client_secret.clone(),
+            ),
+            service,
             http,
             config,
             retry: RetryConfig::default(),
@@ -337,6 +292,7 @@ impl OidcClient {
     /// Replaces the retry policy (reads and revocation are retried, the
     /// token grants only when they never reached the provider).
     pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.oauth = self.oauth.with_retry(retry.clone());
         self.retry = retry;
         self
     }
@@ -466,77 +422,28 @@ impl OidcClient {
         })
     }
 
-    /// A form POST to the token or revocation endpoint with the client's
-    /// authentication (`client_secret_basic`, or the client id in the form).
-    async fn post_form(
-        &self,
-        endpoint: &str,
-        what: &str,
-        form: &[(&str, &str)],
-        flags: RequestFlags,
-        context: TokenContext,
-    ) -> Result<Reply> {
-        let url = check_endpoint(endpoint)?;
-        let mut form: Vec<(&str, &str)> = form.to_vec();
-        let basic = match &self.config.client_secret {
-            Some(secret) => Some((
-                form_encode(&self.config.client_id),
-                Secret::new(form_encode(secret.expose())),
-            )),
-            None => {
-                form.push(("client_id", &self.config.client_id));
-                None
-            }
-        };
-        let auth = match &basic {
-            Some((id, secret)) => Auth::Basic(id, secret),
-            None => Auth::None,
-        };
-        let build = || self.http.request(Method::POST, &url, auth).form(&form);
-        let unavailable = |r: &Reply| self.token_error(status(r.status), &r.body, context);
-        self.http
-            .fetch(&self.retry, self.call(what, flags), build, unavailable)
-            .await
-    }
-
     /// Binds the loopback redirect listener and builds the authorization
     /// request. Show [`PendingLogin::authorization_url`] to the user, then
     /// call [`PendingLogin::finish`].
     pub async fn start_login(&self, options: &LoginOptions) -> Result<PendingLogin<'_>> {
         let meta = self.metadata().await?;
-        let listener = RedirectListener::bind().await?;
-        let redirect_uri = listener.redirect_uri();
-        let state = random_token()?;
         let nonce = random_token()?;
-        let verifier = Secret::new(random_token()?);
-        let mut url = check_endpoint(&meta.authorization_endpoint)?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &self.config.client_id)
-                .append_pair("redirect_uri", &redirect_uri)
-                .append_pair("scope", &self.config.scope_param())
-                .append_pair("state", &state)
-                .append_pair("nonce", &nonce)
-                .append_pair("code_challenge", &pkce_challenge(&verifier))
-                .append_pair("code_challenge_method", "S256");
-            if let Some(p) = &options.prompt {
-                q.append_pair("prompt", p);
-            }
-            if let Some(h) = &options.login_hint {
-                q.append_pair("login_hint", h);
-            }
+        let scope = self.config.scope_param();
+        let mut extra = vec![("scope", scope.as_str()), ("nonce", nonce.as_str())];
+        if let Some(p) = &options.prompt {
+            extra.push(("prompt", p));
         }
+        if let Some(h) = &options.login_hint {
+            extra.push(("login_hint", h));
+        }
+        let flow = self
+            .oauth
+            .start_code_flow(&meta.authorization_endpoint, &extra, options.timeout)
+            .await?;
         Ok(PendingLogin {
             client: self,
-            listener,
-            url: url.to_string(),
-            redirect_uri,
-            state,
+            flow,
             nonce,
-            verifier,
-            deadline: Instant::now() + options.timeout,
-            timeout: options.timeout,
         })
     }
 
@@ -546,103 +453,9 @@ impl OidcClient {
         self.start_login(options).await?.finish(launcher).await
     }
 
-    async fn token_request(&self, form: &[(&str, &str)], context: TokenContext) -> Result<TokenResponse> {
+    async fn exchange_code(&self, code: AuthorizedCode, nonce: &str) -> Result<Login> {
         let meta = self.metadata().await?;
-        let reply = self
-            .post_form(
-                &meta.token_endpoint,
-                "token request",
-                form,
-                RequestFlags::SENSITIVE_ONCE,
-                context,
-            )
-            .await?;
-        if reply.is_success() {
-            let shown = shown_url(&check_endpoint(&meta.token_endpoint)?);
-            let t: TokenResponse = self.document(&reply, &shown, "token response")?;
-            if let Some(tt) = &t.token_type
-                && !tt.eq_ignore_ascii_case("bearer")
-            {
-                return Err(Error::Protocol {
-                    service: self.service.clone(),
-                    detail: format!("token type {:?} is not Bearer", sanitize(tt)),
-                });
-            }
-            return Ok(t);
-        }
-        Err(self.token_error(status(reply.status), &reply.body, context))
-    }
-
-    fn token_error(&self, status: StatusCode, body: &[u8], context: TokenContext) -> Error {
-        let parsed: Option<OAuthErrorBody> = serde_json::from_slice(body).ok();
-        let (code, description) = match &parsed {
-            Some(b) => (
-                b.error.as_str(),
-                b.error_description.as_deref().map(sanitize).unwrap_or_default(),
-            ),
-            None => ("", String::new()),
-        };
-        match code {
-            "invalid_grant" => Error::Unauthenticated {
-                detail: match context {
-                    TokenContext::Code => format!(
-                        "{} rejected the authorization code ({description}); log in again",
-                        self.service
-                    ),
-                    TokenContext::Refresh => format!(
-                        "{} rejected the refresh token (revoked, expired or already used: {description}); \
-                         log in again",
-                        self.service
-                    ),
-                },
-                source: None,
-            },
-            "invalid_client" | "unauthorized_client" => Error::Config {
-                detail: format!(
-                    "{} rejected the client credentials ({code}: {description}); check the profile's \
-                     client id and client secret",
-                    self.service
-                ),
-            },
-            "temporarily_unavailable" | "server_error" => Error::ServiceUnavailable {
-                detail: format!("{}: {code}: {description}", self.service),
-                source: None,
-            },
-            _ if status.is_server_error() => Error::ServiceUnavailable {
-                detail: format!("{}: token endpoint answered HTTP {status}", self.service),
-                source: None,
-            },
-            "" => Error::Protocol {
-                service: self.service.clone(),
-                detail: format!("the token endpoint answered HTTP {status} without an OAuth error"),
-            },
-            _ => Error::Remote {
-                service: self.service.clone(),
-                status: status.as_u16(),
-                code: sanitize(code),
-                description,
-            },
-        }
-    }
-
-    async fn exchange_code(
-        &self,
-        code: &Secret,
-        redirect_uri: &str,
-        verifier: &Secret,
-        nonce: &str,
-    ) -> Result<Login> {
-        let response = self
-            .token_request(
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.expose()),
-                    ("redirect_uri", redirect_uri),
-                    ("code_verifier", verifier.expose()),
-                ],
-                TokenContext::Code,
-            )
-            .await?;
+        let response = self.oauth.exchange_code(&meta.token_endpoint, code).await?;
         let id_token = response.id_token.clone().ok_or_else(|| Error::Protocol {
             service: self.service.clone(),
             detail: "the token response has no ID token (is `openid` among the scopes?)".into(),
@@ -655,7 +468,7 @@ impl OidcClient {
         })
     }
 
-    fn tokens_from(&self, r: TokenResponse, subject: Option<String>, previous: Option<&Tokens>) -> Tokens {
+    fn tokens_from(&self, r: Grant, subject: Option<String>, previous: Option<&Tokens>) -> Tokens {
         Tokens {
             issuer: self.config.issuer.clone(),
             client_id: self.config.client_id.clone(),
@@ -687,15 +500,8 @@ impl OidcClient {
                 detail: "the access token expired and there is no refresh token; log in again".into(),
                 source: None,
             })?;
-        let response = self
-            .token_request(
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh_token.expose()),
-                ],
-                TokenContext::Refresh,
-            )
-            .await?;
+        let meta = self.metadata().await?;
+        let response = self.oauth.refresh(&meta.token_endpoint, refresh_token).await?;
         let mut subject = tokens.subject.clone();
         if let Some(id) = &response.id_token {
             // OpenID Connect Core §12.2: same subject, no nonce.
@@ -913,54 +719,30 @@ impl OidcClient {
         let Some(endpoint) = self.revocation_endpoint().await? else {
             return Ok(Revocation::NotOffered);
         };
-        let mut list: Vec<(&Secret, &str)> = Vec::new();
+        let mut list: Vec<(&Secret, TokenKind)> = Vec::new();
         if let Some(r) = &tokens.refresh_token {
-            list.push((r, "refresh_token"));
+            list.push((r, TokenKind::Refresh));
         }
-        list.push((&tokens.access_token, "access_token"));
-        for (token, hint) in list {
-            let form = [("token", token.expose()), ("token_type_hint", hint)];
-            let reply = self
-                .post_form(
-                    &endpoint,
-                    "revocation",
-                    &form,
-                    RequestFlags::SENSITIVE_IDEMPOTENT,
-                    TokenContext::Refresh,
-                )
-                .await?;
-            if !reply.is_success() {
-                return Err(self.token_error(status(reply.status), &reply.body, TokenContext::Refresh));
-            }
+        list.push((&tokens.access_token, TokenKind::Access));
+        for (token, kind) in list {
+            self.oauth.revoke(&endpoint, token, kind).await?;
         }
         Ok(Revocation::Revoked)
     }
-}
-
-#[derive(Clone, Copy)]
-enum TokenContext {
-    Code,
-    Refresh,
 }
 
 /// A login in progress: the listener is bound and the authorization URL
 /// built; nothing was sent yet.
 pub struct PendingLogin<'a> {
     client: &'a OidcClient,
-    listener: RedirectListener,
-    url: String,
-    redirect_uri: String,
-    state: String,
+    flow: CodeFlow,
     nonce: String,
-    verifier: Secret,
-    deadline: Instant,
-    timeout: Duration,
 }
 
 impl fmt::Debug for PendingLogin<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingLogin")
-            .field("redirect_uri", &self.redirect_uri)
+            .field("redirect_uri", &self.flow.redirect_uri())
             .finish_non_exhaustive()
     }
 }
@@ -969,43 +751,20 @@ impl PendingLogin<'_> {
     /// The URL to open in the browser (print it too: the browser may not
     /// start).
     pub fn authorization_url(&self) -> &str {
-        &self.url
+        self.flow.url()
     }
 
     /// The loopback redirect URI.
     pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri
+        self.flow.redirect_uri()
     }
 
     /// Opens the authorization URL through `launcher`, waits for the
     /// redirect (until the timeout: [`Error::Cancelled`]), checks `state`,
     /// exchanges the code with the PKCE verifier and verifies the ID token.
     pub async fn finish(self, launcher: &dyn BrowserLauncher) -> Result<Login> {
-        let Self {
-            client,
-            listener,
-            url,
-            redirect_uri,
-            state,
-            nonce,
-            verifier,
-            deadline,
-            timeout,
-        } = self;
-        let opened = async {
-            launcher.open(&url).await?;
-            // The launcher's part is done; only the redirect ends the wait.
-            std::future::pending::<Result<Secret>>().await
-        };
-        let waited = listener.wait(&state, deadline, timeout);
-        let code = tokio::select! {
-            biased;
-            r = waited => r?,
-            r = opened => r?,
-        };
-        client
-            .exchange_code(&code, &redirect_uri, &verifier, &nonce)
-            .await
+        let code = self.flow.authorize(launcher).await?;
+        self.client.exchange_code(code, &self.nonce).await
     }
 }
 
@@ -1035,13 +794,8 @@ mod tests {
     }
 
     #[test]
-    fn pkce_challenge_is_base64url_sha256() {
-        // Expected value from `printf %s VERIFIER | openssl dgst -sha256 -binary | basenc --base64url`.
-        let verifier = Secret::new("dBjftJeZ4CK-V9ZcjPcL3dHYaAEm5fDRlqbRAkhpcBE");
-        assert_eq!(
-            pkce_challenge(&verifier),
-            "reOvHDvSJUMRAC-kTUJKPq2SePCiVtvhQN9XiXV78-w"
-        );
+    fn nonces_are_random() {
+        // The PKCE challenge test moved to `super::super::oauth2`.
         let a = random_token().unwrap();
         assert_eq!(a.len(), 43);
         assert_ne!(a, random_token().unwrap());
@@ -1060,11 +814,5 @@ mod tests {
         assert_eq!(c.scope_param(), "openid profile user offline_access");
         c.scopes.clear();
         assert_eq!(c.scope_param(), "openid offline_access");
-    }
-
-    #[test]
-    fn client_credentials_are_form_encoded() {
-        assert_eq!(form_encode("a b:c/é"), "a+b%3Ac%2F%C3%A9");
-        assert_eq!(form_encode("Az09-._*"), "Az09-._*");
     }
 }

@@ -20,9 +20,6 @@ use crate::error::{Error, Result};
 use crate::http::{Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint};
 use crate::secret::Secret;
 
-/// Which header authenticates a request (the name `oauth` uses).
-pub(super) type Credentials<'a> = Auth<'a>;
-
 /// Who the bearer token of a request is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Bearer<'a> {
@@ -40,7 +37,6 @@ pub(super) enum Bearer<'a> {
 #[derive(Clone, Copy)]
 pub(super) enum Payload<'a> {
     Json(&'a [u8]),
-    Form(&'a [(&'a str, &'a str)]),
 }
 
 /// An error reply that is not retried.
@@ -123,7 +119,6 @@ impl Exchange {
                 Payload::Json(bytes) => request
                     .header(CONTENT_TYPE, "application/json")
                     .body(bytes.to_vec()),
-                Payload::Form(pairs) => request.form(pairs),
             }
         };
         let error_body = |r: &Reply| serde_json::from_slice::<ErrorBody>(&r.body).ok();

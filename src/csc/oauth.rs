@@ -4,20 +4,23 @@
 //! service token ([`ServiceToken`]) that `auth/login` and `oauth2/token`
 //! give.
 //!
-//! Kept apart from the CSC methods of `client` so that it can be replaced by
-//! the one OAuth 2.0 client of [`crate::auth`] as a whole.
+//! The requests themselves are made by the one OAuth 2.0 client of
+//! [`crate::auth`] (`auth/oauth2.rs`); this module only knows where the
+//! RSSP's endpoints are and maps refusals with the CSC error table
+//! ([`error_from_reply`]).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Url;
 
 use super::client::CscClient;
-use super::exchange::{Bearer, Credentials, Payload};
-use super::wire::v2::TokenResponse;
-use crate::auth::oidc::{form_encode, pkce_challenge, random_token};
-use crate::auth::{BrowserLauncher, RedirectListener};
+use super::errors::error_from_reply;
+use super::wire::v2::{ErrorBody, TokenResponse};
+use crate::auth::BrowserLauncher;
+use crate::auth::oauth2::{Grant, GrantKind, OAuthClient, OAuthErrorBody, TokenKind};
 use crate::error::{Error, Result};
-use crate::http::{RequestFlags, check_endpoint, sanitize};
+use crate::http::check_endpoint;
+use crate::profile::Tokens;
 use crate::secret::Secret;
 
 /// How the client identifies itself to the RSSP's OAuth 2.0 authorization
@@ -58,6 +61,33 @@ impl ServiceToken {
         }
     }
 
+    pub(super) fn from_grant(g: Grant) -> Self {
+        Self {
+            access_token: g.access_token,
+            refresh_token: g.refresh_token,
+            expires_in: g.expires_in.map(Duration::from_secs),
+            received: Instant::now(),
+        }
+    }
+
+    /// As the one token cache keeps tokens: issued by `client`'s service
+    /// to its OAuth client (if any), of `scope`.
+    pub(crate) fn into_tokens(self, client: &CscClient, scope: Option<&str>) -> Tokens {
+        let left = self
+            .expires_in
+            .map(|ttl| ttl.saturating_sub(self.received.elapsed()));
+        Tokens {
+            issuer: client.base_url().to_owned(),
+            client_id: client.oauth_client_id().unwrap_or_default().to_owned(),
+            subject: None,
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            id_token: None,
+            expires_at: left.map(|d| SystemTime::now() + d),
+            scope: scope.map(str::to_owned),
+        }
+    }
+
     /// Whether it has less than `margin` of its lifetime left (never, when
     /// the lifetime is unknown).
     pub fn expires_within(&self, margin: Duration) -> bool {
@@ -66,20 +96,39 @@ impl ServiceToken {
     }
 }
 
+/// The CSC mapping of the authorization server's refusals
+/// ([`error_from_reply`]), as the one OAuth client's refusal map.
+fn csc_refusal(service: &str, what: &str, status: u16, body: Option<&OAuthErrorBody>, _: GrantKind) -> Error {
+    let body = body.map(|b| ErrorBody {
+        error: b.error.clone(),
+        error_description: b.error_description.clone(),
+    });
+    error_from_reply(service, what, status, body.as_ref())
+}
+
 impl CscClient {
-    fn oauth_config(&self) -> Result<&OAuthClientConfig> {
-        self.oauth.as_ref().ok_or_else(|| Error::Config {
+    /// The one OAuth 2.0 client ([`crate::auth`]'s) for this service's
+    /// authorization server, with this client's transport and retry policy.
+    fn oauth_client(&self) -> Result<OAuthClient> {
+        let config = self.oauth.as_ref().ok_or_else(|| Error::Config {
             detail: format!(
                 "no OAuth 2.0 client is configured for {} (needed for the oauth2code flows)",
                 self.ex.service
             ),
-        })
+        })?;
+        Ok(OAuthClient::new(
+            self.ex.http.clone(),
+            self.ex.service.clone(),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+        )
+        .with_retry(self.ex.retry.clone())
+        .with_refusals(csc_refusal, "oauth2/token", "oauth2/revoke"))
     }
 
     async fn oauth_endpoint(&self, path: &str) -> Result<Url> {
-        let config = self.oauth_config()?;
-        let base = match &config.base_url {
-            Some(b) => b.clone(),
+        let base = match self.oauth.as_ref().and_then(|c| c.base_url.clone()) {
+            Some(b) => b,
             None => match self.info().await.ok().and_then(|i| i.oauth2.clone()) {
                 Some(b) if !b.trim().is_empty() => b,
                 _ => self.ex.base.as_str().to_owned(),
@@ -95,33 +144,6 @@ impl CscClient {
         })
     }
 
-    async fn post_form(
-        &self,
-        what: &str,
-        url: &Url,
-        form: &[(&str, &str)],
-        flags: RequestFlags,
-    ) -> Result<Vec<u8>> {
-        let config = self.oauth_config()?;
-        let mut pairs: Vec<(&str, &str)> = form.to_vec();
-        let id = form_encode(&config.client_id);
-        let secret = config
-            .client_secret
-            .as_ref()
-            .map(|s| Secret::new(form_encode(s.expose())));
-        let credentials = match &secret {
-            Some(s) => Credentials::Basic(&id, s),
-            None => {
-                pairs.push(("client_id", &config.client_id));
-                Credentials::None
-            }
-        };
-        self.ex
-            .send(what, url, Payload::Form(&pairs), flags, credentials)
-            .await?
-            .map_err(|r| self.ex.refusal_error(what, &r, Bearer::None))
-    }
-
     /// Runs the OAuth 2.0 authorization code flow with PKCE against the
     /// RSSP: binds the loopback redirect listener, opens the authorization
     /// URL (with `extra` parameters such as `scope`) through `launcher`,
@@ -132,117 +154,47 @@ impl CscClient {
         launcher: &dyn BrowserLauncher,
         extra: &[(&str, String)],
         timeout: Duration,
-    ) -> Result<TokenResponse> {
-        let config = self.oauth_config()?;
-        let listener = RedirectListener::bind().await?;
-        let redirect_uri = listener.redirect_uri();
-        let state = random_token()?;
-        let verifier = Secret::new(random_token()?);
-        let mut url = self.oauth_endpoint("oauth2/authorize").await?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &config.client_id)
-                .append_pair("redirect_uri", &redirect_uri)
-                .append_pair("state", &state)
-                .append_pair("code_challenge", &pkce_challenge(&verifier))
-                .append_pair("code_challenge_method", "S256");
-            for (k, v) in extra {
-                q.append_pair(k, v);
-            }
-        }
-        let deadline = Instant::now() + timeout;
-        let opened = async {
-            launcher.open(url.as_str()).await?;
-            std::future::pending::<Result<Secret>>().await
-        };
-        let code = tokio::select! {
-            biased;
-            r = listener.wait(&state, deadline, timeout) => r?,
-            r = opened => r?,
-        };
-        let token_url = self.oauth_endpoint("oauth2/token").await?;
-        let bytes = self
-            .post_form(
-                "oauth2/token",
-                &token_url,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.expose()),
-                    ("redirect_uri", &redirect_uri),
-                    ("code_verifier", verifier.expose()),
-                ],
-                RequestFlags::SENSITIVE_ONCE,
-            )
-            .await?;
-        self.token_response(&bytes)
+    ) -> Result<Grant> {
+        let oauth = self.oauth_client()?;
+        let authorize = self.oauth_endpoint("oauth2/authorize").await?;
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let flow = oauth.start_code_flow(authorize.as_str(), &extra, timeout).await?;
+        let code = flow.authorize(launcher).await?;
+        let token = self.oauth_endpoint("oauth2/token").await?;
+        oauth.exchange_code(token.as_str(), code).await
     }
 
-    fn token_response(&self, bytes: &[u8]) -> Result<TokenResponse> {
-        let r: TokenResponse = self.ex.parse("oauth2/token", bytes)?;
-        if let Some(tt) = &r.token_type {
-            if !tt.eq_ignore_ascii_case("bearer") {
-                return Err(self
-                    .ex
-                    .protocol(format!("token type {:?} is not Bearer", sanitize(tt))));
-            }
-        }
-        if r.access_token.is_empty() {
-            return Err(self.ex.protocol("oauth2/token returned an empty access token"));
-        }
-        Ok(r)
-    }
-
-    /// `oauth2/token` with `grant_type=refresh_token` (scope `service`).
+    /// `oauth2/token` with the refresh token (scope `service`).
     /// A refused refresh token is [`Error::Unauthenticated`].
     pub async fn oauth2_refresh(&self, refresh_token: &Secret) -> Result<ServiceToken> {
+        let oauth = self.oauth_client()?;
         let url = self.oauth_endpoint("oauth2/token").await?;
-        let bytes = self
-            .post_form(
-                "oauth2/token",
-                &url,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh_token.expose()),
-                ],
-                RequestFlags::SENSITIVE_ONCE,
-            )
+        let grant = oauth
+            .refresh(url.as_str(), refresh_token)
             .await
             .map_err(|e| match e {
                 Error::AuthorizationInvalid { detail } => Error::Unauthenticated { detail, source: None },
                 other => other,
             })?;
-        Ok(ServiceToken::from_response(self.token_response(&bytes)?))
+        Ok(ServiceToken::from_grant(grant))
     }
 
-    /// `oauth2/revoke` (RFC 7009) of an access or refresh token.
+    /// `oauth2/revoke` (RFC 7009) of an access or refresh token (`hint`
+    /// `refresh_token`; anything else is taken for an access token).
     pub async fn oauth2_revoke(&self, token: &Secret, hint: Option<&str>) -> Result<()> {
+        let oauth = self.oauth_client()?;
         let url = self.oauth_endpoint("oauth2/revoke").await?;
-        let mut form = vec![("token", token.expose())];
-        if let Some(h) = hint {
-            form.push(("token_type_hint", h));
-        }
-        self.post_form("oauth2/revoke", &url, &form, RequestFlags::SENSITIVE_IDEMPOTENT)
-            .await
-            .map(|_| ())
+        let kind = match hint {
+            Some("refresh_token") => TokenKind::Refresh,
+            _ => TokenKind::Access,
+        };
+        oauth.revoke(url.as_str(), token, kind).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_encoding_and_tokens() {
-        assert_eq!(form_encode("a b:c/é"), "a+b%3Ac%2F%C3%A9");
-        let a = random_token().unwrap();
-        assert_eq!(a.len(), 43);
-        assert_ne!(a, random_token().unwrap());
-        assert_eq!(
-            pkce_challenge(&Secret::new("dBjftJeZ4CK-V9ZcjPcL3dHYaAEm5fDRlqbRAkhpcBE")),
-            "reOvHDvSJUMRAC-kTUJKPq2SePCiVtvhQN9XiXV78-w"
-        );
-    }
 
     #[test]
     fn service_token_expiry() {

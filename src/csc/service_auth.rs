@@ -8,43 +8,30 @@
 //!   (`rssp_oauth2`);
 //! - [`crate::auth::EnvTokenSource`] (`bearer_env`) and [`StaticTokenSource`].
 //!
+//! The renewing ones keep their tokens in the one token cache
+//! ([`TokenCache`], one refresh margin [`MIN_TOKEN_TTL`]); each only says how
+//! it renews ([`TokenRenewer`]).
+//!
 //! [`for_profile`] builds the right one for a profile.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::client::CscClient;
 use super::oauth::ServiceToken;
-use crate::auth::{AccessTokenSource, Authenticator, BrowserLauncher, EnvTokenSource};
+use crate::auth::{
+    AccessTokenSource, Authenticator, BrowserLauncher, EnvTokenSource, TokenCache, TokenRenewer,
+};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ServiceAuth, TokenStore, Tokens};
 use crate::secret::Secret;
 
-/// A service token with less lifetime left than this is renewed before use.
-pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(30);
-
-/// The kept token while it has [`MIN_TOKEN_TTL`] left, else a new one from
-/// `obtain` (given the old one, e.g. for its refresh token), kept for next time.
-async fn cached_or_obtain<F, Fut>(
-    current: &tokio::sync::Mutex<Option<ServiceToken>>,
-    obtain: F,
-) -> Result<Secret>
-where
-    F: FnOnce(Option<ServiceToken>) -> Fut,
-    Fut: std::future::Future<Output = Result<ServiceToken>>,
-{
-    let mut current = current.lock().await;
-    if let Some(t) = current.as_ref().filter(|t| !t.expires_within(MIN_TOKEN_TTL)) {
-        return Ok(t.access_token.clone());
-    }
-    let t = obtain(current.take()).await?;
-    let token = t.access_token.clone();
-    *current = Some(t);
-    Ok(token)
-}
+/// A service token with less lifetime left than this is renewed before
+/// use: the one refresh margin of [`TokenCache`], whatever the token.
+pub const MIN_TOKEN_TTL: Duration = crate::auth::DEFAULT_MIN_TTL;
 
 /// A fixed access token obtained elsewhere; it cannot be refreshed.
 #[derive(Clone)]
@@ -83,18 +70,51 @@ impl AccessTokenSource for StaticTokenSource {
 /// CSC `auth/login` with HTTP Basic: logs in on first use, renews with the
 /// refresh token when it has one, else logs in again with the password.
 pub struct BasicLoginSource {
+    login: Arc<BasicLogin>,
+    cache: TokenCache,
+}
+
+/// How [`BasicLoginSource`] renews (the [`TokenCache`] decides when).
+struct BasicLogin {
     client: CscClient,
     user: String,
     password: Secret,
-    current: tokio::sync::Mutex<Option<ServiceToken>>,
+}
+
+impl fmt::Debug for BasicLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicLogin")
+            .field("service", &self.client.base_url())
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for BasicLoginSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BasicLoginSource")
-            .field("service", &self.client.base_url())
-            .field("user", &self.user)
+            .field("service", &self.login.client.base_url())
+            .field("user", &self.login.user)
             .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TokenRenewer for BasicLogin {
+    async fn renew(&self, known: Option<&Tokens>) -> Result<Tokens> {
+        if let Some(rt) = known.and_then(|t| t.refresh_token.as_ref()) {
+            match self.client.login_with_refresh_token(rt).await {
+                Ok(t) => return Ok(t.into_tokens(&self.client, None)),
+                Err(e) => tracing::debug!("refreshing the RSSP login failed ({e}); logging in again"),
+            }
+        }
+        let t = self.client.login_basic(&self.user, &self.password, true).await?;
+        Ok(t.into_tokens(&self.client, None))
+    }
+
+    fn accepts(&self, _stored: &Tokens) -> Result<bool> {
+        // Never stored: only this process's login.
+        Ok(true)
     }
 }
 
@@ -102,35 +122,29 @@ impl BasicLoginSource {
     /// Logs in through `client` (a client without a token source: see
     /// [`CscClient::without_token_source`]) as `user`.
     pub fn new(client: CscClient, user: impl Into<String>, password: Secret) -> Self {
-        Self {
+        let login = Arc::new(BasicLogin {
             client,
             user: user.into(),
             password,
-            current: tokio::sync::Mutex::new(None),
+        });
+        Self {
+            cache: TokenCache::with_renewer(login.clone(), None),
+            login,
         }
-    }
-
-    async fn obtain(&self, previous: Option<ServiceToken>) -> Result<ServiceToken> {
-        if let Some(rt) = previous.as_ref().and_then(|t| t.refresh_token.as_ref()) {
-            match self.client.login_with_refresh_token(rt).await {
-                Ok(t) => return Ok(t),
-                Err(e) => tracing::debug!("refreshing the RSSP login failed ({e}); logging in again"),
-            }
-        }
-        self.client.login_basic(&self.user, &self.password, true).await
     }
 
     /// Revokes the tokens at the service (`auth/revoke`) and forgets them.
     pub async fn logout(&self) -> Result<()> {
-        let Some(t) = self.current.lock().await.take() else {
+        let Some(t) = self.cache.take().await? else {
             return Ok(());
         };
+        let client = &self.login.client;
         if let Some(rt) = &t.refresh_token {
-            self.client
+            client
                 .auth_revoke(&t.access_token, rt, Some("refresh_token"))
                 .await?;
         }
-        self.client
+        client
             .auth_revoke(&t.access_token, &t.access_token, Some("access_token"))
             .await
     }
@@ -139,119 +153,53 @@ impl BasicLoginSource {
 #[async_trait]
 impl AccessTokenSource for BasicLoginSource {
     async fn access_token(&self) -> Result<Secret> {
-        cached_or_obtain(&self.current, |previous| self.obtain(previous)).await
+        self.cache.access_token().await
     }
 
     async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref().filter(|t| t.access_token != *rejected) {
-            return Ok(t.access_token.clone());
-        }
-        let t = self.obtain(current.take()).await?;
-        let token = t.access_token.clone();
-        *current = Some(t);
-        Ok(token)
+        self.cache.refresh_after_rejection(rejected).await
     }
 }
+
+/// Where the tokens are kept: a store and the key in it.
+type StoredAs = Option<(Arc<dyn TokenStore>, String)>;
 
 /// The RSSP's own OAuth 2.0 server, scope `service`: the authorization
 /// code flow with PKCE through a browser on first use (or an explicit
 /// [`login`](Self::login)), then the refresh token. Tokens are kept in a
 /// [`TokenStore`] when one is given, so other processes reuse them.
 pub struct RsspOAuth2Source {
+    login: Arc<RsspLogin>,
+    store: StoredAs,
+    cache: TokenCache,
+}
+
+/// How [`RsspOAuth2Source`] renews (the [`TokenCache`] decides when).
+struct RsspLogin {
     client: CscClient,
     launcher: Option<Arc<dyn BrowserLauncher>>,
     timeout: Duration,
-    store: Option<(Arc<dyn TokenStore>, String)>,
-    current: tokio::sync::Mutex<Option<ServiceToken>>,
+}
+
+impl fmt::Debug for RsspLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RsspLogin")
+            .field("service", &self.client.base_url())
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for RsspOAuth2Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RsspOAuth2Source")
-            .field("service", &self.client.base_url())
+            .field("service", &self.login.client.base_url())
             .field("store_key", &self.store.as_ref().map(|(_, k)| k))
             .finish_non_exhaustive()
     }
 }
 
-impl RsspOAuth2Source {
-    /// Authorizes through `client` (which needs an OAuth client: see
-    /// [`CscClient::with_oauth_client`]); `launcher` opens the browser when
-    /// a login is needed (without one, a missing login is
-    /// [`Error::Unauthenticated`]).
-    pub fn new(client: CscClient, launcher: Option<Arc<dyn BrowserLauncher>>) -> Self {
-        Self {
-            client,
-            launcher,
-            timeout: super::authorize::DEFAULT_APPROVAL_TIMEOUT,
-            store: None,
-            current: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    /// Keeps the tokens in `store` under `key` (a profile-like name).
-    pub fn with_store(mut self, store: Arc<dyn TokenStore>, key: impl Into<String>) -> Self {
-        self.store = Some((store, key.into()));
-        self
-    }
-
-    /// How long the user has to approve in the browser.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    fn load(&self) -> Result<Option<ServiceToken>> {
-        let Some((store, key)) = &self.store else {
-            return Ok(None);
-        };
-        let Some(t) = store.load(key)? else {
-            return Ok(None);
-        };
-        if t.issuer != self.client.base_url() {
-            return Ok(None);
-        }
-        let now = SystemTime::now();
-        Ok(Some(ServiceToken {
-            access_token: t.access_token,
-            refresh_token: t.refresh_token,
-            expires_in: t
-                .expires_at
-                .map(|at| at.duration_since(now).unwrap_or(Duration::ZERO)),
-            received: std::time::Instant::now(),
-        }))
-    }
-
-    fn save(&self, t: &ServiceToken) -> Result<()> {
-        let Some((store, key)) = &self.store else {
-            return Ok(());
-        };
-        let client_id = self.client.oauth_client_id().unwrap_or_default().to_owned();
-        store.save(
-            key,
-            &Tokens {
-                issuer: self.client.base_url().to_owned(),
-                client_id,
-                subject: None,
-                access_token: t.access_token.clone(),
-                refresh_token: t.refresh_token.clone(),
-                id_token: None,
-                expires_at: t.expires_in.map(|d| SystemTime::now() + d),
-                scope: Some("service".into()),
-            },
-        )
-    }
-
-    /// Runs the browser flow for scope `service` now and keeps the tokens.
-    pub async fn login(&self) -> Result<()> {
-        let t = self.browser_login().await?;
-        self.save(&t)?;
-        *self.current.lock().await = Some(t);
-        Ok(())
-    }
-
-    async fn browser_login(&self) -> Result<ServiceToken> {
+impl RsspLogin {
+    async fn browser_login(&self) -> Result<Tokens> {
         let launcher = self.launcher.as_ref().ok_or_else(|| Error::Unauthenticated {
             detail: format!("not logged in to {}", self.client.service_name()),
             source: None,
@@ -264,64 +212,102 @@ impl RsspOAuth2Source {
                 Error::AuthorizationInvalid { detail } => Error::Unauthenticated { detail, source: None },
                 other => other,
             })?;
-        Ok(ServiceToken {
-            access_token: r.access_token.clone(),
-            refresh_token: r.refresh_token.clone(),
-            expires_in: r.expires_in.map(Duration::from_secs),
-            received: std::time::Instant::now(),
-        })
+        Ok(ServiceToken::from_grant(r).into_tokens(&self.client, Some("service")))
     }
+}
 
-    async fn obtain(&self, previous: Option<ServiceToken>) -> Result<ServiceToken> {
-        let previous = match previous {
-            Some(p) => Some(p),
-            None => self.load()?,
-        };
-        if let Some(p) = &previous {
-            if !p.expires_within(MIN_TOKEN_TTL) {
-                return Ok(p.clone());
-            }
-        }
-        let refreshed = match previous.as_ref().and_then(|p| p.refresh_token.as_ref()) {
-            Some(rt) => match self.client.oauth2_refresh(rt).await {
-                Ok(mut t) => {
+#[async_trait]
+impl TokenRenewer for RsspLogin {
+    async fn renew(&self, known: Option<&Tokens>) -> Result<Tokens> {
+        if let Some(rt) = known.and_then(|p| p.refresh_token.as_ref()) {
+            match self.client.oauth2_refresh(rt).await {
+                Ok(t) => {
+                    let mut t = t.into_tokens(&self.client, Some("service"));
                     // Without rotation the old refresh token stays valid.
                     if t.refresh_token.is_none() {
                         t.refresh_token = Some(rt.clone());
                     }
-                    Some(t)
+                    return Ok(t);
                 }
                 Err(e @ Error::Unauthenticated { .. }) => {
                     tracing::debug!("the RSSP refused the refresh token ({e})");
-                    None
                 }
                 Err(e) => return Err(e),
+            }
+        }
+        self.browser_login().await
+    }
+
+    fn accepts(&self, stored: &Tokens) -> Result<bool> {
+        Ok(stored.issuer == self.client.base_url())
+    }
+}
+
+impl RsspOAuth2Source {
+    /// Authorizes through `client` (which needs an OAuth client: see
+    /// [`CscClient::with_oauth_client`]); `launcher` opens the browser when
+    /// a login is needed (without one, a missing login is
+    /// [`Error::Unauthenticated`]).
+    pub fn new(client: CscClient, launcher: Option<Arc<dyn BrowserLauncher>>) -> Self {
+        Self::build(
+            RsspLogin {
+                client,
+                launcher,
+                timeout: super::authorize::DEFAULT_APPROVAL_TIMEOUT,
             },
-            None => None,
-        };
-        let t = match refreshed {
-            Some(t) => t,
-            None => self.browser_login().await?,
-        };
-        self.save(&t)?;
-        Ok(t)
+            None,
+        )
+    }
+
+    fn build(login: RsspLogin, store: StoredAs) -> Self {
+        let login = Arc::new(login);
+        Self {
+            cache: TokenCache::with_renewer(login.clone(), store.clone()),
+            login,
+            store,
+        }
+    }
+
+    /// The renewer back, to build anew (only the cache shares it).
+    fn into_parts(self) -> (RsspLogin, StoredAs) {
+        let Self { login, store, cache } = self;
+        drop(cache);
+        let login = Arc::try_unwrap(login).unwrap_or_else(|shared| RsspLogin {
+            client: shared.client.without_token_source(),
+            launcher: shared.launcher.clone(),
+            timeout: shared.timeout,
+        });
+        (login, store)
+    }
+
+    /// Keeps the tokens in `store` under `key` (a profile-like name).
+    pub fn with_store(self, store: Arc<dyn TokenStore>, key: impl Into<String>) -> Self {
+        let (login, _) = self.into_parts();
+        Self::build(login, Some((store, key.into())))
+    }
+
+    /// How long the user has to approve in the browser.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        let (mut login, store) = self.into_parts();
+        login.timeout = timeout;
+        Self::build(login, store)
+    }
+
+    /// Runs the browser flow for scope `service` now and keeps the tokens.
+    pub async fn login(&self) -> Result<()> {
+        let t = self.login.browser_login().await?;
+        self.cache.put(t).await
     }
 
     /// Revokes the tokens (`oauth2/revoke`) and forgets them here and in the store.
     pub async fn logout(&self) -> Result<()> {
-        let t = match self.current.lock().await.take() {
-            Some(t) => Some(t),
-            None => self.load()?,
-        };
+        let client = &self.login.client;
         let mut result = Ok(());
-        if let Some(t) = t {
+        if let Some(t) = self.cache.take().await? {
             if let Some(rt) = &t.refresh_token {
-                result = self.client.oauth2_revoke(rt, Some("refresh_token")).await;
+                result = client.oauth2_revoke(rt, Some("refresh_token")).await;
             }
-            let access = self
-                .client
-                .oauth2_revoke(&t.access_token, Some("access_token"))
-                .await;
+            let access = client.oauth2_revoke(&t.access_token, Some("access_token")).await;
             result = result.and(access);
         }
         if let Some((store, key)) = &self.store {
@@ -334,29 +320,17 @@ impl RsspOAuth2Source {
 #[async_trait]
 impl AccessTokenSource for RsspOAuth2Source {
     async fn access_token(&self) -> Result<Secret> {
-        cached_or_obtain(&self.current, |previous| self.obtain(previous)).await
+        self.cache.access_token().await
     }
 
     async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref().filter(|t| t.access_token != *rejected) {
-            return Ok(t.access_token.clone());
-        }
-        let mut previous = current.take().or(self.load()?);
-        if let Some(p) = previous.as_mut() {
-            // Rejected: whatever its lifetime says, it must be renewed.
-            p.expires_in = Some(Duration::ZERO);
-        }
-        let t = self.obtain(previous).await?;
-        let token = t.access_token.clone();
-        *current = Some(t);
-        Ok(token)
+        self.cache.refresh_after_rejection(rejected).await
     }
 }
 
 /// The service token source a profile's `rssp.service_auth` asks for.
 ///
-/// - `gbiz_login`: the GビズID login's [`TokenCache`](crate::auth::TokenCache)
+/// - `gbiz_login`: the GビズID login's [`TokenCache`]
 ///   (tokens in `store` under the profile's name);
 /// - `csc_basic`: [`BasicLoginSource`] with the profile's password, or
 ///   `password` when given (the CLI prompts for it); none is

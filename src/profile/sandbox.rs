@@ -1,4 +1,9 @@
 //! The hand-over file between a running sandbox and the sandbox profile.
+//!
+//! The sandbox writes what profiles read: this room only knows the file's
+//! format and place; the sandbox server fills it in
+//! (`SandboxEndpoints::of`, in `crate::sandbox`), so `profile` depends on
+//! nothing above it.
 
 use std::path::{Path, PathBuf};
 
@@ -44,25 +49,6 @@ impl SandboxEndpoints {
     /// The CA file's full path.
     pub fn ca_path(&self, state_dir: &Path) -> Option<PathBuf> {
         self.ca_file.as_ref().map(|f| state_dir.join(f))
-    }
-
-    /// The endpoints of a sandbox running in this process (what
-    /// `crpki sandbox serve` writes into its state directory). The sandbox
-    /// has no OpenID revocation endpoint in its discovery document (like
-    /// GビズID); its OAuth revocation endpoint also revokes OpenID tokens,
-    /// so it is named here for `crpki logout`.
-    #[cfg(feature = "sandbox")]
-    pub fn of(sandbox: &crate::sandbox::Sandbox) -> Self {
-        let https = sandbox.base_url().starts_with("https:");
-        Self {
-            oidc_issuer: sandbox.oidc_issuer().to_owned(),
-            client_id: sandbox.client_id().to_owned(),
-            client_secret: Some(Secret::new(sandbox.client_secret())),
-            revocation_endpoint: Some(format!("{}oauth2/revoke", sandbox.csc_base_v2())),
-            rssp_base_url: sandbox.csc_base_v2().to_owned(),
-            csc_version: CscVersion::V2,
-            ca_file: https.then(|| sandbox.tls_ca_path()),
-        }
     }
 
     /// Writes the file atomically (owner-only: it holds the client secret).

@@ -64,6 +64,8 @@ pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
+use crate::profile::{CscVersion, SandboxEndpoints};
+use crate::secret::Secret;
 
 /// The largest request body accepted; larger ones get `413` with a CSC error body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -393,6 +395,28 @@ impl Sandbox {
     }
 }
 
+// The hand-over file's format belongs to `profile` (what profiles read);
+// the sandbox fills it in, so the dependency points from here down.
+impl SandboxEndpoints {
+    /// The endpoints of a sandbox running in this process (what
+    /// `crpki sandbox serve` writes into its state directory). The sandbox
+    /// has no OpenID revocation endpoint in its discovery document (like
+    /// GビズID); its OAuth revocation endpoint also revokes OpenID tokens,
+    /// so it is named here for `crpki logout`.
+    pub fn of(sandbox: &Sandbox) -> Self {
+        let https = sandbox.base_url().starts_with("https:");
+        Self {
+            oidc_issuer: sandbox.oidc_issuer().to_owned(),
+            client_id: sandbox.client_id().to_owned(),
+            client_secret: Some(Secret::new(sandbox.client_secret())),
+            revocation_endpoint: Some(format!("{}oauth2/revoke", sandbox.csc_base_v2())),
+            rssp_base_url: sandbox.csc_base_v2().to_owned(),
+            csc_version: CscVersion::V2,
+            ca_file: https.then(|| sandbox.tls_ca_path()),
+        }
+    }
+}
+
 /// Generates the sandbox state in `dir` unless it is already there (keys,
 /// certificates, TLS CA, client secret), without starting a server.
 pub fn init_state(dir: &Path) -> Result<()> {
@@ -477,7 +501,7 @@ pub async fn serve_cli(
     let sb = Sandbox::start(config).await?;
     // The hand-over file through which the `sandbox` profile of other
     // crpki processes finds this server (its ports are ephemeral).
-    let endpoints = crate::profile::SandboxEndpoints::of(&sb);
+    let endpoints = SandboxEndpoints::of(&sb);
     endpoints.write(sb.state_dir())?;
     // Written with errors ignored: a closed stdout (`| head`, a test that
     // stopped reading) must not bring the server down.
@@ -489,7 +513,7 @@ pub async fn serve_cli(
     say("The `sandbox` profile of crpki now points here.");
     let waited = tokio::signal::ctrl_c().await;
     say("crpki SANDBOX: stopping");
-    let _ = crate::profile::SandboxEndpoints::remove(sb.state_dir());
+    let _ = SandboxEndpoints::remove(sb.state_dir());
     sb.shutdown().await;
     waited.map_err(|e| Error::io("waiting for Ctrl-C", e))
 }

@@ -250,7 +250,9 @@ fn system_path(wine: &Wine) -> String {
 }
 
 /// `crpki --version` through `cmd`, which finds crpki on the PATH:
-/// (success, output).
+/// (whether crpki answered, the output). Not cmd's exit status alone:
+/// Wine's cmd exits with 0 for any unknown command once the PATH ends in
+/// an empty entry, as it does after Wine's msi removed crpki's.
 fn crpki_on_path(wine: &Wine) -> (bool, String) {
     let out = wine.run(&["cmd", "/c", "crpki", "--version"]);
     let text = format!(
@@ -258,7 +260,8 @@ fn crpki_on_path(wine: &Wine) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    let answered = out.status.success() && text.lines().any(|l| l.starts_with("crpki "));
+    (answered, text)
 }
 
 /// `wine msiexec ARGS /qn`, which must succeed.

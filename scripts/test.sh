@@ -23,6 +23,9 @@ have chromium || need_pkgs+=(chromium)
 have chromedriver || need_pkgs+=(chromium-driver)
 have cc || need_pkgs+=(build-essential)
 have curl || need_pkgs+=(curl ca-certificates)
+# The Windows installer's test (tests/wine_msi.rs): wixl packs, msiinfo reads.
+have wixl || need_pkgs+=(wixl)
+have msiinfo || need_pkgs+=(msitools)
 
 if ((${#need_pkgs[@]})); then
     step "installing Debian packages: ${need_pkgs[*]}"

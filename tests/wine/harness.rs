@@ -27,7 +27,21 @@ pub fn fail_setup(what: &str) -> ! {
 
 /// Runs scripts/wine-env.sh and returns the variables it prints.
 pub fn wine_env() -> HashMap<String, String> {
-    let out = Command::new("bash")
+    wine_env_prefix(None)
+}
+
+/// [`wine_env`] for a Wine prefix of its own at `prefix` (made when
+/// missing), instead of the prefix the suites share.
+pub fn wine_env_in(prefix: &Path) -> HashMap<String, String> {
+    wine_env_prefix(Some(prefix))
+}
+
+fn wine_env_prefix(prefix: Option<&Path>) -> HashMap<String, String> {
+    let mut cmd = Command::new("bash");
+    if let Some(prefix) = prefix {
+        cmd.env("CRPKI_WINEPREFIX", prefix);
+    }
+    let out = cmd
         .arg(Path::new(MANIFEST).join("scripts/wine-env.sh"))
         .arg("--env")
         .stderr(Stdio::inherit())
@@ -95,6 +109,19 @@ pub fn lock_prefix(env: &HashMap<String, String>) -> PrefixLock {
     }
 }
 
+/// The target directory of the cargo running the tests (absolute); the
+/// Windows builds go into directories of their own below it.
+pub fn target_root() -> PathBuf {
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(MANIFEST).join("target"));
+    if outer.is_absolute() {
+        outer
+    } else {
+        Path::new(MANIFEST).join(outer)
+    }
+}
+
 /// Builds crpki.dll with `features`, the binaries `bins` (e.g.
 /// `crpki.exe`) and the Windows program `example` in one cargo run, into
 /// `<target dir>/<dir>`; returns the DLL's and the program's paths. Each
@@ -108,15 +135,7 @@ pub fn build_with_bins(features: &str, bins: &[&str], example: &str, dir: &str) 
 /// [`build_with_bins`] with several Windows test programs; returns the
 /// DLL's path and the programs' paths in the order given.
 pub fn build_flavour(features: &str, bins: &[&str], examples: &[&str], dir: &str) -> (PathBuf, Vec<PathBuf>) {
-    let outer = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(MANIFEST).join("target"));
-    let outer = if outer.is_absolute() {
-        outer
-    } else {
-        Path::new(MANIFEST).join(outer)
-    };
-    let target_dir = outer.join(dir);
+    let target_dir = target_root().join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(MANIFEST)

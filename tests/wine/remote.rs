@@ -12,29 +12,6 @@ use crate::remote_support::*;
 
 use super::*;
 
-fn cms_ok(p7s: &Path, data: &Path, root: &Path) -> bool {
-    openssl(&[
-        "cms",
-        "-verify",
-        "-inform",
-        "DER",
-        "-in",
-        path(p7s),
-        "-binary",
-        "-content",
-        path(data),
-        "-CAfile",
-        path(root),
-        "-purpose",
-        "any",
-        "-ignore_critical",
-        "-out",
-        "/dev/null",
-    ])
-    .status
-    .success()
-}
-
 fn bench_us(text: &str, label: &str) -> Option<(f64, usize)> {
     let line = text.lines().find(|l| l.starts_with(&format!("bench {label} ")))?;
     let n: usize = line.split("n=").nth(1)?.split(' ').next()?.parse().ok()?;

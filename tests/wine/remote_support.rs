@@ -10,6 +10,7 @@
 //! the provider only by how the loop client is started.
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,8 +67,13 @@ impl RemoteWine {
     /// and client; `crpki.exe` next to the DLL), starts the sandbox and
     /// writes the sandbox profile's endpoints.
     pub fn start(build: fn() -> (PathBuf, PathBuf)) -> Self {
+        Self::start_with(wine_env(), build)
+    }
+
+    /// [`RemoteWine::start`] in the Wine of `env` (e.g. a prefix of the
+    /// test's own, from [`wine_env_in`]).
+    pub fn start_with(env: HashMap<String, String>, build: fn() -> (PathBuf, PathBuf)) -> Self {
         let started = Instant::now();
-        let env = wine_env();
         let prefix = lock_prefix(&env);
         let (dll, exe) = build();
         let crpki_exe = dll.with_file_name("crpki.exe");
@@ -332,6 +338,31 @@ impl RemoteWine {
             "secrets in the log"
         );
     }
+}
+
+/// Whether `openssl cms -verify` accepts the detached CMS `p7s` over
+/// `data`, chained to `root` (PEM).
+pub fn cms_ok(p7s: &Path, data: &Path, root: &Path) -> bool {
+    openssl(&[
+        "cms",
+        "-verify",
+        "-inform",
+        "DER",
+        "-in",
+        path(p7s),
+        "-binary",
+        "-content",
+        path(data),
+        "-CAfile",
+        path(root),
+        "-purpose",
+        "any",
+        "-ignore_critical",
+        "-out",
+        "/dev/null",
+    ])
+    .status
+    .success()
 }
 
 /// Whether openssl accepts `sig` as an RSA PKCS#1 SHA-256 signature of `data`.

@@ -16,6 +16,7 @@
 //!   `remote`, the client and the `CscSigner` backend);
 //! - `auth` (feature `remote`): the HTTPS transport and the GビズID login;
 //! - [`profile`]: profiles and token files;
+//! - [`text`]: certificate values and file names made safe to print;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
@@ -40,6 +41,7 @@ pub mod provider;
 pub mod sandbox;
 pub mod secret;
 pub mod signer;
+pub mod text;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use error::{Error, Result, TrustFailure};

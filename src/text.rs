@@ -132,7 +132,9 @@ mod tests {
 
     #[test]
     fn unsafe_characters() {
-        for c in ['\0', '\r', '\n', '\x1b', '\x7f', '\u{85}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{2028}'] {
+        for c in [
+            '\0', '\r', '\n', '\x1b', '\x7f', '\u{85}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{2028}',
+        ] {
             assert!(is_unsafe_char(c), "{c:?}");
         }
         for c in ['a', ' ', '法', '\u{3000}', '-'] {

@@ -30,7 +30,8 @@ const CONTENT: &[u8] = "本契約は crpki のテストです。\n".as_bytes();
 
 /// A fixture RSA key, for rcgen to sign with.
 fn key(name: &str) -> KeyPair {
-    KeyPair::from_pem_and_sign_algo(&fixture_text(&format!("{name}.key.pem")), &rcgen::PKCS_RSA_SHA256).unwrap()
+    KeyPair::from_pem_and_sign_algo(&fixture_text(&format!("{name}.key.pem")), &rcgen::PKCS_RSA_SHA256)
+        .unwrap()
 }
 
 fn dn(cn: &str) -> DistinguishedName {
@@ -67,7 +68,10 @@ fn params(cn: &str, serial: u64, ca: bool) -> CertificateParams {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     } else {
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
     }
     p
 }
@@ -127,7 +131,9 @@ fn keep(name: &str, bytes: &[u8]) {
 fn same_subject_cas(cn: &str, k: u64) -> Vec<Certificate> {
     let ca_key = key("other-root");
     let issuer = issuer_named(cn, "other-root");
-    (0..k).map(|i| cert(&params(cn, 1000 + i, true), &ca_key, &issuer)).collect()
+    (0..k)
+        .map(|i| cert(&params(cn, 1000 + i, true), &ca_key, &issuer))
+        .collect()
 }
 
 // ---- 1. chain building -------------------------------------------------------------
@@ -161,7 +167,10 @@ fn fifty_same_subject_ca_certificates_do_not_blow_up_path_building() {
     let der = sign(&signer, None);
     keep("same-subject-50.p7s", &der);
     let err = cms::verify_detached(&der, CONTENT, &[root()], None).unwrap_err();
-    assert!(matches!(err, Error::Untrusted(TrustFailure::IssuerNotFound { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Untrusted(TrustFailure::IssuerNotFound { .. })),
+        "{err:?}"
+    );
     let signer = memory_signer(&leaf, "rep-rsa2048", cas.clone());
     let v = cms::verify_detached(&sign(&signer, None), CONTENT, &[root()], None).unwrap();
     assert_eq!(v.chain.len(), 3);
@@ -181,13 +190,27 @@ fn layered_candidates_stop_at_the_documented_limit() {
     // Six layers of eight CA certificates; every certificate of a layer is a
     // candidate issuer of every certificate of the layer below, so there
     // are 8^6 paths, none reaching a root.
-    let keys = ["registrar-root", "other-root", "rep-rsa2048", "rep-bad-moj", "rep-expired", "rep-foreign"];
+    let keys = [
+        "registrar-root",
+        "other-root",
+        "rep-rsa2048",
+        "rep-bad-moj",
+        "rep-expired",
+        "rep-foreign",
+    ];
     let layer_name = |i: usize| format!("TEST layer {i}");
     let mut cas = Vec::new();
     for (i, key_name) in keys.iter().enumerate() {
-        let issuer = issuer_named(&layer_name(i + 1), keys.get(i + 1).copied().unwrap_or("registrar-root"));
+        let issuer = issuer_named(
+            &layer_name(i + 1),
+            keys.get(i + 1).copied().unwrap_or("registrar-root"),
+        );
         for j in 0..8 {
-            cas.push(cert(&params(&layer_name(i), (100 * i + j) as u64, true), &key(key_name), &issuer));
+            cas.push(cert(
+                &params(&layer_name(i), (100 * i + j) as u64, true),
+                &key(key_name),
+                &issuer,
+            ));
         }
     }
     let leaf = cert(
@@ -225,7 +248,11 @@ fn eighty_thousand_extensions_are_refused_by_size() {
     p.custom_extensions = (0..80_000u64)
         .map(|i| CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, i], vec![0x05, 0x00]))
         .collect();
-    let der = p.signed_by(&key("rep-rsa2048"), &root_issuer()).unwrap().der().to_vec();
+    let der = p
+        .signed_by(&key("rep-rsa2048"), &root_issuer())
+        .unwrap()
+        .der()
+        .to_vec();
     assert!(der.len() > MAX_CERTIFICATE_SIZE);
     keep("ext-80000.der", &der);
     let err = Certificate::from_der(&der).unwrap_err();
@@ -252,19 +279,30 @@ fn eighty_thousand_extensions_are_refused_by_size() {
         .chain([17])
         .map(|i| CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, i], vec![0x05, 0x00]))
         .collect();
-    let der = p.signed_by(&key("rep-rsa2048"), &root_issuer()).unwrap().der().to_vec();
+    let der = p
+        .signed_by(&key("rep-rsa2048"), &root_issuer())
+        .unwrap()
+        .der()
+        .to_vec();
     let err = Certificate::from_der(&der).unwrap_err();
     assert!(err.to_string().contains("more than once"), "{err}");
 }
 
 #[test]
 fn signatures_over_the_size_or_certificate_limits_are_malformed() {
-    let leaf = cert(&params("TEST signer", 11, false), &key("rep-rsa2048"), &root_issuer());
+    let leaf = cert(
+        &params("TEST signer", 11, false),
+        &key("rep-rsa2048"),
+        &root_issuer(),
+    );
     let signer = memory_signer(&leaf, "rep-rsa2048", vec![]);
     let der = sign(&signer, None);
     let too_big = vec![0u8; cms::MAX_SIGNATURE_SIZE + 1];
     let err = cms::verify_detached(&too_big, CONTENT, &[root()], None).unwrap_err();
-    assert!(matches!(&err, Error::Malformed { detail, .. } if detail.contains("at most")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Malformed { detail, .. } if detail.contains("at most")),
+        "{err:?}"
+    );
     cms::verify_detached(&der, CONTENT, &[root()], None).unwrap();
 
     // More certificates than MAX_CERTIFICATES.
@@ -311,7 +349,12 @@ fn a_backdated_signature_is_checked_at_the_current_time_unless_at_is_given() {
     let sig = dir.path().join("doc.txt.p7s");
     std::fs::write(&sig, &der).unwrap();
     let ca = fixture("registrar-root.pem");
-    let out = crpki(&["verify".as_ref(), doc.as_os_str(), "--ca".as_ref(), ca.as_os_str()]);
+    let out = crpki(&[
+        "verify".as_ref(),
+        doc.as_os_str(),
+        "--ca".as_ref(),
+        ca.as_os_str(),
+    ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
     let out = crpki(&[
@@ -354,9 +397,18 @@ fn an_oversized_signature_file_is_refused_before_it_is_read() {
         "{err:?}"
     );
     let ca = fixture("registrar-root.pem");
-    let out = crpki(&["verify".as_ref(), doc.as_os_str(), "--ca".as_ref(), ca.as_os_str()]);
+    let out = crpki(&[
+        "verify".as_ref(),
+        doc.as_os_str(),
+        "--ca".as_ref(),
+        ca.as_os_str(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("at most 1048576 bytes"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("at most 1048576 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 // ---- 5. file names that are not UTF-8 ----------------------------------------------
@@ -379,17 +431,32 @@ fn a_file_name_that_is_not_utf8_signs_and_verifies_in_text_and_json() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let ca = fixture("registrar-root.pem");
-    let args = ["verify".as_ref(), file.as_os_str(), "--ca".as_ref(), ca.as_os_str()];
+    let args = [
+        "verify".as_ref(),
+        file.as_os_str(),
+        "--ca".as_ref(),
+        ca.as_os_str(),
+    ];
     let out = crpki(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("bad\\xff\\xfe.txt"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("bad\\xff\\xfe.txt"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let out = crpki(&[&args[..], &["--json".as_ref()]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let shown = v["file"].as_str().unwrap();
     assert!(shown.ends_with("/bad\\xff\\xfe.txt"), "{shown}");
-    assert!(v["signature"].as_str().unwrap().ends_with("/bad\\xff\\xfe.txt.p7s"), "{v}");
+    assert!(
+        v["signature"]
+            .as_str()
+            .unwrap()
+            .ends_with("/bad\\xff\\xfe.txt.p7s"),
+        "{v}"
+    );
 }
 
 // ---- 6-8. what `cert show` prints ---------------------------------------------------
@@ -412,7 +479,10 @@ fn hostile_moj_certificate() -> Certificate {
         CustomExtension::from_oid_content(&arcs, value)
     };
     p.custom_extensions = vec![
-        ext(&moj::OID_REGISTRAR, moj::registrar_to_der("登記官\r\n法人番号 corporate number: 1").unwrap()),
+        ext(
+            &moj::OID_REGISTRAR,
+            moj::registrar_to_der("登記官\r\n法人番号 corporate number: 1").unwrap(),
+        ),
         ext(&moj::OID_REGISTERED_CORPORATE_INFO, info.to_der().unwrap()),
     ];
     cert(&p, &key("rep-rsa2048"), &root_issuer())
@@ -431,7 +501,10 @@ fn assert_terminal_safe(out: &str) {
 fn moj_values_are_escaped_and_cannot_fake_a_line() {
     let cert = hostile_moj_certificate();
     // The library keeps the raw values; the summary is what is shown.
-    assert_eq!(cert.moj().unwrap().unwrap().corporate_name.as_deref(), Some(HOSTILE));
+    assert_eq!(
+        cert.moj().unwrap().unwrap().corporate_name.as_deref(),
+        Some(HOSTILE)
+    );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hostile.pem");
     std::fs::write(&file, cert.to_pem()).unwrap();
@@ -446,10 +519,22 @@ fn moj_values_are_escaped_and_cannot_fake_a_line() {
     assert!(stdout.contains("株式会社ACME\\0d\\0a法人番号"), "{stdout}");
     assert!(stdout.contains("\\1b[2K\\c2\\9b1A\\e2\\80\\ae"), "{stdout}");
 
-    let out = crpki(&["cert".as_ref(), "show".as_ref(), file.as_os_str(), "--json".as_ref()]);
+    let out = crpki(&[
+        "cert".as_ref(),
+        "show".as_ref(),
+        file.as_os_str(),
+        "--json".as_ref(),
+    ]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["corporate_name", "corporate_address", "director_name", "director_title", "registry_office", "registrar"] {
+    for key in [
+        "corporate_name",
+        "corporate_address",
+        "director_name",
+        "director_title",
+        "registry_office",
+        "registrar",
+    ] {
         let value = v[key].as_str().unwrap();
         assert_terminal_safe(value);
         assert!(!value.contains('\n'), "{key}: {value:?}");
@@ -462,7 +547,12 @@ fn moj_values_are_escaped_and_cannot_fake_a_line() {
     std::fs::write(&doc, CONTENT).unwrap();
     std::fs::write(dir.path().join("doc.txt.p7s"), sign(&signer, None)).unwrap();
     let ca = fixture("registrar-root.pem");
-    let out = crpki(&["verify".as_ref(), doc.as_os_str(), "--ca".as_ref(), ca.as_os_str()]);
+    let out = crpki(&[
+        "verify".as_ref(),
+        doc.as_os_str(),
+        "--ca".as_ref(),
+        ca.as_os_str(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert_terminal_safe(&stdout);
@@ -474,12 +564,23 @@ fn moj_values_are_escaped_and_cannot_fake_a_line() {
 fn cert_show_json_reports_malformed_moj_extensions_like_text_mode() {
     let pem = fixture("rep-bad-moj.pem");
     let text_mode = crpki(&["cert".as_ref(), "show".as_ref(), pem.as_os_str()]);
-    let json_mode = crpki(&["cert".as_ref(), "show".as_ref(), pem.as_os_str(), "--json".as_ref()]);
+    let json_mode = crpki(&[
+        "cert".as_ref(),
+        "show".as_ref(),
+        pem.as_os_str(),
+        "--json".as_ref(),
+    ]);
     assert_eq!(json_mode.status.code(), text_mode.status.code());
     let v: serde_json::Value = serde_json::from_slice(&json_mode.stdout).unwrap();
-    let error = v["error"].as_str().unwrap_or_else(|| panic!("no error field: {v}"));
+    let error = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field: {v}"));
     assert!(error.contains("malformed registeredCorporateInfo"), "{error}");
-    assert!(text(&text_mode.stdout).contains(error), "{}", text(&text_mode.stdout));
+    assert!(
+        text(&text_mode.stdout).contains(error),
+        "{}",
+        text(&text_mode.stdout)
+    );
     // The rest of the certificate is still there.
     assert!(v["subject"].as_str().unwrap().contains("TEST"), "{v}");
 }
@@ -502,7 +603,10 @@ fn repeated_corporate_info_tags_make_the_certificate_malformed_everywhere() {
     };
     let mut body = strip(real.to_der().unwrap());
     body.extend(strip(fake.to_der().unwrap()));
-    let value = der::asn1::Any::new(der::Tag::Sequence, body).unwrap().to_der().unwrap();
+    let value = der::asn1::Any::new(der::Tag::Sequence, body)
+        .unwrap()
+        .to_der()
+        .unwrap();
     let arcs: Vec<u64> = moj::OID_REGISTERED_CORPORATE_INFO.arcs().map(u64::from).collect();
     let mut p = params("TEST repeated corporate name", 14, false);
     p.custom_extensions = vec![CustomExtension::from_oid_content(&arcs, value)];

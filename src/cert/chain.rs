@@ -203,7 +203,9 @@ impl<'a> Context<'a> {
                 && a.inner().tbs_certificate().subject() == b.inner().tbs_certificate().subject()
         };
         for candidate in self.trusted_roots.iter().chain(self.intermediates) {
-            if path.iter().any(|p| p.der() == candidate.der() || same_entity(p, candidate))
+            if path
+                .iter()
+                .any(|p| p.der() == candidate.der() || same_entity(p, candidate))
                 || out.iter().any(|o| o.der() == candidate.der())
             {
                 continue;

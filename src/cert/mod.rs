@@ -23,7 +23,7 @@ mod chain;
 pub mod moj;
 mod name;
 
-pub use chain::{MAX_ISSUER_CHECKS, MAX_INTERMEDIATES, MAX_PATH_LEN, validate_chain};
+pub use chain::{MAX_INTERMEDIATES, MAX_ISSUER_CHECKS, MAX_PATH_LEN, validate_chain};
 pub use moj::{CorporateInfo, MojInfo};
 
 /// OIDs of the standard extensions this module reads.

@@ -80,7 +80,10 @@ impl CorporateInfo {
                 }
             };
             if !seen.insert(number) {
-                return Err(Error::malformed(WHAT, format!("[{number}] appears more than once")));
+                return Err(Error::malformed(
+                    WHAT,
+                    format!("[{number}] appears more than once"),
+                ));
             }
             let slot = match number {
                 0 => &mut info.corporate_name,

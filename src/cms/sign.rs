@@ -288,8 +288,16 @@ pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io(format!("writing {}", crate::text::path(&tmp)), e))
         .and_then(|()| {
             drop(file);
-            std::fs::rename(&tmp, out)
-                .map_err(|e| Error::io(format!("renaming {} to {}", crate::text::path(&tmp), crate::text::path(&out)), e))
+            std::fs::rename(&tmp, out).map_err(|e| {
+                Error::io(
+                    format!(
+                        "renaming {} to {}",
+                        crate::text::path(&tmp),
+                        crate::text::path(&out)
+                    ),
+                    e,
+                )
+            })
         });
     if written.is_err() {
         // Best effort: the error being returned is the one that matters.

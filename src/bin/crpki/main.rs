@@ -503,7 +503,8 @@ async fn demo(args: DemoArgs) -> CliResult {
     let dir = args
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("crpki-demo-{}", std::process::id())));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", crpki::text::path(&dir)), e))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", crpki::text::path(&dir)), e))?;
     out!(
         "crpki demo: sign and verify through the SANDBOX (test keys; no legal effect), in {}",
         crpki::text::path(&dir)

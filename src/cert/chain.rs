@@ -94,6 +94,9 @@ pub fn validate_chain(
     }))
 }
 
+/// (certificate DER, issuer key DER): what a signature check depends on.
+type SignaturePair<'a> = (&'a [u8], &'a [u8]);
+
 struct Context<'a> {
     intermediates: &'a [Certificate],
     trusted_roots: &'a [Certificate],
@@ -102,7 +105,7 @@ struct Context<'a> {
     tried: Cell<usize>,
     /// Signature checks made, by (certificate DER, issuer key DER): `None`
     /// when it verified, else the failure.
-    signatures: RefCell<HashMap<(&'a [u8], &'a [u8]), Option<TrustFailure>>>,
+    signatures: RefCell<HashMap<SignaturePair<'a>, Option<TrustFailure>>>,
 }
 
 impl<'a> Context<'a> {

@@ -276,7 +276,7 @@ async fn hash_file(hash: HashAlgorithm, path: &Path) -> Result<Digest> {
 pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
     let name = out
         .file_name()
-        .ok_or_else(|| Error::invalid_argument(format!("{} is not a file path", crate::text::path(&out))))?;
+        .ok_or_else(|| Error::invalid_argument(format!("{} is not a file path", crate::text::path(out))))?;
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -293,7 +293,7 @@ pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
                     format!(
                         "renaming {} to {}",
                         crate::text::path(&tmp),
-                        crate::text::path(&out)
+                        crate::text::path(out)
                     ),
                     e,
                 )
@@ -329,14 +329,14 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> Result<(PathBuf, std::fs::
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 return Err(Error::io(
-                    format!("creating a temporary file in {}", crate::text::path(&dir)),
+                    format!("creating a temporary file in {}", crate::text::path(dir)),
                     e,
                 ));
             }
         }
     }
     Err(Error::io(
-        format!("creating a temporary file in {}", crate::text::path(&dir)),
+        format!("creating a temporary file in {}", crate::text::path(dir)),
         std::io::Error::from(std::io::ErrorKind::AlreadyExists),
     ))
 }

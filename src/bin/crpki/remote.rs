@@ -325,7 +325,7 @@ async fn hash_file(hash: HashAlgorithm, file: &Path) -> CliResult<crpki::Digest>
     let path = file.to_path_buf();
     let digest = tokio::task::spawn_blocking(move || crpki::signer::digest_file(hash, &path))
         .await
-        .map_err(|e| fail(format!("hashing {}: {e}", crpki::text::path(&file))))??;
+        .map_err(|e| fail(format!("hashing {}: {e}", crpki::text::path(file))))??;
     Ok(digest)
 }
 

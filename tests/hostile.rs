@@ -228,31 +228,22 @@ fn layered_candidates_stop_at_the_documented_limit() {
 
 // ---- 2. many extensions, size caps -----------------------------------------------
 
-/// A leaf under the registrar root with `n` distinct private extensions.
-fn many_extensions(n: u64) -> Certificate {
-    let mut p = params("TEST many extensions", 8, false);
-    p.custom_extensions = (0..n)
+/// The DER of a leaf under the registrar root with one private extension
+/// (`1.3.6.1.4.1.99999.i`, NULL) for each `i` of `ids`.
+fn with_extensions(cn: &str, serial: u64, ids: impl Iterator<Item = u64>) -> Vec<u8> {
+    let mut p = params(cn, serial, false);
+    p.custom_extensions = ids
         .map(|i| CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, i], vec![0x05, 0x00]))
         .collect();
-    let der = p.signed_by(&key("rep-rsa2048"), &root_issuer()).unwrap();
-    let der = der.der().to_vec();
-    match Certificate::from_der(&der) {
-        Ok(c) => c,
-        Err(e) => panic!("{n} extensions: {e}"),
-    }
+    p.signed_by(&key("rep-rsa2048"), &root_issuer())
+        .unwrap()
+        .der()
+        .to_vec()
 }
 
 #[test]
 fn eighty_thousand_extensions_are_refused_by_size() {
-    let mut p = params("TEST 80000 extensions", 9, false);
-    p.custom_extensions = (0..80_000u64)
-        .map(|i| CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, i], vec![0x05, 0x00]))
-        .collect();
-    let der = p
-        .signed_by(&key("rep-rsa2048"), &root_issuer())
-        .unwrap()
-        .der()
-        .to_vec();
+    let der = with_extensions("TEST 80000 extensions", 9, 0..80_000);
     assert!(der.len() > MAX_CERTIFICATE_SIZE);
     keep("ext-80000.der", &der);
     let err = Certificate::from_der(&der).unwrap_err();
@@ -271,19 +262,11 @@ fn eighty_thousand_extensions_are_refused_by_size() {
 
     // Just under the limit, thousands of extensions are read, and a repeat
     // among them is still found.
-    let cert = many_extensions(3000);
+    let der = with_extensions("TEST many extensions", 8, 0..3000);
+    let cert = Certificate::from_der(&der).unwrap();
     assert!(cert.extensions().len() > 3000);
     keep("ext-3000.der", cert.der());
-    let mut p = params("TEST repeated extension", 10, false);
-    p.custom_extensions = (0..3000u64)
-        .chain([17])
-        .map(|i| CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, i], vec![0x05, 0x00]))
-        .collect();
-    let der = p
-        .signed_by(&key("rep-rsa2048"), &root_issuer())
-        .unwrap()
-        .der()
-        .to_vec();
+    let der = with_extensions("TEST repeated extension", 10, (0..3000).chain([17]));
     let err = Certificate::from_der(&der).unwrap_err();
     assert!(err.to_string().contains("more than once"), "{err}");
 }

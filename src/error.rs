@@ -65,6 +65,14 @@ pub enum TrustFailure {
     },
     /// The chain is longer than the validator accepts.
     PathTooLong,
+    /// Path building gave up at one of its documented limits
+    /// ([`crate::cert::MAX_INTERMEDIATES`], [`crate::cert::MAX_ISSUER_CHECKS`]).
+    LimitExceeded {
+        /// What was counted.
+        what: &'static str,
+        /// The limit that was passed.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for TrustFailure {
@@ -90,6 +98,9 @@ impl fmt::Display for TrustFailure {
                 write!(f, "'{subject}' has an unknown critical extension {oid}")
             }
             Self::PathTooLong => f.write_str("the certificate chain is too long"),
+            Self::LimitExceeded { what, limit } => {
+                write!(f, "path building gave up: more than {limit} {what}")
+            }
         }
     }
 }

@@ -22,6 +22,7 @@
 //!   through (transport, retry policy, body limit);
 //! - `auth` (feature `remote`): the GビズID login;
 //! - [`profile`]: profiles and token files;
+//! - [`text`]: certificate values and file names made safe to print;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
@@ -55,6 +56,7 @@ pub mod secret;
 pub mod signer;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod text;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use crypto::{

@@ -202,7 +202,7 @@ async fn expired_certificate_at_signing_time_is_untrusted() {
 }
 
 #[tokio::test]
-async fn validation_time_defaults_to_signing_time() {
+async fn validation_time_is_now_or_the_callers_never_the_signing_time() {
     let s = fixtures::memory_signer_under("rep-rsa2048", "registrar-root");
     // 2036-06-01: after the certificate's notAfter (2035-12-31).
     let late = UNIX_EPOCH + Duration::from_secs(2_095_977_600);
@@ -211,14 +211,20 @@ async fn validation_time_defaults_to_signing_time() {
         ..SignOptions::default()
     };
     let der = cms::sign_reader(&s, CONTENT, &options).await.unwrap();
-    let err = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap_err();
+    // The caller's time decides (here the claimed one, passed explicitly).
+    let err = cms::verify_detached(&der, CONTENT, &roots(), Some(late)).unwrap_err();
     assert!(
         matches!(err, Error::Untrusted(TrustFailure::Expired { .. })),
         "{err:?}"
     );
-    // An explicit time wins over the signingTime attribute.
     let in_2030 = UNIX_EPOCH + Duration::from_secs(1_893_456_000);
     let v = cms::verify_detached(&der, CONTENT, &roots(), Some(in_2030)).unwrap();
+    assert_eq!(v.signing_time, Some(late));
+    assert_eq!(v.validated_at, in_2030);
+    // Without one, now: the signingTime attribute is only the signer's claim.
+    let before = SystemTime::now();
+    let v = cms::verify_detached(&der, CONTENT, &roots(), None).unwrap();
+    assert!(v.validated_at >= before && v.validated_at <= SystemTime::now());
     assert_eq!(v.signing_time, Some(late));
 }
 

@@ -2,6 +2,8 @@
 //! root (RFC 5280 section 6, reduced to what a signing certificate needs:
 //! no policy processing, no name constraints, no revocation).
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::{Certificate, KeyUsageFlag, is_known_extension, moj};
@@ -10,13 +12,27 @@ use crate::error::{Error, Result, TrustFailure};
 /// The longest path [`validate_chain`] builds, counting the leaf and the root.
 pub const MAX_PATH_LEN: usize = 8;
 
+/// The most intermediate certificates [`validate_chain`] accepts; more is
+/// [`TrustFailure::LimitExceeded`] before any path is built. A real chain
+/// has one to three.
+pub const MAX_INTERMEDIATES: usize = 64;
+
+/// The most candidate issuers [`validate_chain`] tries, over the whole
+/// search, before it gives up with [`TrustFailure::LimitExceeded`]. Each
+/// pair of certificate and issuer key has its signature checked at most once.
+pub const MAX_ISSUER_CHECKS: usize = 256;
+
 /// Builds and validates the path from `leaf` to one of `trusted_roots`,
 /// using `intermediates` as needed, at time `at`; returns the path from the
 /// leaf to the root.
 ///
 /// Candidate issuers are found by name (and by key identifier when both the
 /// authorityKeyIdentifier and the candidate's subjectKeyIdentifier are
-/// present); when several fit, each is tried. Every certificate on the path,
+/// present); when several fit, each is tried, except a certificate already
+/// on the path or with the same subject name and key as one on the path (a
+/// loop). The search is bounded: more than [`MAX_INTERMEDIATES`]
+/// intermediates, or more than [`MAX_ISSUER_CHECKS`] candidates tried, is
+/// [`TrustFailure::LimitExceeded`]. Every certificate on the path,
 /// the root included, must be valid at `at` and carry no critical extension
 /// crpki does not know (see [`is_known_extension`](super::is_known_extension));
 /// every signature must verify; every issuer must be a CA
@@ -51,15 +67,23 @@ pub fn validate_chain(
     trusted_roots: &[Certificate],
     at: SystemTime,
 ) -> Result<Vec<Certificate>> {
+    if intermediates.len() > MAX_INTERMEDIATES {
+        return Err(Error::Untrusted(TrustFailure::LimitExceeded {
+            what: "intermediate certificates",
+            limit: MAX_INTERMEDIATES,
+        }));
+    }
     let ctx = Context {
         intermediates,
         trusted_roots,
         at,
+        tried: Cell::new(0),
+        signatures: RefCell::new(HashMap::new()),
     };
     check_certificate(leaf, 0, &[], &ctx)?;
     let mut path = vec![leaf];
     let mut best: Option<(usize, Error)> = None;
-    if ctx.extend(&mut path, &mut best) {
+    if ctx.extend(&mut path, &mut best)? {
         return Ok(path.into_iter().cloned().collect());
     }
     // `extend` records an error whenever it returns false.
@@ -70,10 +94,18 @@ pub fn validate_chain(
     }))
 }
 
+/// (certificate DER, issuer key DER): what a signature check depends on.
+type SignaturePair<'a> = (&'a [u8], &'a [u8]);
+
 struct Context<'a> {
     intermediates: &'a [Certificate],
     trusted_roots: &'a [Certificate],
     at: SystemTime,
+    /// Candidates tried so far, against [`MAX_ISSUER_CHECKS`].
+    tried: Cell<usize>,
+    /// Signature checks made, by (certificate DER, issuer key DER): `None`
+    /// when it verified, else the failure.
+    signatures: RefCell<HashMap<SignaturePair<'a>, Option<TrustFailure>>>,
 }
 
 impl<'a> Context<'a> {
@@ -81,15 +113,36 @@ impl<'a> Context<'a> {
         self.trusted_roots.iter().any(|t| t.der() == cert.der())
     }
 
+    /// Checks `issuer`'s signature on `cert`, once per pair of certificate
+    /// and issuer key.
+    fn signed_by(&self, cert: &'a Certificate, issuer: &'a Certificate) -> Result<()> {
+        let key = (cert.der(), issuer.public_key_der());
+        if let Some(known) = self.signatures.borrow().get(&key) {
+            return known.clone().map_or(Ok(()), |f| Err(Error::Untrusted(f)));
+        }
+        let outcome = match cert.verify_signed_by(issuer) {
+            Ok(()) => None,
+            Err(Error::BadSignature { .. }) => Some(TrustFailure::BadCertificateSignature {
+                subject: cert.subject(),
+            }),
+            // Unsupported algorithms and undecodable keys are found
+            // without any signature arithmetic: not worth remembering.
+            Err(other) => return Err(other),
+        };
+        self.signatures.borrow_mut().insert(key, outcome.clone());
+        outcome.map_or(Ok(()), |f| Err(Error::Untrusted(f)))
+    }
+
     /// Depth-first search from the last certificate of `path`. Returns
     /// whether a trusted root was reached; otherwise `best` holds the error
-    /// of the deepest failure.
-    fn extend(&self, path: &mut Vec<&'a Certificate>, best: &mut Option<(usize, Error)>) -> bool {
+    /// of the deepest failure. Past [`MAX_ISSUER_CHECKS`] the search stops
+    /// with [`TrustFailure::LimitExceeded`].
+    fn extend(&self, path: &mut Vec<&'a Certificate>, best: &mut Option<(usize, Error)>) -> Result<bool> {
         let Some(&current) = path.last() else {
-            return false;
+            return Ok(false);
         };
         if self.is_trusted(current) {
-            return true;
+            return Ok(true);
         }
         let depth = path.len();
         let mut record = |e: Error| {
@@ -99,30 +152,31 @@ impl<'a> Context<'a> {
         };
         if depth >= MAX_PATH_LEN {
             record(Error::Untrusted(TrustFailure::PathTooLong));
-            return false;
+            return Ok(false);
         }
         let candidates = match self.candidates(current, path) {
             Ok(c) => c,
             Err(e) => {
                 record(e);
-                return false;
+                return Ok(false);
             }
         };
         if candidates.is_empty() {
             record(Error::Untrusted(TrustFailure::IssuerNotFound {
                 issuer: current.issuer(),
             }));
-            return false;
+            return Ok(false);
         }
         for issuer in candidates {
-            let checked = current
-                .verify_signed_by(issuer)
-                .map_err(|e| match e {
-                    Error::BadSignature { .. } => Error::Untrusted(TrustFailure::BadCertificateSignature {
-                        subject: current.subject(),
-                    }),
-                    other => other,
-                })
+            self.tried.set(self.tried.get() + 1);
+            if self.tried.get() > MAX_ISSUER_CHECKS {
+                return Err(Error::Untrusted(TrustFailure::LimitExceeded {
+                    what: "candidate issuers tried",
+                    limit: MAX_ISSUER_CHECKS,
+                }));
+            }
+            let checked = self
+                .signed_by(current, issuer)
                 .and_then(|()| check_certificate(issuer, depth, path, self));
             if let Err(e) = checked {
                 if best.as_ref().is_none_or(|(d, _)| depth > *d) {
@@ -131,21 +185,30 @@ impl<'a> Context<'a> {
                 continue;
             }
             path.push(issuer);
-            if self.extend(path, best) {
-                return true;
+            if self.extend(path, best)? {
+                return Ok(true);
             }
             path.pop();
         }
-        false
+        Ok(false)
     }
 
     /// Certificates that may have issued `cert`: trusted roots first, then
-    /// intermediates; none already on the path.
+    /// intermediates; none twice, none already on the path, and none with
+    /// the subject name and key of a certificate on the path (RFC 4158
+    /// loop detection: such a certificate can only lead back to where the
+    /// path has been).
     fn candidates(&self, cert: &Certificate, path: &[&Certificate]) -> Result<Vec<&'a Certificate>> {
         let aki = cert.authority_key_id()?;
         let mut out: Vec<&'a Certificate> = Vec::new();
+        let same_entity = |a: &Certificate, b: &Certificate| {
+            a.public_key_der() == b.public_key_der()
+                && a.inner().tbs_certificate().subject() == b.inner().tbs_certificate().subject()
+        };
         for candidate in self.trusted_roots.iter().chain(self.intermediates) {
-            if path.iter().any(|p| p.der() == candidate.der())
+            if path
+                .iter()
+                .any(|p| p.der() == candidate.der() || same_entity(p, candidate))
                 || out.iter().any(|o| o.der() == candidate.der())
             {
                 continue;

@@ -23,7 +23,7 @@ mod chain;
 pub mod moj;
 mod name;
 
-pub use chain::{MAX_PATH_LEN, validate_chain};
+pub use chain::{MAX_INTERMEDIATES, MAX_ISSUER_CHECKS, MAX_PATH_LEN, validate_chain};
 pub use moj::{CorporateInfo, MojInfo};
 
 /// OIDs of the standard extensions this module reads (from [`const_oid::db`]).
@@ -214,7 +214,10 @@ pub struct BasicConstraints {
 ///
 /// Times are RFC 3339; the MOJ fields are `None` (JSON `null`) when the
 /// certificate has no MOJ extensions or they do not decode (see
-/// [`Certificate::moj`] for the error).
+/// [`Certificate::moj`] for the error). Every text field is safe to print:
+/// names and MOJ values have their control, bidi and separator characters
+/// escaped as RFC 4514 hex pairs ([`crate::text::escape_value`]); the raw
+/// values are in [`MojInfo`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CertSummary {
     /// RFC 4514 subject.
@@ -245,6 +248,11 @@ pub struct CertSummary {
     pub registrar: Option<String>,
 }
 
+/// The largest DER certificate crpki reads: 64 KiB. Real certificates,
+/// registrar roots included, are a few KiB; the limit keeps a hostile
+/// certificate (tens of thousands of extensions) from costing time and memory.
+pub const MAX_CERTIFICATE_SIZE: usize = 64 * 1024;
+
 const PEM_LABEL: &str = "CERTIFICATE";
 const PEM_BEGIN: &str = "-----BEGIN ";
 const WHAT: &str = "certificate";
@@ -271,9 +279,19 @@ impl fmt::Debug for Certificate {
 }
 
 impl Certificate {
-    /// Parses a DER certificate. Trailing bytes, a non-DER encoding or a
-    /// repeated extension are [`Error::Malformed`].
+    /// Parses a DER certificate. Trailing bytes, a non-DER encoding, a
+    /// repeated extension, or more than [`MAX_CERTIFICATE_SIZE`] bytes are
+    /// [`Error::Malformed`].
     pub fn from_der(der: &[u8]) -> Result<Self> {
+        if der.len() > MAX_CERTIFICATE_SIZE {
+            return Err(Error::malformed(
+                WHAT,
+                format!(
+                    "{} bytes, over crpki's limit of {MAX_CERTIFICATE_SIZE} bytes for one certificate",
+                    der.len()
+                ),
+            ));
+        }
         let inner = x509_cert::Certificate::from_der(der).map_err(|e| Error::malformed_from(WHAT, e))?;
         let spki_der = inner
             .tbs_certificate()
@@ -286,8 +304,9 @@ impl Certificate {
             .extensions()
             .map(Vec::as_slice)
             .unwrap_or_default();
-        for (i, e) in exts.iter().enumerate() {
-            if exts[..i].iter().any(|p| p.extn_id == e.extn_id) {
+        let mut seen = std::collections::HashSet::with_capacity(exts.len());
+        for e in exts {
+            if !seen.insert(&e.extn_id) {
                 return Err(Error::malformed(
                     WHAT,
                     format!("extension {} appears more than once", e.extn_id),
@@ -611,9 +630,11 @@ impl Certificate {
     }
 
     /// A summary for display and `--json`. MOJ fields are left empty when
-    /// the MOJ extensions are absent or malformed.
+    /// the MOJ extensions are absent or malformed, and escaped like the
+    /// names' values ([`crate::text::escape_value`]).
     pub fn summary(&self) -> CertSummary {
         let moj = self.moj().ok().flatten().unwrap_or_default();
+        let shown = |v: Option<String>| v.map(|v| crate::text::escape_value(&v).into_owned());
         CertSummary {
             subject: self.subject(),
             issuer: self.issuer(),
@@ -621,13 +642,13 @@ impl Certificate {
             not_before: self.not_before_rfc3339(),
             not_after: self.not_after_rfc3339(),
             corporate_number: moj.corporate_number(),
-            corporate_name: moj.corporate_name,
-            registered_number: moj.registered_number,
-            corporate_address: moj.corporate_address,
-            director_name: moj.director_name,
-            director_title: moj.director_title,
-            registry_office: moj.registry_office,
-            registrar: moj.registrar,
+            corporate_name: shown(moj.corporate_name),
+            registered_number: shown(moj.registered_number),
+            corporate_address: shown(moj.corporate_address),
+            director_name: shown(moj.director_name),
+            director_title: shown(moj.director_title),
+            registry_office: shown(moj.registry_office),
+            registrar: shown(moj.registrar),
         }
     }
 }

@@ -4,8 +4,11 @@
 //!
 //! Decoding is tolerant where the format says so (unknown tags inside
 //! registeredCorporateInfo are skipped) and strict everywhere else: a value
-//! that is not a DirectoryString, or a registered number that is not 12
-//! digits, is [`Error::Malformed`].
+//! that is not a DirectoryString, a tag that appears twice, or a registered
+//! number that is not 12 digits, is [`Error::Malformed`].
+//!
+//! Values are returned as decoded, control characters included; to print
+//! them, use [`crate::text::escape_value`] (as [`super::Certificate::summary`] does).
 
 use const_oid::ObjectIdentifier;
 use der::asn1::{Any, Utf8StringRef};
@@ -57,11 +60,15 @@ pub struct CorporateInfo {
 }
 
 impl CorporateInfo {
-    /// Decodes the extension value (the content of the extnValue OCTET STRING).
+    /// Decodes the extension value (the content of the extnValue OCTET
+    /// STRING). Each tag, known or not, may appear once: a SEQUENCE of
+    /// OPTIONAL fields has no repeats, and a repeat would let the last
+    /// value win unseen.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         const WHAT: &str = "registeredCorporateInfo extension";
         let items: Vec<Any> = Vec::<Any>::from_der(der).map_err(|e| Error::malformed_from(WHAT, e))?;
         let mut info = Self::default();
+        let mut seen = std::collections::HashSet::new();
         for item in items {
             let number = match der::Tagged::tag(&item) {
                 Tag::ContextSpecific {
@@ -75,6 +82,12 @@ impl CorporateInfo {
                     ));
                 }
             };
+            if !seen.insert(number) {
+                return Err(Error::malformed(
+                    WHAT,
+                    format!("[{number}] appears more than once"),
+                ));
+            }
             let slot = match number {
                 0 => &mut info.corporate_name,
                 1 => &mut info.registered_number,
@@ -362,5 +375,38 @@ mod tests {
             ..Default::default()
         };
         assert!(CorporateInfo::from_der(&info.to_der().unwrap()).is_err());
+    }
+
+    #[test]
+    fn repeated_tags_are_malformed() {
+        let real = CorporateInfo {
+            corporate_name: Some("株式会社本物".into()),
+            registered_number: Some("010001008846".into()),
+            ..Default::default()
+        };
+        let mut items: Vec<Any> = Vec::<Any>::from_der(&real.to_der().unwrap()).unwrap();
+        let fake = CorporateInfo {
+            corporate_name: Some("株式会社偽物".into()),
+            ..Default::default()
+        };
+        items.extend(Vec::<Any>::from_der(&fake.to_der().unwrap()).unwrap());
+        let err = CorporateInfo::from_der(&items.to_der().unwrap()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Malformed { detail, .. } if detail.contains("[0] appears more than once")),
+            "{err:?}"
+        );
+        // An unknown tag twice is a repeat too.
+        let unknown = Any::new(
+            Tag::ContextSpecific {
+                constructed: true,
+                number: TagNumber(9),
+            },
+            Utf8StringRef::new("x").unwrap().to_der().unwrap(),
+        )
+        .unwrap();
+        let mut items: Vec<Any> = Vec::<Any>::from_der(&real.to_der().unwrap()).unwrap();
+        items.push(unknown.clone());
+        items.push(unknown);
+        assert!(CorporateInfo::from_der(&items.to_der().unwrap()).is_err());
     }
 }

@@ -10,7 +10,8 @@ use x509_cert::name::Name;
 /// The RFC 4514 string of a name: RDNs from last to first, separated by
 /// `,`; multi-valued RDNs joined by `+`. String values are shown as text
 /// (UTF-8 stays UTF-8, BMPString and TeletexString are converted), only the
-/// characters RFC 4514 requires are escaped; values that are not strings
+/// characters RFC 4514 requires and those that must not reach a terminal
+/// ([`crate::text::is_unsafe_char`], as hex pairs) are escaped; values that are not strings
 /// are `OID=#hex` of their DER.
 pub(crate) fn to_rfc4514(name: &Name) -> String {
     let rdns: Vec<&x509_cert::name::RelativeDistinguishedName> = name.iter_rdn().collect();
@@ -58,7 +59,8 @@ fn push_escaped(out: &mut String, value: &str) {
                 out.push('\\');
                 out.push(c);
             }
-            '\0'..='\x1f' | '\x7f' => out.push_str(&format!("\\{:02x}", c as u32)),
+            // Controls, bidi overrides, line separators: hex pairs of their UTF-8.
+            c if crate::text::is_unsafe_char(c) => crate::text::push_hex_escaped(out, c),
             _ => out.push(c),
         }
     }

@@ -41,6 +41,15 @@ mod asn1;
 mod sign;
 mod verify;
 
+/// The largest signature [`verify_detached`] and [`verify_file`] accept:
+/// 1 MiB (DER or PEM). A detached signature with its chain is a few KiB;
+/// [`verify_file`] refuses a larger file before reading it.
+pub const MAX_SIGNATURE_SIZE: usize = 1024 * 1024;
+
+/// The most certificates a signature may carry (the signer's and its
+/// chain); more is [`Error::Malformed`].
+pub const MAX_CERTIFICATES: usize = 64;
+
 /// How to sign.
 #[derive(Clone, Debug)]
 pub struct SignOptions {
@@ -73,8 +82,12 @@ pub struct VerifiedSignature {
     pub signer: Certificate,
     /// The validated chain, from the signer's certificate to the trusted root.
     pub chain: Vec<Certificate>,
-    /// The signingTime attribute, if present (as claimed by the signer).
+    /// The signingTime attribute, if present (as claimed by the signer:
+    /// the chain is not validated at this time, see [`verify_detached`]).
     pub signing_time: Option<SystemTime>,
+    /// The time the chain was validated at: the caller's `at`, or the
+    /// time of verification.
+    pub validated_at: SystemTime,
     /// The digest algorithm of the content and the signed attributes.
     pub digest_algorithm: HashAlgorithm,
     /// The signature algorithm.
@@ -165,9 +178,18 @@ pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
 ///    signingCertificateV2 (or signingCertificate) attribute, if present,
 ///    names that certificate ([`Error::BadSignature`]);
 /// 5. the certificate chains to one of `trusted_roots` at `at`, which
-///    defaults to the signingTime attribute, or now
-///    ([`crate::cert::validate_chain`]: [`Error::Untrusted`]);
+///    defaults to now ([`crate::cert::validate_chain`]:
+///    [`Error::Untrusted`]). The signingTime attribute is only what the
+///    signer claims, so it is never used for this: a certificate that has
+///    expired does not verify because the signature says it was made
+///    earlier. Pass `at` to validate at another time you have reason to
+///    trust (`crpki verify --at`);
 /// 6. its MOJ extensions, if present, decode ([`Error::Malformed`]).
+///
+/// Limits: a signature over [`MAX_SIGNATURE_SIZE`] bytes or with more than
+/// [`MAX_CERTIFICATES`] certificates is [`Error::Malformed`]; a certificate
+/// over [`crate::cert::MAX_CERTIFICATE_SIZE`] too; the path search is bounded by
+/// [`crate::cert::MAX_ISSUER_CHECKS`].
 ///
 /// A SignerInfo without signed attributes (RFC 5652 allows it for
 /// id-data; `openssl cms -noattr`) is accepted: its signature is over the
@@ -182,17 +204,54 @@ pub fn verify_detached(
 }
 
 /// [`verify_detached`] with the signature and the content read from files.
+///
+/// A signature file over [`MAX_SIGNATURE_SIZE`] bytes is refused
+/// ([`Error::Malformed`]) before it is read; no more than that is ever
+/// read from it, whatever it is.
 pub fn verify_file(
     signature: &Path,
     content: &Path,
     trusted_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
-    let sig =
-        std::fs::read(signature).map_err(|e| Error::io(format!("reading {}", signature.display()), e))?;
-    let file =
-        std::fs::File::open(content).map_err(|e| Error::io(format!("opening {}", content.display()), e))?;
+    let sig = read_limited(signature, MAX_SIGNATURE_SIZE, asn1::WHAT)?;
+    let file = std::fs::File::open(content)
+        .map_err(|e| Error::io(format!("opening {}", crate::text::path(content)), e))?;
     verify_detached(&sig, file, trusted_roots, at)
+}
+
+/// Reads the file at `path`, refusing one over `limit` bytes: by its size
+/// before reading, and by what it yields (a file that grows, a device).
+/// Too large is [`Error::Malformed`] about `what`.
+///
+/// What [`verify_file`] does with [`MAX_SIGNATURE_SIZE`]; for callers that
+/// read other input from strangers (`crpki cert show` reads certificates
+/// with it).
+pub fn read_limited(path: &Path, limit: usize, what: &'static str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let shown = crate::text::path(path);
+    let too_large = |size: String| {
+        Error::malformed(
+            what,
+            format!("{shown} is {size} bytes; crpki reads at most {limit} bytes"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {shown}"), e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading {shown}"), e))?
+        .len();
+    if size > limit as u64 {
+        return Err(too_large(size.to_string()));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(format!("reading {shown}"), e))?;
+    if data.len() > limit {
+        return Err(too_large(format!("more than {limit}")));
+    }
+    Ok(data)
 }
 
 /// PEM-encodes a DER CMS with the `CMS` label (RFC 7468), as

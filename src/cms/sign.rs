@@ -257,7 +257,7 @@ async fn hash_file(hash: HashAlgorithm, path: &Path) -> Result<Digest> {
 pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
     let name = out
         .file_name()
-        .ok_or_else(|| Error::invalid_argument(format!("{} is not a file path", out.display())))?;
+        .ok_or_else(|| Error::invalid_argument(format!("{} is not a file path", crate::text::path(out))))?;
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -266,11 +266,19 @@ pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
     let written = file
         .write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))
+        .map_err(|e| Error::io(format!("writing {}", crate::text::path(&tmp)), e))
         .and_then(|()| {
             drop(file);
-            std::fs::rename(&tmp, out)
-                .map_err(|e| Error::io(format!("renaming {} to {}", tmp.display(), out.display()), e))
+            std::fs::rename(&tmp, out).map_err(|e| {
+                Error::io(
+                    format!(
+                        "renaming {} to {}",
+                        crate::text::path(&tmp),
+                        crate::text::path(out)
+                    ),
+                    e,
+                )
+            })
         });
     if written.is_err() {
         // Best effort: the error being returned is the one that matters.
@@ -302,14 +310,14 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> Result<(PathBuf, std::fs::
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 return Err(Error::io(
-                    format!("creating a temporary file in {}", dir.display()),
+                    format!("creating a temporary file in {}", crate::text::path(dir)),
                     e,
                 ));
             }
         }
     }
     Err(Error::io(
-        format!("creating a temporary file in {}", dir.display()),
+        format!("creating a temporary file in {}", crate::text::path(dir)),
         std::io::Error::from(std::io::ErrorKind::AlreadyExists),
     ))
 }

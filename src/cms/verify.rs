@@ -53,6 +53,13 @@ pub(super) fn verify_detached(
     trusted_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
+    if signature.len() > super::MAX_SIGNATURE_SIZE {
+        return Err(malformed(format!(
+            "{} bytes; crpki reads at most {} bytes",
+            signature.len(),
+            super::MAX_SIGNATURE_SIZE
+        )));
+    }
     let input = super::decode_input(signature)?;
     // DER first; BER (indefinite lengths, from streaming encoders) only
     // when the DER reading fails, so that a DER signature is read once and
@@ -145,13 +152,15 @@ pub(super) fn verify_detached(
         }
     }
 
-    let intermediates: Vec<Certificate> = parsed
-        .certificates
-        .iter()
-        .filter(|c| c.der() != signer.der())
-        .cloned()
-        .collect();
-    let at = at.or(signing_time).unwrap_or_else(SystemTime::now);
+    let mut intermediates: Vec<Certificate> = Vec::new();
+    for c in &parsed.certificates {
+        // The same certificate twice is one candidate.
+        if c.der() != signer.der() && !intermediates.iter().any(|i| i.der() == c.der()) {
+            intermediates.push(c.clone());
+        }
+    }
+    // Never the signingTime attribute: it is the signer's claim, not a proof.
+    let at = at.unwrap_or_else(SystemTime::now);
     let chain = crate::cert::validate_chain(&signer, &intermediates, trusted_roots, at)?;
     let moj = signer.moj()?;
 
@@ -159,6 +168,7 @@ pub(super) fn verify_detached(
         signer,
         chain,
         signing_time,
+        validated_at: at,
         digest_algorithm: hash,
         signature_algorithm: algorithm,
         content_digest,
@@ -205,6 +215,12 @@ fn parse(der: &[u8]) -> Result<ParsedSignedData<'_>> {
             // Other CertificateChoices (attribute certificates, …) are
             // never a signer's certificate: skip them.
             if choice.tag == Tag::Sequence {
+                if certificates.len() == super::MAX_CERTIFICATES {
+                    return Err(malformed(format!(
+                        "more than {} certificates; crpki reads at most that many",
+                        super::MAX_CERTIFICATES
+                    )));
+                }
                 certificates.push(Certificate::from_der(choice.raw)?);
             }
         }

@@ -135,11 +135,27 @@ struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Validate the certificates at TIME (RFC 3339, such as
+    /// 2024-06-01T00:00:00Z) instead of now. The signature's own signingTime
+    /// is only the signer's claim and is never used for this.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    at: Option<std::time::SystemTime>,
+}
+
+/// An RFC 3339 time, for `--at`.
+fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(std::time::SystemTime::from)
+        .map_err(|e| format!("not an RFC 3339 time such as 2024-06-01T00:00:00Z: {e}"))
 }
 
 #[derive(Subcommand)]
 enum CertCommand {
-    /// Show a certificate (DER or PEM) and its MOJ fields.
+    /// Show a certificate (DER or PEM, at most 128 KiB) and its MOJ fields.
+    ///
+    /// Control and bidi characters in names and MOJ values are shown as
+    /// hex pairs (\0a). MOJ extensions that do not decode give a warning
+    /// (text) or an "error" field (JSON), with exit code 0.
     Show {
         /// The certificate file.
         cert: PathBuf,
@@ -304,7 +320,7 @@ async fn run(cli: Cli) -> CliResult {
 }
 
 fn read_file(path: &Path) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e).into())
+    std::fs::read(path).map_err(|e| Error::io(format!("reading {}", crpki::text::path(path)), e).into())
 }
 
 fn password(var: Option<&str>) -> CliResult<String> {
@@ -379,15 +395,16 @@ fn load_roots(paths: &[PathBuf]) -> CliResult<Vec<Certificate>> {
 fn verify(args: VerifyArgs) -> CliResult {
     let sig_path = args.sig.clone().unwrap_or_else(|| default_sig_path(&args.file));
     let roots = load_roots(&args.ca)?;
-    let verified = cms::verify_file(&sig_path, &args.file, &roots, None)?;
+    let verified = cms::verify_file(&sig_path, &args.file, &roots, args.at)?;
     let summary = verified.signer.summary();
     let signing_time = verified.signing_time.map(rfc3339);
     if args.json {
         let value = serde_json::json!({
             "valid": true,
-            "file": args.file,
-            "signature": sig_path,
+            "file": crpki::text::path(&args.file),
+            "signature": crpki::text::path(&sig_path),
             "signing_time": signing_time,
+            "validated_at": rfc3339(verified.validated_at),
             "signer": summary,
         });
         out!(
@@ -395,7 +412,10 @@ fn verify(args: VerifyArgs) -> CliResult {
             serde_json::to_string_pretty(&value).map_err(|e| fail(e.to_string()))?
         );
     } else {
-        out!("OK: {} is signed and the signature is valid", args.file.display());
+        out!(
+            "OK: {} is signed and the signature is valid",
+            crpki::text::path(&args.file)
+        );
         out!("signed by:     {}", summary.subject);
         if let Some(name) = &summary.corporate_name {
             out!("corporation:   {name}");
@@ -409,24 +429,37 @@ fn verify(args: VerifyArgs) -> CliResult {
         }
         out!("issuer:        {}", summary.issuer);
         if let Some(t) = &signing_time {
-            out!("signing time:  {t}");
+            out!("signing time:  {t} (claimed by the signer)");
+        }
+        if args.at.is_some() {
+            out!("validated at:  {} (--at)", rfc3339(verified.validated_at));
         }
     }
     Ok(())
 }
 
+/// The largest file `cert show` reads: a maximal DER certificate as PEM fits.
+const MAX_CERTIFICATE_FILE: usize = 2 * crpki::cert::MAX_CERTIFICATE_SIZE;
+
 fn cert_show(path: &Path, json: bool) -> CliResult {
-    let cert = Certificate::from_pem_or_der(&read_file(path)?)?;
+    let data = cms::read_limited(path, MAX_CERTIFICATE_FILE, "certificate")?;
+    let cert = Certificate::from_pem_or_der(&data)?;
     let summary = cert.summary();
+    // Malformed MOJ extensions: the rest is still shown, with the reason.
+    let moj_error = cert.moj().err().map(|e| e.to_string());
     if json {
+        let mut value = serde_json::to_value(&summary).map_err(|e| fail(e.to_string()))?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("error".into(), moj_error.into());
+        }
         out!(
             "{}",
-            serde_json::to_string_pretty(&summary).map_err(|e| fail(e.to_string()))?
+            serde_json::to_string_pretty(&value).map_err(|e| fail(e.to_string()))?
         );
         return Ok(());
     }
     print_summary(&summary);
-    if let Err(e) = cert.moj() {
+    if let Some(e) = moj_error {
         out!("warning: {e}");
     }
     Ok(())
@@ -470,10 +503,11 @@ async fn demo(args: DemoArgs) -> CliResult {
     let dir = args
         .dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("crpki-demo-{}", std::process::id())));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", crpki::text::path(&dir)), e))?;
     out!(
         "crpki demo: sign and verify through the SANDBOX (test keys; no legal effect), in {}",
-        dir.display()
+        crpki::text::path(&dir)
     );
 
     let sandbox = Sandbox::start(SandboxConfig {
@@ -543,36 +577,37 @@ async fn demo(args: DemoArgs) -> CliResult {
         &doc,
         "登記申請書 (crpki demo)\nThis document is signed with a SANDBOX TEST certificate.\n",
     )
-    .map_err(|e| Error::io(format!("writing {}", doc.display()), e))?;
+    .map_err(|e| Error::io(format!("writing {}", crpki::text::path(&doc)), e))?;
     remote::sign_files(&signer, std::slice::from_ref(&doc), true).await?;
     let sig = default_sig_path(&doc);
     let stats = sandbox.stats();
     out!(
         "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",
-        doc.display(),
-        sig.display(),
+        crpki::text::path(&doc),
+        crpki::text::path(&sig),
         stats.authorizations,
         stats.sign_hash_calls
     );
 
     let root_path = dir.join("registrar-root.pem");
     std::fs::write(&root_path, sandbox.registrar_root().to_pem())
-        .map_err(|e| Error::io(format!("writing {}", root_path.display()), e))?;
+        .map_err(|e| Error::io(format!("writing {}", crpki::text::path(&root_path)), e))?;
     out!(
         "6. verifying against the sandbox registrar root {}",
-        root_path.display()
+        crpki::text::path(&root_path)
     );
     verify(VerifyArgs {
         file: doc.clone(),
         sig: Some(sig.clone()),
         ca: vec![root_path.clone()],
         json: false,
+        at: None,
     })?;
     out!(
         "7. cross-check with OpenSSL:\n   openssl cms -verify -binary -inform DER -in '{}' -content '{}' -CAfile '{}' -purpose any -ignore_critical -out /dev/null",
-        sig.display(),
-        doc.display(),
-        root_path.display()
+        crpki::text::path(&sig),
+        crpki::text::path(&doc),
+        crpki::text::path(&root_path)
     );
     sandbox.shutdown().await;
     Ok(())

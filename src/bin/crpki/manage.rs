@@ -289,7 +289,7 @@ fn show_profile(p: &Profile) -> CliResult {
         None => out!("proxy:          none (direct)"),
     }
     for ca in &p.extra_ca_files {
-        out!("extra CA:       {}", ca.display());
+        out!("extra CA:       {}", crpki::text::path(ca));
     }
     out!(
         "credential:     {}",

@@ -266,7 +266,7 @@ pub async fn export(ctx: &Context, ca: bool, out: Option<PathBuf>) -> CliResult 
     match out {
         Some(path) => {
             cms::write_atomically(&path, &der)?;
-            eprintln!("wrote {} ({} bytes, DER)", path.display(), der.len());
+            eprintln!("wrote {} ({} bytes, DER)", crpki::text::path(&path), der.len());
         }
         None => {
             use std::io::Write;
@@ -325,7 +325,7 @@ async fn hash_file(hash: HashAlgorithm, file: &Path) -> CliResult<crpki::Digest>
     let path = file.to_path_buf();
     let digest = tokio::task::spawn_blocking(move || crpki::signer::digest_file(hash, &path))
         .await
-        .map_err(|e| fail(format!("hashing {}: {e}", file.display())))??;
+        .map_err(|e| fail(format!("hashing {}: {e}", crpki::text::path(file))))??;
     Ok(digest)
 }
 

@@ -53,7 +53,7 @@ fn dll_or_default(dll: Option<PathBuf>) -> CliResult<PathBuf> {
 fn install_ksp(dll: Option<PathBuf>) -> CliResult {
     let dll = dll_or_default(dll)?;
     crpki::provider::install_ksp(&dll)?;
-    out!("installed the KSP {}", dll.display());
+    out!("installed the KSP {}", crpki::text::path(&dll));
     Ok(())
 }
 
@@ -86,7 +86,7 @@ pub fn install(command: InstallCommand) -> CliResult {
         InstallCommand::Ksp { dll } => return install_ksp(dll),
     };
     crpki::provider::certstore::install_csp(&dll)?;
-    out!("installed the CSP {}", dll.display());
+    out!("installed the CSP {}", crpki::text::path(&dll));
     Ok(())
 }
 

@@ -16,6 +16,9 @@
 //!   `remote`, the client and the `CscSigner` backend);
 //! - `auth` (feature `remote`): the HTTPS transport and the GビズID login;
 //! - [`profile`]: profiles and token files;
+//! - [`source`]: where a signer comes from, decided in one place (the
+//!   profile → client → authorizer → signer recipe, PKCS#12 files), for
+//!   the tool, the DLLs and [`blocking`];
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
@@ -40,6 +43,7 @@ pub mod provider;
 pub mod sandbox;
 pub mod secret;
 pub mod signer;
+pub mod source;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use error::{Error, Result, TrustFailure};

@@ -8,7 +8,7 @@ use super::*;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
 use crate::provider::handle::{HandleError, HandleProblem};
-use crate::provider::source::{ContainerInfo, OpenedSigner, StaticSource};
+use crate::source::{ContainerInfo, OpenedSigner, StaticSource};
 use crate::provider::testutil::{CountingSigner, dword_of, read};
 use crate::provider::worker::DEFAULT_TIMEOUT;
 use crate::signer::RemoteSigner;
@@ -545,7 +545,7 @@ fn silent_contexts_and_optional_default_container() {
 #[cfg(feature = "pkcs12")]
 #[test]
 fn over_the_pkcs12_fixture() {
-    use crate::provider::source::{PasswordFrom, Pkcs12Entry, Pkcs12Source};
+    use crate::source::{PasswordFrom, Pkcs12Entry, Pkcs12Source};
     let source = Pkcs12Source::new(
         Some(Pkcs12Entry {
             name: "legacy-file".into(),

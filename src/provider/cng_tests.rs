@@ -6,7 +6,7 @@ use super::*;
 use crate::MemorySigner;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
-use crate::provider::source::StaticSource;
+use crate::source::StaticSource;
 use crate::provider::testutil::{CountingSigner, dword_of, read};
 use crate::provider::worker::DEFAULT_TIMEOUT;
 use crate::signer::RemoteSigner;

@@ -11,9 +11,9 @@
 //!   typed error, never undefined behaviour);
 //! - [`worker`]: the one thread with the async runtime that runs signer
 //!   calls for the synchronous exports;
-//! - [`source`]: the [`SignerSource`] seam that turns container names into
-//!   signers; `profile_source` (feature `remote`): the remote signer of
-//!   the current `crpki` profile behind it;
+//! - [`crate::source`] (outside this room, shared with the `crpki` tool):
+//!   the [`SignerSource`] seam that turns container names into signers,
+//!   and [`default_source`], the DLLs' choice of source;
 //! - [`error`]: [`ProviderError`] and the one function that maps errors to
 //!   `NTE_*`/Win32 codes;
 //! - [`log`]: the error log; [`guard()`]: the panic-catching wrapper every
@@ -42,9 +42,6 @@ mod guard;
 pub mod handle;
 pub mod hash;
 pub mod log;
-#[cfg(feature = "remote")]
-pub mod profile_source;
-pub mod source;
 pub mod worker;
 
 #[cfg(feature = "csp")]
@@ -68,7 +65,7 @@ pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
 #[cfg(all(windows, feature = "ksp"))]
 pub use ksp::{install as install_ksp, register as register_ksp, unregister as unregister_ksp};
 pub use log::ErrorLog;
-pub use source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};
+pub use crate::source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};
 pub use worker::Worker;
 
 /// The registered name of the CryptoAPI CSP.
@@ -329,12 +326,12 @@ pub(crate) mod testutil {
     /// as (container, PIN) for the test to read.
     #[derive(Debug)]
     pub struct PinRecorder {
-        pub inner: source::StaticSource,
+        pub inner: StaticSource,
         pub pins: std::sync::Mutex<Vec<(String, String)>>,
     }
 
     impl PinRecorder {
-        pub fn new(inner: source::StaticSource) -> Self {
+        pub fn new(inner: StaticSource) -> Self {
             Self {
                 inner,
                 pins: std::sync::Mutex::default(),

@@ -18,15 +18,16 @@
 //! - [`profile`]: profiles and token files;
 //! - [`source`]: where a signer comes from, decided in one place (the
 //!   profile → client → authorizer → signer recipe, PKCS#12 files), for
-//!   the tool, the DLLs and [`blocking`];
+//!   the tool and the DLLs;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
 //!   KSP DLLs.
 //!
 //! `unsafe` is denied everywhere but in the Windows FFI files, which say so
-//! at their top: `provider/{ffi,csp,ksp,certstore}.rs` (the DLLs' C ABI,
-//! the certificate store) and `profile/dpapi.rs` (sealing token files).
+//! at their top: `provider/{ffi,csp/exports,ksp/exports,register,certstore}.rs`
+//! (the DLLs' C ABI, their registration, the certificate store) and
+//! `profile/dpapi.rs` (sealing token files).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

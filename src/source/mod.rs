@@ -71,8 +71,8 @@ mod profile;
 
 #[cfg(feature = "pkcs12")]
 pub use pkcs12::{
-    FILE_CONTAINER, PKCS12_CONTAINER_ENV, PKCS12_ENV, PKCS12_PASSWORD_ENV, PROVIDER_CONFIG_FILE, PasswordFrom,
-    Pkcs12Entry, Pkcs12Source,
+    FILE_CONTAINER, PKCS12_CONTAINER_ENV, PKCS12_ENV, PKCS12_PASSWORD_ENV, PROVIDER_CONFIG_FILE,
+    PasswordFrom, Pkcs12Entry, Pkcs12Source,
 };
 #[cfg(feature = "remote")]
 pub use profile::{EnvSecrets, ProfileRecipe, ProfileSource, SECRET_ENV_PREFIX, resolve_profile};
@@ -315,5 +315,4 @@ pub(crate) mod tests {
         let e = block(StaticSource::default().open(None, OpenOptions::default())).unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{e:?}");
     }
-
 }

@@ -59,9 +59,10 @@ impl PasswordFrom {
                 ),
             }),
             Self::File(path) => {
-                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                    Error::io(format!("reading the password file {}", path.display()), e)
-                })?);
+                let text =
+                    Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                        Error::io(format!("reading the password file {}", path.display()), e)
+                    })?);
                 Ok(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
             }
             Self::Value(v) => Ok(v.clone()),
@@ -223,8 +224,7 @@ impl Pkcs12Source {
     }
 
     fn stamp(path: &Path) -> Result<(u64, Option<SystemTime>)> {
-        let m =
-            std::fs::metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let m = std::fs::metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         Ok((m.len(), m.modified().ok()))
     }
 }

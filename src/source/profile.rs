@@ -202,7 +202,12 @@ impl ProfileRecipe {
 
     /// The whole recipe: [`client`](Self::client), then
     /// [`signer`](Self::signer).
-    pub async fn open(&self, store: &ProfileStore, profile: &Profile, credential: Option<&str>) -> Result<CscSigner> {
+    pub async fn open(
+        &self,
+        store: &ProfileStore,
+        profile: &Profile,
+        credential: Option<&str>,
+    ) -> Result<CscSigner> {
         let client = self.client(store, profile)?;
         self.signer(client, credential).await
     }
@@ -499,9 +504,7 @@ impl SignerSource for ProfileSource {
             }
         }
         let recipe = self.recipe(&profile.name, silent);
-        let client = recipe
-            .client(&store, &profile)
-            .map_err(|e| silence(e, silent))?;
+        let client = recipe.client(&store, &profile).map_err(|e| silence(e, silent))?;
         let inner = recipe
             .signer(client, chosen.as_deref())
             .await

@@ -18,7 +18,9 @@
 //! - [`profile`]: profiles and token files;
 //! - [`source`]: where a signer comes from, decided in one place (the
 //!   profile → client → authorizer → signer recipe, PKCS#12 files), for
-//!   the tool and the DLLs;
+//!   the tool, the DLLs and [`blocking`];
+//! - [`blocking`]: a blocking facade (open a signer, sign digests, sign and
+//!   verify files) for programs with no async runtime;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
@@ -33,6 +35,7 @@
 
 #[cfg(feature = "remote")]
 pub mod auth;
+pub mod blocking;
 pub mod cert;
 pub mod cms;
 pub mod csc;

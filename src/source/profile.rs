@@ -595,3 +595,39 @@ impl RemoteSigner for ProfileSigner {
         Ok(signatures)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_profile_named_current_or_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::open(dir.path());
+        // No current profile: the sandbox, which needs a running sandbox.
+        let e = resolve_profile(&store, None).unwrap_err();
+        assert!(
+            matches!(&e, Error::Config { detail } if detail.contains("SANDBOX")),
+            "{e:?}"
+        );
+        store
+            .add(Profile::new(
+                "prod",
+                "https://gbiz.example/oauth/",
+                "client",
+                "https://rssp.example/csc/v2/",
+            ))
+            .unwrap();
+        store.use_profile("prod").unwrap();
+        assert_eq!(resolve_profile(&store, None).unwrap().name, "prod");
+        assert_eq!(resolve_profile(&store, Some("prod")).unwrap().name, "prod");
+        assert!(resolve_profile(&store, Some("nope")).is_err());
+    }
+
+    #[test]
+    fn recipe_debug_shows_no_secret() {
+        let recipe = ProfileRecipe::new(Arc::new(EnvSecrets)).with_rssp_password(Some(Secret::new("hunter2")));
+        let text = format!("{recipe:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

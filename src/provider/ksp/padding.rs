@@ -7,7 +7,7 @@ use crate::signer::{HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, Si
 
 /// The padding argument of `SignHash`/`VerifySignature`, parsed from plain
 /// values: the flags, and the padding structure's `pszAlgId` and `cbSalt`
-/// (which `ksp.rs` reads from the right structure for the flags).
+/// (which `exports.rs` reads from the right structure for the flags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Padding {
     /// No padding flag: ECDSA.

@@ -133,6 +133,7 @@ fn remote_profile_through_the_sandbox() {
     let e = signer
         .sign_digests(signer.default_algorithm(), std::slice::from_ref(&d))
         .unwrap_err();
-    assert!(matches!(e, Error::WrongPassword { .. }), "{e:?}");
+    // The service's `invalid_pin` reply.
+    assert!(matches!(e, Error::InvalidOtp { .. }), "{e:?}");
     rt.block_on(sandbox.shutdown());
 }

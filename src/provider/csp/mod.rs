@@ -6,7 +6,7 @@
 //! # The provider
 //!
 //! - Name [`PROVIDER_NAME`], type `PROV_RSA_AES` (24, needed for SHA-2).
-//! - Containers are the [`SignerSource`]'s: a credential ID (or a PKCS#12
+//! - Containers are the [`SignerSource`](crate::source::SignerSource)'s: a credential ID (or a PKCS#12
 //!   container name); an empty or null name opens the selected one.
 //!   `CRYPT_VERIFYCONTEXT` opens none (hashing, importing public keys and
 //!   verifying work). `CRYPT_SILENT` is passed on to the signer source and

@@ -6,9 +6,9 @@
 //! # The provider
 //!
 //! - Name [`PROVIDER_NAME`]. Provider handles and key handles come from the
-//!   shared [`HandleTable`]s; a bad, foreign, freed or wrong-kind handle is
+//!   shared [`HandleTable`](crate::provider::HandleTable)s; a bad, foreign, freed or wrong-kind handle is
 //!   `NTE_INVALID_HANDLE`, a key used with another provider handle too.
-//! - Keys are the [`SignerSource`]'s containers: the key name is the
+//! - Keys are the [`SignerSource`](crate::source::SignerSource)'s containers: the key name is the
 //!   credential ID; a null or empty name opens the selected credential.
 //!   The legacy key spec may be 0, `AT_SIGNATURE` or
 //!   `CERT_NCRYPT_KEY_SPEC`; `AT_KEYEXCHANGE` is `NTE_NO_KEY` (a signing
@@ -20,7 +20,7 @@
 //!   flag and used with it is opened again, silently, for that signature.
 //! - `DeleteKey` **never deletes the remote key**: keys belong to the
 //!   signing service. It forgets the local binding of the credential
-//!   ([`SignerSource::forget`]) and frees the handle.
+//!   ([`SignerSource::forget`](crate::source::SignerSource::forget)) and frees the handle.
 //! - `CreatePersistedKey`, `FinalizeKey`, `Encrypt`, `Decrypt`, `PromptUser`,
 //!   `NotifyChangeKey`, `SecretAgreement`, `DeriveKey`, `FreeSecret`,
 //!   `KeyDerivation`, `CreateClaim` and `VerifyClaim` are
@@ -49,7 +49,7 @@
 //! `SetKeyProperty` takes `HWND Handle`, `Use Context` and
 //! `SmartCardPin` (`NCRYPT_PIN_PROPERTY`, UTF-16): the PIN the next
 //! authorization of the key's credential uses instead of asking, as with
-//! a smart card ([`SignerSource::set_pin`]; never kept in the key's
+//! a smart card ([`SignerSource::set_pin`](crate::source::SignerSource::set_pin); never kept in the key's
 //! properties, never readable back).
 //!
 //! # Blobs, signatures
@@ -66,7 +66,7 @@
 //! length). Signatures are big-endian, ECDSA ones `r || s` (32 bytes each),
 //! as CNG returns them. The size query (null output) is answered from the
 //! key without signing; the same (key, digest) signed a few seconds
-//! earlier is answered from the shared [`SignatureCache`], as in the CSP.
+//! earlier is answered from the shared [`SignatureCache`](crate::provider::SignatureCache), as in the CSP.
 //! `VerifySignature` checks the same forms with the user key or an
 //! imported key.
 //!

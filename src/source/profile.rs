@@ -626,7 +626,8 @@ mod tests {
 
     #[test]
     fn recipe_debug_shows_no_secret() {
-        let recipe = ProfileRecipe::new(Arc::new(EnvSecrets)).with_rssp_password(Some(Secret::new("hunter2")));
+        let recipe =
+            ProfileRecipe::new(Arc::new(EnvSecrets)).with_rssp_password(Some(Secret::new("hunter2")));
         let text = format!("{recipe:?}");
         assert!(!text.contains("hunter2"), "{text}");
     }

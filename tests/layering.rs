@@ -94,11 +94,18 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
         if let Some(group) = rest.strip_prefix('{') {
             let end = group.find('}').unwrap_or(group.len());
             for item in group[..end].split(',') {
-                let name: String = item.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
                 found.insert(name);
             }
         } else {
-            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             found.insert(name);
         }
     }
@@ -109,7 +116,8 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
 fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     let files = rust_files(&src());
     let modules: BTreeSet<String> = files.iter().filter_map(|f| top_module(f)).collect();
-    let mut graph: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> =
+        modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
     for file in files.iter().filter(|f| !is_test_file(f)) {
         let Some(from) = top_module(file) else { continue };
         let text = code_only(&fs::read_to_string(file).expect("read source"));
@@ -190,10 +198,18 @@ fn the_top_level_modules_form_no_cycle() {
         .iter()
         .map(|(from, to)| format!("{from} -> {}", to.iter().cloned().collect::<Vec<_>>().join(" ")))
         .collect();
-    assert!(found.is_empty(), "import cycles {found:?} in\n{}", listing.join("\n"));
+    assert!(
+        found.is_empty(),
+        "import cycles {found:?} in\n{}",
+        listing.join("\n")
+    );
     // The floors sit where CONTRIBUTING.md says: the lowest rooms reach
     // nothing above them.
-    assert!(graph["alg"].is_empty(), "alg must stay the lowest room: {:?}", graph["alg"]);
+    assert!(
+        graph["alg"].is_empty(),
+        "alg must stay the lowest room: {:?}",
+        graph["alg"]
+    );
     for low in ["alg", "error", "crypto", "cert", "http"] {
         for high in ["csc", "auth", "profile", "sandbox", "source", "provider"] {
             if let Some(edges) = graph.get(low) {
@@ -212,13 +228,18 @@ fn the_checker_finds_a_cycle_when_there_is_one() {
         graph.entry(from.into()).or_default().insert(to.into());
         graph.entry(to.into()).or_default();
     }
-    assert_eq!(cycles(&graph), vec![vec!["a".to_string(), "b".into(), "c".into()]]);
+    assert_eq!(
+        cycles(&graph),
+        vec![vec!["a".to_string(), "b".into(), "c".into()]]
+    );
     assert_eq!(
         crate_paths("use crate::{alg::X, error};\nfn f() { crate::http::get(); }"),
         ["alg", "error", "http"].iter().map(|s| s.to_string()).collect()
     );
     let stripped = code_only("use crate::a; // crate::b\n#[cfg(test)]\nmod tests {\n    use crate::c;\n}\n");
-    assert!(stripped.contains("crate::a") && !stripped.contains("crate::b") && !stripped.contains("crate::c"));
+    assert!(
+        stripped.contains("crate::a") && !stripped.contains("crate::b") && !stripped.contains("crate::c")
+    );
 }
 
 #[test]

@@ -6,35 +6,53 @@
 //!
 //! The core is the [`RemoteSigner`] trait: it gives the signing certificate
 //! and its chain, and signs batches of digests. Everything else only sees
-//! the trait:
+//! the trait. The rooms, from the bottom (each uses only rooms above it in
+//! this list; `tests/layering.rs` checks it, CONTRIBUTING.md has the rules):
 //!
 //! - [`alg`]: the algorithm vocabulary (hashes, key types, signature
-//!   schemes, their OIDs), the lowest room;
+//!   schemes, their OIDs); [`secret`]: [`Secret`]; [`error`]: the one
+//!   [`Error`]; [`text`]: certificate values and file names made safe to
+//!   print;
 //! - [`crypto`]: digests and hashing, local keys (sign, verify), RSASSA-PSS
-//!   parameters;
+//!   parameters, the checked [`DigestBatch`];
+//! - [`cert`]: certificates, the MOJ extensions, the 法人番号, bounded chain
+//!   building and validation;
 //! - [`signer`]: the trait and the [`MemorySigner`] (NO SECURITY, tests)
 //!   and `Pkcs12Signer` backends;
-//! - [`cert`]: certificates, the MOJ extensions, the 法人番号, chain validation;
 //! - [`cms`]: detached CMS signatures built through any signer, and verified;
-//! - [`csc`]: the Cloud Signature Consortium API (wire types; with feature
-//!   `remote`, the client and the `CscSigner` backend);
 //! - `http` (feature `remote`): the one HTTP layer every remote call goes
-//!   through (transport, retry policy, body limit);
-//! - `auth` (feature `remote`): the GビズID login;
+//!   through (transport, retry policy, body limit, `sanitize`);
 //! - [`profile`]: profiles and token files;
-//! - [`text`]: certificate values and file names made safe to print;
+//! - `auth` (feature `remote`): the one OAuth 2.0 client (`auth::oauth2`),
+//!   the GビズID OpenID login on top (`auth::oidc`), the one token cache;
+//! - [`csc`]: the Cloud Signature Consortium API: the credential model, one
+//!   wire adapter per version; with feature `remote`, one authenticated POST
+//!   (`csc::exchange`), the client and the `CscSigner` backend;
 //! - [`source`]: where a signer comes from, decided in one place (the
 //!   profile → client → authorizer → signer recipe, PKCS#12 files), for
 //!   the tool, the DLLs and [`blocking`];
-//! - [`blocking`]: a blocking facade (open a signer, sign digests, sign and
-//!   verify files) for programs with no async runtime;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
-//!   KSP DLLs;
-//! - `testing` (feature `test-util`): the conformance suite
-//!   (`check_signer`) any `RemoteSigner` backend can run, the test fixtures
-//!   loader, and a fault-injecting signer wrapper.
+//!   KSP DLLs; [`blocking`]: a blocking facade (open a signer, sign digests,
+//!   sign and verify files) for programs with no async runtime; `testing`
+//!   (feature `test-util`): the conformance suite (`check_signer`) any
+//!   `RemoteSigner` backend can run, the test fixtures loader, and a
+//!   fault-injecting signer wrapper.
+//!
+//! ## The flows, and where to read them
+//!
+//! - **Remote signing** (`crpki sign`): `source::ProfileRecipe` opens a
+//!   `csc::CscSigner`; its `sign_batch` authorizes (`csc::authorize`) and
+//!   calls `signatures/signHash` (`csc::client` → `csc::exchange` → `http`);
+//!   [`cms`] wraps the signatures.
+//! - **Login** (`crpki login`): `auth::oidc` (discovery, JWKS, ID token) on
+//!   `auth::oauth2` (PKCE code flow over the loopback listener); tokens go to
+//!   [`profile`]'s token files through the token cache.
+//! - **Verification** (`crpki verify`): [`cms::verify_detached`] → the
+//!   signer's certificate → [`cert::validate_chain`].
+//! - **Windows applications**: `provider::csp` / `provider::ksp` (exports →
+//!   provider semantics) → the provider core → [`source`].
 //!
 //! `unsafe` is denied everywhere but in the Windows FFI files, which say so
 //! at their top: `provider/{ffi,csp/exports,ksp/exports,register,certstore}.rs`

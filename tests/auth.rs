@@ -488,11 +488,11 @@ async fn a_refusing_proxy_is_named() {
         password: Some(Secret::new("proxy-password")),
         no_proxy: vec![],
     });
-    let client = OidcClient::new(
-        http_client(&transport).unwrap(),
-        OidcConfig::from_profile(&env.profile).unwrap(),
-    )
-    .unwrap();
+    // A provider that is not on loopback is reached through the proxy
+    // (the name is never resolved here: the proxy would).
+    let mut remote = OidcConfig::from_profile(&env.profile).unwrap();
+    remote.issuer = "https://crpki-test.invalid/oauth/".into();
+    let client = OidcClient::new(http_client(&transport).unwrap(), remote).unwrap();
     match client.metadata().await {
         Err(e @ Error::ServiceUnavailable { .. }) => {
             let text = e.to_string();
@@ -505,14 +505,21 @@ async fn a_refusing_proxy_is_named() {
         }
         other => panic!("{other:?}"),
     }
-    // The same proxy, bypassed for the sandbox's address.
-    transport.proxy.as_mut().unwrap().no_proxy = vec!["127.0.0.1".into()];
-    let client = OidcClient::new(
-        http_client(&transport).unwrap(),
-        OidcConfig::from_profile(&env.profile).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(client.metadata().await.unwrap().issuer, env.sb.oidc_issuer());
+    // The sandbox, on loopback, is reached directly: with no no-proxy
+    // entry and with one naming another host.
+    for no_proxy in [
+        vec![],
+        vec!["intra.example".to_owned()],
+        vec!["127.0.0.1".to_owned()],
+    ] {
+        transport.proxy.as_mut().unwrap().no_proxy = no_proxy;
+        let client = OidcClient::new(
+            http_client(&transport).unwrap(),
+            OidcConfig::from_profile(&env.profile).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(client.metadata().await.unwrap().issuer, env.sb.oidc_issuer());
+    }
 }
 
 // ---- ID tokens the sandbox cannot produce, from a mock provider ----

@@ -488,11 +488,11 @@ async fn a_refusing_proxy_is_named() {
         password: Some(Secret::new("proxy-password")),
         no_proxy: vec![],
     });
-    let client = OidcClient::new(
-        http_client(&transport).unwrap(),
-        OidcConfig::from_profile(&env.profile).unwrap(),
-    )
-    .unwrap();
+    // A provider that is not on loopback is reached through the proxy
+    // (the name is never resolved here: the proxy would).
+    let mut remote = OidcConfig::from_profile(&env.profile).unwrap();
+    remote.issuer = "https://crpki-test.invalid/oauth/".into();
+    let client = OidcClient::new(http_client(&transport).unwrap(), remote).unwrap();
     match client.metadata().await {
         Err(e @ Error::ServiceUnavailable { .. }) => {
             let text = e.to_string();
@@ -505,14 +505,21 @@ async fn a_refusing_proxy_is_named() {
         }
         other => panic!("{other:?}"),
     }
-    // The same proxy, bypassed for the sandbox's address.
-    transport.proxy.as_mut().unwrap().no_proxy = vec!["127.0.0.1".into()];
-    let client = OidcClient::new(
-        http_client(&transport).unwrap(),
-        OidcConfig::from_profile(&env.profile).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(client.metadata().await.unwrap().issuer, env.sb.oidc_issuer());
+    // The sandbox, on loopback, is reached directly: with no no-proxy
+    // entry and with one naming another host.
+    for no_proxy in [
+        vec![],
+        vec!["intra.example".to_owned()],
+        vec!["127.0.0.1".to_owned()],
+    ] {
+        transport.proxy.as_mut().unwrap().no_proxy = no_proxy;
+        let client = OidcClient::new(
+            http_client(&transport).unwrap(),
+            OidcConfig::from_profile(&env.profile).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(client.metadata().await.unwrap().issuer, env.sb.oidc_issuer());
+    }
 }
 
 // ---- ID tokens the sandbox cannot produce, from a mock provider ----
@@ -571,25 +578,30 @@ fn sign(claims: &serde_json::Value, key: &jsonwebtoken::EncodingKey) -> String {
 /// A plain-HTTP mock provider on loopback (allowed: loopback) with
 /// discovery and JWKS.
 async fn mock_provider() -> Mock {
+    mock_provider_with(|_| {}, keys().jwks.clone()).await
+}
+
+/// [`mock_provider`] with its discovery document changed by `discovery`
+/// and serving `jwks`.
+async fn mock_provider_with(discovery: impl FnOnce(&mut serde_json::Value), jwks: serde_json::Value) -> Mock {
     let mut server = mockito::Server::new_async().await;
     let issuer = format!("{}/oauth/", server.url());
+    let mut document = json!({"issuer": issuer, "authorization_endpoint": format!("{issuer}authorize"),
+        "token_endpoint": format!("{issuer}token"), "jwks_uri": format!("{issuer}jwks"),
+        "userinfo_endpoint": format!("{issuer}userinfo"),
+        "code_challenge_methods_supported": ["S256"],
+        "id_token_signing_alg_values_supported": ["RS256"]});
+    discovery(&mut document);
     server
         .mock("GET", "/oauth/.well-known/openid-configuration")
         .with_header("content-type", "application/json")
-        .with_body(
-            json!({"issuer": issuer, "authorization_endpoint": format!("{issuer}authorize"),
-                "token_endpoint": format!("{issuer}token"), "jwks_uri": format!("{issuer}jwks"),
-                "userinfo_endpoint": format!("{issuer}userinfo"),
-                "code_challenge_methods_supported": ["S256"],
-                "id_token_signing_alg_values_supported": ["RS256"]})
-            .to_string(),
-        )
+        .with_body(document.to_string())
         .create_async()
         .await;
     server
         .mock("GET", "/oauth/jwks")
         .with_header("content-type", "application/json")
-        .with_body(keys().jwks.to_string())
+        .with_body(jwks.to_string())
         .create_async()
         .await;
     let client = OidcClient::new(
@@ -694,6 +706,169 @@ async fn id_token_checks() {
     let unknown = jsonwebtoken::encode(&h, &claims(&m.issuer, "n1"), &k.good).unwrap();
     expect_refusal(m.client.verify_id_token(&unknown, Some("n1")).await, "k9");
     expect_refusal(m.client.verify_id_token("not.a.jwt", Some("n1")).await, "JWT");
+}
+
+#[tokio::test]
+async fn id_token_audience_azp_and_iat_checks() {
+    let m = mock_provider().await;
+    let k = keys();
+    let verify = |c: serde_json::Value| {
+        let token = sign(&c, &k.good);
+        let client = &m.client;
+        async move { client.verify_id_token(&token, Some("n1")).await }
+    };
+    // Several audiences: azp must be present and name this client.
+    let mut c = claims(&m.issuer, "n1");
+    c["aud"] = json!([CLIENT, "another-client"]);
+    expect_refusal(verify(c.clone()).await, "several audiences and no azp");
+    c["azp"] = json!("another-client");
+    expect_refusal(verify(c.clone()).await, "azp \"another-client\"");
+    c["azp"] = json!(CLIENT);
+    assert_eq!(verify(c).await.unwrap().sub, "user-1");
+    // A single audience with an azp that is another client.
+    let mut c = claims(&m.issuer, "n1");
+    c["azp"] = json!("another-client");
+    expect_refusal(
+        verify(c.clone()).await,
+        "azp \"another-client\" is not this client",
+    );
+    c["azp"] = json!(CLIENT);
+    verify(c).await.unwrap();
+    // No iat.
+    let mut c = claims(&m.issuer, "n1");
+    c.as_object_mut().unwrap().remove("iat");
+    expect_refusal(verify(c).await, "lacks the claim iat");
+}
+
+#[tokio::test]
+async fn a_non_rsa_key_in_the_jwks_is_refused() {
+    let k = keys();
+    let b64u = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    for key in [
+        json!({"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig",
+            "x": b64u(&[1u8; 32]), "y": b64u(&[2u8; 32])}),
+        json!({"kty": "oct", "kid": "k1", "k": b64u(b"a shared secret")}),
+    ] {
+        let m = mock_provider_with(|_| {}, json!({"keys": [key]})).await;
+        expect_refusal(
+            m.client
+                .verify_id_token(&sign(&claims(&m.issuer, "n1"), &k.good), Some("n1"))
+                .await,
+            "not an RSA key",
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_provider_without_pkce_s256_is_refused() {
+    for methods in [json!(["plain"]), json!([])] {
+        let m = mock_provider_with(
+            |d| d["code_challenge_methods_supported"] = methods,
+            keys().jwks.clone(),
+        )
+        .await;
+        match m.client.metadata().await {
+            Err(e @ Error::Unsupported { .. }) => {
+                assert!(e.to_string().contains("PKCE S256"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let options = LoginOptions {
+            timeout: Duration::from_secs(5),
+            ..LoginOptions::default()
+        };
+        assert!(matches!(
+            m.client.start_login(&options).await.map(|_| ()),
+            Err(Error::Unsupported { .. })
+        ));
+    }
+}
+
+/// Tokens from an earlier login at the mock provider, for refreshing.
+fn stored_tokens(issuer: &str) -> crpki::profile::Tokens {
+    crpki::profile::Tokens {
+        issuer: issuer.into(),
+        client_id: CLIENT.into(),
+        subject: Some("user-1".into()),
+        access_token: Secret::new("old-at"),
+        refresh_token: Some(Secret::new("old-rt")),
+        id_token: None,
+        expires_at: None,
+        scope: Some("openid".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_naming_another_user_or_not_bearer_is_refused() {
+    let mut m = mock_provider().await;
+    let mut other = claims(&m.issuer, "unused");
+    other["sub"] = json!("user-2");
+    other.as_object_mut().unwrap().remove("nonce");
+    let token_mock = m
+        .server
+        .mock("POST", "/oauth/token")
+        .match_body(mockito::Matcher::UrlEncoded(
+            "grant_type".into(),
+            "refresh_token".into(),
+        ))
+        .with_header("content-type", "application/json")
+        .with_body(
+            json!({"access_token": "new-at", "token_type": "Bearer", "expires_in": 3600,
+                "refresh_token": "new-rt", "id_token": sign(&other, &keys().good)})
+            .to_string(),
+        )
+        .create_async()
+        .await;
+    match m.client.refresh(&stored_tokens(&m.issuer)).await {
+        Err(Error::Unauthenticated { detail, .. }) => assert!(detail.contains("another user"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    token_mock.assert_async().await;
+    token_mock.remove_async().await;
+
+    // The same user: accepted (so the refusal above is about the subject).
+    let mut same = other.clone();
+    same["sub"] = json!("user-1");
+    let ok_mock = m
+        .server
+        .mock("POST", "/oauth/token")
+        .with_header("content-type", "application/json")
+        .with_body(
+            json!({"access_token": "new-at", "token_type": "Bearer", "expires_in": 3600,
+                "refresh_token": "new-rt", "id_token": sign(&same, &keys().good)})
+            .to_string(),
+        )
+        .create_async()
+        .await;
+    let fresh = m.client.refresh(&stored_tokens(&m.issuer)).await.unwrap();
+    assert_eq!(fresh.access_token.expose(), "new-at");
+    ok_mock.remove_async().await;
+
+    // A token type other than Bearer.
+    for token_type in ["mac", "DPoP", "N_A"] {
+        let mock = m
+            .server
+            .mock("POST", "/oauth/token")
+            .with_header("content-type", "application/json")
+            .with_body(
+                json!({"access_token": "new-at", "token_type": token_type, "expires_in": 3600,
+                    "refresh_token": "new-rt"})
+                .to_string(),
+            )
+            .create_async()
+            .await;
+        match m.client.refresh(&stored_tokens(&m.issuer)).await {
+            Err(Error::Protocol { detail, .. }) => {
+                assert!(
+                    detail.contains(&format!("token type \"{token_type}\" is not Bearer")),
+                    "{detail}"
+                );
+                assert!(!detail.contains("new-at"), "{detail}");
+            }
+            other => panic!("{token_type}: {other:?}"),
+        }
+        mock.remove_async().await;
+    }
 }
 
 /// Acts as the provider's authorization endpoint: sends the code straight

@@ -216,7 +216,8 @@ async fn login_list_sign_export_proxy_logout() {
         Some("9010401100001")
     );
 
-    // A proxy that refuses connections: a clear error naming the proxy.
+    // A proxy that refuses connections: never used for the sandbox (on
+    // loopback, with its bearer token), ...
     let out = env
         .run(
             &[
@@ -234,11 +235,46 @@ async fn login_list_sign_export_proxy_logout() {
     let out = env.run(&["config", "show"], &[]).await;
     ok(&out);
     assert!(text(&out.stdout).contains("http://127.0.0.1:9"));
-    let out = env.run(&["certs", "list"], &[]).await;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("proxy"), "{}", text(&out.stderr));
+    ok(&env.run(&["certs", "list"], &[]).await);
     ok(&env.run(&["config", "proxy", "clear"], &[]).await);
     ok(&env.run(&["certs", "list"], &[]).await);
+    // ... but used for a provider elsewhere: a clear error naming the proxy.
+    ok(&env
+        .run(
+            &[
+                "profile",
+                "add",
+                "remote",
+                "--issuer",
+                "https://crpki-test.invalid/oauth/",
+                "--client-id",
+                "my-client",
+                "--rssp",
+                "https://crpki-test.invalid/csc/v2/",
+            ],
+            &[],
+        )
+        .await);
+    ok(&env
+        .run(
+            &[
+                "config",
+                "proxy",
+                "set",
+                "http://127.0.0.1:9",
+                "--profile",
+                "remote",
+            ],
+            &[],
+        )
+        .await);
+    let out = env.run(&["login", "--profile", "remote"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("proxy http://127.0.0.1:9"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Logout forgets the tokens; the next call asks for a login.
     let out = env.run(&["logout"], &[]).await;

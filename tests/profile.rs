@@ -395,6 +395,84 @@ fn group_readable_token_file_is_refused() {
     assert!(matches!(store.load("l"), Err(Error::Config { .. })));
 }
 
+#[cfg(unix)]
+#[test]
+fn world_writable_settings_are_refused_with_the_chmod_to_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::open(dir.path().join("cfg"));
+    store.add(full_profile("stg")).unwrap();
+    let file = store.config_file();
+
+    // profiles.toml writable by group or others: another user could
+    // redirect the issuer or the RSSP.
+    for bad in [0o666, 0o620, 0o602] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(bad)).unwrap();
+        match store.get("stg") {
+            Err(Error::Config { detail }) => {
+                assert!(detail.contains(&file.display().to_string()), "{detail}");
+                assert!(detail.contains(&format!("{bad:04o}")), "{detail}");
+                assert!(
+                    detail.contains(&format!("chmod 600 {}", file.display())),
+                    "{detail}"
+                );
+            }
+            other => panic!("mode {bad:o}: {other:?}"),
+        }
+        assert!(matches!(store.list(), Err(Error::Config { .. })));
+    }
+    // Readable by others is not a redirection risk (it holds no token).
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(store.get("stg").unwrap(), full_profile("stg"));
+
+    // The token directory writable by others: refused for loading and
+    // saving, naming the directory and the chmod.
+    let tokens_store = store.token_store();
+    tokens_store
+        .save("stg", &tokens("access-1", "refresh-1"))
+        .unwrap();
+    let tdir = tokens_store.dir().to_path_buf();
+    std::fs::set_permissions(&tdir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for result in [
+        tokens_store.load("stg").map(|_| ()),
+        tokens_store.save("stg", &tokens("access-2", "refresh-2")),
+    ] {
+        match result {
+            Err(Error::Config { detail }) => {
+                assert!(detail.contains("0777"), "{detail}");
+                assert!(
+                    detail.contains(&format!("chmod 700 {}", tdir.display())),
+                    "{detail}"
+                );
+                assert!(!detail.contains("access-"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    std::fs::set_permissions(&tdir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let back = tokens_store.load("stg").unwrap().unwrap();
+    assert_eq!(back.access_token.expose(), "access-1");
+
+    // The sandbox hand-over file is a settings file too.
+    let state = dir.path().join("state");
+    let endpoints = SandboxEndpoints {
+        oidc_issuer: "https://127.0.0.1:40001/oauth/".into(),
+        client_id: "crpki-sandbox".into(),
+        client_secret: None,
+        revocation_endpoint: None,
+        rssp_base_url: "https://127.0.0.1:40001/csc/v2/".into(),
+        csc_version: CscVersion::V2,
+        ca_file: None,
+    };
+    endpoints.write(&state).unwrap();
+    let handover = state.join(SandboxEndpoints::FILE_NAME);
+    std::fs::set_permissions(&handover, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(matches!(
+        SandboxEndpoints::read(&state),
+        Err(Error::Config { .. })
+    ));
+}
+
 #[test]
 fn malformed_token_file_does_not_echo_its_content() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,11 @@ fn unb64(s: &str) -> Vec<u8> {
 }
 
 impl T {
+    /// The token `/admin/...` requires, read from the state directory.
+    fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.sb.admin_token_path()).unwrap()
+    }
+
     async fn post(&self, url: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
         let mut rb = self.http.post(url).json(&body);
         if let Some(t) = token {
@@ -624,7 +629,7 @@ async fn sad_budget_binding_and_expiry() {
     let (s, _) = t
         .post(
             &format!("{}/admin/expire", t.sb.base_url()),
-            None,
+            Some(&t.admin_token()),
             json!({"sads": true}),
         )
         .await;
@@ -1389,10 +1394,38 @@ async fn faults_unavailable_dropped_malformed_and_admin_reset() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(serde_json::from_slice::<Value>(&r.bytes().await.unwrap()).is_err());
+    // The admin endpoint needs the token of the state directory (an
+    // owner-only file): without it, or with another, nothing changes.
+    let admin = format!("{}/admin/faults", t.sb.base_url());
+    let token = t.admin_token();
+    assert!(token.len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(t.sb.admin_token_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let wrong = format!("{token}x");
+    for bad in [None, Some(""), Some(wrong.as_str())] {
+        let (s, v) = t.post(&admin, bad, json!({})).await;
+        assert_eq!(s, 401, "{bad:?}: {v}");
+        let r = t.http.get(&admin).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let (s, _) = t
+            .post(
+                &format!("{}/admin/expire", t.sb.base_url()),
+                bad,
+                json!({"sads": true}),
+            )
+            .await;
+        assert_eq!(s, 401);
+    }
+    assert_eq!(t.sb.faults().settings().malformed_json_rate, 1.0);
     // The admin endpoint is never faulty and switches everything off.
-    let (s, v) = t
-        .post(&format!("{}/admin/faults", t.sb.base_url()), None, json!({}))
-        .await;
+    let (s, v) = t.post(&admin, Some(&token), json!({})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(t.sb.faults().settings(), FaultSettings::default());
     t.still_serving().await;

@@ -569,7 +569,8 @@ impl OidcClient {
 
     /// Verifies an ID token against the provider's JWKS: RS256 only, a
     /// valid signature, `iss` equal to the issuer, `aud` containing the
-    /// client id (and `azp` equal to it when there are several audiences),
+    /// client id, `azp` equal to it when present (and present when there
+    /// are several audiences),
     /// `exp` not passed and `iat` not in the future (both within the
     /// leeway), and `nonce` equal to `expected_nonce` when given. Any
     /// refusal is [`Error::Unauthenticated`] saying which check failed.
@@ -660,8 +661,22 @@ impl OidcClient {
             }
             Some(_) => {}
         }
-        if claims.aud.len() > 1 && claims.azp.as_deref() != Some(self.config.client_id.as_str()) {
-            return Err(refuse("several audiences and azp is not this client".into()));
+        // OpenID Connect Core §3.1.3.7: with several audiences `azp` must
+        // be present; whenever it is present it must be this client.
+        match claims.azp.as_deref() {
+            Some(azp) if azp != self.config.client_id => {
+                return Err(refuse(format!(
+                    "its azp {:?} is not this client {:?}",
+                    sanitize(azp),
+                    self.config.client_id
+                )));
+            }
+            None if claims.aud.len() > 1 => {
+                return Err(refuse(
+                    "it has several audiences and no azp naming this client".into(),
+                ));
+            }
+            _ => {}
         }
         if let Some(expected) = expected_nonce {
             match claims.nonce.as_deref() {

@@ -24,8 +24,8 @@ pub use fetch::MAX_BODY;
 pub(crate) use fetch::{Auth, Call, Reply};
 pub use retry::{RequestFlags, RetryConfig};
 pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, ProxyConfig, TransportConfig, check_endpoint,
-    http_client, is_loopback,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, LOOPBACK_NO_PROXY, ProxyConfig, TransportConfig,
+    check_endpoint, http_client, is_loopback,
 };
 pub(crate) use transport::{error_chain, shown_url};
 

@@ -44,7 +44,13 @@ impl Default for TransportConfig {
     }
 }
 
-/// A proxy for all requests.
+/// Hosts never reached through a proxy, whatever the no-proxy list says:
+/// loopback addresses (a request to them carries tokens meant for a local
+/// service, and a proxy could not reach that service anyway).
+pub const LOOPBACK_NO_PROXY: [&str; 3] = ["127.0.0.0/8", "::1", "localhost"];
+
+/// A proxy for all requests except those to loopback addresses (see
+/// [`LOOPBACK_NO_PROXY`]).
 #[derive(Clone)]
 pub struct ProxyConfig {
     /// `http://host:port` (no credentials in it: use `user`/`password`).
@@ -139,13 +145,18 @@ pub fn http_client(config: &TransportConfig) -> Result<HttpClient> {
             let password = p.password.as_ref().map(Secret::expose).unwrap_or("");
             proxy = proxy.basic_auth(user, password);
         }
-        if !p.no_proxy.is_empty() {
-            proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&p.no_proxy.join(",")));
-        }
+        let no_proxy: Vec<String> = p
+            .no_proxy
+            .iter()
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .chain(LOOPBACK_NO_PROXY.iter().map(|e| (*e).to_owned()))
+            .collect();
+        proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy.join(",")));
         builder = builder.proxy(proxy);
         info = Some(ProxyInfo {
             shown: url.to_string(),
-            no_proxy: p.no_proxy.clone(),
+            no_proxy,
         });
     }
     let inner = builder.build().map_err(|e| Error::Config {
@@ -451,6 +462,111 @@ mod tests {
         assert!(no_proxy_matches("127.0.0.1", "127.0.0.1"));
         assert!(no_proxy_matches("::1", "::1"));
         assert!(!no_proxy_matches("", "x"));
+    }
+
+    /// A stand-in proxy on loopback: counts connections and keeps what was
+    /// sent to it, answers 502.
+    fn recording_proxy() -> (
+        String,
+        std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicUsize::new(0));
+        let (seen2, count2) = (seen.clone(), count.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                count2.fetch_add(1, Ordering::SeqCst);
+                conn.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+                let mut buf = [0u8; 4096];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                seen2.lock().unwrap().extend_from_slice(&buf[..n]);
+                let _ = conn
+                    .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        (url, seen, count)
+    }
+
+    #[tokio::test]
+    async fn loopback_requests_never_go_through_the_proxy() {
+        use std::sync::atomic::Ordering;
+        let (proxy_url, seen, count) = recording_proxy();
+        let mut server = mockito::Server::new_async().await;
+        let hit = server
+            .mock("GET", "/info")
+            .match_header("authorization", "Bearer loopback-token")
+            .with_body("direct")
+            .expect(4)
+            .create_async()
+            .await;
+        let port = server.socket_address().port();
+        for no_proxy in [vec![], vec!["example.com".to_owned()]] {
+            let client = http_client(&TransportConfig {
+                proxy: Some(ProxyConfig {
+                    url: proxy_url.clone(),
+                    user: Some("u".into()),
+                    password: Some(Secret::new("proxy-pw")),
+                    no_proxy,
+                }),
+                ..TransportConfig::default()
+            })
+            .unwrap();
+            for host in ["127.0.0.1", "localhost"] {
+                let req = client
+                    .get(&format!("http://{host}:{port}/info"))
+                    .unwrap()
+                    .bearer_auth("loopback-token");
+                let reply = client.send("test", req).await.unwrap();
+                assert_eq!(reply.text().await.unwrap(), "direct", "{host}");
+            }
+        }
+        hit.assert_async().await;
+        assert_eq!(count.load(Ordering::SeqCst), 0, "the proxy was contacted");
+        assert!(seen.lock().unwrap().is_empty());
+
+        // The proxy is live: a request elsewhere does reach it (so the
+        // check above can fail).
+        let client = http_client(&TransportConfig {
+            proxy: Some(ProxyConfig {
+                url: proxy_url.clone(),
+                user: None,
+                password: None,
+                no_proxy: vec![],
+            }),
+            ..TransportConfig::default()
+        })
+        .unwrap();
+        let reply = client
+            .reqwest()
+            .get("http://crpki-test.invalid/x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 502);
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert!(String::from_utf8_lossy(&seen.lock().unwrap()).contains("crpki-test.invalid"));
+        assert!(
+            client
+                .proxy_for(Some(&Url::parse("http://[::1]:9/").unwrap()))
+                .is_none()
+        );
+        assert!(
+            client
+                .proxy_for(Some(&Url::parse("http://127.3.4.5/").unwrap()))
+                .is_none()
+        );
+        assert!(
+            client
+                .proxy_for(Some(&Url::parse("https://example.com/").unwrap()))
+                .is_some()
+        );
     }
 
     #[test]

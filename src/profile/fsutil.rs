@@ -95,13 +95,53 @@ pub(crate) fn remove_if_exists(path: &Path) -> Result<bool> {
     }
 }
 
-/// Reads a UTF-8 text file; `Ok(None)` when it does not exist.
+/// Reads a UTF-8 settings file; `Ok(None)` when it does not exist. On
+/// Unix a file that group or others can write is refused (another local
+/// user could have redirected the services it names).
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    let context = || format!("reading {}", path.display());
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(context(), e)),
+    };
+    // Checked on the open handle, so a swap after the check cannot slip through.
+    let meta = file.metadata().map_err(|e| Error::io(context(), e))?;
+    refuse_writable_by_others(&meta, path, "settings file", "600")?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| Error::io(context(), e))?;
+    Ok(Some(text))
+}
+
+/// On Unix, refuses a settings file or directory (`what`) that group or
+/// others can write, with the `chmod MODE` that makes it owner-only.
+/// Elsewhere it accepts everything (the per-user profile directory's ACL
+/// applies).
+pub(crate) fn refuse_writable_by_others(
+    meta: &fs::Metadata,
+    path: &Path,
+    what: &str,
+    mode: &str,
+) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let bits = meta.permissions().mode();
+        if bits & 0o022 != 0 {
+            return Err(Error::Config {
+                detail: format!(
+                    "{what} {} is writable by group or others (mode {:04o}); refusing to use it: \
+                     run `chmod {mode} {}` if you trust its contents",
+                    path.display(),
+                    bits & 0o7777,
+                    path.display()
+                ),
+            });
+        }
     }
+    #[cfg(not(unix))]
+    let _ = (meta, path, what, mode);
+    Ok(())
 }
 
 /// "line L, column C" of a byte offset, for error messages that must not

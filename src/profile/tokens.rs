@@ -138,6 +138,17 @@ impl FileTokenStore {
         Ok(self.dir.join(format!("{profile}.toml")))
     }
 
+    /// Refuses a token directory that group or others can write (Unix):
+    /// another user could swap the token files in it. A missing directory
+    /// is fine (created owner-only on the first save).
+    fn check_dir(&self) -> Result<()> {
+        match std::fs::metadata(&self.dir) {
+            Ok(meta) => fsutil::refuse_writable_by_others(&meta, &self.dir, "token directory", "700"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(format!("reading {}", self.dir.display()), e)),
+        }
+    }
+
     fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
         let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
@@ -221,6 +232,7 @@ impl FileTokenStore {
 impl TokenStore for FileTokenStore {
     fn load(&self, profile: &str) -> Result<Option<Tokens>> {
         let path = self.path(profile)?;
+        self.check_dir()?;
         let Some(bytes) = Self::read_private(&path)? else {
             return Ok(None);
         };
@@ -263,6 +275,7 @@ impl TokenStore for FileTokenStore {
     fn save(&self, profile: &str, tokens: &Tokens) -> Result<()> {
         let path = self.path(profile)?;
         fsutil::create_private_dir(&self.dir)?;
+        self.check_dir()?;
         let file = TokenFile {
             version: TOKEN_FILE_VERSION,
             issuer: tokens.issuer.clone(),

@@ -164,6 +164,8 @@ pub(crate) struct Shared {
     pub redirects: Mutex<Vec<String>>,
     pub faults: Arc<FaultState>,
     pub counters: Arc<Counters>,
+    /// What `/admin/...` requires (see [`super::faults::ADMIN_TOKEN_FILE`]).
+    pub admin_token: crate::Secret,
 }
 
 /// Who is calling a CSC method.

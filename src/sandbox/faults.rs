@@ -4,8 +4,11 @@
 //! the [`FaultControl`] handle, or `POST /admin/faults` on loopback.
 //!
 //! The admin endpoints (`/admin/...`) are never faulty themselves, so a test
-//! can always switch faults off again.
+//! can always switch faults off again. They require the bearer token the
+//! sandbox keeps in [`ADMIN_TOKEN_FILE`] of its state directory (mode
+//! 0600), so that other local users cannot inject faults.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +21,104 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{ApiError, now_secs};
 use super::core::Shared;
+use crate::Secret;
+use crate::error::{Error, Result};
+
+/// The file in the sandbox's state directory holding the token that the
+/// `/admin/...` endpoints require (`Authorization: Bearer TOKEN`). Written
+/// at the first start with that state directory, readable by the owner
+/// only, and kept (sandboxes sharing a state directory share it).
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// The admin token of the state directory `dir`: read from
+/// [`ADMIN_TOKEN_FILE`], or created there (mode 0600 on Unix; on Windows
+/// it inherits the ACL of the per-user state directory). The new file is
+/// published whole with a hard link, so a sandbox starting at the same
+/// time never reads it half-written. A token file others could read or
+/// write is refused.
+pub(crate) fn admin_token(dir: &Path) -> Result<Secret> {
+    let path = dir.join(ADMIN_TOKEN_FILE);
+    let token = Secret::new(hex::encode(rand::random::<[u8; 32]>()));
+    let tmp = dir.join(format!(
+        ".{ADMIN_TOKEN_FILE}.{}.{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let context = || format!("writing {}", path.display());
+    let written = options
+        .open(&tmp)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, token.expose().as_bytes()).and_then(|()| f.sync_all())
+        })
+        .and_then(|()| std::fs::hard_link(&tmp, &path));
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(token),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_admin_token(&path),
+        Err(e) => Err(Error::io(context(), e)),
+    }
+}
+
+fn read_admin_token(path: &Path) -> Result<Secret> {
+    let context = || format!("reading {}", path.display());
+    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(context(), e))?;
+    let refuse = |why: &str| Error::Config {
+        detail: format!(
+            "the sandbox admin token {} {why}; remove it and the sandbox writes a new one",
+            path.display()
+        ),
+    };
+    if !meta.file_type().is_file() {
+        return Err(refuse("is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(refuse("is readable or writable by group or others"));
+        }
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(context(), e))?);
+    let text = text.trim();
+    if text.len() < 32 {
+        return Err(refuse("is too short"));
+    }
+    Ok(Secret::new(text))
+}
+
+/// The middleware in front of `/admin/...`: `401` unless the request
+/// carries the admin token. The comparison is of SHA-256 digests, so its
+/// time says nothing about the token.
+pub(crate) async fn require_admin_token(
+    State(shared): State<Arc<Shared>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use sha2::{Digest, Sha256};
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = shared.admin_token.expose();
+    if !presented.is_empty() && Sha256::digest(presented.as_bytes()) == Sha256::digest(expected.as_bytes()) {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        format!("the sandbox admin endpoints need the token in {ADMIN_TOKEN_FILE} of the state directory"),
+    )
+        .into_response()
+}
 
 /// Which faults to inject. Rates are probabilities from 0.0 to 1.0, drawn
 /// per request.

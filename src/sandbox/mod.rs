@@ -17,7 +17,8 @@
 //!   `credentials/list|info|authorize|extendTransaction`,
 //!   `signatures/signHash`, `oauth2/authorize|token|revoke`.
 //! - CSC v1.0.4.0 under `/csc/v1/`: the same methods in v1 shapes.
-//! - Fault control under `/admin/`: `GET|POST faults`, `POST expire`.
+//! - Fault control under `/admin/`: `GET|POST faults`, `POST expire`, with
+//!   the bearer token in [`ADMIN_TOKEN_FILE`] of the state directory.
 //!
 //! # Users (all TEST values)
 //!
@@ -59,7 +60,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use base64::Engine as _;
 
-pub use faults::{FaultControl, FaultSettings};
+pub use faults::{ADMIN_TOKEN_FILE, FaultControl, FaultSettings};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;
@@ -188,6 +189,10 @@ impl Sandbox {
         let st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
             .await
             .map_err(|e| Error::Other(Arc::new(e)))??;
+        let dir3 = dir.clone();
+        let admin_token = tokio::task::spawn_blocking(move || faults::admin_token(&dir3))
+            .await
+            .map_err(|e| Error::Other(Arc::new(e)))??;
 
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|e| Error::io(format!("binding the sandbox to {}", config.listen), e))?;
@@ -255,6 +260,7 @@ impl Sandbox {
             redirects: Mutex::new(Vec::new()),
             faults: Arc::new(faults::FaultState::new(config.faults.clone())),
             counters: Arc::new(core::Counters::default()),
+            admin_token,
         });
 
         let app = router(Arc::clone(&shared));
@@ -293,6 +299,12 @@ impl Sandbox {
             registrar_root,
             _temp: temp,
         })
+    }
+
+    /// The file holding the token `/admin/...` requires (in the state
+    /// directory, mode 0600).
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.state_dir().join(ADMIN_TOKEN_FILE)
     }
 
     /// `https://127.0.0.1:PORT` (no trailing slash).
@@ -468,7 +480,11 @@ fn router(shared: Arc<core::Shared>) -> Router {
         .route("/userinfo", get(oidc::userinfo).post(oidc::userinfo));
     let admin = Router::new()
         .route("/faults", get(faults::admin_get).post(faults::admin_set))
-        .route("/expire", post(faults::admin_expire));
+        .route("/expire", post(faults::admin_expire))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            faults::require_admin_token,
+        ));
     Router::new()
         .nest("/csc/v2", csc_v2)
         .nest("/csc/v1", csc_v1)
@@ -537,6 +553,10 @@ pub fn describe(sb: &Sandbox) -> String {
     if sb.base_url().starts_with("https") {
         s.push_str(&format!("TLS CA (trust)  : {}\n", sb.tls_ca_path().display()));
     }
+    s.push_str(&format!(
+        "admin token     : {} (for /admin/..., as Authorization: Bearer)\n",
+        sb.admin_token_path().display()
+    ));
     s.push_str(&format!(
         "registrar root  : {}\n",
         sb.state_dir().join("registrar-root.pem").display()

@@ -12,37 +12,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crpki::cms::{self, SignOptions};
-use crpki::csc::{CscClient, ModeAuthorizer, SignerOptions, StaticSecrets, connect_signer};
 use crpki::profile::ProfileStore;
+use crpki::source::{EnvSecrets, ProfileRecipe, resolve_profile};
 use crpki::{Certificate, RemoteSigner};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let file = PathBuf::from(std::env::args_os().nth(1).ok_or("usage: sign_remote FILE")?);
 
-    // The profile `crpki` uses: CRPKI_PROFILE, else the current one, else the sandbox.
+    // The profile `crpki` uses: the current one, else the sandbox.
     let store = ProfileStore::open_default()?;
-    let name = store.current_name()?.unwrap_or_else(|| "sandbox".to_owned());
-    let profile = store.resolve(&name)?;
+    let profile = resolve_profile(&store, None)?;
 
-    // Service authorization as the profile says (GビズID tokens from `crpki login`).
-    let tokens = crpki::csc::service_auth::for_profile(&profile, Arc::new(store.token_store()), None, None)?;
-    let client = Arc::new(CscClient::for_profile(&profile)?.with_token_source(tokens));
-
-    let mut secrets = StaticSecrets::new();
-    for id in ["PIN", "OTP"] {
-        if let Ok(v) = std::env::var(format!("CRPKI_{id}")) {
-            secrets = secrets.with(id, v);
-        }
-    }
-    let authorizer = Arc::new(ModeAuthorizer::new().with_prompt(Arc::new(secrets)));
-    let signer = connect_signer(
-        client,
-        profile.credential_id.as_deref(),
-        authorizer,
-        SignerOptions::default(),
-    )
-    .await?;
+    // The crate's one recipe: service authorization as the profile says
+    // (GビズID tokens from `crpki login`), then the chosen credential,
+    // authorized with the PIN/OTP from the environment.
+    let signer = ProfileRecipe::new(Arc::new(EnvSecrets))
+        .open(&store, &profile, profile.credential_id.as_deref())
+        .await?;
 
     let sig = PathBuf::from(format!("{}.p7s", file.display()));
     cms::sign_file(&signer, &file, &sig, &SignOptions::default()).await?;

@@ -23,6 +23,11 @@
 //! - `auth` (feature `remote`): the GビズID login;
 //! - [`profile`]: profiles and token files;
 //! - [`text`]: certificate values and file names made safe to print;
+//! - [`source`]: where a signer comes from, decided in one place (the
+//!   profile → client → authorizer → signer recipe, PKCS#12 files), for
+//!   the tool, the DLLs and [`blocking`];
+//! - [`blocking`]: a blocking facade (open a signer, sign digests, sign and
+//!   verify files) for programs with no async runtime;
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
 //! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
@@ -32,14 +37,16 @@
 //!   loader, and a fault-injecting signer wrapper.
 //!
 //! `unsafe` is denied everywhere but in the Windows FFI files, which say so
-//! at their top: `provider/{ffi,csp,ksp,certstore}.rs` (the DLLs' C ABI,
-//! the certificate store) and `profile/dpapi.rs` (sealing token files).
+//! at their top: `provider/{ffi,csp/exports,ksp/exports,register,certstore}.rs`
+//! (the DLLs' C ABI, their registration, the certificate store) and
+//! `profile/dpapi.rs` (sealing token files).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod alg;
 #[cfg(feature = "remote")]
 pub mod auth;
+pub mod blocking;
 pub mod cert;
 pub mod cms;
 pub mod crypto;
@@ -54,6 +61,7 @@ pub mod provider;
 pub mod sandbox;
 pub mod secret;
 pub mod signer;
+pub mod source;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod text;

@@ -12,11 +12,11 @@ use crpki::auth::{Authenticator, HttpFollowLauncher, LoginOptions, TransportConf
 use crpki::csc::StaticSecrets;
 use crpki::profile::{ProfileStore, SANDBOX_PROFILE, SandboxEndpoints};
 use crpki::provider::error::codes;
-use crpki::provider::profile_source::ProfileSource;
 use crpki::provider::{
     Api, OpenOptions, ProviderCore, ProviderError, SignatureCache, SignerSource, Worker, status_code,
 };
 use crpki::sandbox::{Sandbox, SandboxConfig};
+use crpki::source::ProfileSource;
 use crpki::{HashAlgorithm, SignatureAlgorithm};
 
 async fn start(dir: &Path) -> (Sandbox, ProfileStore) {

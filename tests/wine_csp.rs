@@ -1,6 +1,6 @@
 //! The CryptoAPI CSP DLL, for real: cross-built for
 //! `x86_64-pc-windows-gnu`, registered in a Wine prefix with `regsvr32`, and
-//! driven by a Windows program (`examples/wine_csp_client.rs`) through
+//! driven by a Windows program (`tests/wine/clients/csp_client.rs`, cargo target `wine_csp_client`) through
 //! advapi32 and crypt32. What it produces is checked here with the
 //! `openssl` CLI.
 //!

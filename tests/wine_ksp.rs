@@ -1,6 +1,6 @@
 //! The CNG KSP DLL, for real: cross-built for `x86_64-pc-windows-gnu`
 //! (features `ksp,cli`, with `crpki.exe`) and driven under Wine by a Windows program
-//! (`examples/wine_ksp_client.rs`) that does what Windows' CNG router does
+//! (`tests/wine/clients/ksp_client.rs`, cargo target `wine_ksp_client`) that does what Windows' CNG router does
 //! (Wine's ncrypt does not route to third-party KSPs): `LoadLibraryW`,
 //! `GetKeyStorageInterface`, then calls through the function table, with
 //! hash values from Wine's bcrypt. What it produces is checked here with

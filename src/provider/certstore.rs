@@ -271,33 +271,3 @@ pub fn bind_certificate(der: &[u8], container: &str, provider: WindowsProvider) 
     unbind_certificates(None, Some(der))?;
     Ok(())
 }
-
-/// Registers the CSP DLL at `dll` (what `DllRegisterServer` writes for
-/// itself): `HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\<name>`.
-#[cfg(feature = "csp")]
-pub fn install_csp(dll: &std::path::Path) -> Result<()> {
-    if !dll.is_file() {
-        return Err(Error::NotFound {
-            what: format!("the CSP DLL {}", dll.display()),
-        });
-    }
-    let abs = std::path::absolute(dll).map_err(|e| Error::io(format!("resolving {}", dll.display()), e))?;
-    super::csp::register_path(&abs).map_err(registry_error)
-}
-
-/// Removes the CSP's registration (what `DllUnregisterServer` does).
-#[cfg(feature = "csp")]
-pub fn uninstall_csp() -> Result<()> {
-    super::csp::unregister().map_err(registry_error)
-}
-
-#[cfg(feature = "csp")]
-fn registry_error(rc: u32) -> Error {
-    Error::io(
-        format!(
-            "the registry key of the CSP (HKLM\\SOFTWARE\\Microsoft\\Cryptography\\Defaults\\Provider\\{}); installing needs an administrator",
-            super::CSP_NAME
-        ),
-        std::io::Error::from_raw_os_error(rc as i32),
-    )
-}

@@ -11,9 +11,9 @@
 //!   typed error, never undefined behaviour);
 //! - [`worker`]: the one thread with the async runtime that runs signer
 //!   calls for the synchronous exports;
-//! - [`source`]: the [`SignerSource`] seam that turns container names into
-//!   signers; `profile_source` (feature `remote`): the remote signer of
-//!   the current `crpki` profile behind it;
+//! - [`crate::source`] (outside this room, shared with the `crpki` tool):
+//!   the [`SignerSource`] seam that turns container names into signers,
+//!   and [`default_source`], the DLLs' choice of source;
 //! - [`error`]: [`ProviderError`] and the one function that maps errors to
 //!   `NTE_*`/Win32 codes;
 //! - [`log`]: the error log; [`guard()`]: the panic-catching wrapper every
@@ -21,15 +21,23 @@
 //! - [`cache`]: the few-seconds signature cache;
 //! - [`hash`], [`blob`]: hash objects, little-endian signatures, key blobs;
 //! - [`ProviderCore`]: the above put together, shared by the CSP and KSP;
-//! - [`capi`] (feature `csp`): the CryptoAPI semantics, on plain slices;
-//! - [`cng`] (feature `ksp`): the CNG key storage semantics, likewise.
+//! - [`csp`] (feature `csp`): the CryptoAPI CSP: `provider.rs`, its
+//!   semantics on plain slices, and `exports.rs`, its `CP*` exports;
+//! - [`ksp`] (feature `ksp`): the CNG key storage provider: `provider.rs`
+//!   (semantics), `exports.rs` (the function table), `format.rs` (CNG's
+//!   byte formats), `padding.rs`, `buffers.rs` (memory lent to the caller);
+//! - `register` (Windows): registering either provider, for
+//!   `DllRegisterServer` and `crpki install`.
 //!
 //! Only these files may use `unsafe`: `ffi.rs` (raw pointers to slices,
-//! `SetLastError`, pinning the DLL), `csp.rs` and `ksp.rs` (the
-//! `extern "system"` exports and the KSP's function table, Windows only),
-//! each export being: null checks, handle lookup, a call into [`capi`] or
-//! [`cng`], and the error mapping; and `certstore.rs` (Windows only:
-//! binding certificates to the CSP in the user's store, crypt32 calls only).
+//! `SetLastError`, pinning the DLL), `csp/exports.rs` and `ksp/exports.rs`
+//! (the `extern "system"` exports and the KSP's function table, Windows
+//! only), each export being: null checks, handle lookup, a call into the
+//! safe `provider.rs` next to it, and the error mapping; `register.rs`
+//! (Windows only: the registry and BCrypt registration calls,
+//! `DllRegisterServer`/`DllUnregisterServer`); and `certstore.rs` (Windows
+//! only: binding certificates to the providers in the user's store, crypt32
+//! calls only).
 
 use std::sync::Arc;
 
@@ -42,33 +50,33 @@ mod guard;
 pub mod handle;
 pub mod hash;
 pub mod log;
-#[cfg(feature = "remote")]
-pub mod profile_source;
-pub mod source;
 pub mod worker;
 
-#[cfg(feature = "csp")]
-pub mod capi;
 #[cfg(all(windows, any(feature = "csp", feature = "ksp")))]
 pub mod certstore;
-#[cfg(feature = "ksp")]
-pub mod cng;
-#[cfg(all(windows, feature = "csp"))]
-mod csp;
+#[cfg(feature = "csp")]
+pub mod csp;
 pub mod ffi;
-#[cfg(all(windows, feature = "ksp"))]
-mod ksp;
+#[cfg(feature = "ksp")]
+pub mod ksp;
+#[cfg(windows)]
+pub mod register;
 
 pub use crate::profile::WindowsProvider;
+pub use crate::source::{
+    ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source,
+};
 pub use cache::{CacheKey, SignatureCache};
 pub use error::{Api, ProviderError, status_code};
 pub use guard::{guard, guard_with};
 pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
+pub use log::ErrorLog;
+/// CSP registration, for `crpki install csp` and `uninstall csp` on Windows.
+#[cfg(all(windows, feature = "csp"))]
+pub use register::{install_csp, uninstall_csp};
 /// KSP registration, for `crpki install ksp` and `uninstall ksp` on Windows.
 #[cfg(all(windows, feature = "ksp"))]
-pub use ksp::{install as install_ksp, register as register_ksp, unregister as unregister_ksp};
-pub use log::ErrorLog;
-pub use source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource, StaticSource, default_source};
+pub use register::{install_ksp, register_ksp, unregister_ksp};
 pub use worker::Worker;
 
 /// The registered name of the CryptoAPI CSP.
@@ -325,12 +333,12 @@ pub(crate) mod testutil {
     /// as (container, PIN) for the test to read.
     #[derive(Debug)]
     pub struct PinRecorder {
-        pub inner: source::StaticSource,
+        pub inner: StaticSource,
         pub pins: std::sync::Mutex<Vec<(String, String)>>,
     }
 
     impl PinRecorder {
-        pub fn new(inner: source::StaticSource) -> Self {
+        pub fn new(inner: StaticSource) -> Self {
             Self {
                 inner,
                 pins: std::sync::Mutex::default(),

@@ -123,7 +123,9 @@ pub fn target_root() -> PathBuf {
 }
 
 /// Builds crpki.dll with `features`, the binaries `bins` (e.g.
-/// `crpki.exe`) and the Windows program `example` in one cargo run, into
+/// `crpki.exe`) and the Windows test program `example` (an example
+/// target whose source is in `tests/wine/clients/`, see Cargo.toml) in
+/// one cargo run, into
 /// `<target dir>/<dir>`; returns the DLL's and the program's paths. Each
 /// DLL flavour has its own directory, so test binaries running at once
 /// never overwrite the DLL another one is running.

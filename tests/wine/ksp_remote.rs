@@ -172,7 +172,7 @@ fn ksp_remote_under_wine() {
     }
     let raw = std::fs::read(ec_dir.join("sig.raw")).unwrap();
     assert_eq!(raw.len(), 64, "r||s of P-256");
-    let der = crpki::provider::cng::ecdsa_raw_to_der(&raw).unwrap();
+    let der = crpki::provider::ksp::ecdsa_raw_to_der(&raw).unwrap();
     std::fs::write(ec_dir.join("sig.der"), der).unwrap();
     let ec_pub = ec_dir.join("pub.pem");
     pubkey_of(&ec_dir.join("cert.der"), &ec_pub);

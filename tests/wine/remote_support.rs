@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use crpki::auth::{Authenticator, HttpFollowLauncher, LoginOptions, TransportConfig, http_client};
 use crpki::csc::StaticSecrets;
 use crpki::profile::{ProfileStore, SANDBOX_PROFILE, SandboxEndpoints};
-use crpki::provider::profile_source::ProfileSource;
-use crpki::provider::{OpenOptions, SignerSource};
 use crpki::sandbox::{FaultSettings, Sandbox, SandboxConfig};
+use crpki::source::ProfileSource;
+use crpki::source::{OpenOptions, SignerSource};
 use crpki::{HashAlgorithm, RemoteSigner};
 
 use crate::harness::*;

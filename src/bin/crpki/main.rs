@@ -36,6 +36,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crpki::cms::{self, SignOptions};
 use crpki::profile::{Profile, ProfileStore};
+use crpki::source::{OpenOptions, Pkcs12Source, SignerSource};
 use crpki::{Certificate, Error, RemoteSigner};
 
 use manage::{ConfigCommand, LoginArgs, ProfileCommand, SandboxCommand};
@@ -323,13 +324,13 @@ fn read_file(path: &Path) -> CliResult<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(format!("reading {}", crpki::text::path(path)), e).into())
 }
 
-fn password(var: Option<&str>) -> CliResult<String> {
+fn password(var: Option<&str>) -> CliResult<crpki::Secret> {
     match var {
-        Some(var) => std::env::var(var).map_err(|_| Failure {
+        Some(var) => std::env::var(var).map(crpki::Secret::new).map_err(|_| Failure {
             code: 4,
             message: format!("the environment variable {var} (--password-env) is not set"),
         }),
-        None => prompt_line("PKCS#12 password: "),
+        None => prompt_line("PKCS#12 password: ").map(crpki::Secret::new),
     }
 }
 
@@ -367,8 +368,10 @@ async fn sign_p12(args: SignArgs) -> CliResult {
         return Err(fail("--out needs exactly one file"));
     }
     let password = password(args.password_env.as_deref())?;
-    let p12 = read_file(p12_path)?;
-    let signer: Arc<dyn RemoteSigner> = Arc::new(crpki::Pkcs12Signer::from_bytes(&p12, &password)?);
+    let signer = Pkcs12Source::file(p12_path, &password)
+        .open(None, OpenOptions::default())
+        .await?
+        .signer;
     if let Some(out) = &args.out {
         cms::sign_file(signer.as_ref(), &args.files[0], out, &SignOptions::default()).await?;
     } else {

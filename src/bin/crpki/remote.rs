@@ -11,11 +11,9 @@ use clap::Subcommand;
 
 use crpki::auth::{BrowserLauncher, SystemBrowser};
 use crpki::cms::{self, SignOptions};
-use crpki::csc::{
-    CredentialDescription, CscClient, CscSigner, ModeAuthorizer, PromptRequest, SecretPrompt, SignerOptions,
-    connect_signer,
-};
+use crpki::csc::{CredentialDescription, CscClient, CscSigner, PromptRequest, SecretPrompt, SignerOptions};
 use crpki::profile::Profile;
+use crpki::source::{EnvSecrets, ProfileRecipe};
 use crpki::{Error, HashAlgorithm, RemoteSigner, Secret};
 
 use crate::{CliResult, Context, fail};
@@ -71,18 +69,17 @@ impl SecretPrompt for TerminalPrompt {
     }
 }
 
-/// PIN/OTP from environment variables (`CRPKI_PIN`, `CRPKI_OTP`), for
-/// pipelines; falls back to the terminal.
+/// PIN/OTP from environment variables (`CRPKI_PIN`, `CRPKI_OTP`: the
+/// DLLs' [`EnvSecrets`]), for pipelines; falls back to the terminal.
 #[derive(Debug)]
 struct EnvOrTerminal;
 
 #[async_trait]
 impl SecretPrompt for EnvOrTerminal {
     async fn ask(&self, request: &PromptRequest<'_>) -> crpki::Result<Secret> {
-        let var = format!("CRPKI_{}", request.input.id.to_ascii_uppercase());
-        match std::env::var(&var) {
-            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-            _ => TerminalPrompt.ask(request).await,
+        match EnvSecrets.ask(request).await {
+            Ok(secret) => Ok(secret),
+            Err(_) => TerminalPrompt.ask(request).await,
         }
     }
 }
@@ -105,36 +102,30 @@ fn browser() -> Arc<dyn BrowserLauncher> {
     }))
 }
 
+/// The tool's ingredients for the one recipe of [`crpki::source`]: PINs
+/// and OTPs from the environment or the terminal, the system browser (the
+/// URL printed too), the RSSP password of `csc_basic` profiles from
+/// `CRPKI_RSSP_PASSWORD`.
+fn recipe() -> ProfileRecipe {
+    ProfileRecipe::new(Arc::new(EnvOrTerminal))
+        .with_browser(Some(browser()))
+        .with_rssp_password(std::env::var("CRPKI_RSSP_PASSWORD").ok().map(Secret::new))
+        .with_options(SignerOptions {
+            description: Some("crpki sign".to_owned()),
+            ..SignerOptions::default()
+        })
+}
+
 /// A CSC client for the profile, authorized as the profile says.
 pub fn client(ctx: &Context, profile: &Profile) -> CliResult<Arc<CscClient>> {
-    let tokens = crpki::csc::service_auth::for_profile(
-        profile,
-        Arc::new(ctx.store.token_store()),
-        Some(browser()),
-        std::env::var("CRPKI_RSSP_PASSWORD").ok().map(Secret::new),
-    )?;
-    Ok(Arc::new(
-        CscClient::for_profile(profile)?.with_token_source(tokens),
-    ))
+    Ok(recipe().client(&ctx.store, profile)?)
 }
 
 /// The signer for the profile's credential.
 pub async fn signer(ctx: &Context, profile: &Profile) -> CliResult<CscSigner> {
-    let client = client(ctx, profile)?;
-    let authorizer = ModeAuthorizer::new()
-        .with_prompt(Arc::new(EnvOrTerminal))
-        .with_browser(browser());
-    let options = SignerOptions {
-        description: Some("crpki sign".to_owned()),
-        ..SignerOptions::default()
-    };
-    Ok(connect_signer(
-        client,
-        profile.credential_id.as_deref(),
-        Arc::new(authorizer),
-        options,
-    )
-    .await?)
+    Ok(recipe()
+        .open(&ctx.store, profile, profile.credential_id.as_deref())
+        .await?)
 }
 
 pub async fn certs(ctx: &Context, command: CertsCommand) -> CliResult {

@@ -85,7 +85,7 @@ pub fn install(command: InstallCommand) -> CliResult {
         InstallCommand::Csp { dll } => dll_or_default(dll)?,
         InstallCommand::Ksp { dll } => return install_ksp(dll),
     };
-    crpki::provider::certstore::install_csp(&dll)?;
+    crpki::provider::install_csp(&dll)?;
     out!("installed the CSP {}", crpki::text::path(&dll));
     Ok(())
 }
@@ -96,7 +96,7 @@ pub fn uninstall(command: UninstallCommand) -> CliResult {
         return uninstall_ksp();
     }
     let removed = crpki::provider::certstore::unbind_certificates(Some(WindowsProvider::Csp), None)?;
-    crpki::provider::certstore::uninstall_csp()?;
+    crpki::provider::uninstall_csp()?;
     out!("uninstalled the CSP ({removed} certificate binding(s) removed)");
     Ok(())
 }

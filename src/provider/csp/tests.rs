@@ -4,14 +4,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::super::{PROV_ENUMALGS_EX_LEN, PROV_ENUMALGS_LEN};
 use super::*;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
 use crate::provider::handle::{HandleError, HandleProblem};
-use crate::provider::source::{ContainerInfo, OpenedSigner, StaticSource};
 use crate::provider::testutil::{CountingSigner, dword_of, read};
 use crate::provider::worker::DEFAULT_TIMEOUT;
+use crate::signer::HashAlgorithm;
 use crate::signer::RemoteSigner;
+use crate::source::{ContainerInfo, OpenedSigner, StaticSource};
 
 fn provider_with(signer: Arc<CountingSigner>) -> CspProvider {
     let source = StaticSource::new(vec![
@@ -151,7 +153,7 @@ fn user_key_parameters() {
     let cert = read(|o| p.get_key_param(h, k, KP_CERTIFICATE, o, 0));
     assert_eq!(cert, signer.certificate().der());
     let root = read(|o| p.get_key_param(h, k, KP_CRPKI_ROOT_CERTIFICATE, o, 0));
-    assert_eq!(root, include_bytes!("../../fixtures/registrar-root.der"));
+    assert_eq!(root, include_bytes!("../../../fixtures/registrar-root.der"));
     let mut small = vec![0u8; 100];
     let e = p
         .get_key_param(h, k, KP_CERTIFICATE, Out::Buf(&mut small), 0)
@@ -164,8 +166,8 @@ fn user_key_parameters() {
     assert_eq!(code(p.get_user_key(h, AT_KEYEXCHANGE).unwrap_err()), NTE_NO_KEY);
     // No root known: NTE_NOT_FOUND.
     let no_chain = crate::MemorySigner::from_pem(
-        include_str!("../../fixtures/rep-rsa2048.key.pem"),
-        include_str!("../../fixtures/rep-rsa2048.pem"),
+        include_str!("../../../fixtures/rep-rsa2048.key.pem"),
+        include_str!("../../../fixtures/rep-rsa2048.pem"),
         "",
     )
     .unwrap();
@@ -545,7 +547,7 @@ fn silent_contexts_and_optional_default_container() {
 #[cfg(feature = "pkcs12")]
 #[test]
 fn over_the_pkcs12_fixture() {
-    use crate::provider::source::{PasswordFrom, Pkcs12Entry, Pkcs12Source};
+    use crate::source::{PasswordFrom, Pkcs12Entry, Pkcs12Source};
     let source = Pkcs12Source::new(
         Some(Pkcs12Entry {
             name: "legacy-file".into(),

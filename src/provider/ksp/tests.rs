@@ -6,16 +6,17 @@ use super::*;
 use crate::MemorySigner;
 use crate::provider::error::codes::*;
 use crate::provider::error::{Api, status_code};
-use crate::provider::source::StaticSource;
 use crate::provider::testutil::{CountingSigner, dword_of, read};
 use crate::provider::worker::DEFAULT_TIMEOUT;
 use crate::signer::RemoteSigner;
+use crate::signer::{HashAlgorithm, KeyInfo, SignatureAlgorithm, SignatureScheme};
+use crate::source::StaticSource;
 
 fn ec_signer() -> MemorySigner {
     MemorySigner::from_pem(
-        include_str!("../../fixtures/rep-ecdsa.key.pem"),
-        include_str!("../../fixtures/rep-ecdsa.pem"),
-        include_str!("../../fixtures/registrar-root.pem"),
+        include_str!("../../../fixtures/rep-ecdsa.key.pem"),
+        include_str!("../../../fixtures/rep-ecdsa.pem"),
+        include_str!("../../../fixtures/registrar-root.pem"),
     )
     .unwrap()
 }
@@ -174,11 +175,11 @@ fn keys_and_their_properties() {
     assert_eq!(dword_of(&prop(NCRYPT_KEY_TYPE_PROPERTY)), 0);
     assert_eq!(
         prop(NCRYPT_CERTIFICATE_PROPERTY),
-        include_bytes!("../../fixtures/rep-rsa2048.der")
+        include_bytes!("../../../fixtures/rep-rsa2048.der")
     );
     assert_eq!(
         prop(NCRYPT_CRPKI_REGISTRAR_CERTIFICATE_PROPERTY),
-        include_bytes!("../../fixtures/registrar-root.der")
+        include_bytes!("../../../fixtures/registrar-root.der")
     );
     p.set_key_property(h, k, NCRYPT_USE_CONTEXT_PROPERTY, &w("invoice"), 0)
         .unwrap();

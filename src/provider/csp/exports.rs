@@ -1,12 +1,13 @@
 //! The CryptoAPI CSP's exports (Windows, feature `csp`).
 //!
 //! Each export: check the pointers ([`ffi`]), call the safe CSP in
-//! [`capi`], map the error to a code inside [`guard`] (panics included),
+//! [`super`], map the error to a code inside [`guard`] (panics included),
 //! return `TRUE`/`FALSE` with the code in the thread's last error. The 23
 //! functions Wine's advapi32 requires are all here, plus `CPDuplicateHash`
 //! and `CPDuplicateKey`; what the provider does not offer answers
-//! `NTE_NOT_SUPPORTED`. `DllRegisterServer`/`DllUnregisterServer` write and
-//! remove the provider's registry entry.
+//! `NTE_NOT_SUPPORTED`. `DllRegisterServer`/`DllUnregisterServer`, which
+//! write and remove the provider's registry entry, are in
+//! [`crate::provider::register`]'s file.
 //!
 //! The SPI signatures are not in windows-sys, so they are declared here;
 //! handles are `ULONG_PTR` (`usize`), `BOOL` is `i32`.
@@ -20,11 +21,11 @@ use std::sync::OnceLock;
 
 use windows_sys::Win32::Security::Cryptography::VTableProvStruc;
 
-use super::capi::{CspProvider, PROV_RSA_AES, PROVIDER_NAME};
-use super::error::{Api, ProviderError};
-use super::ffi::{self, handle, raw_handle};
-use super::worker::{DEFAULT_TIMEOUT, Worker};
-use super::{default_source, guard};
+use super::CspProvider;
+use crate::provider::error::{Api, ProviderError};
+use crate::provider::ffi::{self, handle, raw_handle};
+use crate::provider::worker::{DEFAULT_TIMEOUT, Worker};
+use crate::provider::{default_source, guard};
 
 type Bool = i32;
 
@@ -42,7 +43,7 @@ fn export(name: &'static str, body: impl FnOnce() -> Result<(), ProviderError>) 
     ffi::to_bool(guard(name, Api::CryptoApi, body))
 }
 
-/// `CPAcquireContext`: opens a container (see [`capi`] for the flags).
+/// `CPAcquireContext`: opens a container (see [`super`] for the flags).
 ///
 /// # Safety
 /// Called by advapi32 with valid pointers or null.
@@ -91,7 +92,7 @@ pub unsafe extern "system" fn CPGetProvParam(
     })
 }
 
-/// `CPSetProvParam`: the PIN parameters (see [`super::capi`]).
+/// `CPSetProvParam`: the PIN parameters (see [`super`]).
 ///
 /// # Safety
 /// For `PP_SIGNATURE_PIN`/`PP_KEYEXCHANGE_PIN`, `pb_data` is null or a
@@ -106,7 +107,7 @@ pub unsafe extern "system" fn CPSetProvParam(
     export("CPSetProvParam", || {
         let pin_param = matches!(
             dw_param,
-            super::capi::consts::PP_SIGNATURE_PIN | super::capi::consts::PP_KEYEXCHANGE_PIN
+            super::consts::PP_SIGNATURE_PIN | super::consts::PP_KEYEXCHANGE_PIN
         );
         let pin = if pin_param {
             unsafe { ffi::c_string(pb_data.cast()) }
@@ -303,7 +304,7 @@ pub unsafe extern "system" fn CPSetHashParam(
         if pb_data.is_null() {
             return Err(ProviderError::NullPointer("pbData"));
         }
-        let data: &[u8] = if dw_param == super::capi::consts::HP_HASHVAL {
+        let data: &[u8] = if dw_param == super::consts::HP_HASHVAL {
             unsafe { ffi::in_bytes(pb_data, len as u32, "pbData") }?
         } else {
             &[]
@@ -501,129 +502,4 @@ pub unsafe extern "system" fn CPHashSessionKey(
     export("CPHashSessionKey", || {
         provider().unsupported(handle(h_prov), "CPHashSessionKey")
     })
-}
-
-const S_OK: i32 = 0;
-const E_UNEXPECTED: i32 = 0x8000_FFFFu32 as i32;
-
-fn hresult_from_win32(code: u32) -> i32 {
-    if code == 0 {
-        S_OK
-    } else {
-        ((code & 0xFFFF) | 0x8007_0000) as i32
-    }
-}
-
-fn provider_key() -> Vec<u16> {
-    wide(&format!(
-        r"SOFTWARE\Microsoft\Cryptography\Defaults\Provider\{PROVIDER_NAME}"
-    ))
-}
-
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-fn register() -> Result<(), u32> {
-    let path = ffi::module_path().ok_or(windows_sys::Win32::Foundation::ERROR_MOD_NOT_FOUND)?;
-    register_wide(path)
-}
-
-/// Registers the DLL at `dll` (for `crpki install csp`).
-pub(crate) fn register_path(dll: &std::path::Path) -> Result<(), u32> {
-    use std::os::windows::ffi::OsStrExt;
-    register_wide(dll.as_os_str().encode_wide().collect())
-}
-
-fn register_wide(mut path: Vec<u16>) -> Result<(), u32> {
-    use windows_sys::Win32::System::Registry::{
-        HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_OPTION_NON_VOLATILE, REG_SZ, RegCloseKey,
-        RegCreateKeyExW, RegSetValueExW,
-    };
-    path.push(0);
-    let mut key = std::ptr::null_mut();
-    let subkey = provider_key();
-    // SAFETY: valid NUL-terminated strings and out-pointer.
-    let rc = unsafe {
-        RegCreateKeyExW(
-            HKEY_LOCAL_MACHINE,
-            subkey.as_ptr(),
-            0,
-            std::ptr::null(),
-            REG_OPTION_NON_VOLATILE,
-            KEY_SET_VALUE,
-            std::ptr::null(),
-            &mut key,
-            std::ptr::null_mut(),
-        )
-    };
-    if rc != 0 {
-        return Err(rc);
-    }
-    let set = |name: &str, kind: u32, data: &[u8]| -> Result<(), u32> {
-        let name = wide(name);
-        // SAFETY: `key` is open; `data` is valid for its length.
-        let rc = unsafe { RegSetValueExW(key, name.as_ptr(), 0, kind, data.as_ptr(), data.len() as u32) };
-        if rc == 0 { Ok(()) } else { Err(rc) }
-    };
-    let path_bytes: Vec<u8> = path.iter().flat_map(|c| c.to_le_bytes()).collect();
-    let result = set("Image Path", REG_SZ, &path_bytes)
-        .and_then(|()| set("Type", REG_DWORD, &PROV_RSA_AES.to_le_bytes()))
-        .and_then(|()| set("SigInFile", REG_DWORD, &0u32.to_le_bytes()));
-    // SAFETY: `key` was opened above.
-    unsafe { RegCloseKey(key) };
-    result
-}
-
-pub(crate) fn unregister() -> Result<(), u32> {
-    use windows_sys::Win32::Foundation::ERROR_FILE_NOT_FOUND;
-    use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RegDeleteKeyW};
-    let subkey = provider_key();
-    // SAFETY: a valid NUL-terminated string.
-    match unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, subkey.as_ptr()) } {
-        0 | ERROR_FILE_NOT_FOUND => Ok(()),
-        rc => Err(rc),
-    }
-}
-
-fn registry_export(name: &'static str, f: fn() -> Result<(), u32>) -> i32 {
-    let mut win32 = 0;
-    let result = guard(name, Api::CryptoApi, || {
-        f().map_err(|rc| {
-            win32 = rc;
-            ProviderError::Crate(crate::Error::io(
-                format!("{name}: the provider's registry key"),
-                std::io::Error::from_raw_os_error(rc as i32),
-            ))
-        })
-    });
-    match result {
-        Ok(()) => S_OK,
-        Err(_) if win32 != 0 => hresult_from_win32(win32),
-        Err(_) => E_UNEXPECTED,
-    }
-}
-
-/// `DllRegisterServer` (`regsvr32`): writes
-/// `HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider\<PROVIDER_NAME>`
-/// with `Image Path` (this DLL), `Type` = 24 and `SigInFile` = 0.
-///
-/// # Safety
-/// No arguments.
-// With feature `ksp` the KSP exports the one `DllRegisterServer`, which calls this.
-#[cfg_attr(not(feature = "ksp"), unsafe(no_mangle))]
-#[cfg_attr(feature = "ksp", allow(non_snake_case))]
-pub unsafe extern "system" fn DllRegisterServer() -> i32 {
-    registry_export("DllRegisterServer", register)
-}
-
-/// `DllUnregisterServer` (`regsvr32 /u`): removes that key.
-///
-/// # Safety
-/// No arguments.
-// With feature `ksp` the KSP exports the one `DllUnregisterServer`, which calls this.
-#[cfg_attr(not(feature = "ksp"), unsafe(no_mangle))]
-#[cfg_attr(feature = "ksp", allow(non_snake_case))]
-pub unsafe extern "system" fn DllUnregisterServer() -> i32 {
-    registry_export("DllUnregisterServer", unregister)
 }

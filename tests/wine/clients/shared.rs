@@ -125,8 +125,8 @@ pub fn library_sign_us(n: usize, p12: Option<(&str, &str)>) -> Result<f64, Strin
             crpki::Pkcs12Signer::open(file, password).map_err(|e| format!("PKCS#12: {e}"))?,
         ),
         None => {
-            use crpki::provider::{OpenOptions, SignerSource};
-            let source = crpki::provider::profile_source::ProfileSource::new();
+            use crpki::source::{OpenOptions, SignerSource};
+            let source = crpki::source::ProfileSource::new();
             rt.block_on(source.open(None, OpenOptions::silent(true)))
                 .map_err(|e| format!("the profile's signer: {e}"))?
                 .signer

@@ -1,7 +1,10 @@
-//! The remote signer behind the providers (feature `remote`): a
-//! [`SignerSource`] over the `crpki` profile the command-line tool set up.
+//! Remote signers from profiles (feature `remote`): [`ProfileRecipe`],
+//! the one recipe "profile → CSC client → authorizer → signer" that the
+//! `crpki` tool, the DLLs and the examples share, and [`ProfileSource`],
+//! the DLLs' [`SignerSource`] over the `crpki` profile the command-line
+//! tool set up.
 //!
-//! # What it serves
+//! # What the source serves
 //!
 //! The profile is the one `crpki` uses: `$CRPKI_PROFILE`, else the current
 //! one (`crpki profile use`), else the built-in sandbox profile, resolved
@@ -56,7 +59,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::source::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource};
+use super::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource};
 use crate::auth::{BrowserLauncher, SystemBrowser};
 use crate::cert::Certificate;
 use crate::csc::{
@@ -91,6 +94,136 @@ impl SecretPrompt for EnvSecrets {
             }),
         }
     }
+}
+
+/// THE recipe for a remote signer: profile → CSC client (with the service
+/// access token the profile's `service_auth` says) → credential authorizer
+/// (per the credential's `auth.mode`) → [`CscSigner`] over the chosen
+/// credential. Callers differ only in what they hand it: how PINs and OTPs
+/// are asked, the browser (for `oauth2code` credentials and RSSP OAuth2
+/// logins), the RSSP password of `csc_basic` profiles, the signer options.
+///
+/// ```no_run
+/// # async fn demo() -> crpki::Result<()> {
+/// use std::sync::Arc;
+/// use crpki::profile::ProfileStore;
+/// use crpki::source::{EnvSecrets, ProfileRecipe, resolve_profile};
+///
+/// let store = ProfileStore::open_default()?;
+/// let profile = resolve_profile(&store, None)?;
+/// let signer = ProfileRecipe::new(Arc::new(EnvSecrets))
+///     .open(&store, &profile, profile.credential_id.as_deref())
+///     .await?;
+/// # let _ = signer; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ProfileRecipe {
+    prompt: Arc<dyn SecretPrompt>,
+    browser: Option<Arc<dyn BrowserLauncher>>,
+    rssp_password: Option<Secret>,
+    options: SignerOptions,
+}
+
+impl fmt::Debug for ProfileRecipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileRecipe")
+            .field("prompt", &self.prompt)
+            .field("browser", &self.browser.is_some())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProfileRecipe {
+    /// PINs and OTPs asked through `prompt`; no browser, no RSSP password,
+    /// default signer options.
+    pub fn new(prompt: Arc<dyn SecretPrompt>) -> Self {
+        Self {
+            prompt,
+            browser: None,
+            rssp_password: None,
+            options: SignerOptions::default(),
+        }
+    }
+
+    /// Opens logins and approvals through `browser` (`None`: never).
+    pub fn with_browser(mut self, browser: Option<Arc<dyn BrowserLauncher>>) -> Self {
+        self.browser = browser;
+        self
+    }
+
+    /// The password of a `csc_basic` profile that keeps none.
+    pub fn with_rssp_password(mut self, password: Option<Secret>) -> Self {
+        self.rssp_password = password;
+        self
+    }
+
+    /// How the signer spends authorizations.
+    pub fn with_options(mut self, options: SignerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The CSC client of `profile`, its access token coming from where the
+    /// profile's `service_auth` says (the token files of `store`).
+    pub fn client(&self, store: &ProfileStore, profile: &Profile) -> Result<Arc<CscClient>> {
+        let tokens = service_auth::for_profile(
+            profile,
+            Arc::new(store.token_store()),
+            self.browser.clone(),
+            self.rssp_password.clone(),
+        )?;
+        Ok(Arc::new(
+            CscClient::for_profile(profile)?.with_token_source(tokens),
+        ))
+    }
+
+    /// The credential authorizer: PINs and OTPs from the prompt, approvals
+    /// in the browser (if any).
+    pub fn authorizer(&self) -> ModeAuthorizer {
+        let authorizer = ModeAuthorizer::new().with_prompt(self.prompt.clone());
+        match &self.browser {
+            Some(b) => authorizer.with_browser(b.clone()),
+            None => authorizer,
+        }
+    }
+
+    /// The signer over `credential` (the only one when `None`) of the
+    /// service behind `client`.
+    pub async fn signer(&self, client: Arc<CscClient>, credential: Option<&str>) -> Result<CscSigner> {
+        connect_signer(
+            client,
+            credential,
+            Arc::new(self.authorizer()),
+            self.options.clone(),
+        )
+        .await
+    }
+
+    /// The whole recipe: [`client`](Self::client), then
+    /// [`signer`](Self::signer).
+    pub async fn open(
+        &self,
+        store: &ProfileStore,
+        profile: &Profile,
+        credential: Option<&str>,
+    ) -> Result<CscSigner> {
+        let client = self.client(store, profile)?;
+        self.signer(client, credential).await
+    }
+}
+
+/// The profile `name` of `store` with its endpoints resolved; for `None`,
+/// the current profile (`crpki profile use`), else the built-in sandbox
+/// profile.
+pub fn resolve_profile(store: &ProfileStore, name: Option<&str>) -> Result<Profile> {
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => store
+            .current_name()?
+            .unwrap_or_else(|| SANDBOX_PROFILE.to_owned()),
+    };
+    store.resolve(&name)
 }
 
 /// PINs the application gave, by (profile, credential id).
@@ -234,25 +367,34 @@ impl ProfileSource {
             Some(s) => s.clone(),
             None => ProfileStore::open_default()?,
         };
-        let name = match &self.profile {
-            Some(n) => n.clone(),
-            None => store
-                .current_name()?
-                .unwrap_or_else(|| SANDBOX_PROFILE.to_owned()),
-        };
-        let profile = store.resolve(&name)?;
+        let profile = resolve_profile(&store, self.profile.as_deref())?;
         Ok((store, profile))
+    }
+
+    /// The recipe for `profile`: the application's PINs first, then the
+    /// prompt; no browser when silent; authorizations kept for the
+    /// following signatures.
+    fn recipe(&self, profile: &str, silent: bool) -> ProfileRecipe {
+        let prompt = PinsFirst {
+            pins: self.pins.clone(),
+            profile: profile.to_owned(),
+            fallback: self.prompt.clone(),
+        };
+        ProfileRecipe::new(Arc::new(prompt))
+            .with_browser(if silent { None } else { self.browser.clone() })
+            .with_options(SignerOptions {
+                reuse_authorizations: true,
+                description: Some("crpki provider".to_owned()),
+                ..SignerOptions::default()
+            })
     }
 
     /// A client for `profile`, authorized as the profile says; no browser
     /// when silent.
     fn client(&self, store: &ProfileStore, profile: &Profile, silent: bool) -> Result<Arc<CscClient>> {
-        let browser = if silent { None } else { self.browser.clone() };
-        let tokens = service_auth::for_profile(profile, Arc::new(store.token_store()), browser, None)
-            .map_err(|e| silence(e, silent))?;
-        Ok(Arc::new(
-            CscClient::for_profile(profile)?.with_token_source(tokens),
-        ))
+        self.recipe(&profile.name, silent)
+            .client(store, profile)
+            .map_err(|e| silence(e, silent))
     }
 
     /// Forgets every kept signer (and so their authorizations).
@@ -361,22 +503,10 @@ impl SignerSource for ProfileSource {
                 kept.remove(&key);
             }
         }
-        let client = self.client(&store, &profile, silent)?;
-        let prompt = PinsFirst {
-            pins: self.pins.clone(),
-            profile: profile.name.clone(),
-            fallback: self.prompt.clone(),
-        };
-        let mut authorizer = ModeAuthorizer::new().with_prompt(Arc::new(prompt));
-        if let Some(b) = self.browser.as_ref().filter(|_| !silent) {
-            authorizer = authorizer.with_browser(b.clone());
-        }
-        let options = SignerOptions {
-            reuse_authorizations: true,
-            description: Some("crpki provider".to_owned()),
-            ..SignerOptions::default()
-        };
-        let inner = connect_signer(client, chosen.as_deref(), Arc::new(authorizer), options)
+        let recipe = self.recipe(&profile.name, silent);
+        let client = recipe.client(&store, &profile).map_err(|e| silence(e, silent))?;
+        let inner = recipe
+            .signer(client, chosen.as_deref())
             .await
             .map_err(|e| silence(e, silent))?;
         let signer = Arc::new(ProfileSigner {
@@ -463,5 +593,42 @@ impl RemoteSigner for ProfileSigner {
             *self.stamp.lock().unwrap_or_else(PoisonError::into_inner) = stamp(file);
         }
         Ok(signatures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_profile_named_current_or_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::open(dir.path());
+        // No current profile: the sandbox, which needs a running sandbox.
+        let e = resolve_profile(&store, None).unwrap_err();
+        assert!(
+            matches!(&e, Error::Config { detail } if detail.contains("SANDBOX")),
+            "{e:?}"
+        );
+        store
+            .add(Profile::new(
+                "prod",
+                "https://gbiz.example/oauth/",
+                "client",
+                "https://rssp.example/csc/v2/",
+            ))
+            .unwrap();
+        store.use_profile("prod").unwrap();
+        assert_eq!(resolve_profile(&store, None).unwrap().name, "prod");
+        assert_eq!(resolve_profile(&store, Some("prod")).unwrap().name, "prod");
+        assert!(resolve_profile(&store, Some("nope")).is_err());
+    }
+
+    #[test]
+    fn recipe_debug_shows_no_secret() {
+        let recipe =
+            ProfileRecipe::new(Arc::new(EnvSecrets)).with_rssp_password(Some(Secret::new("hunter2")));
+        let text = format!("{recipe:?}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

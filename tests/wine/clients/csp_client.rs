@@ -38,7 +38,7 @@ fn main() {
 }
 
 #[cfg(windows)]
-#[path = "wine_shared/mod.rs"]
+#[path = "shared.rs"]
 mod shared;
 
 #[cfg(windows)]

@@ -2,17 +2,14 @@
 //!
 //! `GetKeyStorageInterface` hands the CNG router a static
 //! `NCRYPT_KEY_STORAGE_FUNCTION_TABLE` with every slot filled. Each slot:
-//! check the pointers ([`ffi`]), call the safe KSP in [`cng`], map the
+//! check the pointers ([`ffi`]), call the safe KSP in [`super`], map the
 //! error to a `SECURITY_STATUS` inside [`guard`] (panics included). Slots
 //! the provider does not offer answer `NTE_NOT_SUPPORTED`.
 //!
-//! Registration: [`register`] / [`unregister`] (also behind
-//! `DllRegisterServer`/`DllUnregisterServer`, and meant for
-//! `crpki install ksp` / `uninstall ksp`) go through
-//! `BCryptRegisterProvider` + `BCryptAddContextFunctionProvider`
-//! (`CRYPT_LOCAL`, `NCRYPT_KEY_STORAGE_INTERFACE`). Binding a certificate
-//! to the KSP (`crpki certs use --provider ksp`) is `certstore`'s, shared
-//! with the CSP.
+//! Registration (`DllRegisterServer`, `crpki install ksp`) is
+//! [`crate::provider::register`]'s; binding a certificate to the KSP
+//! (`crpki certs use --provider ksp`) is `certstore`'s, shared with the
+//! CSP.
 
 // One of the files of the crate that may use `unsafe` (see the provider
 // module's documentation): the C ABI of the KSP.
@@ -27,11 +24,11 @@ use windows_sys::Win32::Security::Cryptography::{
     NCRYPT_KEY_STORAGE_FUNCTION_TABLE, NCryptAlgorithmName, NCryptKeyName,
 };
 
-use super::cng::{self, KspProvider, PROVIDER_NAME, Padding};
-use super::error::{Api, ProviderError};
-use super::ffi::{self, handle, raw_handle, wide};
-use super::worker::{DEFAULT_TIMEOUT, Worker};
-use super::{default_source, guard};
+use super::{KspProvider, Padding};
+use crate::provider::error::{Api, ProviderError};
+use crate::provider::ffi::{self, handle, raw_handle};
+use crate::provider::worker::{DEFAULT_TIMEOUT, Worker};
+use crate::provider::{default_source, guard};
 
 /// `NCRYPT_KEY_STORAGE_INTERFACE_VERSION` (1.0), which windows-sys lacks.
 pub const NCRYPT_KEY_STORAGE_INTERFACE_VERSION: BCRYPT_INTERFACE_VERSION = BCRYPT_INTERFACE_VERSION {
@@ -65,7 +62,7 @@ fn export(name: &'static str, body: impl FnOnce() -> Result<(), ProviderError>) 
 unsafe fn text(p: *const u16, what: &'static str) -> Result<Option<String>, ProviderError> {
     match unsafe { ffi::wide_string(p) } {
         None => Ok(None),
-        Some(units) => cng::from_utf16(units, what).map(Some),
+        Some(units) => super::from_utf16(units, what).map(Some),
     }
 }
 
@@ -89,7 +86,7 @@ unsafe fn padding(info: *const c_void, flags: u32) -> Result<Padding, ProviderEr
     if info.is_null() {
         return Err(ProviderError::NullPointer("pPaddingInfo"));
     }
-    if flags & cng::consts::BCRYPT_PAD_PSS != 0 {
+    if flags & super::consts::BCRYPT_PAD_PSS != 0 {
         // SAFETY: BCRYPT_PAD_PSS says `info` is a BCRYPT_PSS_PADDING_INFO.
         let pss = unsafe { info.cast::<BCRYPT_PSS_PADDING_INFO>().read_unaligned() };
         let alg = unsafe { text(pss.pszAlgId, "pszAlgId") }?;
@@ -524,158 +521,4 @@ pub unsafe extern "system" fn GetKeyStorageInterface(
         let table = (&raw const FUNCTION_TABLE).cast_mut();
         unsafe { ffi::write(pp_function_table, table, "ppFunctionTable") }
     })
-}
-
-const CONTEXT_DEFAULT: &str = "Default";
-
-fn nt(status: i32, what: &str) -> Result<(), crate::Error> {
-    if status >= 0 {
-        Ok(())
-    } else {
-        Err(crate::Error::io(
-            format!("{what} failed with NTSTATUS {:#010x}", status as u32),
-            std::io::Error::other(format!("{status:#x}")),
-        ))
-    }
-}
-
-/// Registers this DLL as the KSP [`PROVIDER_NAME`]:
-/// `BCryptRegisterProvider` (user mode image: this DLL's full path,
-/// `NCRYPT_KEY_STORAGE_INTERFACE` with the `KEY_STORAGE` function,
-/// `CRYPT_LOCAL`), then `BCryptAddContextFunctionProvider` in the
-/// `Default` context, at the bottom of the list. Needs administrator rights.
-/// `crpki install ksp` calls this (on Windows, from the DLL's process or
-/// through `regsvr32`).
-pub fn register() -> Result<(), crate::Error> {
-    let image = ffi::module_path().ok_or_else(|| crate::Error::Config {
-        detail: "the KSP cannot find its own DLL path".into(),
-    })?;
-    register_image(image)
-}
-
-/// Registers the KSP DLL at `dll` (`crpki install ksp`, which runs in
-/// crpki.exe rather than in the DLL). Needs administrator rights.
-pub fn install(dll: &std::path::Path) -> Result<(), crate::Error> {
-    if !dll.is_file() {
-        return Err(crate::Error::NotFound {
-            what: format!("the KSP DLL {}", dll.display()),
-        });
-    }
-    let abs =
-        std::path::absolute(dll).map_err(|e| crate::Error::io(format!("resolving {}", dll.display()), e))?;
-    use std::os::windows::ffi::OsStrExt;
-    register_image(abs.as_os_str().encode_wide().collect())
-}
-
-fn register_image(mut image: Vec<u16>) -> Result<(), crate::Error> {
-    use windows_sys::Win32::Security::Cryptography as c;
-    image.push(0);
-    let mut function = wide("KEY_STORAGE");
-    let mut functions = [function.as_mut_ptr()];
-    let mut interface = c::CRYPT_INTERFACE_REG {
-        dwInterface: c::NCRYPT_KEY_STORAGE_INTERFACE,
-        dwFlags: c::CRYPT_LOCAL,
-        cFunctions: 1,
-        rgpszFunctions: functions.as_mut_ptr(),
-    };
-    let mut interfaces = [&raw mut interface];
-    let mut um = c::CRYPT_IMAGE_REG {
-        pszImage: image.as_mut_ptr(),
-        cInterfaces: 1,
-        rgpInterfaces: interfaces.as_mut_ptr(),
-    };
-    let reg = c::CRYPT_PROVIDER_REG {
-        cAliases: 0,
-        rgpszAliases: std::ptr::null_mut(),
-        pUM: &raw mut um,
-        pKM: std::ptr::null_mut(),
-    };
-    let name = wide(PROVIDER_NAME);
-    // SAFETY: every pointer refers to a live local for the call.
-    let status = unsafe { c::BCryptRegisterProvider(name.as_ptr(), c::CRYPT_OVERWRITE, &reg) };
-    nt(status, "BCryptRegisterProvider")?;
-    let context = wide(CONTEXT_DEFAULT);
-    // SAFETY: NUL-terminated strings that outlive the call.
-    let status = unsafe {
-        c::BCryptAddContextFunctionProvider(
-            c::CRYPT_LOCAL,
-            context.as_ptr(),
-            c::NCRYPT_KEY_STORAGE_INTERFACE,
-            function.as_ptr(),
-            name.as_ptr(),
-            c::CRYPT_PRIORITY_BOTTOM,
-        )
-    };
-    nt(status, "BCryptAddContextFunctionProvider")
-}
-
-/// Undoes [`register`] (`crpki uninstall ksp`); a provider that is not
-/// registered is not an error.
-pub fn unregister() -> Result<(), crate::Error> {
-    use windows_sys::Win32::Security::Cryptography as c;
-    let name = wide(PROVIDER_NAME);
-    let context = wide(CONTEXT_DEFAULT);
-    let function = wide("KEY_STORAGE");
-    // SAFETY: NUL-terminated strings that outlive the calls. Failures of the
-    // first call (not in the list) do not stop the second.
-    unsafe {
-        c::BCryptRemoveContextFunctionProvider(
-            c::CRYPT_LOCAL,
-            context.as_ptr(),
-            c::NCRYPT_KEY_STORAGE_INTERFACE,
-            function.as_ptr(),
-            name.as_ptr(),
-        )
-    };
-    // STATUS_NOT_FOUND: nothing to remove.
-    const STATUS_NOT_FOUND: i32 = 0xC000_0225u32 as i32;
-    // SAFETY: as above.
-    match unsafe { c::BCryptUnregisterProvider(name.as_ptr()) } {
-        STATUS_NOT_FOUND => Ok(()),
-        status => nt(status, "BCryptUnregisterProvider"),
-    }
-}
-
-const S_OK: i32 = 0;
-const SELFREG_E_CLASS: i32 = 0x8004_0201u32 as i32;
-
-fn registry_export(name: &'static str, f: fn() -> Result<(), crate::Error>) -> i32 {
-    match guard(name, Api::Cng, || f().map_err(ProviderError::from)) {
-        Ok(()) => S_OK,
-        Err(_) => SELFREG_E_CLASS,
-    }
-}
-
-/// `DllRegisterServer` (`regsvr32`): [`register`], and with feature `csp`
-/// also the CSP's registry entry.
-///
-/// # Safety
-/// No arguments.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn DllRegisterServer() -> i32 {
-    #[cfg(feature = "csp")]
-    {
-        let rc = unsafe { super::csp::DllRegisterServer() };
-        if rc != S_OK {
-            return rc;
-        }
-    }
-    registry_export("DllRegisterServer", register)
-}
-
-/// `DllUnregisterServer` (`regsvr32 /u`): [`unregister`] (and the CSP's
-/// entry with feature `csp`).
-///
-/// # Safety
-/// No arguments.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn DllUnregisterServer() -> i32 {
-    #[cfg(feature = "csp")]
-    {
-        let rc = unsafe { super::csp::DllUnregisterServer() };
-        if rc != S_OK {
-            return rc;
-        }
-    }
-    registry_export("DllUnregisterServer", unregister)
 }

@@ -401,3 +401,35 @@ fn existing_signatures_are_replaced_and_said_so_or_refused_with_no_clobber() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(openssl_verify(&b_sig, &b), "b.txt.p7s was overwritten");
 }
+
+/// Issue 12, item 13: the PKCS#12 password typed on a terminal is not
+/// echoed (the PIN and OTP prompts read through the same function). Runs
+/// crpki under a pseudo-terminal (python3's `pty`).
+#[cfg(unix)]
+#[test]
+fn the_password_typed_on_a_terminal_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let p12 = fixtures::path("rep-rsa2048.p12");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pty_answer.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([
+            "PKCS#12 password: ",
+            "crpki-test",
+            env!("CARGO_BIN_EXE_crpki"),
+            "sign",
+        ])
+        .arg(&file)
+        .arg("--p12")
+        .arg(&p12)
+        .env_remove("CRPKI_LOG")
+        .output()
+        .expect("python3 must be installed (scripts/test.sh installs it)");
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}\n{}", text(&out.stderr));
+    assert!(shown.contains("PKCS#12 password: "), "{shown}");
+    assert!(shown.contains("signed 1 file(s)"), "{shown}");
+    assert!(!shown.contains("crpki-test"), "the password was echoed: {shown}");
+    assert!(openssl_verify(&dir.path().join("契約書.txt.p7s"), &file));
+}

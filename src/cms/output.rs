@@ -91,10 +91,10 @@ impl Pending {
         }
         if let Ok(meta) = std::fs::metadata(out) {
             if !meta.is_file() {
-                return Err(Error::invalid_argument(format!(
-                    "{} exists and is not a regular file; refusing to replace it",
-                    crate::text::path(out)
-                )));
+                return Err(Error::io(
+                    format!("refusing to replace {}", crate::text::path(out)),
+                    std::io::Error::other("it exists and is not a regular file"),
+                ));
             }
         }
         if existing == Existing::Refuse && std::fs::symlink_metadata(out).is_ok() {

@@ -8,7 +8,6 @@
 #![cfg(all(feature = "cli", feature = "sandbox"))]
 #![allow(clippy::unwrap_used)]
 
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::SystemTime;
@@ -20,17 +19,20 @@ use rcgen::{
     KeyUsagePurpose,
 };
 
-use crpki::testing::fixtures;
 use crpki::cert::{MAX_CERTIFICATE_SIZE, MAX_ISSUER_CHECKS, moj};
 use crpki::cms::{self, SignOptions};
+use crpki::testing::fixtures;
 use crpki::{Certificate, Error, MemorySigner, PrivateKey, TrustFailure, validate_chain};
 
 const CONTENT: &[u8] = "本契約は crpki のテストです。\n".as_bytes();
 
 /// A fixture RSA key, for rcgen to sign with.
 fn key(name: &str) -> KeyPair {
-    KeyPair::from_pem_and_sign_algo(&fixtures::text(&format!("{name}.key.pem")), &rcgen::PKCS_RSA_SHA256)
-        .unwrap()
+    KeyPair::from_pem_and_sign_algo(
+        &fixtures::text(&format!("{name}.key.pem")),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .unwrap()
 }
 
 fn dn(cn: &str) -> DistinguishedName {

@@ -23,6 +23,8 @@ have chromium || need_pkgs+=(chromium)
 have chromedriver || need_pkgs+=(chromium-driver)
 have cc || need_pkgs+=(build-essential)
 have curl || need_pkgs+=(curl ca-certificates)
+# tests/cli.rs types a password under a pseudo-terminal through python3.
+have python3 || need_pkgs+=(python3)
 # The Windows installer's test (tests/wine_msi.rs): wixl packs, msiinfo reads.
 have wixl || need_pkgs+=(wixl)
 have msiinfo || need_pkgs+=(msitools)

@@ -275,3 +275,161 @@ fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
     assert_eq!(out.status.code(), Some(3));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+// ---- Output files: all or nothing, regular files only, short temporary
+// names, --no-clobber (issue 12, items 9 to 12).
+
+/// `crpki sign --p12 … --password-env … ARGS…` (the PKCS#12 fixture).
+fn sign_p12_with(args: &[&std::ffi::OsStr]) -> Output {
+    let p12 = fixtures::path("rep-rsa2048.p12");
+    Command::new(env!("CARGO_BIN_EXE_crpki"))
+        .arg("sign")
+        .args(args)
+        .arg("--p12")
+        .arg(&p12)
+        .args(["--password-env", "CRPKI_TEST_P12_PASSWORD"])
+        .env("CRPKI_TEST_P12_PASSWORD", "crpki-test")
+        .env_remove("CRPKI_LOG")
+        .output()
+        .expect("run crpki")
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_batch_whose_second_output_cannot_be_written_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.txt");
+    let bad = dir.path().join("r.txt");
+    std::fs::write(&ok, "one\n").unwrap();
+    std::fs::write(&bad, "two\n").unwrap();
+    // r.txt.p7s cannot become a file: a directory holds the name.
+    std::fs::create_dir(dir.path().join("r.txt.p7s")).unwrap();
+    let out = sign_p12_with(&[ok.as_os_str(), bad.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("r.txt.p7s"), "{}", text(&out.stderr));
+    // No ok.txt.p7s, and no temporary file left behind.
+    assert_eq!(names(dir.path()), ["ok.txt", "r.txt", "r.txt.p7s"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_fifo_is_refused_and_left_alone() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = sign_p12_with(&[file.as_os_str(), "--out".as_ref(), fifo.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(names(dir.path()), ["fifo", "契約書.txt"]);
+
+    // The same for FILE.p7s in a batch.
+    let sig = dir.path().join("契約書.txt.p7s");
+    assert!(Command::new("mkfifo").arg(&sig).status().unwrap().success());
+    let out = sign_p12_with(&[file.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(std::fs::symlink_metadata(&sig).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn an_input_name_of_251_bytes_signs_when_its_p7s_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}.txt", "a".repeat(247));
+    assert_eq!(name.len(), 251);
+    let file = dir.path().join(&name);
+    std::fs::write(&file, "long name\n").unwrap();
+    let out = sign_p12_with(&[file.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let sig = dir.path().join(format!("{name}.p7s"));
+    assert!(openssl_verify(&sig, &file));
+    assert_eq!(names(dir.path()).len(), 2);
+}
+
+#[test]
+fn existing_signatures_are_replaced_and_said_so_or_refused_with_no_clobber() {
+    let help = crpki(&["sign", "--help"]);
+    let help = text(&help.stdout);
+    assert!(help.contains("--no-clobber"), "{help}");
+    assert!(help.contains("replacing an existing FILE.p7s"), "{help}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.txt");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&a, "a\n").unwrap();
+    std::fs::write(&b, "b\n").unwrap();
+    let b_sig = dir.path().join("b.txt.p7s");
+    std::fs::write(&b_sig, "old").unwrap();
+
+    // --no-clobber: refused before anything is signed or written.
+    let out = sign_p12_with(&[a.as_os_str(), b.as_os_str(), "--no-clobber".as_ref()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("b.txt.p7s already exists"), "{err}");
+    assert!(!err.contains("signed 2 file(s)"), "{err}");
+    assert_eq!(std::fs::read(&b_sig).unwrap(), b"old");
+    assert_eq!(names(dir.path()), ["a.txt", "b.txt", "b.txt.p7s"]);
+
+    // By default: replaced, and the summary says how many were.
+    let out = sign_p12_with(&[a.as_os_str(), b.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("signed 2 file(s)"), "{err}");
+    assert!(err.contains("replaced 1 existing signature file(s)"), "{err}");
+    assert!(openssl_verify(&b_sig, &b));
+    assert!(openssl_verify(&dir.path().join("a.txt.p7s"), &a));
+
+    // --no-clobber with --out as well.
+    let out = sign_p12_with(&[
+        a.as_os_str(),
+        "--out".as_ref(),
+        b_sig.as_os_str(),
+        "--no-clobber".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(openssl_verify(&b_sig, &b), "b.txt.p7s was overwritten");
+}
+
+/// Issue 12, item 13: the PKCS#12 password typed on a terminal is not
+/// echoed (the PIN and OTP prompts read through the same function). Runs
+/// crpki under a pseudo-terminal (python3's `pty`).
+#[cfg(unix)]
+#[test]
+fn the_password_typed_on_a_terminal_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let p12 = fixtures::path("rep-rsa2048.p12");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pty_answer.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([
+            "PKCS#12 password: ",
+            "crpki-test",
+            env!("CARGO_BIN_EXE_crpki"),
+            "sign",
+        ])
+        .arg(&file)
+        .arg("--p12")
+        .arg(&p12)
+        .env_remove("CRPKI_LOG")
+        .output()
+        .expect("python3 must be installed (scripts/test.sh installs it)");
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}\n{}", text(&out.stderr));
+    assert!(shown.contains("PKCS#12 password: "), "{shown}");
+    assert!(shown.contains("signed 1 file(s)"), "{shown}");
+    assert!(!shown.contains("crpki-test"), "the password was echoed: {shown}");
+    assert!(openssl_verify(&dir.path().join("契約書.txt.p7s"), &file));
+}

@@ -613,3 +613,62 @@ async fn sandbox_serve_as_a_process() {
         text(&out.stderr)
     );
 }
+
+/// Issue 12, items 12, 14 and 17: the batch's exact signature count is
+/// authorized; --no-clobber refuses before any remote work; the
+/// no-terminal message names the variable to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_authorizes_the_batch_count_and_no_clobber_asks_nothing() {
+    let env = Env::start().await;
+    ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
+    let files: Vec<PathBuf> = (0..3).map(|i| env.path(&format!("doc{i}.txt"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(f, format!("書類 {i}\n")).unwrap();
+    }
+    let mut args = vec!["sign"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+
+    // No PIN and no terminal: the message names CRPKI_PIN itself.
+    let out = env.run(&args, &[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("set CRPKI_PIN"), "{err}");
+    assert!(!err.contains("_ENV"), "{err}");
+
+    let before = env.sandbox.stats();
+    ok(&env.run(&args, &[("CRPKI_PIN", "1234")]).await);
+    let after = env.sandbox.stats();
+    assert_eq!(after.authorizations - before.authorizations, 1);
+    assert_eq!(
+        after.authorized_signatures - before.authorized_signatures,
+        3,
+        "the RSSP must be asked for exactly the batch's 3 signatures"
+    );
+
+    // --no-clobber: refused before any authorization or signHash.
+    let sig = env.path("doc1.txt.p7s");
+    let old = std::fs::read(&sig).unwrap();
+    let before = env.sandbox.stats();
+    let mut clobber_args = args.clone();
+    clobber_args.push("--no-clobber");
+    let out = env.run(&clobber_args, &[("CRPKI_PIN", "1234")]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    let after = env.sandbox.stats();
+    assert_eq!(after.authorizations, before.authorizations);
+    assert_eq!(after.sign_hash_calls, before.sign_hash_calls);
+    assert_eq!(std::fs::read(&sig).unwrap(), old);
+
+    // Replacing (the default) says so in the summary.
+    let out = env.run(&args, &[("CRPKI_PIN", "1234")]).await;
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("replaced 3 existing signature file(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -38,7 +38,10 @@ use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
 
 mod asn1;
+mod output;
 mod sign;
+
+pub use output::{Existing, OutputBatch};
 mod verify;
 
 /// The largest signature [`verify_detached`] and [`verify_file`] accept:
@@ -154,7 +157,7 @@ pub async fn sign_file(
 /// and a rename: `out` is either the complete new file or left as it was.
 /// (What [`sign_file`] does; for callers that sign with [`sign_digests`].)
 pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
-    sign::write_atomically(out, bytes)
+    output::write_atomically(out, bytes)
 }
 
 /// Verifies a detached CMS signature (DER, or PEM labelled `CMS` or

@@ -1,8 +1,8 @@
 //! Building detached SignedData through a [`RemoteSigner`]: the signer only
 //! ever receives the digest of each signed-attribute set.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use std::time::SystemTime;
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -18,6 +18,7 @@ use x509_cert::time::Time;
 
 use super::SignOptions;
 use super::asn1::{self, EssCertIdV2, IssuerSerial, SigningCertificateV2, internal};
+use super::output::{Existing, OutputBatch};
 use crate::cert::Certificate;
 use crate::crypto::{Digest, DigestBatch, HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
@@ -230,13 +231,14 @@ pub(super) async fn sign_file(
     options: &SignOptions,
 ) -> Result<()> {
     let alg = choose_algorithm(signer, options, None)?;
+    let output = OutputBatch::prepare([out], Existing::Replace)?;
     let digest = hash_file(alg.hash, path).await?;
     let options = SignOptions {
         algorithm: Some(alg),
         ..options.clone()
     };
     let cms = sign_digest(signer, &digest, &options).await?;
-    write_atomically(out, &cms)
+    output.commit(&[cms])
 }
 
 /// Hashes on a blocking thread when running inside a Tokio runtime, so a
@@ -250,74 +252,4 @@ async fn hash_file(hash: HashAlgorithm, path: &Path) -> Result<Digest> {
     } else {
         crate::crypto::digest_file(hash, path)
     }
-}
-
-/// Writes `bytes` to `out` through a temporary file in the same directory
-/// and a rename, so `out` is either the complete new file or untouched.
-pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| Error::invalid_argument(format!("{} is not a file path", crate::text::path(out))))?;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let (tmp, mut file) = create_temp(&dir, name)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(format!("writing {}", crate::text::path(&tmp)), e))
-        .and_then(|()| {
-            drop(file);
-            std::fs::rename(&tmp, out).map_err(|e| {
-                Error::io(
-                    format!(
-                        "renaming {} to {}",
-                        crate::text::path(&tmp),
-                        crate::text::path(out)
-                    ),
-                    e,
-                )
-            })
-        });
-    if written.is_err() {
-        // Best effort: the error being returned is the one that matters.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
-
-fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> Result<(PathBuf, std::fs::File)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let pid = std::process::id();
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    for _ in 0..100 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".{pid}.{nanos:x}.{n}.tmp"));
-        let tmp = dir.join(tmp_name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Error::io(
-                    format!("creating a temporary file in {}", crate::text::path(dir)),
-                    e,
-                ));
-            }
-        }
-    }
-    Err(Error::io(
-        format!("creating a temporary file in {}", crate::text::path(dir)),
-        std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-    ))
 }

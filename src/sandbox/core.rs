@@ -128,6 +128,7 @@ pub(crate) struct Counters {
     pub sign_hash_calls: AtomicU64,
     pub signatures: AtomicU64,
     pub authorizations: AtomicU64,
+    pub authorized_signatures: AtomicU64,
     pub logins: AtomicU64,
     pub tokens_issued: AtomicU64,
     pub requests: AtomicU64,
@@ -383,6 +384,9 @@ impl Shared {
             remaining: num,
         };
         self.counters.authorizations.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .authorized_signatures
+            .fetch_add(u64::from(num), Ordering::Relaxed);
         Ok(self.new_sad(&caller.user, grant))
     }
 

@@ -124,6 +124,9 @@ pub struct SandboxStats {
     pub signatures: u64,
     /// Successful credential authorizations (SADs and credential tokens).
     pub authorizations: u64,
+    /// The signatures those authorizations were for: the sum of their
+    /// `numSignatures`.
+    pub authorized_signatures: u64,
     /// Successful `auth/login` calls.
     pub logins: u64,
     /// Access tokens issued.
@@ -385,6 +388,7 @@ impl Sandbox {
             sign_hash_calls: c.sign_hash_calls.load(Ordering::Relaxed),
             signatures: c.signatures.load(Ordering::Relaxed),
             authorizations: c.authorizations.load(Ordering::Relaxed),
+            authorized_signatures: c.authorized_signatures.load(Ordering::Relaxed),
             logins: c.logins.load(Ordering::Relaxed),
             tokens_issued: c.tokens_issued.load(Ordering::Relaxed),
             requests: c.requests.load(Ordering::Relaxed),

@@ -644,6 +644,10 @@ fn issue_for_flow(shared: &Shared, user: &str, flow: &Flow, auth_time: u64) -> A
                 t.expires = now_secs() + ttl;
             }
             shared.counters.authorizations.fetch_add(1, Ordering::Relaxed);
+            shared
+                .counters
+                .authorized_signatures
+                .fetch_add(u64::from(g.remaining), Ordering::Relaxed);
             Ok(TokenResponse {
                 access_token: token.into(),
                 refresh_token: None,

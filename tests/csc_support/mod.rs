@@ -146,6 +146,7 @@ pub fn delta(before: SandboxStats, after: SandboxStats) -> SandboxStats {
         sign_hash_calls: after.sign_hash_calls - before.sign_hash_calls,
         signatures: after.signatures - before.signatures,
         authorizations: after.authorizations - before.authorizations,
+        authorized_signatures: after.authorized_signatures - before.authorized_signatures,
         logins: after.logins - before.logins,
         tokens_issued: after.tokens_issued - before.tokens_issued,
         requests: after.requests - before.requests,

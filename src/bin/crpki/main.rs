@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crpki::cms::{self, SignOptions};
+use crpki::cms::{self, Existing};
 use crpki::profile::{Profile, ProfileStore};
 use crpki::source::{OpenOptions, Pkcs12Source, SignerSource};
 use crpki::{Certificate, Error, RemoteSigner};
@@ -63,7 +63,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Sign files: writes FILE.p7s, a detached CMS signature (DER), for each.
+    /// Sign files: writes FILE.p7s, a detached CMS signature (DER), for each,
+    /// replacing an existing FILE.p7s (see --no-clobber); all or nothing.
     Sign(SignArgs),
     /// Verify a detached CMS signature of FILE against a trusted root.
     Verify(VerifyArgs),
@@ -119,6 +120,10 @@ struct SignArgs {
     /// Where to write the signature (default FILE.p7s; one input file only).
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Refuse to replace an existing signature file: checked before anything
+    /// is signed (by default an existing FILE.p7s is replaced).
+    #[arg(long)]
+    no_clobber: bool,
     /// No progress bar and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -303,7 +308,7 @@ async fn run(cli: Cli) -> CliResult {
                     "--out is for --p12 signing of one file; remote signing writes FILE.p7s",
                 ));
             }
-            remote::sign_remote(&ctx, &args.files, args.quiet).await
+            remote::sign_remote(&ctx, &args.files, args.existing(), args.quiet).await
         }
         Command::Cert(CertCommand::Export { ca, out }) => remote::export(&ctx, ca, out).await,
         Command::Certs(command) => remote::certs(&ctx, command).await,
@@ -330,27 +335,23 @@ fn password(var: Option<&str>) -> CliResult<crpki::Secret> {
             code: 4,
             message: format!("the environment variable {var} (--password-env) is not set"),
         }),
-        None => prompt_line("PKCS#12 password: ").map(crpki::Secret::new),
+        None => prompt_secret("PKCS#12 password: "),
     }
 }
 
-/// Reads one line from the terminal after showing `prompt` on stderr.
-pub fn prompt_line(prompt: &str) -> CliResult<String> {
-    use std::io::{BufRead, IsTerminal, Write};
+/// Reads a secret from the terminal with echo off (`rpassword`: the
+/// terminal device on Unix, the console on Windows) after showing `prompt`.
+pub fn prompt_secret(prompt: &str) -> CliResult<crpki::Secret> {
+    use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Err(Failure {
             code: 4,
             message: "a password is needed: pass --password-env VAR (no terminal to ask on)".into(),
         });
     }
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| fail(format!("reading the password: {e}")))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    rpassword::prompt_password(prompt)
+        .map(crpki::Secret::new)
+        .map_err(|e| fail(format!("reading the password: {e}")))
 }
 
 /// `FILE.p7s`.
@@ -368,23 +369,48 @@ async fn sign_p12(args: SignArgs) -> CliResult {
         return Err(fail("--out needs exactly one file"));
     }
     let password = password(args.password_env.as_deref())?;
+    let outs: Vec<PathBuf> = match &args.out {
+        Some(out) => vec![out.clone()],
+        None => args.files.iter().map(|f| default_sig_path(f)).collect(),
+    };
+    let replaced = count_existing(&outs);
     let signer = Pkcs12Source::file(p12_path, &password)
         .open(None, OpenOptions::default())
         .await?
         .signer;
-    if let Some(out) = &args.out {
-        cms::sign_file(signer.as_ref(), &args.files[0], out, &SignOptions::default()).await?;
-    } else {
-        remote::sign_files(signer.as_ref(), &args.files, args.quiet).await?;
-    }
+    remote::sign_files(signer.as_ref(), &args.files, &outs, args.existing(), args.quiet).await?;
     if !args.quiet {
         eprintln!(
-            "signed {} file(s) as {}",
+            "signed {} file(s) as {}{}",
             args.files.len(),
-            signer.certificate().subject()
+            signer.certificate().subject(),
+            replaced_note(replaced)
         );
     }
     Ok(())
+}
+
+impl SignArgs {
+    fn existing(&self) -> Existing {
+        if self.no_clobber {
+            Existing::Refuse
+        } else {
+            Existing::Replace
+        }
+    }
+}
+
+/// How many of `outs` exist now (and will be replaced).
+pub fn count_existing(outs: &[PathBuf]) -> usize {
+    outs.iter().filter(|o| o.symlink_metadata().is_ok()).count()
+}
+
+/// The summary line's note on replaced signatures.
+pub fn replaced_note(replaced: usize) -> String {
+    match replaced {
+        0 => String::new(),
+        n => format!("; replaced {n} existing signature file(s)"),
+    }
 }
 
 fn load_roots(paths: &[PathBuf]) -> CliResult<Vec<Certificate>> {
@@ -581,8 +607,15 @@ async fn demo(args: DemoArgs) -> CliResult {
         "登記申請書 (crpki demo)\nThis document is signed with a SANDBOX TEST certificate.\n",
     )
     .map_err(|e| Error::io(format!("writing {}", crpki::text::path(&doc)), e))?;
-    remote::sign_files(&signer, std::slice::from_ref(&doc), true).await?;
     let sig = default_sig_path(&doc);
+    remote::sign_files(
+        &signer,
+        std::slice::from_ref(&doc),
+        std::slice::from_ref(&sig),
+        Existing::Replace,
+        true,
+    )
+    .await?;
     let stats = sandbox.stats();
     out!(
         "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",

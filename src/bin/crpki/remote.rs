@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use clap::Subcommand;
 
 use crpki::auth::{BrowserLauncher, SystemBrowser};
-use crpki::cms::{self, SignOptions};
+use crpki::cms::{self, Existing, OutputBatch, SignOptions};
 use crpki::csc::{CredentialDescription, CscClient, CscSigner, PromptRequest, SecretPrompt, SignerOptions};
 use crpki::profile::Profile;
-use crpki::source::{EnvSecrets, ProfileRecipe};
+use crpki::source::{EnvSecrets, ProfileRecipe, SECRET_ENV_PREFIX};
 use crpki::{Error, HashAlgorithm, RemoteSigner, Secret};
 
 use crate::{CliResult, Context, fail};
@@ -38,7 +38,7 @@ pub enum CertsCommand {
     },
 }
 
-/// Asks for a PIN/OTP on the terminal; never echoes it to a log.
+/// Asks for a PIN/OTP on the terminal, with echo off; never logs it.
 #[derive(Debug)]
 struct TerminalPrompt;
 
@@ -48,7 +48,7 @@ impl SecretPrompt for TerminalPrompt {
         if !std::io::stdin().is_terminal() {
             return Err(Error::InteractionRequired {
                 detail: format!(
-                    "credential {} needs its {} and there is no terminal to ask on (set CRPKI_{}_ENV's variable)",
+                    "credential {} needs its {} and there is no terminal to ask on: set {SECRET_ENV_PREFIX}{}",
                     request.credential.id,
                     request.input.id,
                     request.input.id.to_ascii_uppercase()
@@ -60,12 +60,12 @@ impl SecretPrompt for TerminalPrompt {
             .label
             .clone()
             .unwrap_or_else(|| request.input.id.clone());
-        let line = crate::prompt_line(&format!(
+        let line = crate::prompt_secret(&format!(
             "{label} for {} ({} signature(s)): ",
             request.credential.id, request.num_signatures
         ))
         .map_err(|e| Error::Cancelled { detail: e.message })?;
-        Ok(Secret::new(line))
+        Ok(line)
     }
 }
 
@@ -111,6 +111,9 @@ fn recipe() -> ProfileRecipe {
         .with_browser(Some(browser()))
         .with_rssp_password(std::env::var("CRPKI_RSSP_PASSWORD").ok().map(Secret::new))
         .with_options(SignerOptions {
+            // One batch per process: authorize exactly its signatures (per
+            // `multisign` chunk), never the service's maximum.
+            reuse_authorizations: false,
             description: Some("crpki sign".to_owned()),
             ..SignerOptions::default()
         })
@@ -275,11 +278,20 @@ pub async fn export(ctx: &Context, ca: bool, out: Option<PathBuf>) -> CliResult 
     Ok(())
 }
 
-/// Signs every file with one signer: hashes them (streaming), signs all
-/// digests in one batch (the signer authorizes once per `multisign` chunk),
-/// then writes `FILE.p7s` for each, atomically. Nothing is written unless
-/// the whole batch was signed.
-pub async fn sign_files(signer: &dyn RemoteSigner, files: &[PathBuf], quiet: bool) -> CliResult {
+/// Signs every file with one signer: prepares every output (each an
+/// existing regular file or a new name; a temporary file beside each),
+/// hashes the files (streaming), signs all digests in one batch (the
+/// signer authorizes once per `multisign` chunk), then writes and renames
+/// all outputs. Nothing is written unless the whole batch was signed.
+/// `outs[i]` is the signature of `files[i]`.
+pub async fn sign_files(
+    signer: &dyn RemoteSigner,
+    files: &[PathBuf],
+    outs: &[PathBuf],
+    existing: Existing,
+    quiet: bool,
+) -> CliResult {
+    let output = OutputBatch::prepare(outs.iter().map(PathBuf::as_path), existing)?;
     let show_progress = !quiet && files.len() > 1 && std::io::stderr().is_terminal();
     let bar = if show_progress {
         let bar = indicatif::ProgressBar::new(files.len() as u64);
@@ -302,12 +314,7 @@ pub async fn sign_files(signer: &dyn RemoteSigner, files: &[PathBuf], quiet: boo
     let signatures = cms::sign_digests(signer, &digests, &SignOptions::default()).await?;
     bar.set_position(files.len() as u64);
     bar.set_message("writing");
-    bar.set_position(0);
-    for (file, der) in files.iter().zip(&signatures) {
-        let out = crate::default_sig_path(file);
-        cms::write_atomically(&out, der)?;
-        bar.inc(1);
-    }
+    output.commit(&signatures)?;
     bar.finish_and_clear();
     Ok(())
 }
@@ -320,16 +327,19 @@ async fn hash_file(hash: HashAlgorithm, file: &Path) -> CliResult<crpki::Digest>
     Ok(digest)
 }
 
-pub async fn sign_remote(ctx: &Context, files: &[PathBuf], quiet: bool) -> CliResult {
+pub async fn sign_remote(ctx: &Context, files: &[PathBuf], existing: Existing, quiet: bool) -> CliResult {
+    let outs: Vec<PathBuf> = files.iter().map(|f| crate::default_sig_path(f)).collect();
+    let replaced = crate::count_existing(&outs);
     let profile = ctx.resolved_profile()?;
     let signer = signer(ctx, &profile).await?;
-    sign_files(&signer, files, quiet).await?;
+    sign_files(&signer, files, &outs, existing, quiet).await?;
     if !quiet {
         eprintln!(
-            "signed {} file(s) as {} (credential {})",
+            "signed {} file(s) as {} (credential {}){}",
             files.len(),
             signer.certificate().subject(),
-            signer.credential().id
+            signer.credential().id,
+            crate::replaced_note(replaced)
         );
     }
     Ok(())

@@ -1,0 +1,159 @@
+//! Writing signature files all or nothing: every output is a temporary
+//! file in its own directory, created before anything is signed and
+//! renamed over its name only when every output of the batch is written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+
+/// What to do when an output name already exists (as a regular file: any
+/// other kind of node, a device or a FIFO, is always refused).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Existing {
+    /// Replace it (the default; pipelines re-sign in place).
+    #[default]
+    Replace,
+    /// Refuse, before anything is signed; and refuse again at the rename if
+    /// the name appeared in between.
+    Refuse,
+}
+
+/// One output in preparation: its temporary file (short name, same
+/// directory) exists; dropping it removes the temporary file.
+#[derive(Debug)]
+struct Pending {
+    out: PathBuf,
+    tmp: NamedTempFile,
+}
+
+/// The outputs of one batch, prepared before signing: [`OutputBatch::prepare`]
+/// checks every name and creates every temporary file;
+/// [`OutputBatch::commit`] writes them all, then renames them all. On any
+/// error before the renames, or when the batch is dropped uncommitted, no
+/// output name was touched and every temporary file is removed.
+#[derive(Debug)]
+pub struct OutputBatch {
+    pending: Vec<Pending>,
+    existing: Existing,
+}
+
+impl OutputBatch {
+    /// Checks every output name (an existing node that is not a regular
+    /// file is refused; an existing file is refused with
+    /// [`Existing::Refuse`]) and creates a temporary file beside each.
+    pub fn prepare<'a>(outs: impl IntoIterator<Item = &'a Path>, existing: Existing) -> Result<Self> {
+        let mut pending = Vec::new();
+        for out in outs {
+            pending.push(Pending::create(out, existing)?);
+        }
+        Ok(Self { pending, existing })
+    }
+
+    /// Writes `contents[i]` into the i-th output and renames each over its
+    /// name. Everything is written and flushed before the first rename;
+    /// only a rename failing after another succeeded (the same directory
+    /// becoming unwritable in between) leaves the batch partly written.
+    pub fn commit(self, contents: &[impl AsRef<[u8]>]) -> Result<()> {
+        if contents.len() != self.pending.len() {
+            return Err(Error::invalid_argument(format!(
+                "{} outputs for {} prepared files",
+                contents.len(),
+                self.pending.len()
+            )));
+        }
+        let Self {
+            mut pending,
+            existing,
+        } = self;
+        for (p, bytes) in pending.iter_mut().zip(contents) {
+            let file = p.tmp.as_file_mut();
+            file.write_all(bytes.as_ref())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| Error::io(format!("writing {}", crate::text::path(p.tmp.path())), e))?;
+        }
+        for p in pending {
+            p.rename(existing)?;
+        }
+        Ok(())
+    }
+}
+
+impl Pending {
+    fn create(out: &Path, existing: Existing) -> Result<Self> {
+        if out.file_name().is_none() {
+            return Err(Error::invalid_argument(format!(
+                "{} is not a file path",
+                crate::text::path(out)
+            )));
+        }
+        if let Ok(meta) = std::fs::metadata(out) {
+            if !meta.is_file() {
+                return Err(Error::io(
+                    format!("refusing to replace {}", crate::text::path(out)),
+                    std::io::Error::other("it exists and is not a regular file"),
+                ));
+            }
+        }
+        if existing == Existing::Refuse && std::fs::symlink_metadata(out).is_ok() {
+            return Err(already_exists(out));
+        }
+        let dir = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".crpki-").suffix(".tmp").rand_bytes(8);
+        #[cfg(unix)]
+        {
+            // As a plain create would: what the umask lets through.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir).map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", crate::text::path(dir)),
+                e,
+            )
+        })?;
+        Ok(Self {
+            out: out.to_path_buf(),
+            tmp,
+        })
+    }
+
+    fn rename(self, existing: Existing) -> Result<()> {
+        let Self { out, tmp } = self;
+        let result = match existing {
+            Existing::Replace => tmp.persist(&out),
+            Existing::Refuse => tmp.persist_noclobber(&out),
+        };
+        result.map(drop).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                return already_exists(&out);
+            }
+            Error::io(
+                format!(
+                    "renaming {} to {}",
+                    crate::text::path(e.file.path()),
+                    crate::text::path(&out)
+                ),
+                e.error,
+            )
+        })
+    }
+}
+
+fn already_exists(out: &Path) -> Error {
+    Error::invalid_argument(format!(
+        "{} already exists; not replaced (--no-clobber)",
+        crate::text::path(out)
+    ))
+}
+
+/// Writes `bytes` to `out` all or nothing (see [`OutputBatch`]).
+pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    OutputBatch::prepare([out], Existing::Replace)?.commit(&[bytes])
+}

@@ -69,7 +69,7 @@ use crate::csc::{
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ProfileStore, SANDBOX_PROFILE, ServiceAuth};
 use crate::secret::Secret;
-use crate::signer::{DigestBatch, KeyInfo, RemoteSigner};
+use crate::signer::{DigestBatch, RemoteSigner};
 
 /// Prefix of the environment variables that hold PINs and OTPs
 /// (`CRPKI_PIN`, `CRPKI_OTP`).
@@ -559,17 +559,7 @@ impl ProfileSigner {
 
 #[async_trait]
 impl RemoteSigner for ProfileSigner {
-    fn certificate(&self) -> &Certificate {
-        self.inner.certificate()
-    }
-
-    fn chain(&self) -> &[Certificate] {
-        self.inner.chain()
-    }
-
-    fn key_info(&self) -> KeyInfo {
-        self.inner.key_info()
-    }
+    crate::signer::forward_identity!(inner);
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
         if let Some(file) = &self.session

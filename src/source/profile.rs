@@ -541,15 +541,12 @@ struct ProfileSigner {
     silent: bool,
 }
 
-impl fmt::Debug for ProfileSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProfileSigner")
-            .field("inner", &self.inner)
-            .field("profile", &self.profile)
-            .field("silent", &self.silent)
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::debug_fields!(ProfileSigner {
+    inner,
+    profile,
+    silent,
+    ..
+});
 
 impl ProfileSigner {
     fn stamp(&self) -> Stamp {

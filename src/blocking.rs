@@ -23,7 +23,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -40,13 +39,7 @@ pub struct Signer {
     signer: Arc<dyn RemoteSigner>,
 }
 
-impl fmt::Debug for Signer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer")
-            .field("signer", &self.signer)
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::debug_fields!(Signer { signer, .. });
 
 impl Signer {
     /// Wraps `signer`.

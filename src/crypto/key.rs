@@ -332,13 +332,7 @@ pub struct PrivateKey {
     public: PublicKey,
 }
 
-impl fmt::Debug for PrivateKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey")
-            .field("public", &self.public)
-            .finish_non_exhaustive()
-    }
-}
+super::debug_fields!(PrivateKey { public, .. });
 
 impl PrivateKey {
     /// Generates a new RSA key of `bits` (2048, 3072, 4096 or 8192).

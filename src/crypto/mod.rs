@@ -16,6 +16,31 @@ pub use crate::alg::{HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, S
 use crate::error::{Error, Result};
 
 mod batch;
+
+/// Implements `Debug` for a struct showing only the fields named, so that
+/// handles and key material stay out of it: `Type { a, b }` prints as a
+/// derive would, `Type { a, .. }` marks the output non-exhaustive.
+macro_rules! debug_fields {
+    ($ty:ident { $($field:ident),+ }) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish()
+            }
+        }
+    };
+    ($ty:ident { $($field:ident),+ , .. }) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use debug_fields;
 pub mod key;
 pub(crate) mod pss;
 
@@ -60,13 +85,7 @@ pub struct Hasher {
     ctx: aws_lc_rs::digest::Context,
 }
 
-impl fmt::Debug for Hasher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hasher")
-            .field("algorithm", &self.algorithm)
-            .finish()
-    }
-}
+debug_fields!(Hasher { algorithm });
 
 impl Hasher {
     /// A new hasher.

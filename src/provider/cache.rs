@@ -50,14 +50,7 @@ pub struct SignatureCache {
     entries: Mutex<VecDeque<Entry>>,
 }
 
-impl std::fmt::Debug for SignatureCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignatureCache")
-            .field("ttl", &self.ttl)
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::debug_fields!(SignatureCache { ttl, capacity, .. });
 
 impl Default for SignatureCache {
     fn default() -> Self {

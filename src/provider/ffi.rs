@@ -106,9 +106,7 @@ pub unsafe fn with_out_len(
     len_name: &'static str,
     body: impl FnOnce(Out<'_>) -> Result<usize, ProviderError>,
 ) -> Result<(), ProviderError> {
-    if pcb.is_null() {
-        return Err(ProviderError::NullPointer(len_name));
-    }
+    require(pcb, len_name)?;
     // SAFETY: non-null and writable by the caller's contract.
     unsafe { pcb.write_unaligned(cb) };
     // SAFETY: `pcb` now holds `pb`'s length, as `with_out` expects.
@@ -125,9 +123,7 @@ pub fn wide(s: &str) -> Vec<u16> {
 /// # Safety
 /// A non-null `p` must be valid for a write of `T`.
 pub unsafe fn write<T>(p: *mut T, value: T, name: &'static str) -> Result<(), ProviderError> {
-    if p.is_null() {
-        return Err(ProviderError::NullPointer(name));
-    }
+    require(p, name)?;
     // SAFETY: non-null and writable by the caller's contract; `T` is a
     // plain integer in every use, so nothing is dropped.
     unsafe { p.write_unaligned(value) };
@@ -155,9 +151,7 @@ pub unsafe fn with_out(
     len_name: &'static str,
     body: impl FnOnce(Out<'_>) -> Result<usize, ProviderError>,
 ) -> Result<(), ProviderError> {
-    if pcb.is_null() {
-        return Err(ProviderError::NullPointer(len_name));
-    }
+    require(pcb, len_name)?;
     // SAFETY: non-null and valid by the caller's contract.
     let declared = unsafe { pcb.read_unaligned() };
     let out = if pb.is_null() {

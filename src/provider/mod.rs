@@ -258,8 +258,6 @@ pub(crate) mod testutil {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::cert::Certificate;
-    use crate::signer::KeyInfo;
     use crate::{MemorySigner, Result};
 
     /// The fixture signer (rep-rsa2048 with the registrar root as chain).
@@ -311,15 +309,8 @@ pub(crate) mod testutil {
 
     #[async_trait]
     impl RemoteSigner for CountingSigner {
-        fn certificate(&self) -> &Certificate {
-            self.inner.certificate()
-        }
-        fn chain(&self) -> &[Certificate] {
-            self.inner.chain()
-        }
-        fn key_info(&self) -> KeyInfo {
-            self.inner.key_info()
-        }
+        crate::signer::forward_identity!(inner);
+
         async fn sign_batch(&self, batch: &crate::signer::DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if let Some(f) = *self.fail_with.lock().unwrap() {

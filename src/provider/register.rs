@@ -33,21 +33,13 @@ const S_OK: i32 = 0;
 /// No arguments.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn DllRegisterServer() -> i32 {
-    #[cfg(feature = "csp")]
-    {
-        let rc = csp::csp_registry_export("DllRegisterServer", csp::register_csp);
-        if rc != S_OK {
-            return rc;
-        }
-    }
-    #[cfg(feature = "ksp")]
-    {
-        let rc = ksp::ksp_registry_export("DllRegisterServer", register_ksp);
-        if rc != S_OK {
-            return rc;
-        }
-    }
-    S_OK
+    registry_export(
+        "DllRegisterServer",
+        #[cfg(feature = "csp")]
+        csp::register_csp,
+        #[cfg(feature = "ksp")]
+        register_ksp,
+    )
 }
 
 /// `DllUnregisterServer` (`regsvr32 /u`): undoes [`DllRegisterServer`].
@@ -56,16 +48,33 @@ pub unsafe extern "system" fn DllRegisterServer() -> i32 {
 /// No arguments.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn DllUnregisterServer() -> i32 {
+    registry_export(
+        "DllUnregisterServer",
+        #[cfg(feature = "csp")]
+        csp::unregister_csp,
+        #[cfg(feature = "ksp")]
+        unregister_ksp,
+    )
+}
+
+/// The body of both exports: the CSP's step, then the KSP's (those the DLL
+/// was built with), stopping at the first that fails; its code is the
+/// answer (`S_OK` when all succeed).
+fn registry_export(
+    export: &'static str,
+    #[cfg(feature = "csp")] csp_step: fn() -> Result<(), u32>,
+    #[cfg(feature = "ksp")] ksp_step: fn() -> Result<(), crate::Error>,
+) -> i32 {
     #[cfg(feature = "csp")]
     {
-        let rc = csp::csp_registry_export("DllUnregisterServer", csp::unregister_csp);
+        let rc = csp::csp_registry_export(export, csp_step);
         if rc != S_OK {
             return rc;
         }
     }
     #[cfg(feature = "ksp")]
     {
-        let rc = ksp::ksp_registry_export("DllUnregisterServer", unregister_ksp);
+        let rc = ksp::ksp_registry_export(export, ksp_step);
         if rc != S_OK {
             return rc;
         }

@@ -34,13 +34,7 @@ pub struct Worker {
     on_start: Option<fn()>,
 }
 
-impl std::fmt::Debug for Worker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker")
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::debug_fields!(Worker { timeout, .. });
 
 impl Worker {
     /// A worker whose requests each time out after `timeout`; `on_start`

@@ -445,37 +445,29 @@ fn pem_body(pem: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::malformed_from("PEM", e))
 }
 
+/// The CSC API's routes, the same paths in each version: `$api` is the
+/// module of the version's handlers; the OAuth 2.0 authorize (GET), consent
+/// (POST) and token handlers are named apart.
+macro_rules! csc_routes {
+    ($api:ident, $authorize:path, $consent:path, $token:path) => {
+        Router::new()
+            .route("/info", post($api::info).get($api::info))
+            .route("/auth/login", post($api::auth_login))
+            .route("/auth/revoke", post($api::auth_revoke))
+            .route("/credentials/list", post($api::credentials_list))
+            .route("/credentials/info", post($api::credentials_info))
+            .route("/credentials/authorize", post($api::credentials_authorize))
+            .route("/credentials/extendTransaction", post($api::credentials_extend))
+            .route("/signatures/signHash", post($api::sign_hash))
+            .route("/oauth2/authorize", get($authorize).post($consent))
+            .route("/oauth2/token", post($token))
+            .route("/oauth2/revoke", post(oidc::csc_oauth_revoke))
+    };
+}
+
 fn router(shared: Arc<core::Shared>) -> Router {
-    let csc_v2 = Router::new()
-        .route("/info", post(rssp::info).get(rssp::info))
-        .route("/auth/login", post(rssp::auth_login))
-        .route("/auth/revoke", post(rssp::auth_revoke))
-        .route("/credentials/list", post(rssp::credentials_list))
-        .route("/credentials/info", post(rssp::credentials_info))
-        .route("/credentials/authorize", post(rssp::credentials_authorize))
-        .route("/credentials/extendTransaction", post(rssp::credentials_extend))
-        .route("/signatures/signHash", post(rssp::sign_hash))
-        .route(
-            "/oauth2/authorize",
-            get(oidc::csc2_authorize).post(oidc::csc2_consent),
-        )
-        .route("/oauth2/token", post(oidc::csc2_token))
-        .route("/oauth2/revoke", post(oidc::csc_oauth_revoke));
-    let csc_v1 = Router::new()
-        .route("/info", post(v1::info).get(v1::info))
-        .route("/auth/login", post(v1::auth_login))
-        .route("/auth/revoke", post(v1::auth_revoke))
-        .route("/credentials/list", post(v1::credentials_list))
-        .route("/credentials/info", post(v1::credentials_info))
-        .route("/credentials/authorize", post(v1::credentials_authorize))
-        .route("/credentials/extendTransaction", post(v1::credentials_extend))
-        .route("/signatures/signHash", post(v1::sign_hash))
-        .route(
-            "/oauth2/authorize",
-            get(oidc::csc1_authorize).post(oidc::csc1_consent),
-        )
-        .route("/oauth2/token", post(oidc::csc1_token))
-        .route("/oauth2/revoke", post(oidc::csc_oauth_revoke));
+    let csc_v2 = csc_routes!(rssp, oidc::csc2_authorize, oidc::csc2_consent, oidc::csc2_token);
+    let csc_v1 = csc_routes!(v1, oidc::csc1_authorize, oidc::csc1_consent, oidc::csc1_token);
     let oauth = Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/jwks", get(oidc::jwks))

@@ -242,6 +242,29 @@ fn der_to_pem(der: &[u8], label: &'static str) -> Result<String> {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der).map_err(|e| Error::malformed_from("PEM", e))
 }
 
+/// The parameters of a CA certificate named `names` (in order), for
+/// signing certificates and CRLs, valid from `not_before` to `not_after`,
+/// with a fresh serial number.
+fn ca_certificate_params(
+    names: &[(DnType, &str)],
+    constraints: BasicConstraints,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    for (kind, value) in names {
+        dn.push(kind.clone(), *value);
+    }
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(constraints);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.serial_number = Some(random_serial());
+    params
+}
+
 fn random_serial() -> SerialNumber {
     let mut bytes: [u8; 9] = rand::random();
     // A positive, non-zero INTEGER of fixed length.
@@ -377,18 +400,17 @@ fn generate(dir: &Path) -> Result<()> {
 
     // Registrar CA, in the style of the MOJ registrar roots, marked as a sandbox.
     let ca_key = rsa_key()?;
-    let mut ca_params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, "JP");
-    dn.push(DnType::OrganizationName, "Japanese Government");
-    dn.push(DnType::OrganizationalUnitName, "Ministry of Justice");
-    dn.push(DnType::CommonName, REGISTRAR_CN);
-    ca_params.distinguished_name = dn;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params.not_before = now - TimeDuration::days(365);
-    ca_params.not_after = now + TimeDuration::days(365 * 6);
-    ca_params.serial_number = Some(random_serial());
+    let ca_params = ca_certificate_params(
+        &[
+            (DnType::CountryName, "JP"),
+            (DnType::OrganizationName, "Japanese Government"),
+            (DnType::OrganizationalUnitName, "Ministry of Justice"),
+            (DnType::CommonName, REGISTRAR_CN),
+        ],
+        BasicConstraints::Unconstrained,
+        now - TimeDuration::days(365),
+        now + TimeDuration::days(365 * 6),
+    );
     let ca_cert = ca_params
         .self_signed(&ca_key)
         .map_err(|e| gen_err("registrar CA", e))?;
@@ -457,16 +479,15 @@ fn generate(dir: &Path) -> Result<()> {
 
     // TLS: a CA of its own (so clients trust one file) and a loopback server certificate.
     let tls_ca_key = p256_key()?;
-    let mut tls_ca_params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, "crpki SANDBOX TEST");
-    dn.push(DnType::CommonName, "crpki sandbox TLS CA (TEST, loopback only)");
-    tls_ca_params.distinguished_name = dn;
-    tls_ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    tls_ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    tls_ca_params.not_before = now - TimeDuration::days(1);
-    tls_ca_params.not_after = now + TimeDuration::days(365 * 5);
-    tls_ca_params.serial_number = Some(random_serial());
+    let tls_ca_params = ca_certificate_params(
+        &[
+            (DnType::OrganizationName, "crpki SANDBOX TEST"),
+            (DnType::CommonName, "crpki sandbox TLS CA (TEST, loopback only)"),
+        ],
+        BasicConstraints::Constrained(0),
+        now - TimeDuration::days(1),
+        now + TimeDuration::days(365 * 5),
+    );
     let tls_ca_cert = tls_ca_params
         .self_signed(&tls_ca_key)
         .map_err(|e| gen_err("TLS CA", e))?;

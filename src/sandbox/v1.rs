@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::api::{ApiError, ApiResult, CscJson};
@@ -25,13 +25,8 @@ pub(crate) async fn info(State(s): State<Arc<Shared>>) -> Response {
     Json(i).into_response()
 }
 
-pub(crate) async fn auth_login(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    CscJson(req): CscJson<LoginRequest>,
-) -> ApiResult<Json<TokenResponse>> {
-    super::rssp::login(&s, &headers, &req).map(Json)
-}
+// `auth/login` and `auth/revoke` have the same shapes in both versions.
+pub(crate) use super::rssp::{auth_login, auth_revoke};
 
 pub(crate) async fn credentials_list(
     State(s): State<Arc<Shared>>,
@@ -162,14 +157,4 @@ pub(crate) async fn sign_hash(
         signatures,
         response_id: None,
     }))
-}
-
-pub(crate) async fn auth_revoke(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    CscJson(req): CscJson<RevokeRequest>,
-) -> ApiResult<StatusCode> {
-    s.authenticate(&headers)?;
-    super::oidc::auth_revoke(&s, &req);
-    Ok(StatusCode::NO_CONTENT)
 }

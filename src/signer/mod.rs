@@ -33,6 +33,35 @@ pub use memory::MemorySigner;
 #[cfg(feature = "pkcs12")]
 pub use pkcs12::Pkcs12Signer;
 
+/// Writes a [`RemoteSigner`]'s identity methods as forwards to the signer
+/// held in `self.$field`: all three (`certificate`, `chain`, `key_info`), or
+/// those named after a colon. For wrappers that add behaviour only around
+/// `sign_batch`.
+macro_rules! forward_identity {
+    ($field:ident) => {
+        $crate::signer::forward_identity!($field: certificate, chain, key_info);
+    };
+    ($field:ident: $($method:ident),+) => {
+        $($crate::signer::forward_identity!(@ $field $method);)+
+    };
+    (@ $field:ident certificate) => {
+        fn certificate(&self) -> &$crate::cert::Certificate {
+            self.$field.certificate()
+        }
+    };
+    (@ $field:ident chain) => {
+        fn chain(&self) -> &[$crate::cert::Certificate] {
+            self.$field.chain()
+        }
+    };
+    (@ $field:ident key_info) => {
+        fn key_info(&self) -> $crate::signer::KeyInfo {
+            self.$field.key_info()
+        }
+    };
+}
+pub(crate) use forward_identity;
+
 /// A source of signatures: a remote signing service, a PKCS#12 file, or a
 /// key in memory.
 ///

@@ -69,7 +69,7 @@ use crate::csc::{
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ProfileStore, SANDBOX_PROFILE, ServiceAuth};
 use crate::secret::Secret;
-use crate::signer::{DigestBatch, KeyInfo, RemoteSigner};
+use crate::signer::{DigestBatch, RemoteSigner};
 
 /// Prefix of the environment variables that hold PINs and OTPs
 /// (`CRPKI_PIN`, `CRPKI_OTP`).
@@ -541,15 +541,12 @@ struct ProfileSigner {
     silent: bool,
 }
 
-impl fmt::Debug for ProfileSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProfileSigner")
-            .field("inner", &self.inner)
-            .field("profile", &self.profile)
-            .field("silent", &self.silent)
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::debug_fields!(ProfileSigner {
+    inner,
+    profile,
+    silent,
+    ..
+});
 
 impl ProfileSigner {
     fn stamp(&self) -> Stamp {
@@ -559,17 +556,7 @@ impl ProfileSigner {
 
 #[async_trait]
 impl RemoteSigner for ProfileSigner {
-    fn certificate(&self) -> &Certificate {
-        self.inner.certificate()
-    }
-
-    fn chain(&self) -> &[Certificate] {
-        self.inner.chain()
-    }
-
-    fn key_info(&self) -> KeyInfo {
-        self.inner.key_info()
-    }
+    crate::signer::forward_identity!(inner);
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
         if let Some(file) = &self.session

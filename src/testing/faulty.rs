@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 
 use crate::cert::Certificate;
-use crate::crypto::{Digest, DigestBatch, KeyInfo, SignatureAlgorithm};
+use crate::crypto::{Digest, DigestBatch, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::signer::{RemoteSigner, sign_checked};
 
@@ -79,16 +79,10 @@ impl FaultySigner {
 
 #[async_trait]
 impl RemoteSigner for FaultySigner {
-    fn certificate(&self) -> &Certificate {
-        self.inner.certificate()
-    }
+    crate::signer::forward_identity!(inner: certificate, key_info);
 
     fn chain(&self) -> &[Certificate] {
         &self.chain
-    }
-
-    fn key_info(&self) -> KeyInfo {
-        self.inner.key_info()
     }
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {

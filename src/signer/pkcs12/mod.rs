@@ -19,7 +19,7 @@ use p12_keystore::{CertificateBag, Pkcs12Archive, PrivateKeyBag};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 
-use super::{DigestBatch, KeyInfo, MemorySigner, PrivateKey, RemoteSigner};
+use super::{DigestBatch, MemorySigner, PrivateKey, RemoteSigner};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
@@ -295,17 +295,7 @@ fn authority_key_id(c: &Certificate) -> Option<Vec<u8>> {
 
 #[async_trait]
 impl RemoteSigner for Pkcs12Signer {
-    fn certificate(&self) -> &Certificate {
-        self.local.certificate()
-    }
-
-    fn chain(&self) -> &[Certificate] {
-        self.local.chain()
-    }
-
-    fn key_info(&self) -> KeyInfo {
-        self.local.key_info()
-    }
+    super::forward_identity!(local);
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
         self.local.sign_batch(batch).await

@@ -3,6 +3,9 @@
 #![cfg(feature = "pkcs12")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "sandbox")]
+mod csc_support;
+
 use std::path::{Path, PathBuf};
 
 use crpki::blocking::{Signer, verify_file};
@@ -76,7 +79,6 @@ fn refused_inside_an_async_runtime() {
 fn remote_profile_through_the_sandbox() {
     use std::sync::Arc;
 
-    use crpki::auth::{Authenticator, HttpFollowLauncher, LoginOptions, TransportConfig, http_client};
     use crpki::csc::StaticSecrets;
     use crpki::profile::{ProfileStore, SANDBOX_PROFILE, SandboxEndpoints};
     use crpki::sandbox::{Sandbox, SandboxConfig};
@@ -101,20 +103,7 @@ fn remote_profile_through_the_sandbox() {
     SandboxEndpoints::of(&sandbox).write(&state).unwrap();
     let store = ProfileStore::open(config);
     let profile = store.resolve(SANDBOX_PROFILE).unwrap();
-    rt.block_on(async {
-        let http = http_client(&TransportConfig::from_profile(&profile).unwrap()).unwrap();
-        Authenticator::for_profile(&profile, Arc::new(store.token_store()))
-            .unwrap()
-            .login(
-                &HttpFollowLauncher::new(http),
-                &LoginOptions {
-                    login_hint: Some("alice".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-    });
+    rt.block_on(csc_support::login_profile(&store, "alice"));
 
     let recipe = ProfileRecipe::new(Arc::new(StaticSecrets::new().with("PIN", "1234")));
     let signer = Signer::from_recipe(&recipe, &store, &profile).unwrap();

@@ -5,10 +5,11 @@
 #![cfg(all(feature = "sandbox", feature = "remote"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod csc_support;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use crpki::auth::{Authenticator, HttpFollowLauncher, LoginOptions, TransportConfig, http_client};
 use crpki::csc::StaticSecrets;
 use crpki::profile::{ProfileStore, SANDBOX_PROFILE, SandboxEndpoints};
 use crpki::provider::error::codes;
@@ -33,19 +34,7 @@ async fn start(dir: &Path) -> (Sandbox, ProfileStore) {
 }
 
 async fn login(store: &ProfileStore, user: &str) {
-    let profile = store.resolve(SANDBOX_PROFILE).unwrap();
-    let http = http_client(&TransportConfig::from_profile(&profile).unwrap()).unwrap();
-    Authenticator::for_profile(&profile, Arc::new(store.token_store()))
-        .unwrap()
-        .login(
-            &HttpFollowLauncher::new(http),
-            &LoginOptions {
-                login_hint: Some(user.into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    csc_support::login_profile(store, user).await;
 }
 
 fn source(store: &ProfileStore, pin: Option<&str>) -> ProfileSource {

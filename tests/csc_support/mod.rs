@@ -152,3 +152,22 @@ pub fn delta(before: SandboxStats, after: SandboxStats) -> SandboxStats {
         requests: after.requests - before.requests,
     }
 }
+
+/// Logs `user` in to the sandbox profile of `store` (GビズID-style login,
+/// the consent page followed over HTTP), storing the tokens as `crpki
+/// login` does.
+pub async fn login_profile(store: &crpki::profile::ProfileStore, user: &str) {
+    let profile = store.resolve(crpki::profile::SANDBOX_PROFILE).unwrap();
+    let http = http_client(&TransportConfig::from_profile(&profile).unwrap()).unwrap();
+    crpki::auth::Authenticator::for_profile(&profile, Arc::new(store.token_store()))
+        .unwrap()
+        .login(
+            &crpki::auth::HttpFollowLauncher::new(http),
+            &crpki::auth::LoginOptions {
+                login_hint: Some(user.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}

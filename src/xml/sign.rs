@@ -1,0 +1,214 @@
+//! Signing: prepare each document (references digested, the `Signature`
+//! placed with an empty value, its `SignedInfo` canonicalized in place and
+//! hashed), then sign every prepared document with one call to the signer.
+
+use std::path::PathBuf;
+
+use super::c14n::{self, C14nMethod, Subset};
+use super::dsig::{self, RefSpec};
+use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm, SignatureScheme};
+use crate::error::{Error, Result};
+use crate::signer::RemoteSigner;
+
+/// A document ready for its signature value: the text with the
+/// `Signature` in place, where the value goes, and what to sign.
+#[derive(Debug)]
+pub struct Prepared {
+    text: String,
+    value_at: usize,
+    signed_info_digest: Digest,
+    /// Detached files and the digests that were signed: checked again
+    /// after signing, so a file that changed meanwhile fails the batch.
+    files: Vec<(PathBuf, Digest)>,
+}
+
+impl Prepared {
+    /// The SHA-256 of the canonical `SignedInfo`: what the signer signs.
+    pub fn signed_info_digest(&self) -> &Digest {
+        &self.signed_info_digest
+    }
+}
+
+/// The hash and signature algorithm we sign with: RSA PKCS#1 v1.5 with
+/// SHA-256 (what e-Gov and the MOJ certificate use).
+fn algorithm(signer: &dyn RemoteSigner) -> Result<SignatureAlgorithm> {
+    let alg = SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256);
+    let key = signer.key_info();
+    if !alg.fits(&key) {
+        return Err(Error::unsupported(format!(
+            "XML signatures are made with rsa-sha256; the signer's key is {key}"
+        )));
+    }
+    Ok(alg)
+}
+
+/// Inserts `signature_xml` (which starts `sig_offset` bytes into
+/// `insert`) at `at` in `text`, and canonicalizes its `SignedInfo` where
+/// it now stands.
+pub(super) fn place(
+    signer: &dyn RemoteSigner,
+    text: &str,
+    at: usize,
+    insert: &str,
+    sig_offset: usize,
+    value_offset: usize,
+    c14n: &C14nMethod,
+    files: Vec<(PathBuf, Digest)>,
+) -> Result<Prepared> {
+    let alg = algorithm(signer)?;
+    let mut out = String::with_capacity(text.len() + insert.len());
+    out.push_str(&text[..at]);
+    out.push_str(insert);
+    out.push_str(&text[at..]);
+    let doc = super::parse(&out)?;
+    let sig_start = at + sig_offset;
+    let signature = doc
+        .descendants()
+        .find(|n| n.is_element() && n.range().start == sig_start)
+        .ok_or_else(|| Error::invalid_argument("the signature could not be placed in the document"))?;
+    let signed_info = signature
+        .children()
+        .find(|n| n.is_element())
+        .ok_or_else(|| Error::invalid_argument("the signature has no SignedInfo"))?;
+    let canonical = c14n::canonicalize(
+        &doc,
+        Subset {
+            apex: Some(signed_info),
+            exclude: None,
+            comments: false,
+        },
+        c14n,
+    )?;
+    Ok(Prepared {
+        signed_info_digest: alg.hash.digest(&canonical),
+        value_at: sig_start + value_offset,
+        text: out,
+        files,
+    })
+}
+
+/// Signs every prepared document with one call to the signer (one
+/// authorization for the batch at a remote service) and returns the
+/// signed documents, in order. A detached file that changed since it was
+/// digested fails the whole batch.
+pub async fn sign_prepared(signer: &dyn RemoteSigner, prepared: Vec<Prepared>) -> Result<Vec<String>> {
+    if prepared.is_empty() {
+        return Ok(Vec::new());
+    }
+    let alg = algorithm(signer)?;
+    let digests: Vec<Digest> = prepared.iter().map(|p| p.signed_info_digest.clone()).collect();
+    let signatures = signer.sign_digests(alg, &digests).await?;
+    let mut out = Vec::with_capacity(prepared.len());
+    for (p, sig) in prepared.into_iter().zip(signatures) {
+        for (path, digest) in &p.files {
+            let now = crate::crypto::digest_file(digest.algorithm(), path)?;
+            if now != *digest {
+                return Err(Error::invalid_argument(format!(
+                    "{} changed while it was being signed: nothing was written",
+                    crate::text::path(path)
+                )));
+            }
+        }
+        let mut text = p.text;
+        text.insert_str(p.value_at, &dsig::b64(&sig));
+        out.push(text);
+    }
+    Ok(out)
+}
+
+/// How to make an enveloped signature.
+#[derive(Clone, Debug)]
+pub struct EnvelopedOptions {
+    /// The canonicalization of the document and of `SignedInfo`
+    /// (default: exclusive C14N 1.0 without comments).
+    pub c14n: C14nMethod,
+    /// The signature's `Id`, if any.
+    pub id: Option<String>,
+}
+
+impl Default for EnvelopedOptions {
+    fn default() -> Self {
+        Self {
+            c14n: C14nMethod::exclusive(),
+            id: None,
+        }
+    }
+}
+
+/// Prepares an enveloped signature of the whole document `text`
+/// (`Reference URI=""`, the enveloped-signature transform, then the
+/// chosen C14N), placed as the last child of the document element.
+pub fn prepare_enveloped(
+    signer: &dyn RemoteSigner,
+    text: &str,
+    options: &EnvelopedOptions,
+) -> Result<Prepared> {
+    let alg = algorithm(signer)?;
+    let doc = super::parse(text)?;
+    let root = doc.root_element();
+    // The signature goes before the root's end tag, so the document's
+    // text nodes are unchanged: the digest of the document as it is now
+    // is the digest of the signed document less its signature.
+    let canonical = c14n::canonicalize(
+        &doc,
+        Subset {
+            apex: None,
+            exclude: None,
+            comments: false,
+        },
+        &options.c14n,
+    )?;
+    let reference = RefSpec {
+        uri: String::new(),
+        transforms: vec![dsig::ENVELOPED, options.c14n.uri()],
+        digest: alg.hash.digest(&canonical),
+    };
+    let (sig, value_offset) = dsig::signature_xml(
+        options.id.as_deref(),
+        &options.c14n,
+        alg.hash,
+        std::slice::from_ref(&reference),
+        signer.certificate(),
+    );
+    let range = root.range();
+    let source = &text[range.clone()];
+    if source.ends_with("/>") {
+        // <root .../> becomes <root ...>SIGNATURE</root>
+        let name = &source[1..source
+            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+            .unwrap_or(1)];
+        let open_end = range.end - 2;
+        let mut expanded = String::with_capacity(text.len() + name.len() + 3);
+        expanded.push_str(&text[..open_end]);
+        expanded.push('>');
+        let at = expanded.len();
+        expanded.push_str(&format!("</{name}>"));
+        expanded.push_str(&text[range.end..]);
+        return place(
+            signer,
+            &expanded,
+            at,
+            &sig,
+            0,
+            value_offset,
+            &options.c14n,
+            Vec::new(),
+        );
+    }
+    let at = range.end
+        - source
+            .rfind("</")
+            .map(|i| source.len() - i)
+            .ok_or_else(|| Error::malformed("XML document", "no end tag on the document element"))?;
+    place(signer, text, at, &sig, 0, value_offset, &options.c14n, Vec::new())
+}
+
+/// Signs `text` with an enveloped signature; see [`prepare_enveloped`].
+pub async fn sign_enveloped(
+    signer: &dyn RemoteSigner,
+    text: &str,
+    options: &EnvelopedOptions,
+) -> Result<String> {
+    let prepared = prepare_enveloped(signer, text, options)?;
+    super::sign_one(signer, prepared).await
+}

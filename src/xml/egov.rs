@@ -9,7 +9,7 @@ use roxmltree::{Document, Node};
 
 use super::c14n::{self, C14nMethod, Subset};
 use super::dsig::{self, RefSpec};
-use super::sign::{Prepared, place};
+use super::sign::{Placement, Prepared, before_end_tag, place};
 use crate::crypto::HashAlgorithm;
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
@@ -141,33 +141,14 @@ pub fn prepare_egov(
         .find(|n| n.is_element() && n.tag_name().name() == SIGNATURES);
     match existing {
         Some(holder) => {
-            let range = holder.range();
-            let source = &text[range.clone()];
-            if source.ends_with("/>") {
-                let name = &source[1..source
-                    .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-                    .unwrap_or(1)];
-                let mut expanded = String::with_capacity(text.len() + sig.len());
-                expanded.push_str(&text[..range.end - 2]);
-                expanded.push('>');
-                let at = expanded.len();
-                expanded.push_str(&format!("</{name}>"));
-                expanded.push_str(&text[range.end..]);
-                return place(signer, &expanded, at, &sig, 0, value_offset, &method, files);
-            }
-            let end_tag = source
-                .rfind("</")
-                .ok_or_else(|| Error::malformed("XML document", "<署名情報> has no end tag"))?;
-            place(
-                signer,
-                text,
-                range.start + end_tag,
-                &sig,
-                0,
+            let (text, at) = before_end_tag(text, holder)?;
+            let placement = Placement {
+                at,
+                insert: &sig,
+                sig_offset: 0,
                 value_offset,
-                &method,
-                files,
-            )
+            };
+            place(signer, &text, placement, &method, files)
         }
         None => {
             let prefix = prefix_of(text, manifest);
@@ -178,16 +159,13 @@ pub fn prepare_egov(
             };
             let open = format!("<{qname}>");
             let insert = format!("{open}{sig}</{qname}>");
-            place(
-                signer,
-                text,
-                manifest.range().end,
-                &insert,
-                open.len(),
+            let placement = Placement {
+                at: manifest.range().end,
+                insert: &insert,
+                sig_offset: open.len(),
                 value_offset,
-                &method,
-                files,
-            )
+            };
+            place(signer, text, placement, &method, files)
         }
     }
 }

@@ -95,9 +95,11 @@ pub fn parse(text: &str) -> Result<Document<'_>> {
             format!("larger than {MAX_XML_SIZE} bytes"),
         ));
     }
-    let mut options = roxmltree::ParsingOptions::default();
-    options.allow_dtd = false;
-    options.nodes_limit = MAX_NODES;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_NODES,
+        ..roxmltree::ParsingOptions::default()
+    };
     Document::parse_with_options(text, options).map_err(|e| match e {
         roxmltree::Error::DtdDetected => Error::malformed(
             WHAT,

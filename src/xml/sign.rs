@@ -42,19 +42,55 @@ fn algorithm(signer: &dyn RemoteSigner) -> Result<SignatureAlgorithm> {
     Ok(alg)
 }
 
-/// Inserts `signature_xml` (which starts `sig_offset` bytes into
-/// `insert`) at `at` in `text`, and canonicalizes its `SignedInfo` where
-/// it now stands.
+/// Where a signature goes: `insert` (whose `Signature` element starts
+/// `sig_offset` bytes into it, its value `value_offset` bytes after that)
+/// at byte `at` of the text.
+pub(super) struct Placement<'a> {
+    pub at: usize,
+    pub insert: &'a str,
+    pub sig_offset: usize,
+    pub value_offset: usize,
+}
+
+/// The text with `element` able to take content (`<e/>` becomes
+/// `<e></e>`, which canonicalizes the same) and the offset of its end tag.
+pub(super) fn before_end_tag(text: &str, element: roxmltree::Node<'_, '_>) -> Result<(String, usize)> {
+    let range = element.range();
+    let source = &text[range.clone()];
+    if source.ends_with("/>") {
+        let name_end = source
+            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+            .unwrap_or(1);
+        let name = &source[1..name_end];
+        let mut expanded = String::with_capacity(text.len() + name.len() + 3);
+        expanded.push_str(&text[..range.end - 2]);
+        expanded.push('>');
+        let at = expanded.len();
+        expanded.push_str(&format!("</{name}>"));
+        expanded.push_str(&text[range.end..]);
+        return Ok((expanded, at));
+    }
+    let end_tag = source
+        .rfind("</")
+        .ok_or_else(|| Error::malformed("XML document", "an element without an end tag"))?;
+    Ok((text.to_owned(), range.start + end_tag))
+}
+
+/// Inserts the signature as `placement` says and canonicalizes its
+/// `SignedInfo` where it now stands.
 pub(super) fn place(
     signer: &dyn RemoteSigner,
     text: &str,
-    at: usize,
-    insert: &str,
-    sig_offset: usize,
-    value_offset: usize,
+    placement: Placement<'_>,
     c14n: &C14nMethod,
     files: Vec<(PathBuf, Digest)>,
 ) -> Result<Prepared> {
+    let Placement {
+        at,
+        insert,
+        sig_offset,
+        value_offset,
+    } = placement;
     let alg = algorithm(signer)?;
     let mut out = String::with_capacity(text.len() + insert.len());
     out.push_str(&text[..at]);
@@ -170,37 +206,14 @@ pub fn prepare_enveloped(
         std::slice::from_ref(&reference),
         signer.certificate(),
     );
-    let range = root.range();
-    let source = &text[range.clone()];
-    if source.ends_with("/>") {
-        // <root .../> becomes <root ...>SIGNATURE</root>
-        let name = &source[1..source
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(1)];
-        let open_end = range.end - 2;
-        let mut expanded = String::with_capacity(text.len() + name.len() + 3);
-        expanded.push_str(&text[..open_end]);
-        expanded.push('>');
-        let at = expanded.len();
-        expanded.push_str(&format!("</{name}>"));
-        expanded.push_str(&text[range.end..]);
-        return place(
-            signer,
-            &expanded,
-            at,
-            &sig,
-            0,
-            value_offset,
-            &options.c14n,
-            Vec::new(),
-        );
-    }
-    let at = range.end
-        - source
-            .rfind("</")
-            .map(|i| source.len() - i)
-            .ok_or_else(|| Error::malformed("XML document", "no end tag on the document element"))?;
-    place(signer, text, at, &sig, 0, value_offset, &options.c14n, Vec::new())
+    let (text, at) = before_end_tag(text, root)?;
+    let placement = Placement {
+        at,
+        insert: &sig,
+        sig_offset: 0,
+        value_offset,
+    };
+    place(signer, &text, placement, &options.c14n, Vec::new())
 }
 
 /// Signs `text` with an enveloped signature; see [`prepare_enveloped`].

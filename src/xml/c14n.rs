@@ -345,39 +345,40 @@ fn inherited_xml_attributes<'a>(apex: Node<'a, '_>) -> Vec<(&'a str, &'a str)> {
     found
 }
 
-fn escape_text(out: &mut Vec<u8>, s: &str) {
+/// Writes `s`, each byte that `replace` names replaced by its reference.
+fn escape_with(out: &mut Vec<u8>, s: &str, replace: impl Fn(u8) -> Option<&'static [u8]>) {
     for b in s.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
+        match replace(b) {
+            Some(r) => out.extend_from_slice(r),
+            None => out.push(b),
         }
     }
 }
 
+fn escape_text(out: &mut Vec<u8>, s: &str) {
+    escape_with(out, s, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
+}
+
 fn escape_attr(out: &mut Vec<u8>, s: &str) {
-    for b in s.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'"' => out.extend_from_slice(b"&quot;"),
-            b'\t' => out.extend_from_slice(b"&#x9;"),
-            b'\n' => out.extend_from_slice(b"&#xA;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
-        }
-    }
+    escape_with(out, s, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
 }
 
 /// Comments and processing instructions keep their text, only `\r` is
 /// written as a character reference.
 fn escape_pi(out: &mut Vec<u8>, s: &str) {
-    for b in s.bytes() {
-        match b {
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
-        }
-    }
+    escape_with(out, s, |b| (b == b'\r').then_some(b"&#xD;".as_slice()));
 }

@@ -6,6 +6,8 @@
 //! refused.
 #![allow(clippy::unwrap_used)]
 
+mod csc_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -578,6 +580,104 @@ fn xmlsec1_signatures_verified_by_us() {
         let report = our_verify(file, &pki.ca).unwrap();
         assert!(report.signatures[0].references.iter().all(|r| r.intact));
     }
+}
+
+/// Several documents through the remote path (the sandbox's CSC RSSP
+/// over HTTPS): one authorization and one signHash for the whole batch,
+/// one signature per document, each verified by us and by xmlsec1.
+#[tokio::test]
+async fn a_batch_is_one_authorization_at_the_remote_service() {
+    use csc_support::{alice_signer, client, delta, sandbox};
+    let sb = sandbox().await;
+    let signer = alice_signer(std::sync::Arc::new(client(
+        &sb,
+        crpki::csc::CscVersion::V2,
+        "alice",
+    )))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, sb.registrar_root().to_pem()).unwrap();
+    let manifest = egov_dir(dir.path());
+    let mut prepared = vec![
+        xml::prepare_egov(
+            &signer,
+            &std::fs::read_to_string(&manifest).unwrap(),
+            dir.path(),
+            &EgovOptions {
+                iri_reference: true,
+                ..EgovOptions::default()
+            },
+        )
+        .unwrap(),
+    ];
+    for i in 0..3 {
+        let doc = format!("<doc n=\"{i}\">document {i}</doc>");
+        prepared.push(xml::prepare_enveloped(&signer, &doc, &EnvelopedOptions::default()).unwrap());
+    }
+    let before = sb.stats();
+    let signed = xml::sign_prepared(&signer, prepared).await.unwrap();
+    let d = delta(before, sb.stats());
+    assert_eq!((d.authorizations, d.sign_hash_calls, d.signatures), (1, 1, 4));
+    for (i, signed_text) in signed.iter().enumerate() {
+        let file = if i == 0 {
+            manifest.clone()
+        } else {
+            dir.path().join(format!("doc{i}.xml"))
+        };
+        std::fs::write(&file, signed_text).unwrap();
+        our_verify(&file, &root).unwrap();
+        let out = xmlsec_verify(dir.path(), &file, &root, &["--insecure"]);
+        assert!(out.status.success(), "xmlsec1: {}", text(&out.stderr));
+    }
+    sb.shutdown().await;
+}
+
+/// SHA-1 (rsa-sha1, sha1 digests): e-Gov still accepts it. We never make
+/// it and verify it only when asked, with a warning.
+#[test]
+fn sha1_is_verified_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = plain_pki(dir.path());
+    let file = dir.path().join("sha1.xml");
+    std::fs::write(&file, "<doc><a>sha1</a><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/><SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></doc>").unwrap();
+    let key = format!("{},{}", pki.key.display(), pki.cert.display());
+    let out = run(
+        dir.path(),
+        "xmlsec1",
+        &[
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--output",
+            file.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "xmlsec1 --sign: {}", text(&out.stderr));
+    let e = xml::verify_file(&file, &roots(&pki.ca), &VerifyOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("--allow-sha1"), "{e}");
+    let options = VerifyOptions {
+        allow_sha1: true,
+        ..VerifyOptions::default()
+    };
+    let report = xml::verify_file(&file, &roots(&pki.ca), &options)
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(
+        report.signatures[0].warnings.len(),
+        2,
+        "{:?}",
+        report.signatures[0].warnings
+    );
+    tamper_text(&file, ">sha1<", ">sha2<");
+    assert!(
+        xml::verify_file(&file, &roots(&pki.ca), &options)
+            .unwrap()
+            .into_result()
+            .is_err()
+    );
 }
 
 // ---------------------------------------------------------- hostile input

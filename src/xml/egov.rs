@@ -170,24 +170,51 @@ pub fn prepare_egov(
     }
 }
 
-/// Signs the manifest at `path` in place: the application files it names
-/// must be in its directory and unchanged while signing; the manifest is
-/// replaced atomically, and only if it did not change meanwhile either.
+/// Signs the manifest at `path` in place; see [`sign_egov_files`].
 pub async fn sign_egov_file(signer: &dyn RemoteSigner, path: &Path, options: &EgovOptions) -> Result<()> {
-    let original = crate::cms::read_limited(path, super::MAX_XML_SIZE, "XML document")?;
-    let text = super::decode(&original)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let prepared = prepare_egov(signer, text, &dir, options)?;
-    let signed = super::sign_one(signer, prepared).await?;
-    let again = crate::cms::read_limited(path, super::MAX_XML_SIZE, "XML document")?;
-    if again != original {
-        return Err(Error::invalid_argument(format!(
-            "{} changed while it was being signed: it was left as it is",
-            crate::text::path(path)
-        )));
+    sign_egov_files(signer, std::slice::from_ref(&path.to_path_buf()), options).await
+}
+
+/// Signs several manifests in place with one call to the signer (one
+/// authorization at a remote service), all or nothing: the application
+/// files each names must be in its directory and unchanged while
+/// signing, and every manifest is replaced (atomically, each by a rename)
+/// only when all are signed and none changed meanwhile.
+pub async fn sign_egov_files(
+    signer: &dyn RemoteSigner,
+    paths: &[PathBuf],
+    options: &EgovOptions,
+) -> Result<()> {
+    for (i, p) in paths.iter().enumerate() {
+        if paths[..i].contains(p) {
+            return Err(Error::invalid_argument(format!(
+                "{} is named twice",
+                crate::text::path(p)
+            )));
+        }
     }
-    crate::cms::write_atomically(path, signed.as_bytes())
+    let output =
+        crate::cms::OutputBatch::prepare(paths.iter().map(PathBuf::as_path), crate::cms::Existing::Replace)?;
+    let mut originals = Vec::with_capacity(paths.len());
+    let mut prepared = Vec::with_capacity(paths.len());
+    for path in paths {
+        let original = crate::cms::read_limited(path, super::MAX_XML_SIZE, "XML document")?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        prepared.push(prepare_egov(signer, super::decode(&original)?, &dir, options)?);
+        originals.push(original);
+    }
+    let signed = super::sign_prepared(signer, prepared).await?;
+    for (path, original) in paths.iter().zip(&originals) {
+        let again = crate::cms::read_limited(path, super::MAX_XML_SIZE, "XML document")?;
+        if again != *original {
+            return Err(Error::invalid_argument(format!(
+                "{} changed while it was being signed: nothing was written",
+                crate::text::path(path)
+            )));
+        }
+    }
+    output.commit(&signed)
 }

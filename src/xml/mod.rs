@@ -70,7 +70,7 @@ mod sign;
 mod verify;
 
 pub use c14n::{C14nMethod, Subset};
-pub use egov::{EGOV_MANIFEST_ID, EgovOptions, egov_files, prepare_egov, sign_egov_file};
+pub use egov::{EGOV_MANIFEST_ID, EgovOptions, egov_files, prepare_egov, sign_egov_file, sign_egov_files};
 pub use sign::{EnvelopedOptions, Prepared, prepare_enveloped, sign_enveloped, sign_prepared};
 pub use verify::{
     ReferenceCheck, ReferenceKind, SignatureCheck, VerifyOptions, XmlVerification, verify, verify_file,
@@ -257,7 +257,7 @@ pub fn resolve_detached(dir: &Path, uri: &str) -> Result<PathBuf> {
     Ok(real)
 }
 
-/// Signs one prepared document (for [`sign_enveloped`] and [`sign_egov_file`]).
+/// Signs one prepared document (for [`sign_enveloped`]).
 pub(crate) async fn sign_one(signer: &dyn RemoteSigner, prepared: Prepared) -> Result<String> {
     sign_prepared(signer, vec![prepared])
         .await?

@@ -13,9 +13,10 @@ use crate::{CliResult, Context, fail};
 
 #[derive(Subcommand)]
 pub enum XmlCommand {
-    /// Sign an e-Gov manifest (DIR/kousei.xml) in place: a Signature in
+    /// Sign e-Gov manifests (DIR/kousei.xml) in place: a Signature in
     /// <署名情報> over <構成情報> and every application file it names (which
-    /// must be in DIR and unchanged while signing). Atomic.
+    /// must be in DIR and unchanged while signing). One authorization for
+    /// all; all or nothing.
     SignEgov(SignEgovArgs),
     /// Sign a whole XML document with an enveloped signature.
     Sign(SignXmlArgs),
@@ -37,8 +38,9 @@ pub struct SignerArgs {
 
 #[derive(Args)]
 pub struct SignEgovArgs {
-    /// The manifest, DIR/kousei.xml.
-    manifest: PathBuf,
+    /// The manifests, DIR/kousei.xml (several: signed as one batch).
+    #[arg(required = true)]
+    manifests: Vec<PathBuf>,
     #[command(flatten)]
     signer: SignerArgs,
     /// Write the manifest reference as "#構成情報" rather than e-Gov's
@@ -100,10 +102,10 @@ pub async fn run(command: XmlCommand, profile_flag: Option<String>) -> CliResult
                 iri_reference: args.iri_reference,
                 ..EgovOptions::default()
             };
-            xml::sign_egov_file(signer.as_ref(), &args.manifest, &options).await?;
+            xml::sign_egov_files(signer.as_ref(), &args.manifests, &options).await?;
             eprintln!(
-                "signed {} as {}",
-                crpki::text::path(&args.manifest),
+                "signed {} manifest(s) as {}",
+                args.manifests.len(),
                 signer.certificate().subject()
             );
             Ok(())

@@ -598,6 +598,36 @@ fn xmlsec1_signatures_verified_by_us() {
         let report = our_verify(file, &pki.ca).unwrap();
         assert!(report.signatures[0].references.iter().all(|r| r.intact));
     }
+
+    // A signature over <構成情報> that leaves out a file the manifest
+    // names does not hold (xmlsec1 signs what the template lists).
+    let manifest = egov_dir(dir.path());
+    let partial = egov_template.replace("<Reference URI=\"attachment.pdf\"><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference>", "");
+    tamper_text(&manifest, "</構成情報>", &format!("</構成情報>{partial}"));
+    let out = run(
+        dir.path(),
+        "xmlsec1",
+        &[
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--id-attr:ID",
+            &id,
+            "--output",
+            manifest.to_str().unwrap(),
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "xmlsec1 --sign: {}", text(&out.stderr));
+    let report = xml::verify_file(&manifest, &roots(&pki.ca), &VerifyOptions::default()).unwrap();
+    let missing: Vec<_> = report.signatures[0]
+        .references
+        .iter()
+        .filter(|r| !r.intact)
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].uri, "attachment.pdf");
+    assert!(report.into_result().is_err());
 }
 
 /// Several documents through the remote path (the sandbox's CSC RSSP

@@ -266,6 +266,7 @@ fn check_signature(
     if references.is_empty() {
         return Err(Error::malformed(WHAT, "SignedInfo has no Reference"));
     }
+    unsigned_application_files(doc, &mut references)?;
 
     let value = base64_of(dsig_child(sig, "SignatureValue")?)?;
     let mut certs = Vec::new();
@@ -307,6 +308,33 @@ fn check_signature(
         references,
         warnings,
     })
+}
+
+/// An e-Gov signature over `<構成情報>` must also cover every application
+/// file it names: each one without a detached Reference is reported as a
+/// reference that does not hold.
+fn unsigned_application_files(doc: &Document<'_>, references: &mut Vec<ReferenceCheck>) -> Result<()> {
+    let manifest = ReferenceKind::Element(super::EGOV_MANIFEST_ID.to_owned());
+    if !references.iter().any(|r| r.kind == manifest) {
+        return Ok(());
+    }
+    let signed: Vec<String> = references
+        .iter()
+        .filter(|r| matches!(r.kind, ReferenceKind::Detached(_)))
+        .filter_map(|r| super::percent_decode(&r.uri).ok())
+        .collect();
+    for name in super::egov_files(doc)? {
+        if !signed.contains(&name) {
+            references.push(ReferenceCheck {
+                uri: name.clone(),
+                kind: ReferenceKind::Detached(PathBuf::from(&name)),
+                digest_algorithm: String::new(),
+                intact: false,
+                detail: Some("named in <構成情報> but not signed".to_owned()),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn verify_value(cert: &Certificate, hash: DigestAlg, canonical: &[u8], value: &[u8]) -> bool {

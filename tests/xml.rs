@@ -150,6 +150,34 @@ fn xmlsec_verify(dir: &Path, file: &Path, ca: &Path, extra: &[&str]) -> Output {
     run(dir, "xmlsec1", &args)
 }
 
+/// `xmlsec1 --sign` of the template in `file`, in place, with the plain
+/// TEST key (the e-Gov ID attribute registered).
+fn xmlsec_sign(dir: &Path, pki: &PlainPki, file: &Path) {
+    let key = format!("{},{}", pki.key.display(), pki.cert.display());
+    let id = id_attr();
+    let f = file.to_str().unwrap();
+    let out = run(
+        dir,
+        "xmlsec1",
+        &[
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--id-attr:ID",
+            &id,
+            "--output",
+            f,
+            f,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "xmlsec1 --sign on\n{}\n{}",
+        std::fs::read_to_string(file).unwrap_or_default(),
+        text(&out.stderr)
+    );
+}
+
 /// A synthetic e-Gov manifest (the default namespace declared on the
 /// root, above the signed `<構成情報>`) and its application files.
 fn egov_dir(dir: &Path) -> PathBuf {
@@ -375,24 +403,8 @@ fn c14n_matches_xmlsec1_over_a_generated_corpus() {
             let templated = format!("{}{template}{}", &doc[..end], &doc[end..]);
             let input = dir.path().join(format!("c{case}.xml"));
             std::fs::write(&input, &templated).unwrap();
-            let out = run(
-                dir.path(),
-                "xmlsec1",
-                &[
-                    "--sign",
-                    "--privkey-pem",
-                    &format!("{},{}", pki.key.display(), pki.cert.display()),
-                    "--output",
-                    "signed.xml",
-                    input.to_str().unwrap(),
-                ],
-            );
-            assert!(
-                out.status.success(),
-                "xmlsec1 --sign on\n{templated}\n{}",
-                text(&out.stderr)
-            );
-            let signed = std::fs::read_to_string(dir.path().join("signed.xml")).unwrap();
+            xmlsec_sign(dir.path(), &pki, &input);
+            let signed = std::fs::read_to_string(&input).unwrap();
             let theirs = signed
                 .split("<DigestValue>")
                 .nth(1)
@@ -577,24 +589,8 @@ fn xmlsec1_signatures_verified_by_us() {
     tamper_text(&manifest, "</構成情報>", &format!("</構成情報>{egov_template}"));
     let enveloped = dir.path().join("enveloped.xml");
     std::fs::write(&enveloped, "<?xml version=\"1.0\"?>\n<a:doc xmlns:a=\"urn:a\" xmlns=\"urn:d\"><b>xmlsec1 &amp; crpki</b><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></a:doc>\n").unwrap();
-    let key = format!("{},{}", pki.key.display(), pki.cert.display());
-    let id = id_attr();
     for file in [&manifest, &enveloped] {
-        let out = run(
-            dir.path(),
-            "xmlsec1",
-            &[
-                "--sign",
-                "--privkey-pem",
-                &key,
-                "--id-attr:ID",
-                &id,
-                "--output",
-                file.to_str().unwrap(),
-                file.to_str().unwrap(),
-            ],
-        );
-        assert!(out.status.success(), "xmlsec1 --sign: {}", text(&out.stderr));
+        xmlsec_sign(dir.path(), &pki, file);
         let report = our_verify(file, &pki.ca).unwrap();
         assert!(report.signatures[0].references.iter().all(|r| r.intact));
     }
@@ -604,21 +600,7 @@ fn xmlsec1_signatures_verified_by_us() {
     let manifest = egov_dir(dir.path());
     let partial = egov_template.replace("<Reference URI=\"attachment.pdf\"><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference>", "");
     tamper_text(&manifest, "</構成情報>", &format!("</構成情報>{partial}"));
-    let out = run(
-        dir.path(),
-        "xmlsec1",
-        &[
-            "--sign",
-            "--privkey-pem",
-            &key,
-            "--id-attr:ID",
-            &id,
-            "--output",
-            manifest.to_str().unwrap(),
-            manifest.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "xmlsec1 --sign: {}", text(&out.stderr));
+    xmlsec_sign(dir.path(), &pki, &manifest);
     let report = xml::verify_file(&manifest, &roots(&pki.ca), &VerifyOptions::default()).unwrap();
     let missing: Vec<_> = report.signatures[0]
         .references
@@ -689,20 +671,7 @@ fn sha1_is_verified_only_when_asked() {
     let pki = plain_pki(dir.path());
     let file = dir.path().join("sha1.xml");
     std::fs::write(&file, "<doc><a>sha1</a><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/><SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></doc>").unwrap();
-    let key = format!("{},{}", pki.key.display(), pki.cert.display());
-    let out = run(
-        dir.path(),
-        "xmlsec1",
-        &[
-            "--sign",
-            "--privkey-pem",
-            &key,
-            "--output",
-            file.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "xmlsec1 --sign: {}", text(&out.stderr));
+    xmlsec_sign(dir.path(), &pki, &file);
     let e = xml::verify_file(&file, &roots(&pki.ca), &VerifyOptions::default()).unwrap_err();
     assert!(e.to_string().contains("--allow-sha1"), "{e}");
     let options = VerifyOptions {

@@ -195,7 +195,7 @@ fn egov_dir(dir: &Path) -> PathBuf {
     std::fs::write(
         &manifest,
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<申請データ xmlns=\"{KOUSEI_NS}\">\n\t<DataRoot>\n\t\t<様式ID>900A010200001000</様式ID>\n\t\t<構成情報 ID=\"構成情報\">\n\t\t\t<管理情報><手続ID>900A010200001000</手続ID><申請種別>新規申請</申請種別></管理情報>\n\t\t\t<申請書属性情報><申請書様式ID>900A01020000100001</申請書様式ID><申請書ファイル名称>900A010200001000_01.xml</申請書ファイル名称></申請書属性情報>\n\t\t\t<添付書類属性情報><添付書類名称>参考資料</添付書類名称><添付書類ファイル名称>attachment.pdf</添付書類ファイル名称></添付書類属性情報>\n\t\t</構成情報>\n\t\t<その他/>\n\t</DataRoot>\n</申請データ>\n"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<申請データ xmlns=\"{KOUSEI_NS}\" xmlns:未使用=\"urn:unused\" xml:lang=\"ja\">\n\t<DataRoot>\n\t\t<様式ID>900A010200001000</様式ID>\n\t\t<構成情報 ID=\"構成情報\">\n\t\t\t<管理情報><手続ID>900A010200001000</手続ID><申請種別>新規申請</申請種別></管理情報>\n\t\t\t<申請書属性情報><申請書様式ID>900A01020000100001</申請書様式ID><申請書ファイル名称>900A010200001000_01.xml</申請書ファイル名称></申請書属性情報>\n\t\t\t<添付書類属性情報><添付書類名称>参考資料</添付書類名称><添付書類ファイル名称>attachment.pdf</添付書類ファイル名称></添付書類属性情報>\n\t\t</構成情報>\n\t\t<その他/>\n\t</DataRoot>\n</申請データ>\n"
         ),
     )
     .unwrap();
@@ -589,7 +589,12 @@ fn xmlsec1_signatures_verified_by_us() {
     tamper_text(&manifest, "</構成情報>", &format!("</構成情報>{egov_template}"));
     let enveloped = dir.path().join("enveloped.xml");
     std::fs::write(&enveloped, "<?xml version=\"1.0\"?>\n<a:doc xmlns:a=\"urn:a\" xmlns=\"urn:d\"><b>xmlsec1 &amp; crpki</b><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></a:doc>\n").unwrap();
-    for file in [&manifest, &enveloped] {
+    // Exclusive C14N with an InclusiveNamespaces PrefixList, in the
+    // Reference and in SignedInfo.
+    let prefixed = dir.path().join("prefixes.xml");
+    let inc = "<ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"u #default\"/>";
+    std::fs::write(&prefixed, format!("<r xmlns=\"urn:d\" xmlns:u=\"urn:u\" xmlns:v=\"urn:v\"><x xmlns=\"\">1</x><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\" xmlns:u=\"urn:u2\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">{inc}</CanonicalizationMethod><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">{inc}</Transform></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></r>")).unwrap();
+    for file in [&manifest, &enveloped, &prefixed] {
         xmlsec_sign(dir.path(), &pki, file);
         let report = our_verify(file, &pki.ca).unwrap();
         assert!(report.signatures[0].references.iter().all(|r| r.intact));

@@ -537,45 +537,48 @@ async fn enveloped_plain_signer_verified_by_xmlsec1_and_by_us() {
 /// X509Data, and `openssl verify -ignore_critical` checks the chain.
 #[tokio::test]
 async fn moj_signer_xmlsec1_insecure_plus_openssl_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let signer = fixtures::memory_signer("rep-rsa2048");
     let root = fixtures::path("registrar-root.pem");
-    let manifest = egov_dir(dir.path());
-    sign_egov(&signer, &manifest, true).await;
-    let enveloped = dir.path().join("enveloped.xml");
-    let signed = xml::sign_enveloped(&signer, "<doc>MOJ</doc>", &EnvelopedOptions::default())
-        .await
-        .unwrap();
-    std::fs::write(&enveloped, signed).unwrap();
-    for file in [&manifest, &enveloped] {
-        let report = our_verify(file, &root).unwrap();
-        let moj = report.signatures[0].moj.as_ref().expect("MOJ fields");
-        assert!(moj.corporate_name.is_some());
-        let strict = xmlsec_verify(dir.path(), file, &root, &[]);
-        let err = text(&strict.stderr);
-        assert!(
-            !strict.status.success() && err.contains("unhandled critical extension"),
-            "{err}"
+    // RSA (rsa-sha256) and P-256 (ecdsa-sha256, r ‖ s in SignatureValue).
+    for name in ["rep-rsa2048", "rep-ecdsa"] {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = fixtures::memory_signer(name);
+        let manifest = egov_dir(dir.path());
+        sign_egov(&signer, &manifest, true).await;
+        let enveloped = dir.path().join("enveloped.xml");
+        let signed = xml::sign_enveloped(&signer, "<doc>MOJ</doc>", &EnvelopedOptions::default())
+            .await
+            .unwrap();
+        std::fs::write(&enveloped, signed).unwrap();
+        for file in [&manifest, &enveloped] {
+            let report = our_verify(file, &root).unwrap();
+            let moj = report.signatures[0].moj.as_ref().expect("MOJ fields");
+            assert!(moj.corporate_name.is_some());
+            let strict = xmlsec_verify(dir.path(), file, &root, &[]);
+            let err = text(&strict.stderr);
+            assert!(
+                !strict.status.success() && err.contains("unhandled critical extension"),
+                "{name}: {err}"
+            );
+            let insecure = xmlsec_verify(dir.path(), file, &root, &["--insecure"]);
+            assert!(
+                insecure.status.success(),
+                "{name}: xmlsec1 --insecure: {}",
+                text(&insecure.stderr)
+            );
+        }
+        let chain = run(
+            dir.path(),
+            "openssl",
+            &[
+                "verify",
+                "-ignore_critical",
+                "-CAfile",
+                root.to_str().unwrap(),
+                fixtures::path(&format!("{name}.pem")).to_str().unwrap(),
+            ],
         );
-        let insecure = xmlsec_verify(dir.path(), file, &root, &["--insecure"]);
-        assert!(
-            insecure.status.success(),
-            "xmlsec1 --insecure: {}",
-            text(&insecure.stderr)
-        );
+        assert!(chain.status.success(), "openssl verify: {}", text(&chain.stderr));
     }
-    let chain = run(
-        dir.path(),
-        "openssl",
-        &[
-            "verify",
-            "-ignore_critical",
-            "-CAfile",
-            root.to_str().unwrap(),
-            fixtures::path("rep-rsa2048.pem").to_str().unwrap(),
-        ],
-    );
-    assert!(chain.status.success(), "openssl verify: {}", text(&chain.stderr));
 }
 
 /// Signatures made by `xmlsec1 --sign` from templates of both layouts,

@@ -5,7 +5,8 @@ use base64::Engine as _;
 
 use super::c14n::C14nMethod;
 use crate::cert::Certificate;
-use crate::crypto::{Digest, HashAlgorithm};
+use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm, SignatureScheme};
+use crate::error::{Error, Result};
 
 /// The enveloped-signature transform.
 pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
@@ -60,24 +61,105 @@ pub fn digest_uri(hash: HashAlgorithm) -> &'static str {
     }
 }
 
-/// The RSA PKCS#1 v1.5 `SignatureMethod` URI with a hash, and back.
-pub fn rsa_signature_uri(hash: HashAlgorithm) -> &'static str {
-    match hash {
-        HashAlgorithm::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-        HashAlgorithm::Sha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-        _ => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    }
+/// The `SignatureMethod` URIs we know: RSA PKCS#1 v1.5 and ECDSA, each
+/// with its hash.
+const SIGNATURE_METHODS: [(&str, SignatureScheme, DigestAlg); 7] = [
+    (
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        SignatureScheme::RsaPkcs1v15,
+        DigestAlg::Modern(HashAlgorithm::Sha256),
+    ),
+    (
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+        SignatureScheme::RsaPkcs1v15,
+        DigestAlg::Modern(HashAlgorithm::Sha384),
+    ),
+    (
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+        SignatureScheme::RsaPkcs1v15,
+        DigestAlg::Modern(HashAlgorithm::Sha512),
+    ),
+    (RSA_SHA1, SignatureScheme::RsaPkcs1v15, DigestAlg::Sha1),
+    (
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+        SignatureScheme::Ecdsa,
+        DigestAlg::Modern(HashAlgorithm::Sha256),
+    ),
+    (
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+        SignatureScheme::Ecdsa,
+        DigestAlg::Modern(HashAlgorithm::Sha384),
+    ),
+    (
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+        SignatureScheme::Ecdsa,
+        DigestAlg::Modern(HashAlgorithm::Sha512),
+    ),
+];
+
+/// The `SignatureMethod` URI of a signature algorithm.
+pub fn signature_uri(alg: SignatureAlgorithm) -> Option<&'static str> {
+    SIGNATURE_METHODS
+        .iter()
+        .find(|(_, scheme, hash)| *scheme == alg.scheme && *hash == DigestAlg::Modern(alg.hash))
+        .map(|(uri, _, _)| *uri)
 }
 
-/// The hash of an RSA `SignatureMethod`; `Sha1` for rsa-sha1.
-pub fn rsa_signature_hash(uri: &str) -> Option<DigestAlg> {
-    Some(match uri {
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => DigestAlg::Modern(HashAlgorithm::Sha256),
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => DigestAlg::Modern(HashAlgorithm::Sha384),
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => DigestAlg::Modern(HashAlgorithm::Sha512),
-        RSA_SHA1 => DigestAlg::Sha1,
-        _ => return None,
-    })
+/// The scheme and hash a `SignatureMethod` URI names.
+pub fn signature_method(uri: &str) -> Option<(SignatureScheme, DigestAlg)> {
+    SIGNATURE_METHODS
+        .iter()
+        .find(|(u, _, _)| *u == uri)
+        .map(|(_, scheme, hash)| (*scheme, *hash))
+}
+
+/// `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`
+#[derive(der::Sequence)]
+struct EcdsaSigValue<'a> {
+    r: der::asn1::UintRef<'a>,
+    s: der::asn1::UintRef<'a>,
+}
+
+/// XMLDSig's ECDSA `SignatureValue` is r and s, each the field's length,
+/// concatenated (RFC 4050), where signers give DER.
+pub fn ecdsa_der_to_raw(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>> {
+    use der::Decode as _;
+    let v = EcdsaSigValue::from_der(der_sig).map_err(|e| Error::malformed_from("ECDSA signature", e))?;
+    let mut out = vec![0u8; 2 * field_len];
+    for (i, n) in [v.r.as_bytes(), v.s.as_bytes()].into_iter().enumerate() {
+        if n.len() > field_len {
+            return Err(Error::malformed(
+                "ECDSA signature",
+                "an integer longer than the curve",
+            ));
+        }
+        out[(i + 1) * field_len - n.len()..(i + 1) * field_len].copy_from_slice(n);
+    }
+    Ok(out)
+}
+
+/// The DER form of an XMLDSig ECDSA `SignatureValue` (r ‖ s).
+pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
+    use der::Encode as _;
+    if raw.is_empty() || raw.len() % 2 != 0 {
+        return Err(Error::malformed("ECDSA signature", "r and s of unequal length"));
+    }
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let strip = |b: &[u8]| -> Vec<u8> {
+        let at = b
+            .iter()
+            .position(|x| *x != 0)
+            .unwrap_or(b.len().saturating_sub(1));
+        b[at..].to_vec()
+    };
+    let (r, s) = (strip(r), strip(s));
+    let value = EcdsaSigValue {
+        r: der::asn1::UintRef::new(&r).map_err(|e| Error::malformed_from("ECDSA signature", e))?,
+        s: der::asn1::UintRef::new(&s).map_err(|e| Error::malformed_from("ECDSA signature", e))?,
+    };
+    value
+        .to_der()
+        .map_err(|e| Error::malformed_from("ECDSA signature", e))
 }
 
 /// One Reference to write.
@@ -115,7 +197,7 @@ pub fn b64(bytes: &[u8]) -> String {
 pub fn signature_xml(
     id: Option<&str>,
     c14n: &C14nMethod,
-    hash: HashAlgorithm,
+    alg: SignatureAlgorithm,
     refs: &[RefSpec],
     cert: &Certificate,
 ) -> (String, usize) {
@@ -130,7 +212,7 @@ pub fn signature_xml(
     ));
     s.push_str(&format!(
         "<SignatureMethod Algorithm=\"{}\"></SignatureMethod>",
-        rsa_signature_uri(hash)
+        signature_uri(alg).unwrap_or_default()
     ));
     for r in refs {
         s.push_str(&format!("<Reference URI=\"{}\">", escape(&r.uri)));

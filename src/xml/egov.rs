@@ -134,7 +134,8 @@ pub fn prepare_egov(
         files.push((path, digest));
     }
     let id = signature_id(&doc, now);
-    let (sig, value_offset) = dsig::signature_xml(Some(&id), &method, hash, &refs, signer.certificate());
+    let alg = super::sign::algorithm(signer)?;
+    let (sig, value_offset) = dsig::signature_xml(Some(&id), &method, alg, &refs, signer.certificate());
 
     let existing = doc
         .descendants()

@@ -32,6 +32,10 @@
 //! - `DigestMethod` sha256; `KeyInfo/X509Data/X509Certificate` with the
 //!   signer's certificate.
 //!
+//! Signers with a P-256 key sign with ecdsa-sha256 (r ‖ s in
+//! `SignatureValue`, as RFC 4050 says) in both layouts; the MOJ
+//! certificate is RSA.
+//!
 //! e-Gov's FAQ accepts SHA-1 as well: we never produce it, and verify it
 //! only when asked ([`VerifyOptions::allow_sha1`]), with a warning.
 //!

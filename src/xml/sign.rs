@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::c14n::{self, C14nMethod, Subset};
 use super::dsig::{self, RefSpec};
-use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm, SignatureScheme};
+use crate::crypto::{Digest, HashAlgorithm, KeyAlgorithm, SignatureAlgorithm, SignatureScheme};
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
 
@@ -29,15 +29,17 @@ impl Prepared {
     }
 }
 
-/// The hash and signature algorithm we sign with: RSA PKCS#1 v1.5 with
-/// SHA-256 (what e-Gov and the MOJ certificate use).
-fn algorithm(signer: &dyn RemoteSigner) -> Result<SignatureAlgorithm> {
-    let alg = SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256);
+/// The signature algorithm we sign with: rsa-sha256 (what e-Gov and the
+/// MOJ certificate use) for RSA keys, ecdsa-sha256 for P-256 keys.
+pub(super) fn algorithm(signer: &dyn RemoteSigner) -> Result<SignatureAlgorithm> {
     let key = signer.key_info();
+    let scheme = match key.algorithm {
+        KeyAlgorithm::EcP256 => SignatureScheme::Ecdsa,
+        _ => SignatureScheme::RsaPkcs1v15,
+    };
+    let alg = SignatureAlgorithm::new(scheme, HashAlgorithm::Sha256);
     if !alg.fits(&key) {
-        return Err(Error::unsupported(format!(
-            "XML signatures are made with rsa-sha256; the signer's key is {key}"
-        )));
+        return Err(Error::unsupported(format!("XML signatures with a {key} key")));
     }
     Ok(alg)
 }
@@ -145,6 +147,12 @@ pub async fn sign_prepared(signer: &dyn RemoteSigner, prepared: Vec<Prepared>) -
                 )));
             }
         }
+        let sig = match alg.scheme {
+            SignatureScheme::Ecdsa => {
+                dsig::ecdsa_der_to_raw(&sig, signer.key_info().bits.div_ceil(8) as usize)?
+            }
+            _ => sig,
+        };
         let mut text = p.text;
         text.insert_str(p.value_at, &dsig::b64(&sig));
         out.push(text);
@@ -202,7 +210,7 @@ pub fn prepare_enveloped(
     let (sig, value_offset) = dsig::signature_xml(
         options.id.as_deref(),
         &options.c14n,
-        alg.hash,
+        alg,
         std::slice::from_ref(&reference),
         signer.certificate(),
     );

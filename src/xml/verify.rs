@@ -255,8 +255,8 @@ fn check_signature(
         ))
     })?;
     let sm = algorithm_of(dsig_child(signed_info, "SignatureMethod")?)?;
-    let sig_hash =
-        dsig::rsa_signature_hash(sm).ok_or_else(|| Error::unsupported(format!("SignatureMethod {sm}")))?;
+    let (scheme, sig_hash) =
+        dsig::signature_method(sm).ok_or_else(|| Error::unsupported(format!("SignatureMethod {sm}")))?;
     legacy(sig_hash, "SignatureMethod", options, &mut warnings)?;
 
     let mut references = Vec::new();
@@ -295,7 +295,7 @@ fn check_signature(
     )?;
     let signer_at = certs
         .iter()
-        .position(|c| verify_value(c, sig_hash, &canonical, &value));
+        .position(|c| verify_value(c, scheme, sig_hash, &canonical, &value));
     let value_valid = signer_at.is_some();
     let signer = certs.remove(signer_at.unwrap_or(0));
     let trust = crate::cert::validate_chain(&signer, &certs, roots, at);
@@ -337,17 +337,29 @@ fn unsigned_application_files(doc: &Document<'_>, references: &mut Vec<Reference
     Ok(())
 }
 
-fn verify_value(cert: &Certificate, hash: DigestAlg, canonical: &[u8], value: &[u8]) -> bool {
-    match hash {
-        DigestAlg::Modern(h) => cert.public_key().is_ok_and(|k| {
-            k.verify_message(
-                SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, h),
-                canonical,
-                value,
-            )
-            .is_ok()
-        }),
-        DigestAlg::Sha1 => {
+fn verify_value(
+    cert: &Certificate,
+    scheme: SignatureScheme,
+    hash: DigestAlg,
+    canonical: &[u8],
+    value: &[u8],
+) -> bool {
+    match (scheme, hash) {
+        (_, DigestAlg::Modern(h)) => {
+            let value = match scheme {
+                SignatureScheme::Ecdsa => match dsig::ecdsa_raw_to_der(value) {
+                    Ok(der) => der,
+                    Err(_) => return false,
+                },
+                _ => value.to_vec(),
+            };
+            cert.public_key().is_ok_and(|k| {
+                k.verify_message(SignatureAlgorithm::new(scheme, h), canonical, &value)
+                    .is_ok()
+            })
+        }
+        (SignatureScheme::Ecdsa, DigestAlg::Sha1) => false,
+        (_, DigestAlg::Sha1) => {
             let spki = cert.inner().tbs_certificate().subject_public_key_info();
             let Some(pkcs1) = spki.subject_public_key.as_bytes() else {
                 return false;

@@ -178,11 +178,7 @@ const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 impl<'a, 'input: 'a> Canonicalizer<'a, 'input, '_> {
     /// The element's name as written (with its prefix).
     fn qname(&self, node: Node<'a, 'input>) -> &'input str {
-        let rest = &self.text[node.range().start + 1..];
-        let end = rest
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(rest.len());
-        &rest[..end]
+        qname_of(self.text, node)
     }
 
     fn element(
@@ -328,6 +324,15 @@ impl<'a, 'input: 'a> Canonicalizer<'a, 'input, '_> {
             self.out.extend_from_slice(b"-->");
         }
     }
+}
+
+/// An element's name as written in `text` (its source), with its prefix.
+pub(super) fn qname_of<'i>(text: &'i str, element: Node<'_, '_>) -> &'i str {
+    let rest = &text[element.range().start + 1..];
+    let end = rest
+        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Inclusive C14N of a subtree keeps the `xml:` attributes (lang, space,

@@ -66,11 +66,7 @@ fn signature_id(doc: &Document<'_>, now: SystemTime) -> String {
 }
 
 fn prefix_of<'i>(text: &'i str, node: Node<'_, 'i>) -> &'i str {
-    let rest = &text[node.range().start + 1..];
-    let end = rest
-        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-        .unwrap_or(rest.len());
-    rest[..end].split_once(':').map_or("", |(p, _)| p)
+    c14n::qname_of(text, node).split_once(':').map_or("", |(p, _)| p)
 }
 
 /// How to make an e-Gov signature.

@@ -60,10 +60,7 @@ pub(super) fn before_end_tag(text: &str, element: roxmltree::Node<'_, '_>) -> Re
     let range = element.range();
     let source = &text[range.clone()];
     if source.ends_with("/>") {
-        let name_end = source
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(1);
-        let name = &source[1..name_end];
+        let name = c14n::qname_of(text, element);
         let mut expanded = String::with_capacity(text.len() + name.len() + 3);
         expanded.push_str(&text[..range.end - 2]);
         expanded.push('>');

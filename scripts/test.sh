@@ -28,6 +28,8 @@ have python3 || need_pkgs+=(python3)
 # The Windows installer's test (tests/wine_msi.rs): wixl packs, msiinfo reads.
 have wixl || need_pkgs+=(wixl)
 have msiinfo || need_pkgs+=(msitools)
+# tests/xml.rs: xmlsec1 (OpenSSL backend) verifies our XML signatures and signs for ours.
+have xmlsec1 || need_pkgs+=(xmlsec1)
 
 if ((${#need_pkgs[@]})); then
     step "installing Debian packages: ${need_pkgs[*]}"

@@ -20,6 +20,8 @@
 //! - [`signer`]: the trait and the [`MemorySigner`] (NO SECURITY, tests)
 //!   and `Pkcs12Signer` backends;
 //! - [`cms`]: detached CMS signatures built through any signer, and verified;
+//!   `xml` (feature `xml`): XML signatures (XMLDSig: the e-Gov manifest,
+//!   enveloped documents) through any signer, our C14N, verification;
 //! - `http` (feature `remote`): the one HTTP layer every remote call goes
 //!   through (transport, retry policy, body limit, `sanitize`);
 //! - [`profile`]: profiles and token files;
@@ -83,6 +85,8 @@ pub mod source;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod text;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 pub use cert::{CertSummary, Certificate, MojInfo, validate_chain};
 pub use crypto::{

@@ -672,3 +672,50 @@ async fn sign_authorizes_the_batch_count_and_no_clobber_asks_nothing() {
         text(&out.stderr)
     );
 }
+
+/// Issue 17: `crpki xml sign-egov` signs through the profile's credential,
+/// as `crpki sign` does: two manifests, one authorization of exactly two
+/// signatures; `crpki xml verify` accepts both against the sandbox root.
+#[cfg(feature = "xml")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xml_sign_egov_through_the_remote_service() {
+    let env = Env::start().await;
+    ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
+    let mut manifests = Vec::new();
+    for name in ["a", "b"] {
+        let dir = env.path(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("app.xml"), format!("<様式>{name}</様式>")).unwrap();
+        let manifest = dir.join("kousei.xml");
+        std::fs::write(
+            &manifest,
+            "<申請データ xmlns=\"urn:test:kousei\"><構成情報 ID=\"構成情報\"><申請書属性情報><申請書ファイル名称>app.xml</申請書ファイル名称></申請書属性情報></構成情報></申請データ>",
+        )
+        .unwrap();
+        manifests.push(manifest);
+    }
+    let mut args = vec!["xml", "sign-egov"];
+    args.extend(manifests.iter().map(|m| m.to_str().unwrap()));
+    let before = env.sandbox.stats();
+    ok(&env.run(&args, &[("CRPKI_PIN", "1234")]).await);
+    let after = env.sandbox.stats();
+    assert_eq!(after.authorizations - before.authorizations, 1);
+    assert_eq!(after.authorized_signatures - before.authorized_signatures, 2);
+    let root = sandbox_root(env.dir.path());
+    for m in &manifests {
+        let out = env
+            .run(
+                &[
+                    "xml",
+                    "verify",
+                    m.to_str().unwrap(),
+                    "--ca",
+                    root.to_str().unwrap(),
+                ],
+                &[],
+            )
+            .await;
+        ok(&out);
+        assert!(text(&out.stdout).contains("VALID"), "{}", text(&out.stdout));
+    }
+}

@@ -18,6 +18,8 @@ macro_rules! out {
 mod manage;
 mod remote;
 mod windows;
+#[cfg(feature = "xml")]
+mod xml;
 
 /// Writes one line to stdout; see [`out!`]. Errors other than a closed
 /// pipe are dropped too: the output is a report, never the only copy of
@@ -95,6 +97,10 @@ enum Command {
     /// Uninstall a Windows provider (Windows only).
     #[command(subcommand)]
     Uninstall(windows::UninstallCommand),
+    /// XML signatures: e-Gov manifests (kousei.xml) and enveloped documents.
+    #[cfg(feature = "xml")]
+    #[command(subcommand)]
+    Xml(xml::XmlCommand),
 }
 
 #[derive(Args)]
@@ -295,6 +301,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Install(command) => return windows::install(command),
         Command::Uninstall(command) => return windows::uninstall(command),
         Command::Sign(args) if args.p12.is_some() => return sign_p12(args).await,
+        #[cfg(feature = "xml")]
+        Command::Xml(command) => return xml::run(command, cli.profile).await,
         _ => {}
     }
     let ctx = Context {
@@ -322,6 +330,8 @@ async fn run(cli: Cli) -> CliResult {
         | Command::Sandbox(_)
         | Command::Install(_)
         | Command::Uninstall(_) => Ok(()),
+        #[cfg(feature = "xml")]
+        Command::Xml(_) => Ok(()),
     }
 }
 
@@ -368,16 +378,12 @@ async fn sign_p12(args: SignArgs) -> CliResult {
     if args.out.is_some() && args.files.len() != 1 {
         return Err(fail("--out needs exactly one file"));
     }
-    let password = password(args.password_env.as_deref())?;
     let outs: Vec<PathBuf> = match &args.out {
         Some(out) => vec![out.clone()],
         None => args.files.iter().map(|f| default_sig_path(f)).collect(),
     };
     let replaced = count_existing(&outs);
-    let signer = Pkcs12Source::file(p12_path, &password)
-        .open(None, OpenOptions::default())
-        .await?
-        .signer;
+    let signer = open_p12(p12_path, args.password_env.as_deref()).await?;
     remote::sign_files(signer.as_ref(), &args.files, &outs, args.existing(), args.quiet).await?;
     if !args.quiet {
         eprintln!(
@@ -388,6 +394,15 @@ async fn sign_p12(args: SignArgs) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// The signer of a PKCS#12 file, its password from `password_env` or the terminal.
+pub async fn open_p12(p12_path: &Path, password_env: Option<&str>) -> CliResult<Arc<dyn RemoteSigner>> {
+    let password = password(password_env)?;
+    Ok(Pkcs12Source::file(p12_path, &password)
+        .open(None, OpenOptions::default())
+        .await?
+        .signer)
 }
 
 impl SignArgs {
@@ -445,18 +460,7 @@ fn verify(args: VerifyArgs) -> CliResult {
             "OK: {} is signed and the signature is valid",
             crpki::text::path(&args.file)
         );
-        out!("signed by:     {}", summary.subject);
-        if let Some(name) = &summary.corporate_name {
-            out!("corporation:   {name}");
-        }
-        if let Some(n) = &summary.corporate_number {
-            out!("法人番号:      {n}");
-        }
-        if let Some(d) = &summary.director_name {
-            let title = summary.director_title.as_deref().unwrap_or("");
-            out!("representative: {title} {d}");
-        }
-        out!("issuer:        {}", summary.issuer);
+        print_signer(&summary);
         if let Some(t) = &signing_time {
             out!("signing time:  {t} (claimed by the signer)");
         }
@@ -465,6 +469,22 @@ fn verify(args: VerifyArgs) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Who signed: subject, the MOJ fields, issuer.
+pub fn print_signer(summary: &crpki::CertSummary) {
+    out!("signed by:     {}", summary.subject);
+    if let Some(name) = &summary.corporate_name {
+        out!("corporation:   {name}");
+    }
+    if let Some(n) = &summary.corporate_number {
+        out!("法人番号:      {n}");
+    }
+    if let Some(d) = &summary.director_name {
+        let title = summary.director_title.as_deref().unwrap_or("");
+        out!("representative: {title} {d}");
+    }
+    out!("issuer:        {}", summary.issuer);
 }
 
 /// The largest file `cert show` reads: a maximal DER certificate as PEM fits.

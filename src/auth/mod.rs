@@ -46,6 +46,7 @@ mod userinfo;
 
 pub use browser::{BrowserLauncher, HttpFollowLauncher, SystemBrowser};
 pub use cache::{AccessTokenSource, DEFAULT_MIN_TTL, EnvTokenSource, TokenCache, TokenRenewer};
+pub use loopback::RedirectTarget;
 pub use oidc::{
     DEFAULT_LEEWAY, DEFAULT_LOGIN_TIMEOUT, IdTokenClaims, Login, LoginOptions, OidcClient, OidcConfig,
     PendingLogin, ProviderMetadata, Revocation, discovery_url,

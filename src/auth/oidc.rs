@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::browser::BrowserLauncher;
+use super::loopback::RedirectTarget;
 use super::oauth2::{AuthorizedCode, CodeFlow, Grant, OAuthClient, TokenKind};
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
@@ -23,7 +24,7 @@ use crate::http::{
     Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize,
     shown_url,
 };
-use crate::profile::{Profile, Tokens};
+use crate::profile::{ClientAuthMethod, Profile, Tokens};
 use crate::secret::Secret;
 
 /// Default login timeout: time for the user to finish at GビズID
@@ -39,9 +40,16 @@ pub struct OidcConfig {
     pub issuer: String,
     /// The client id.
     pub client_id: String,
-    /// The client secret (sent with `client_secret_basic`); `None` for a
-    /// public client.
+    /// The client secret (sent as [`OidcConfig::client_auth`] says);
+    /// `None` for a public client.
     pub client_secret: Option<Secret>,
+    /// How the secret is sent; `None`: `client_secret_basic` when the
+    /// discovery document lists it (or lists nothing), else
+    /// `client_secret_post` when it lists that.
+    pub client_auth: Option<ClientAuthMethod>,
+    /// A fixed loopback redirect URI registered at the provider; `None`:
+    /// a random port on 127.0.0.1.
+    pub redirect_uri: Option<String>,
     /// Scopes; `openid` and `offline_access` are always requested.
     pub scopes: Vec<String>,
     /// Revocation endpoint, overriding discovery.
@@ -61,6 +69,8 @@ impl OidcConfig {
             issuer: profile.oidc.issuer.clone(),
             client_id: profile.oidc.client_id.clone(),
             client_secret,
+            client_auth: profile.oidc.client_auth,
+            redirect_uri: profile.oidc.redirect_uri.clone(),
             scopes: profile.oidc.scopes.clone(),
             revocation_endpoint: profile.oidc.revocation_endpoint.clone(),
             leeway: DEFAULT_LEEWAY,
@@ -272,6 +282,11 @@ impl OidcClient {
         if let Some(r) = &config.revocation_endpoint {
             check_endpoint(r)?;
         }
+        let redirect = config
+            .redirect_uri
+            .as_deref()
+            .map(RedirectTarget::parse)
+            .transpose()?;
         let service = format!("OpenID provider {}", config.issuer);
         Ok(Self {
             oauth: OAuthClient::new(
@@ -279,7 +294,8 @@ impl OidcClient {
                 service.clone(),
                 config.client_id.clone(),
                 config.client_secret.clone(),
-            ),
+            )
+            .with_redirect(redirect),
             service,
             http,
             config,
@@ -362,15 +378,96 @@ impl OidcClient {
                 self.service
             )));
         }
-        if self.config.client_secret.is_some()
-            && lacks(&meta.token_endpoint_auth_methods_supported, "client_secret_basic")
-        {
-            return Err(Error::unsupported(format!(
-                "{} does not accept client_secret_basic",
-                self.service
-            )));
+        if self.config.client_secret.is_some() {
+            Self::client_auth_for(&self.service, self.config.client_auth, &meta)?;
         }
         Ok(meta)
+    }
+
+    /// The client authentication to use with this provider: the configured
+    /// method if the discovery document does not exclude it; else
+    /// `client_secret_basic` (the default of OpenID Connect Discovery when
+    /// the document names none), else `client_secret_post`.
+    fn client_auth_for(
+        service: &str,
+        configured: Option<ClientAuthMethod>,
+        meta: &ProviderMetadata,
+    ) -> Result<ClientAuthMethod> {
+        let listed = |m: ClientAuthMethod| {
+            meta.token_endpoint_auth_methods_supported
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|x| x == m.as_str()))
+        };
+        match configured {
+            Some(m) if listed(m) => Ok(m),
+            Some(m) => Err(Error::unsupported(format!(
+                "{service} does not accept {} (its discovery document lists {}); change the profile's \
+                 client authentication",
+                m.as_str(),
+                meta.token_endpoint_auth_methods_supported
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| sanitize(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+            None => [
+                ClientAuthMethod::ClientSecretBasic,
+                ClientAuthMethod::ClientSecretPost,
+            ]
+            .into_iter()
+            .find(|m| listed(*m))
+            .ok_or_else(|| {
+                Error::unsupported(format!(
+                    "{service} accepts neither client_secret_basic nor client_secret_post"
+                ))
+            }),
+        }
+    }
+
+    /// The OAuth client with the client authentication chosen for this
+    /// provider.
+    async fn oauth(&self) -> Result<(OAuthClient, &ProviderMetadata)> {
+        let meta = self.metadata().await?;
+        let method = match self.config.client_secret {
+            Some(_) => Self::client_auth_for(&self.service, self.config.client_auth, meta)?,
+            None => ClientAuthMethod::ClientSecretBasic,
+        };
+        Ok((self.oauth.clone().with_client_auth(method), meta))
+    }
+
+    /// The client authentication used at the token endpoint (after
+    /// discovery), `None` for a public client.
+    pub async fn client_auth(&self) -> Result<Option<ClientAuthMethod>> {
+        match self.config.client_secret {
+            Some(_) => Ok(Some(Self::client_auth_for(
+                &self.service,
+                self.config.client_auth,
+                self.metadata().await?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The issuer as the provider's discovery document spells it, when it
+    /// differs from the configured one only by a trailing slash (GビズID's
+    /// issuer ends with `/`; the discovery URL is the same either way, but
+    /// ID tokens are checked against the exact string). `Ok(None)` when
+    /// they are equal or differ otherwise (then [`OidcClient::metadata`]
+    /// refuses the document).
+    pub async fn issuer_spelling_hint(&self) -> Result<Option<String>> {
+        let url = discovery_url(&self.config.issuer);
+        let (reply, shown) = self.get(&url, "discovery document", None).await?;
+        #[derive(Deserialize)]
+        struct Issuer {
+            issuer: String,
+        }
+        let named: Issuer = self.document(&reply, &shown, "discovery document")?;
+        let configured = &self.config.issuer;
+        Ok((named.issuer != *configured
+            && named.issuer.trim_end_matches('/') == configured.trim_end_matches('/'))
+        .then(|| sanitize(&named.issuer)))
     }
 
     /// A GET of a JSON document (`bearer` for userinfo), retried under the
@@ -453,9 +550,20 @@ impl OidcClient {
         self.start_login(options).await?.finish(launcher).await
     }
 
-    async fn exchange_code(&self, code: AuthorizedCode, nonce: &str) -> Result<Login> {
-        let meta = self.metadata().await?;
-        let response = self.oauth.exchange_code(&meta.token_endpoint, code).await?;
+    /// Exchanges the code and checks the ID token, then tells the browser
+    /// the outcome: "login complete" only when both succeeded.
+    async fn exchange_code(&self, mut code: AuthorizedCode, nonce: &str) -> Result<Login> {
+        let page = code.take_page();
+        let login = self.exchange_and_verify(code, nonce).await;
+        if let Some(page) = page {
+            page.finish(&login).await;
+        }
+        login
+    }
+
+    async fn exchange_and_verify(&self, code: AuthorizedCode, nonce: &str) -> Result<Login> {
+        let (oauth, meta) = self.oauth().await?;
+        let response = oauth.exchange_code(&meta.token_endpoint, code).await?;
         let id_token = response.id_token.clone().ok_or_else(|| Error::Protocol {
             service: self.service.clone(),
             detail: "the token response has no ID token (is `openid` among the scopes?)".into(),
@@ -500,8 +608,8 @@ impl OidcClient {
                 detail: "the access token expired and there is no refresh token; log in again".into(),
                 source: None,
             })?;
-        let meta = self.metadata().await?;
-        let response = self.oauth.refresh(&meta.token_endpoint, refresh_token).await?;
+        let (oauth, meta) = self.oauth().await?;
+        let response = oauth.refresh(&meta.token_endpoint, refresh_token).await?;
         let mut subject = tokens.subject.clone();
         if let Some(id) = &response.id_token {
             // OpenID Connect Core §12.2: same subject, no nonce.
@@ -739,8 +847,9 @@ impl OidcClient {
             list.push((r, TokenKind::Refresh));
         }
         list.push((&tokens.access_token, TokenKind::Access));
+        let (oauth, _) = self.oauth().await?;
         for (token, kind) in list {
-            self.oauth.revoke(&endpoint, token, kind).await?;
+            oauth.revoke(&endpoint, token, kind).await?;
         }
         Ok(Revocation::Revoked)
     }
@@ -822,6 +931,8 @@ mod tests {
             issuer: "https://i/".into(),
             client_id: "c".into(),
             client_secret: None,
+            client_auth: None,
+            redirect_uri: None,
             scopes: vec!["profile user".into(), "openid".into()],
             revocation_endpoint: None,
             leeway: DEFAULT_LEEWAY,

@@ -61,6 +61,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, FaultControl, FaultSettings};
+pub use oidc::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;
@@ -96,6 +97,9 @@ pub struct SandboxConfig {
     pub multisign: u32,
     /// Faults to inject from the start.
     pub faults: FaultSettings,
+    /// How the OpenID provider behaves where real providers differ
+    /// (registered redirect URIs, client authentication, refresh refusals).
+    pub openid: OpenIdSettings,
 }
 
 impl Default for SandboxConfig {
@@ -111,6 +115,7 @@ impl Default for SandboxConfig {
             code_ttl: Duration::from_secs(300),
             multisign: 1000,
             faults: FaultSettings::default(),
+            openid: OpenIdSettings::default(),
         }
     }
 }
@@ -245,6 +250,18 @@ impl Sandbox {
         } else {
             None
         };
+        let mut openid = config.openid.clone();
+        let cli_redirect = match openid.cli_redirect_uri.take() {
+            Some(uri) => uri,
+            None => format!("http://127.0.0.1:{}/crpki/callback", free_loopback_port()?),
+        };
+        openid.cli_redirect_uri = Some(cli_redirect.clone());
+        let mut redirects = openid.redirect_uris.clone();
+        redirects.push(cli_redirect);
+        let client_secret = match &openid.client_secret {
+            Some(s) => s.expose().to_owned(),
+            None => st.client_secret.clone(),
+        };
         let shared = Arc::new(core::Shared {
             settings: core::Settings {
                 auto_approve: config.auto_approve,
@@ -255,12 +272,13 @@ impl Sandbox {
                 multisign: config.multisign.max(1),
             },
             urls,
-            client_secret: st.client_secret.clone(),
+            client_secret,
             state: st,
             creds,
             jwt: core::JwtKeys { enc, dec, jwks, kid },
             store: Mutex::new(core::Store::default()),
-            redirects: Mutex::new(Vec::new()),
+            redirects: Mutex::new(redirects),
+            openid,
             faults: Arc::new(faults::FaultState::new(config.faults.clone())),
             counters: Arc::new(core::Counters::default()),
             admin_token,
@@ -375,6 +393,12 @@ impl Sandbox {
         &self.shared.client_secret
     }
 
+    /// The redirect URI registered for the `sandbox` profile (see
+    /// [`OpenIdSettings::cli_redirect_uri`]).
+    pub fn cli_redirect_uri(&self) -> &str {
+        self.shared.openid.cli_redirect_uri.as_deref().unwrap_or_default()
+    }
+
     /// Registers one more exact redirect URI (loopback `http://127.0.0.1:PORT/…`
     /// ones are always accepted).
     pub fn register_redirect_uri(&self, uri: impl Into<String>) {
@@ -426,6 +450,7 @@ impl SandboxEndpoints {
             client_id: sandbox.client_id().to_owned(),
             client_secret: Some(Secret::new(sandbox.client_secret())),
             revocation_endpoint: Some(format!("{}oauth2/revoke", sandbox.csc_base_v2())),
+            redirect_uri: Some(sandbox.cli_redirect_uri().to_owned()),
             rssp_base_url: sandbox.csc_base_v2().to_owned(),
             csc_version: CscVersion::V2,
             ca_file: https.then(|| sandbox.tls_ca_path()),
@@ -437,6 +462,18 @@ impl SandboxEndpoints {
 /// certificates, TLS CA, client secret), without starting a server.
 pub fn init_state(dir: &Path) -> Result<()> {
     state::SandboxState::load_or_create(dir).map(|_| ())
+}
+
+/// A loopback port free now, for the CLI's registered redirect URI (the
+/// login binds it later; another program taking it meanwhile gives the
+/// login a clear "port in use" error).
+fn free_loopback_port() -> Result<u16> {
+    let probe = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| Error::io("choosing the sandbox profile's redirect port", e))?;
+    probe
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::io("choosing the sandbox profile's redirect port", e))
 }
 
 fn pem_body(pem: &str) -> Result<Vec<u8>> {

@@ -21,6 +21,7 @@ use super::core::{AccessClaims, AuthCode, Flow, Grant, Pending, Shared, TokenKin
 use super::html;
 use super::state::CLIENT_ID;
 use crate::csc::wire::v2::{CredentialAuthorizationDetails, RevokeRequest, TokenResponse};
+use crate::profile::ClientAuthMethod;
 use crate::secret::Secret;
 
 /// Which front door an authorization request came through.
@@ -64,21 +65,110 @@ pub(crate) struct AuthorizeQuery {
     authorization_details: Option<String>,
 }
 
-/// The registered native client accepts any loopback redirect (RFC 8252
-/// §7.3: any port, any path), plus URIs registered at run time.
-pub(crate) fn redirect_allowed(shared: &Shared, uri: &str) -> bool {
-    if shared.lock_redirects().iter().any(|r| r == uri) {
+/// Which redirect URIs the OpenID provider (`/oauth/`) accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectUriPolicy {
+    /// Only the registered URIs, compared as exact strings, as GビズID
+    /// does (the default).
+    #[default]
+    Registered,
+    /// A registered loopback URI with any port (RFC 8252 §7.3): scheme,
+    /// host and path must match a registered one, the port may differ.
+    AnyLoopbackPort,
+}
+
+/// How the OpenID provider refuses a refresh token it does not accept
+/// (used, revoked, expired, unknown): real providers differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshRefusal {
+    /// `400 {"error":"invalid_grant"}` (RFC 6749 §5.2; the default).
+    #[default]
+    InvalidGrant,
+    /// `400 {"error":"invalid_token"}`.
+    InvalidToken400,
+    /// `401 {"error":"invalid_token"}`.
+    InvalidToken401,
+    /// `401` with an empty body.
+    Bare401,
+}
+
+/// How the sandbox's GビズID-style OpenID provider behaves where real
+/// providers differ ([`super::SandboxConfig::openid`]).
+#[derive(Clone, Debug)]
+pub struct OpenIdSettings {
+    /// Which redirect URIs `authorize` accepts.
+    pub redirect_policy: RedirectUriPolicy,
+    /// Registered redirect URIs besides the CLI's (and those added with
+    /// [`super::Sandbox::register_redirect_uri`]).
+    pub redirect_uris: Vec<String>,
+    /// The redirect URI registered for the `sandbox` profile (handed over
+    /// in `endpoints.toml`); `None`: `http://127.0.0.1:PORT/crpki/callback`
+    /// with a port free when the sandbox starts.
+    pub cli_redirect_uri: Option<String>,
+    /// The client secret, instead of the one in the state directory.
+    pub client_secret: Option<Secret>,
+    /// The client authentication methods the token endpoint accepts (and
+    /// discovery announces). Default: `client_secret_basic`, as GビズID.
+    pub token_endpoint_auth_methods: Vec<ClientAuthMethod>,
+    /// How a refresh token is refused.
+    pub refresh_refusal: RefreshRefusal,
+    /// Quote the refused token in `error_description`, as some providers
+    /// do (clients must not show it).
+    pub quote_tokens_in_errors: bool,
+}
+
+impl Default for OpenIdSettings {
+    fn default() -> Self {
+        Self {
+            redirect_policy: RedirectUriPolicy::Registered,
+            redirect_uris: Vec::new(),
+            cli_redirect_uri: None,
+            client_secret: None,
+            token_endpoint_auth_methods: vec![ClientAuthMethod::ClientSecretBasic],
+            refresh_refusal: RefreshRefusal::InvalidGrant,
+            quote_tokens_in_errors: false,
+        }
+    }
+}
+
+/// Whether `uri` may receive a code from `door`. The OpenID provider
+/// follows [`OpenIdSettings::redirect_policy`] over the registered list;
+/// the CSC authorization servers accept any loopback redirect (any port,
+/// any path) as well as the registered ones.
+pub(crate) fn redirect_allowed(shared: &Shared, door: Door, uri: &str) -> bool {
+    let registered = shared.lock_redirects().clone();
+    if registered.iter().any(|r| r == uri) {
         return true;
     }
     let Ok(url) = reqwest::Url::parse(uri) else {
         return false;
     };
-    url.scheme() == "http"
+    let loopback = url.scheme() == "http"
         && matches!(
             url.host_str(),
             Some("127.0.0.1") | Some("[::1]") | Some("localhost")
         )
-        && url.fragment().is_none()
+        && url.fragment().is_none();
+    match (door, shared.openid.redirect_policy) {
+        (Door::CscV1 | Door::CscV2, _) => loopback,
+        (Door::Oidc, RedirectUriPolicy::Registered) => false,
+        (Door::Oidc, RedirectUriPolicy::AnyLoopbackPort) => {
+            let ip_literal = matches!(url.host_str(), Some("127.0.0.1") | Some("[::1]"));
+            loopback
+                && ip_literal
+                && registered
+                    .iter()
+                    .filter_map(|r| reqwest::Url::parse(r).ok())
+                    .any(|r| {
+                        r.scheme() == url.scheme()
+                            && r.host_str() == url.host_str()
+                            && r.path() == url.path()
+                            && r.query() == url.query()
+                    })
+        }
+    }
 }
 
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
@@ -119,10 +209,18 @@ pub(crate) async fn authorize_get(shared: Arc<Shared>, door: Door, q: AuthorizeQ
         )
             .into_response();
     }
-    let Some(redirect_uri) = q.redirect_uri.clone().filter(|r| redirect_allowed(&shared, r)) else {
+    let Some(redirect_uri) = q
+        .redirect_uri
+        .clone()
+        .filter(|r| redirect_allowed(&shared, door, r))
+    else {
+        // As strict providers do: an error page (never a redirect to the
+        // unregistered URI), `invalid_request`.
         return (
             StatusCode::BAD_REQUEST,
-            Html(html::error_page("Invalid or unregistered redirect_uri")),
+            Html(html::error_page(
+                "invalid_request: Invalid or unregistered redirect_uri (it must match a registered one exactly)",
+            )),
         )
             .into_response();
     };
@@ -435,18 +533,26 @@ pub(crate) struct TokenForm {
     client_secret: Option<String>,
 }
 
-fn client_auth(shared: &Shared, headers: &HeaderMap, form: &TokenForm, allow_post: bool) -> ApiResult<()> {
+/// Client authentication (RFC 6749 §2.3.1): `client_secret_basic` where
+/// `allow_basic`, `client_secret_post` where `allow_post`.
+fn client_auth(
+    shared: &Shared,
+    headers: &HeaderMap,
+    form: &TokenForm,
+    allow_basic: bool,
+    allow_post: bool,
+) -> ApiResult<()> {
     let (id, secret) = match basic(headers) {
-        Some((id, secret)) => (id, secret),
+        // Basic credentials are form-urlencoded first, then joined by `:`
+        // (so the first `:` separates them).
+        Some((id, secret)) if allow_basic => (decode_form_component(&id), decode_form_component(&secret)),
+        // Form fields were decoded with the rest of the body.
         None if allow_post => (
             form.client_id.clone().unwrap_or_default(),
             form.client_secret.clone().unwrap_or_default(),
         ),
-        None => return Err(ApiError::invalid_client()),
+        _ => return Err(ApiError::invalid_client()),
     };
-    // Basic credentials are form-urlencoded first (RFC 6749 §2.3.1).
-    let id = decode_form_component(&id);
-    let secret = decode_form_component(&secret);
     if id == CLIENT_ID && secret_eq(&secret, &shared.client_secret) {
         Ok(())
     } else {
@@ -478,6 +584,8 @@ fn no_store(body: TokenResponse) -> Response {
 pub(crate) async fn token(shared: Arc<Shared>, door: Door, headers: HeaderMap, form: TokenForm) -> Response {
     match token_inner(&shared, door, &headers, &form) {
         Ok(r) => no_store(r),
+        // `RefreshRefusal::Bare401`.
+        Err(e) if e.code.is_empty() => e.status.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -488,7 +596,19 @@ fn token_inner(
     headers: &HeaderMap,
     form: &TokenForm,
 ) -> ApiResult<TokenResponse> {
-    client_auth(shared, headers, form, door != Door::Oidc)?;
+    match door {
+        Door::Oidc => {
+            let methods = &shared.openid.token_endpoint_auth_methods;
+            client_auth(
+                shared,
+                headers,
+                form,
+                methods.contains(&ClientAuthMethod::ClientSecretBasic),
+                methods.contains(&ClientAuthMethod::ClientSecretPost),
+            )?
+        }
+        Door::CscV1 | Door::CscV2 => client_auth(shared, headers, form, true, true)?,
+    }
     match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = form
@@ -536,14 +656,15 @@ fn token_inner(
                 .refresh_token
                 .as_deref()
                 .ok_or_else(|| ApiError::missing_param("refresh_token"))?;
+            let refused = |why: &str| refresh_refused(shared, door, rt, why);
             // Rotation: the old refresh token is gone as soon as it is used.
             let old = shared
                 .lock()
                 .refresh
                 .remove(rt)
-                .ok_or_else(|| ApiError::invalid_grant("Invalid refresh token"))?;
+                .ok_or_else(|| refused("is invalid, revoked or already used"))?;
             if old.expires <= now_secs() {
-                return Err(ApiError::invalid_grant("The refresh token has expired"));
+                return Err(refused("has expired"));
             }
             if old.client_id != CLIENT_ID {
                 return Err(ApiError::invalid_grant(
@@ -570,6 +691,29 @@ fn token_inner(
             "Unsupported grant_type",
         )),
         None => Err(ApiError::missing_param("grant_type")),
+    }
+}
+
+/// A refused refresh token, the way [`OpenIdSettings::refresh_refusal`]
+/// says at the OpenID door (the CSC doors always answer `invalid_grant`).
+fn refresh_refused(shared: &Shared, door: Door, token: &str, why: &str) -> ApiError {
+    let settings = &shared.openid;
+    let description = if settings.quote_tokens_in_errors {
+        format!("The refresh token {token} {why}")
+    } else {
+        format!("The refresh token {why}")
+    };
+    if door != Door::Oidc {
+        return ApiError::invalid_grant(description);
+    }
+    match settings.refresh_refusal {
+        RefreshRefusal::InvalidGrant => ApiError::invalid_grant(description),
+        RefreshRefusal::InvalidToken400 => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_token", description)
+        }
+        RefreshRefusal::InvalidToken401 => ApiError::invalid_token(description),
+        // An empty code: `token` answers the bare status.
+        RefreshRefusal::Bare401 => ApiError::new(StatusCode::UNAUTHORIZED, "", description),
     }
 }
 
@@ -710,7 +854,12 @@ pub(crate) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "token_endpoint_auth_methods_supported": shared
+            .openid
+            .token_endpoint_auth_methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>(),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "jti",
             "account_type", "corp_type", "corporate_number", "name", "en_name", "prefecture_name",
@@ -788,7 +937,7 @@ pub(crate) async fn csc_oauth_revoke(
         client_secret: form.client_secret.clone(),
         ..Default::default()
     };
-    if let Err(e) = client_auth(&s, &headers, &tf, true) {
+    if let Err(e) = client_auth(&s, &headers, &tf, true, true) {
         return e.into_response();
     }
     match form.token {

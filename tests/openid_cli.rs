@@ -89,7 +89,10 @@ fn stored(path: &Path, field: &str) -> String {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field} = \"")).map(|v| v.trim_end_matches('"').to_owned()))
+        .find_map(|l| {
+            l.strip_prefix(&format!("{field} = \""))
+                .map(|v| v.trim_end_matches('"').to_owned())
+        })
         .unwrap()
 }
 
@@ -121,7 +124,10 @@ async fn refused_refresh_tokens_exit_4_and_are_never_printed() {
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(4), "{mode:?}: {err}");
         assert!(err.contains("crpki login"), "{mode:?}: {err}");
-        assert!(!err.contains(&used) && !text(&out.stdout).contains(&used), "{mode:?}: {err}");
+        assert!(
+            !err.contains(&used) && !text(&out.stdout).contains(&used),
+            "{mode:?}: {err}"
+        );
         cli.sb.shutdown().await;
     }
 }
@@ -162,7 +168,12 @@ async fn eight_parallel_signers_refreshing_never_fail() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of 80 failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 80 failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     for doc in [&signed[0], &signed[79]] {
         let sig = PathBuf::from(format!("{}.p7s", doc.display()));
         let verified = std::process::Command::new("openssl")
@@ -206,7 +217,13 @@ async fn profile_redirect_uri_scope_client_auth_and_the_issuer_hint() {
     // Without the trailing slash its discovery names: added, with a warning.
     let mut args = common("prod", issuer.trim_end_matches('/').to_owned());
     args.extend(
-        ["--scope", "openid profile email", "--client-auth", "client_secret_post"].map(String::from),
+        [
+            "--scope",
+            "openid profile email",
+            "--client-auth",
+            "client_secret_post",
+        ]
+        .map(String::from),
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = cli.run(&args).await;
@@ -225,14 +242,31 @@ async fn profile_redirect_uri_scope_client_auth_and_the_issuer_hint() {
     assert!(!text(&out.stderr).contains("warning"), "{}", text(&out.stderr));
 
     // Non-loopback redirect URIs are refused; `random` goes back to the default.
-    for bad in ["http://example.com:80/cb", "https://127.0.0.1:8080/cb", "http://127.0.0.1/cb"] {
+    for bad in [
+        "http://example.com:80/cb",
+        "https://127.0.0.1:8080/cb",
+        "http://127.0.0.1/cb",
+    ] {
         let out = cli.run(&["profile", "edit", "prod", "--redirect-uri", bad]).await;
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(text(&out.stderr).contains("loopback") || text(&out.stderr).contains("port"));
     }
-    ok(&cli.run(&["profile", "edit", "prod", "--redirect-uri", "random", "--client-auth", "auto"]).await);
+    ok(&cli
+        .run(&[
+            "profile",
+            "edit",
+            "prod",
+            "--redirect-uri",
+            "random",
+            "--client-auth",
+            "auto",
+        ])
+        .await);
     let shown = ok(&cli.run(&["profile", "show", "prod"]).await);
-    assert!(shown.contains("<random port>") && shown.contains("auto"), "{shown}");
+    assert!(
+        shown.contains("<random port>") && shown.contains("auto"),
+        "{shown}"
+    );
     cli.sb.shutdown().await;
 }
 
@@ -252,7 +286,10 @@ async fn login_names_the_corporation_and_a_busy_port() {
     let out = cli.run(&["login", "--login-hint", "bob"]).await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("127.0.0.1:{}", uri.port().unwrap())) && err.contains("in use"), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{}", uri.port().unwrap())) && err.contains("in use"),
+        "{err}"
+    );
     drop(busy);
     cli.sb.shutdown().await;
 }

@@ -40,6 +40,7 @@ use crate::profile::{Profile, TokenStore, Tokens};
 mod browser;
 mod cache;
 mod loopback;
+mod metadata;
 pub(crate) mod oauth2;
 pub(crate) mod oidc;
 mod userinfo;

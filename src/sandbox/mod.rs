@@ -12,7 +12,8 @@
 //! - OpenID provider, issuer `https://127.0.0.1:PORT/oauth/`:
 //!   `.well-known/openid-configuration`, `authorize` (login and consent
 //!   page, or auto-approve), `token` (authorization_code with PKCE S256,
-//!   refresh_token with rotation; `client_secret_basic`), `userinfo`, `jwks`.
+//!   refresh_token with rotation; `client_secret_basic`, or what
+//!   [`OpenIdSettings::token_endpoint_auth_methods`] says), `userinfo`, `jwks`.
 //! - CSC v2 under `/csc/v2/`: `info`, `auth/login`, `auth/revoke`,
 //!   `credentials/list|info|authorize|extendTransaction`,
 //!   `signatures/signHash`, `oauth2/authorize|token|revoke`.
@@ -32,7 +33,12 @@
 //! Each user is also a GビズID-style account whose `corporate_number` is the
 //! 法人番号 of the 会社法人等番号 in their certificates. The registered
 //! client is `crpki-cli` (secret in `<state>/state.json`), a native client
-//! that may redirect to any `http://127.0.0.1:PORT/…` (RFC 8252).
+//! whose redirect URIs are registered, as at GビズID: the OpenID provider
+//! accepts only the registered ones, compared exactly (the `sandbox`
+//! profile's, [`Sandbox::cli_redirect_uri`], is registered at every start;
+//! [`OpenIdSettings`] adds others or switches to any loopback port per
+//! RFC 8252 §7.3). The CSC authorization servers accept any loopback
+//! redirect.
 //!
 //! Private keys never leave the sandbox process: they are read from the
 //! state directory by the server and used only through
@@ -43,6 +49,7 @@ mod core;
 mod faults;
 mod html;
 mod oidc;
+mod registration;
 mod rssp;
 mod state;
 mod tls;
@@ -61,7 +68,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, FaultControl, FaultSettings};
-pub use oidc::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
+pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;

@@ -16,9 +16,11 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{ApiError, ApiResult, basic, bearer, now_secs, random_token, secret_eq};
+use super::api::{ApiError, ApiResult, bearer, now_secs, random_token, secret_eq};
 use super::core::{AccessClaims, AuthCode, Flow, Grant, Pending, Shared, TokenKind};
 use super::html;
+pub(crate) use super::registration::redirect_allowed;
+use super::registration::{client_auth, refresh_refused};
 use super::state::CLIENT_ID;
 use crate::csc::wire::v2::{CredentialAuthorizationDetails, RevokeRequest, TokenResponse};
 use crate::profile::ClientAuthMethod;
@@ -63,112 +65,6 @@ pub(crate) struct AuthorizeQuery {
     #[serde(rename = "hashAlgorithmOID")]
     hash_algorithm_oid: Option<String>,
     authorization_details: Option<String>,
-}
-
-/// Which redirect URIs the OpenID provider (`/oauth/`) accepts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RedirectUriPolicy {
-    /// Only the registered URIs, compared as exact strings, as GビズID
-    /// does (the default).
-    #[default]
-    Registered,
-    /// A registered loopback URI with any port (RFC 8252 §7.3): scheme,
-    /// host and path must match a registered one, the port may differ.
-    AnyLoopbackPort,
-}
-
-/// How the OpenID provider refuses a refresh token it does not accept
-/// (used, revoked, expired, unknown): real providers differ.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RefreshRefusal {
-    /// `400 {"error":"invalid_grant"}` (RFC 6749 §5.2; the default).
-    #[default]
-    InvalidGrant,
-    /// `400 {"error":"invalid_token"}`.
-    InvalidToken400,
-    /// `401 {"error":"invalid_token"}`.
-    InvalidToken401,
-    /// `401` with an empty body.
-    Bare401,
-}
-
-/// How the sandbox's GビズID-style OpenID provider behaves where real
-/// providers differ ([`super::SandboxConfig::openid`]).
-#[derive(Clone, Debug)]
-pub struct OpenIdSettings {
-    /// Which redirect URIs `authorize` accepts.
-    pub redirect_policy: RedirectUriPolicy,
-    /// Registered redirect URIs besides the CLI's (and those added with
-    /// [`super::Sandbox::register_redirect_uri`]).
-    pub redirect_uris: Vec<String>,
-    /// The redirect URI registered for the `sandbox` profile (handed over
-    /// in `endpoints.toml`); `None`: `http://127.0.0.1:PORT/crpki/callback`
-    /// with a port free when the sandbox starts.
-    pub cli_redirect_uri: Option<String>,
-    /// The client secret, instead of the one in the state directory.
-    pub client_secret: Option<Secret>,
-    /// The client authentication methods the token endpoint accepts (and
-    /// discovery announces). Default: `client_secret_basic`, as GビズID.
-    pub token_endpoint_auth_methods: Vec<ClientAuthMethod>,
-    /// How a refresh token is refused.
-    pub refresh_refusal: RefreshRefusal,
-    /// Quote the refused token in `error_description`, as some providers
-    /// do (clients must not show it).
-    pub quote_tokens_in_errors: bool,
-}
-
-impl Default for OpenIdSettings {
-    fn default() -> Self {
-        Self {
-            redirect_policy: RedirectUriPolicy::Registered,
-            redirect_uris: Vec::new(),
-            cli_redirect_uri: None,
-            client_secret: None,
-            token_endpoint_auth_methods: vec![ClientAuthMethod::ClientSecretBasic],
-            refresh_refusal: RefreshRefusal::InvalidGrant,
-            quote_tokens_in_errors: false,
-        }
-    }
-}
-
-/// Whether `uri` may receive a code from `door`. The OpenID provider
-/// follows [`OpenIdSettings::redirect_policy`] over the registered list;
-/// the CSC authorization servers accept any loopback redirect (any port,
-/// any path) as well as the registered ones.
-pub(crate) fn redirect_allowed(shared: &Shared, door: Door, uri: &str) -> bool {
-    let registered = shared.lock_redirects().clone();
-    if registered.iter().any(|r| r == uri) {
-        return true;
-    }
-    let Ok(url) = reqwest::Url::parse(uri) else {
-        return false;
-    };
-    let loopback = url.scheme() == "http"
-        && matches!(
-            url.host_str(),
-            Some("127.0.0.1") | Some("[::1]") | Some("localhost")
-        )
-        && url.fragment().is_none();
-    match (door, shared.openid.redirect_policy) {
-        (Door::CscV1 | Door::CscV2, _) => loopback,
-        (Door::Oidc, RedirectUriPolicy::Registered) => false,
-        (Door::Oidc, RedirectUriPolicy::AnyLoopbackPort) => {
-            let ip_literal = matches!(url.host_str(), Some("127.0.0.1") | Some("[::1]"));
-            loopback
-                && ip_literal
-                && registered
-                    .iter()
-                    .filter_map(|r| reqwest::Url::parse(r).ok())
-                    .any(|r| {
-                        r.scheme() == url.scheme()
-                            && r.host_str() == url.host_str()
-                            && r.path() == url.path()
-                            && r.query() == url.query()
-                    })
-        }
-    }
 }
 
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
@@ -533,40 +429,6 @@ pub(crate) struct TokenForm {
     client_secret: Option<String>,
 }
 
-/// Client authentication (RFC 6749 §2.3.1): `client_secret_basic` where
-/// `allow_basic`, `client_secret_post` where `allow_post`.
-fn client_auth(
-    shared: &Shared,
-    headers: &HeaderMap,
-    form: &TokenForm,
-    allow_basic: bool,
-    allow_post: bool,
-) -> ApiResult<()> {
-    let (id, secret) = match basic(headers) {
-        // Basic credentials are form-urlencoded first, then joined by `:`
-        // (so the first `:` separates them).
-        Some((id, secret)) if allow_basic => (decode_form_component(&id), decode_form_component(&secret)),
-        // Form fields were decoded with the rest of the body.
-        None if allow_post => (
-            form.client_id.clone().unwrap_or_default(),
-            form.client_secret.clone().unwrap_or_default(),
-        ),
-        _ => return Err(ApiError::invalid_client()),
-    };
-    if id == CLIENT_ID && secret_eq(&secret, &shared.client_secret) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_client())
-    }
-}
-
-fn decode_form_component(s: &str) -> String {
-    reqwest::Url::parse(&format!("http://x/?v={s}"))
-        .ok()
-        .and_then(|u| u.query_pairs().next().map(|(_, v)| v.into_owned()))
-        .unwrap_or_else(|| s.to_string())
-}
-
 fn s256(verifier: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
@@ -602,12 +464,18 @@ fn token_inner(
             client_auth(
                 shared,
                 headers,
-                form,
+                (form.client_id.as_deref(), form.client_secret.as_deref()),
                 methods.contains(&ClientAuthMethod::ClientSecretBasic),
                 methods.contains(&ClientAuthMethod::ClientSecretPost),
             )?
         }
-        Door::CscV1 | Door::CscV2 => client_auth(shared, headers, form, true, true)?,
+        Door::CscV1 | Door::CscV2 => client_auth(
+            shared,
+            headers,
+            (form.client_id.as_deref(), form.client_secret.as_deref()),
+            true,
+            true,
+        )?,
     }
     match form.grant_type.as_deref() {
         Some("authorization_code") => {
@@ -691,29 +559,6 @@ fn token_inner(
             "Unsupported grant_type",
         )),
         None => Err(ApiError::missing_param("grant_type")),
-    }
-}
-
-/// A refused refresh token, the way [`OpenIdSettings::refresh_refusal`]
-/// says at the OpenID door (the CSC doors always answer `invalid_grant`).
-fn refresh_refused(shared: &Shared, door: Door, token: &str, why: &str) -> ApiError {
-    let settings = &shared.openid;
-    let description = if settings.quote_tokens_in_errors {
-        format!("The refresh token {token} {why}")
-    } else {
-        format!("The refresh token {why}")
-    };
-    if door != Door::Oidc {
-        return ApiError::invalid_grant(description);
-    }
-    match settings.refresh_refusal {
-        RefreshRefusal::InvalidGrant => ApiError::invalid_grant(description),
-        RefreshRefusal::InvalidToken400 => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_token", description)
-        }
-        RefreshRefusal::InvalidToken401 => ApiError::invalid_token(description),
-        // An empty code: `token` answers the bare status.
-        RefreshRefusal::Bare401 => ApiError::new(StatusCode::UNAUTHORIZED, "", description),
     }
 }
 
@@ -932,12 +777,8 @@ pub(crate) async fn csc_oauth_revoke(
     form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Response {
     let form = form.map(|f| f.0).unwrap_or_default();
-    let tf = TokenForm {
-        client_id: form.client_id.clone(),
-        client_secret: form.client_secret.clone(),
-        ..Default::default()
-    };
-    if let Err(e) = client_auth(&s, &headers, &tf, true, true) {
+    let sent = (form.client_id.as_deref(), form.client_secret.as_deref());
+    if let Err(e) = client_auth(&s, &headers, sent, true, true) {
         return e.into_response();
     }
     match form.token {

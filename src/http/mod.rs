@@ -61,6 +61,7 @@ pub(crate) fn sanitize_quoted(text: &str, sent: &[&str]) -> String {
     }
     let words: Vec<String> = text
         .split(|c: char| c.is_whitespace() || "\"'(),;<>[]{}`".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':']))
         .filter(|w| looks_like_token(w))
         .map(str::to_owned)
         .collect();
@@ -70,8 +71,7 @@ pub(crate) fn sanitize_quoted(text: &str, sent: &[&str]) -> String {
     sanitize(&text)
 }
 
-fn looks_like_token(word: &str) -> bool {
-    let body = word.trim_end_matches(['.', ':']);
+fn looks_like_token(body: &str) -> bool {
     let tokenish = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
     if !body.chars().all(tokenish) {
         return false;

@@ -73,6 +73,8 @@ async fn headless_chromium_approves_and_code_reaches_loopback_redirect() {
         "http://127.0.0.1:{}/callback",
         listener.local_addr().unwrap().port()
     );
+    // Registered, as a GビズID client registers its redirect URI.
+    sb.register_redirect_uri(redirect.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     tokio::spawn(async move {
         let mut tx = Some(tx);

@@ -588,6 +588,10 @@ pub fn describe(sb: &Sandbox) -> String {
     s.push_str("=== crpki SANDBOX (TEST ONLY — test keys, no legal effect) ===\n");
     s.push_str(&format!("state directory : {}\n", sb.state_dir().display()));
     s.push_str(&format!("OIDC issuer     : {}\n", sb.oidc_issuer()));
+    s.push_str(&format!(
+        "redirect URI    : {} (registered for the `sandbox` profile)\n",
+        sb.cli_redirect_uri()
+    ));
     s.push_str(&format!("CSC v2          : {}\n", sb.csc_base_v2()));
     s.push_str(&format!("CSC v1          : {}\n", sb.csc_base_v1()));
     if sb.base_url().starts_with("https") {

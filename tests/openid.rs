@@ -270,21 +270,11 @@ struct PageReader {
 #[async_trait]
 impl BrowserLauncher for PageReader {
     async fn open(&self, url: &str) -> crpki::Result<()> {
-        let mut url = reqwest::Url::parse(url).unwrap();
-        if self.tamper_nonce {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if k == "nonce" {
-                        "another-nonce".into()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
+        let url = if self.tamper_nonce {
+            csc_support::with_other_nonce(url)
+        } else {
+            reqwest::Url::parse(url).unwrap()
+        };
         // The sandbox approves at once: one redirect, to the listener.
         let r = self.http.get(url).send().await.unwrap();
         let location = r.headers()["location"].to_str().unwrap().to_owned();

@@ -9,6 +9,8 @@
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used)]
 
+mod csc_support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -279,21 +281,11 @@ struct ChromiumLauncher {
 #[async_trait::async_trait]
 impl crpki::auth::BrowserLauncher for ChromiumLauncher {
     async fn open(&self, url: &str) -> crpki::Result<()> {
-        let mut url = reqwest::Url::parse(url).unwrap();
-        if self.tamper_nonce {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if k == "nonce" {
-                        "another-nonce".into()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
+        let url = if self.tamper_nonce {
+            csc_support::with_other_nonce(url)
+        } else {
+            reqwest::Url::parse(url).unwrap()
+        };
         // Returns once the page loaded, i.e. after the login ended; the
         // login does not wait for it.
         let (http, session) = (self.http.clone(), self.session.clone());

@@ -42,23 +42,8 @@ fn page_failed(reason: &str) -> String {
         "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>crpki</title></head>\
          <body><p>ログインに失敗しました。</p><p lang=\"en\">Login failed.</p>\
          <p lang=\"en\" id=\"reason\">{}</p></body></html>",
-        html_escape(&sanitize(reason))
+        crate::text::html_escape(&sanitize(reason))
     )
-}
-
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A fixed loopback redirect URI, checked: `http`, a loopback host

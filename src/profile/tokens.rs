@@ -78,7 +78,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn delete(&self, profile: &str) -> Result<bool>;
 
     /// Takes the exclusive lock of `profile`'s tokens across processes,
-    /// waiting for it: [`crate::auth::TokenCache`] holds it around
+    /// waiting for it: `crate::auth::TokenCache` holds it around
     /// read-refresh-save, so that two processes never use the same
     /// (rotating) refresh token. Blocking; released when the guard drops.
     /// `Ok(None)`: this store is not shared between processes.

@@ -273,7 +273,13 @@ fn apply(p: &mut Profile, s: ProfileSettings) -> crpki::Result<()> {
 /// gives no hint (`profile add` works offline).
 fn issuer_hint(p: &Profile) -> Option<String> {
     let check = async {
-        let http = crpki::auth::http_client(&crpki::auth::TransportConfig::from_profile(p)?)?;
+        // A quick look: an unreachable provider must not hold `profile add` up.
+        let transport = crpki::auth::TransportConfig {
+            timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(3),
+            ..crpki::auth::TransportConfig::from_profile(p)?
+        };
+        let http = crpki::auth::http_client(&transport)?;
         let client = crpki::auth::OidcClient::new(http, crpki::auth::OidcConfig::from_profile(p)?)?;
         client.issuer_spelling_hint().await
     };

@@ -126,6 +126,23 @@ pub fn path(path: &Path) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escapes text for HTML element content and attribute values (the
+/// pages crpki serves: the sandbox's, the login's loopback page).
+pub(crate) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -590,6 +590,9 @@ async fn gbiz_login_token_cache_serves_the_rssp_and_refreshes() {
             issuer: sb.oidc_issuer().to_owned(),
             client_id: sb.client_id().to_owned(),
             client_secret: Some(Secret::new(sb.client_secret())),
+            client_auth: None,
+            // The sandbox's OpenID provider accepts registered redirect URIs only.
+            redirect_uri: Some(sb.cli_redirect_uri().to_owned()),
             scopes: vec!["openid".into(), "profile".into()],
             revocation_endpoint: None,
             leeway: DEFAULT_LEEWAY,

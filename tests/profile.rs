@@ -265,6 +265,7 @@ fn sandbox_profile_reads_the_running_sandbox() {
     }
 
     let endpoints = SandboxEndpoints {
+        redirect_uri: None,
         oidc_issuer: "https://127.0.0.1:40001/oauth/".into(),
         client_id: "crpki-sandbox".into(),
         client_secret: Some(Secret::new("sandbox-secret")),
@@ -456,6 +457,7 @@ fn world_writable_settings_are_refused_with_the_chmod_to_run() {
     // The sandbox hand-over file is a settings file too.
     let state = dir.path().join("state");
     let endpoints = SandboxEndpoints {
+        redirect_uri: None,
         oidc_issuer: "https://127.0.0.1:40001/oauth/".into(),
         client_id: "crpki-sandbox".into(),
         client_secret: None,

@@ -41,6 +41,9 @@ async fn start_with(f: impl FnOnce(&mut SandboxConfig)) -> T {
         state_dir: Some(state_dir()),
         ..Default::default()
     };
+    // The raw protocol tests below redirect to REDIRECT: registered, as a
+    // GビズID client registers its redirect URI.
+    cfg.openid.redirect_uris.push(REDIRECT.into());
     f(&mut cfg);
     let sb = Sandbox::start(cfg).await.unwrap();
     let ca = reqwest::Certificate::from_pem(sb.tls_ca_pem().as_bytes()).unwrap();

@@ -1,12 +1,15 @@
 //! A real browser drives the sandbox's login and consent page: Debian's
 //! headless Chromium through chromedriver (WebDriver over HTTP with
 //! reqwest), approving a request, and the authorization code arriving at a
-//! loopback redirect listener in the test.
+//! loopback redirect listener in the test; and crpki's own login, whose
+//! loopback page the browser shows.
 //!
 //! Needs `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); the test fails, with that message, when they are missing.
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used)]
+
+mod csc_support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -47,17 +50,88 @@ async fn wd(http: &reqwest::Client, method: reqwest::Method, url: String, body: 
     v["value"].clone()
 }
 
+/// chromedriver and a headless Chromium session, ended on drop.
+struct Chromium {
+    http: reqwest::Client,
+    /// `http://127.0.0.1:PORT/session/ID`.
+    session: String,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn start() -> Self {
+        let driver_bin = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+        let chrome_bin = find_binary(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
+        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
+            panic!(
+                "chromium and chromedriver are required for this test: install them with \
+             `apt-get update && apt-get install -y chromium chromium-driver`"
+            );
+        };
+
+        // chromedriver on a free port.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e}"));
+        let driver = Driver(child);
+        let wd_url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..100 {
+            if let Ok(r) = http.get(format!("{wd_url}/status")).send().await {
+                if r.json::<Value>()
+                    .await
+                    .map(|v| v["value"]["ready"] == true)
+                    .unwrap_or(false)
+                {
+                    ready = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "chromedriver did not become ready");
+
+        let profile = tempfile::tempdir().unwrap();
+        let session = wd(
+            &http,
+            reqwest::Method::POST,
+            format!("{wd_url}/session"),
+            Some(json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "acceptInsecureCerts": true,
+                "goog:chromeOptions": {
+                    "binary": chrome_bin,
+                    "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--no-first-run", format!("--user-data-dir={}", profile.path().display())]
+                }
+            }}})),
+        )
+        .await;
+        let sid = session["sessionId"].as_str().unwrap().to_string();
+        let s = format!("{wd_url}/session/{sid}");
+
+        Chromium {
+            http,
+            session: s,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+}
+
 #[tokio::test]
 async fn headless_chromium_approves_and_code_reaches_loopback_redirect() {
-    let driver_bin = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
-    let chrome_bin = find_binary(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
-    let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
-        panic!(
-            "chromium and chromedriver are required for this test: install them with \
-             `apt-get update && apt-get install -y chromium chromium-driver`"
-        );
-    };
-
     let state = tempfile::tempdir().unwrap();
     let sb = Sandbox::start(SandboxConfig {
         state_dir: Some(state.path().to_path_buf()),
@@ -73,6 +147,8 @@ async fn headless_chromium_approves_and_code_reaches_loopback_redirect() {
         "http://127.0.0.1:{}/callback",
         listener.local_addr().unwrap().port()
     );
+    // Registered, as a GビズID client registers its redirect URI.
+    sb.register_redirect_uri(redirect.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     tokio::spawn(async move {
         let mut tx = Some(tx);
@@ -95,56 +171,8 @@ async fn headless_chromium_approves_and_code_reaches_loopback_redirect() {
         }
     });
 
-    // chromedriver on a free port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&driver_bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e}"));
-    let _driver = Driver(child);
-    let wd_url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{wd_url}/status")).send().await {
-            if r.json::<Value>()
-                .await
-                .map(|v| v["value"]["ready"] == true)
-                .unwrap_or(false)
-            {
-                ready = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "chromedriver did not become ready");
-
-    let profile = tempfile::tempdir().unwrap();
-    let session = wd(
-        &http,
-        reqwest::Method::POST,
-        format!("{wd_url}/session"),
-        Some(json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "acceptInsecureCerts": true,
-            "goog:chromeOptions": {
-                "binary": chrome_bin,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", format!("--user-data-dir={}", profile.path().display())]
-            }
-        }}})),
-    )
-    .await;
-    let sid = session["sessionId"].as_str().unwrap().to_string();
-    let s = format!("{wd_url}/session/{sid}");
+    let chromium = Chromium::start().await;
+    let (http, s) = (chromium.http.clone(), chromium.session.clone());
 
     let verifier = "browser-test-verifier-0123456789-0123456789-abcdef";
     let challenge =
@@ -238,5 +266,121 @@ async fn headless_chromium_approves_and_code_reaches_loopback_redirect() {
     assert_eq!(r.status(), 200);
     let tok: Value = r.json().await.unwrap();
     assert!(tok["id_token"].as_str().is_some());
+    sb.shutdown().await;
+}
+
+/// Hands the authorization URL to the headless browser (optionally with
+/// another nonce, so that the code is good but the ID token fails).
+#[derive(Debug)]
+struct ChromiumLauncher {
+    http: reqwest::Client,
+    session: String,
+    tamper_nonce: bool,
+}
+
+#[async_trait::async_trait]
+impl crpki::auth::BrowserLauncher for ChromiumLauncher {
+    async fn open(&self, url: &str) -> crpki::Result<()> {
+        let url = if self.tamper_nonce {
+            csc_support::with_other_nonce(url)
+        } else {
+            reqwest::Url::parse(url).unwrap()
+        };
+        // Returns once the page loaded, i.e. after the login ended; the
+        // login does not wait for it.
+        let (http, session) = (self.http.clone(), self.session.clone());
+        tokio::spawn(async move {
+            let _ = http
+                .post(format!("{session}/url"))
+                .json(&json!({"url": url.as_str()}))
+                .send()
+                .await;
+        });
+        Ok(())
+    }
+}
+
+/// Issue 11 item 6 in a real browser: our login's loopback page says
+/// "Login complete" only after the code exchange and the ID-token checks,
+/// and "Login failed" with the reason otherwise.
+#[tokio::test]
+async fn chromium_shows_login_complete_only_when_it_is() {
+    use crpki::auth::{LoginOptions, OidcClient, OidcConfig, TransportConfig, http_client};
+    let state = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(SandboxConfig {
+        state_dir: Some(state.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = http_client(&TransportConfig {
+        extra_ca_pem: vec![sb.tls_ca_pem().as_bytes().to_vec()],
+        trust_system_roots: false,
+        ..TransportConfig::default()
+    })
+    .unwrap();
+    let client = OidcClient::new(
+        http,
+        OidcConfig {
+            issuer: sb.oidc_issuer().into(),
+            client_id: sb.client_id().into(),
+            client_secret: Some(crpki::Secret::new(sb.client_secret())),
+            client_auth: None,
+            redirect_uri: Some(sb.cli_redirect_uri().into()),
+            scopes: vec!["openid".into()],
+            revocation_endpoint: None,
+            leeway: crpki::auth::DEFAULT_LEEWAY,
+        },
+    )
+    .unwrap();
+    let chromium = Chromium::start().await;
+    let options = LoginOptions {
+        timeout: Duration::from_secs(30),
+        ..LoginOptions::default()
+    };
+    for tamper_nonce in [false, true] {
+        // No page of the previous login left to read.
+        wd(
+            &chromium.http,
+            reqwest::Method::POST,
+            format!("{}/url", chromium.session),
+            Some(json!({"url": "about:blank"})),
+        )
+        .await;
+        let launcher = ChromiumLauncher {
+            http: chromium.http.clone(),
+            session: chromium.session.clone(),
+            tamper_nonce,
+        };
+        let outcome = client.login(&launcher, &options).await;
+        assert_eq!(
+            outcome.is_err(),
+            tamper_nonce,
+            "{:?}",
+            outcome.map(|l| l.id_token.sub)
+        );
+        let mut text = String::new();
+        for _ in 0..100 {
+            let source = wd(
+                &chromium.http,
+                reqwest::Method::GET,
+                format!("{}/source", chromium.session),
+                None,
+            )
+            .await;
+            text = source.as_str().unwrap_or_default().to_owned();
+            if text.contains("Login complete") || text.contains("Login failed") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if tamper_nonce {
+            assert!(text.contains("Login failed") && text.contains("nonce"), "{text}");
+            assert!(!text.contains("Login complete"), "{text}");
+        } else {
+            assert!(text.contains("Login complete"), "{text}");
+        }
+    }
+    let _ = chromium.http.delete(&chromium.session).send().await;
     sb.shutdown().await;
 }

@@ -140,9 +140,15 @@ impl BrowserLauncher for HttpFollowLauncher {
                     source: None,
                 }
             } else {
+                // Strict providers refuse an unregistered redirect URI with a page.
                 Error::Protocol {
                     service: service.into(),
-                    detail: format!("{} answered HTTP {status}", shown_url(&current)),
+                    detail: format!(
+                        "{} answered HTTP {status} (is the redirect URI {} registered with the provider? \
+                         see `crpki profile edit NAME --redirect-uri`)",
+                        shown_url(&current),
+                        shown_url(&redirect_uri)
+                    ),
                 }
             });
         }

@@ -73,8 +73,11 @@ impl TokenRenewer for ProfileLogin {
 ///
 /// With a [`TokenStore`], the token file is shared with other crpki
 /// processes (the CLI, the Windows providers in other applications):
-/// before renewing, and after a refresh token is refused, the cache
-/// re-reads the file in case another process renewed first.
+/// read-refresh-save runs under the store's cross-process lock
+/// ([`TokenStore::lock`]), and before renewing, and after a refresh token
+/// is refused (however the provider says it: see
+/// `auth::oauth2::refusal_error`), the cache re-reads the file in case
+/// another process renewed first.
 pub struct TokenCache {
     renewer: Arc<dyn TokenRenewer>,
     store: Option<(Arc<dyn TokenStore>, String)>,
@@ -178,6 +181,18 @@ impl TokenCache {
         Ok(())
     }
 
+    /// The store's cross-process lock of these tokens, taken off the async
+    /// threads (it may wait for another process's refresh).
+    async fn lock(&self) -> Result<Option<crate::profile::TokenLock>> {
+        let Some((store, key)) = &self.store else {
+            return Ok(None);
+        };
+        let (store, key) = (store.clone(), key.clone());
+        tokio::task::spawn_blocking(move || store.lock(&key))
+            .await
+            .map_err(|e| Error::Other(Arc::new(e)))?
+    }
+
     fn save(&self, tokens: &Tokens) -> Result<()> {
         match &self.store {
             Some((store, key)) => store.save(key, tokens),
@@ -188,6 +203,9 @@ impl TokenCache {
     /// Renews starting from `known`. `rejected` is an access token the
     /// service refused: stored tokens still carrying it are not "fresh".
     async fn renew_from(&self, known: Option<Tokens>, rejected: Option<&Secret>) -> Result<Tokens> {
+        // Held until the renewed tokens are saved: another process waits,
+        // then re-reads them below instead of spending the same refresh token.
+        let _lock = self.lock().await?;
         let usable = |t: &Tokens| self.fresh(t) && rejected.is_none_or(|r| t.access_token != *r);
         let base = match self.stored()? {
             Some(s) if usable(&s) => return Ok(s),

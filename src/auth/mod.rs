@@ -40,12 +40,14 @@ use crate::profile::{Profile, TokenStore, Tokens};
 mod browser;
 mod cache;
 mod loopback;
+mod metadata;
 pub(crate) mod oauth2;
 pub(crate) mod oidc;
 mod userinfo;
 
 pub use browser::{BrowserLauncher, HttpFollowLauncher, SystemBrowser};
 pub use cache::{AccessTokenSource, DEFAULT_MIN_TTL, EnvTokenSource, TokenCache, TokenRenewer};
+pub use loopback::RedirectTarget;
 pub use oidc::{
     DEFAULT_LEEWAY, DEFAULT_LOGIN_TIMEOUT, IdTokenClaims, Login, LoginOptions, OidcClient, OidcConfig,
     PendingLogin, ProviderMetadata, Revocation, discovery_url,

@@ -50,9 +50,12 @@ use reqwest::Url;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::browser::BrowserLauncher;
-use super::loopback::RedirectListener;
+use super::loopback::{BrowserPage, RedirectListener, RedirectTarget};
 use crate::error::{Error, Result};
-use crate::http::{Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, sanitize, shown_url};
+use crate::http::{
+    Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, sanitize, sanitize_quoted, shown_url,
+};
+use crate::profile::ClientAuthMethod;
 use crate::secret::Secret;
 
 fn opt_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
@@ -186,6 +189,7 @@ pub(crate) enum GrantKind {
 /// | reply | error |
 /// |---|---|
 /// | `invalid_grant` | [`Error::Unauthenticated`] (log in again) |
+/// | to a refresh: `invalid_token` (400 or 401), or HTTP 401 without `invalid_client` | [`Error::Unauthenticated`] (log in again) |
 /// | `invalid_client`, `unauthorized_client` | [`Error::Config`] |
 /// | `temporarily_unavailable`, `server_error`, any 5xx | [`Error::ServiceUnavailable`] |
 /// | no OAuth error body | [`Error::Protocol`] |
@@ -206,6 +210,20 @@ pub(crate) fn refusal_error(
     let status_text = reqwest::StatusCode::from_u16(status)
         .map(|s| s.to_string())
         .unwrap_or_else(|_| status.to_string());
+    let refresh = matches!(kind, GrantKind::Refresh);
+    let client_refused = matches!(code, "invalid_client" | "unauthorized_client");
+    // Providers refuse a used or revoked refresh token in several ways
+    // (`invalid_token`, a bare 401): each one means "log in again".
+    let code = if refresh && (code == "invalid_token" || (status == 401 && !client_refused)) {
+        "invalid_grant"
+    } else {
+        code
+    };
+    let description = if description.is_empty() {
+        format!("HTTP {status_text}")
+    } else {
+        description
+    };
     match code {
         "invalid_grant" => Error::Unauthenticated {
             detail: match kind {
@@ -241,7 +259,10 @@ pub(crate) fn refusal_error(
             service: service.to_owned(),
             status,
             code: sanitize(code),
-            description,
+            description: body
+                .and_then(|b| b.error_description.as_deref())
+                .map(sanitize)
+                .unwrap_or_default(),
         },
     }
 }
@@ -278,6 +299,8 @@ pub(crate) struct OAuthClient {
     service: String,
     client_id: String,
     client_secret: Option<Secret>,
+    auth_method: ClientAuthMethod,
+    redirect: Option<RedirectTarget>,
     retry: RetryConfig,
     refusal: RefusalMap,
     /// The token and revocation requests, as messages and logs name them.
@@ -290,6 +313,8 @@ impl fmt::Debug for OAuthClient {
             .field("service", &self.service)
             .field("client_id", &self.client_id)
             .field("confidential", &self.client_secret.is_some())
+            .field("auth_method", &self.auth_method)
+            .field("redirect", &self.redirect)
             .finish_non_exhaustive()
     }
 }
@@ -303,6 +328,9 @@ pub(crate) struct Adapter<'a> {
     flags: RequestFlags,
     /// Where to send instead of the request's URL (see the module docs).
     endpoint: Option<Url>,
+    /// The secrets this request carries: removed from error text quoted
+    /// from the server.
+    sent: Vec<Secret>,
     /// The status of the last reply.
     status: std::sync::Mutex<Option<u16>>,
 }
@@ -315,6 +343,7 @@ impl<'a> Adapter<'a> {
             kind,
             flags,
             endpoint: None,
+            sent: client.client_secret.iter().cloned().collect(),
             status: std::sync::Mutex::new(None),
         }
     }
@@ -323,9 +352,20 @@ impl<'a> Adapter<'a> {
         self.status.lock().map(|s| s.unwrap_or(0)).unwrap_or(0)
     }
 
-    /// The crate's error for a refusal, by the client's mapping.
+    fn sending(mut self, secrets: &[&Secret]) -> Self {
+        self.sent.extend(secrets.iter().map(|s| (*s).clone()));
+        self
+    }
+
+    /// The crate's error for a refusal, by the client's mapping, with the
+    /// server's text rid of secrets first.
     fn refused(&self, status: u16, body: Option<&OAuthErrorBody>) -> Error {
-        (self.client.refusal)(&self.client.service, self.what, status, body, self.kind)
+        let sent: Vec<&str> = self.sent.iter().map(Secret::expose).collect();
+        let clean = body.map(|b| OAuthErrorBody {
+            error: sanitize_quoted(&b.error, &sent),
+            error_description: b.error_description.as_deref().map(|d| sanitize_quoted(d, &sent)),
+        });
+        (self.client.refusal)(&self.client.service, self.what, status, clean.as_ref(), self.kind)
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
@@ -394,11 +434,22 @@ impl fmt::Debug for CodeFlow {
     }
 }
 
-/// The code the redirect brought back, with what its exchange needs.
+/// The code the redirect brought back, with what its exchange needs, and
+/// the browser waiting for its page.
 pub(crate) struct AuthorizedCode {
     code: Secret,
     redirect_uri: String,
     verifier: PkceCodeVerifier,
+    page: Option<BrowserPage>,
+}
+
+impl AuthorizedCode {
+    /// Takes the browser's page, for a caller that checks more after the
+    /// exchange (the ID token) and answers the browser itself; otherwise
+    /// [`OAuthClient::exchange_code`] answers it with the exchange's outcome.
+    pub(crate) fn take_page(&mut self) -> Option<BrowserPage> {
+        self.page.take()
+    }
 }
 
 impl CodeFlow {
@@ -427,10 +478,10 @@ impl CodeFlow {
         let opened = async {
             launcher.open(&url).await?;
             // The launcher's part is done; only the redirect ends the wait.
-            std::future::pending::<Result<Secret>>().await
+            std::future::pending::<Result<(Secret, BrowserPage)>>().await
         };
         let waited = listener.wait(state.secret(), deadline, timeout);
-        let code = tokio::select! {
+        let (code, page) = tokio::select! {
             biased;
             r = waited => r?,
             r = opened => r?,
@@ -439,6 +490,7 @@ impl CodeFlow {
             code,
             redirect_uri,
             verifier,
+            page: Some(page),
         })
     }
 }
@@ -457,6 +509,8 @@ impl OAuthClient {
             service: service.into(),
             client_id: client_id.into(),
             client_secret,
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            redirect: None,
             retry: RetryConfig::default(),
             refusal: standard_refusal,
             names: ("token request", "revocation"),
@@ -468,6 +522,20 @@ impl OAuthClient {
     /// unknown or the server was unavailable).
     pub(crate) fn with_retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Authenticates with `method` when the client has a secret (default
+    /// `client_secret_basic`).
+    pub(crate) fn with_client_auth(mut self, method: ClientAuthMethod) -> Self {
+        self.auth_method = method;
+        self
+    }
+
+    /// Listens on exactly `redirect` for the code flow's redirect instead
+    /// of a random loopback port.
+    pub(crate) fn with_redirect(mut self, redirect: Option<RedirectTarget>) -> Self {
+        self.redirect = redirect;
         self
     }
 
@@ -485,10 +553,18 @@ impl OAuthClient {
     }
 
     /// The `oauth2` client for one request: the one place where client
-    /// authentication is decided (HTTP Basic with the form-encoded id and
-    /// secret, RFC 6749 §2.3.1; the client id in the form without a secret).
+    /// authentication is decided. RFC 6749 §2.3.1: `client_secret_basic`
+    /// sends HTTP Basic of the id and secret each encoded with
+    /// `application/x-www-form-urlencoded` first (`a+b/c=:%` becomes
+    /// `a%2Bb%2Fc%3D%3A%25`); `client_secret_post` sends both as form
+    /// fields (form-encoded like the rest of the body); a public client
+    /// (no secret) names itself with `client_id` in the form.
     fn base(&self) -> BaseClient {
-        let client = Client::new(ClientId::new(self.client_id.clone())).set_auth_type(AuthType::BasicAuth);
+        let auth_type = match self.auth_method {
+            ClientAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
+            ClientAuthMethod::ClientSecretPost => AuthType::RequestBody,
+        };
+        let client = Client::new(ClientId::new(self.client_id.clone())).set_auth_type(auth_type);
         match &self.client_secret {
             Some(s) => client.set_client_secret(ClientSecret::new(s.expose().to_owned())),
             None => client,
@@ -506,7 +582,7 @@ impl OAuthClient {
         timeout: Duration,
     ) -> Result<CodeFlow> {
         let auth_url = AuthUrl::from_url(check_endpoint(authorization_endpoint.trim())?);
-        let listener = RedirectListener::bind().await?;
+        let listener = RedirectListener::bind(self.redirect.as_ref()).await?;
         let redirect_uri = listener.redirect_uri();
         let redirect = RedirectUrl::new(redirect_uri.clone()).map_err(|e| config_error("redirect URI", e))?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -530,12 +606,27 @@ impl OAuthClient {
     }
 
     /// Exchanges an authorization code at `token_endpoint`, with its PKCE
-    /// verifier and redirect URI.
-    pub(crate) async fn exchange_code(&self, token_endpoint: &str, code: AuthorizedCode) -> Result<Grant> {
+    /// verifier and redirect URI; the browser (unless its page was taken)
+    /// is told the outcome.
+    pub(crate) async fn exchange_code(
+        &self,
+        token_endpoint: &str,
+        mut code: AuthorizedCode,
+    ) -> Result<Grant> {
+        let page = code.take_page();
+        let grant = self.exchange_code_only(token_endpoint, code).await;
+        if let Some(page) = page {
+            page.finish(&grant).await;
+        }
+        grant
+    }
+
+    async fn exchange_code_only(&self, token_endpoint: &str, code: AuthorizedCode) -> Result<Grant> {
         let token_url = TokenUrl::from_url(check_endpoint(token_endpoint)?);
         let redirect = RedirectUrl::new(code.redirect_uri).map_err(|e| config_error("redirect URI", e))?;
         let client = self.base().set_token_uri(token_url);
-        let adapter = Adapter::new(self, self.names.0, GrantKind::Code, RequestFlags::SENSITIVE_ONCE);
+        let adapter = Adapter::new(self, self.names.0, GrantKind::Code, RequestFlags::SENSITIVE_ONCE)
+            .sending(&[&code.code]);
         let reply = client
             .exchange_code(AuthorizationCode::new(code.code.expose().to_owned()))
             .set_pkce_verifier(code.verifier)
@@ -554,7 +645,8 @@ impl OAuthClient {
             self.names.0,
             GrantKind::Refresh,
             RequestFlags::SENSITIVE_ONCE,
-        );
+        )
+        .sending(&[refresh_token]);
         let token = RefreshToken::new(refresh_token.expose().to_owned());
         let reply = client
             .exchange_refresh_token(&token)
@@ -583,7 +675,7 @@ impl OAuthClient {
             (url, None)
         };
         let client = self.base().set_revocation_url(RevocationUrl::from_url(spelled));
-        let token = match kind {
+        let revocable = match kind {
             TokenKind::Access => {
                 StandardRevocableToken::AccessToken(AccessToken::new(token.expose().to_owned()))
             }
@@ -596,10 +688,11 @@ impl OAuthClient {
             self.names.1,
             GrantKind::Refresh,
             RequestFlags::SENSITIVE_IDEMPOTENT,
-        );
+        )
+        .sending(&[token]);
         adapter.endpoint = endpoint;
         let request = client
-            .revoke_token(token)
+            .revoke_token(revocable)
             .map_err(|e| config_error("revocation endpoint", e))?;
         match request.request_async(&adapter).await {
             Ok(()) => Ok(()),
@@ -669,151 +762,5 @@ impl OAuthClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use base64::Engine as _;
-
-    #[test]
-    fn pkce_challenge_is_base64url_sha256() {
-        // Expected value from `printf %s VERIFIER | openssl dgst -sha256 -binary | basenc --base64url`.
-        let verifier = PkceCodeVerifier::new("dBjftJeZ4CK-V9ZcjPcL3dHYaAEm5fDRlqbRAkhpcBE".into());
-        assert_eq!(
-            PkceCodeChallenge::from_code_verifier_sha256(&verifier).as_str(),
-            "reOvHDvSJUMRAC-kTUJKPq2SePCiVtvhQN9XiXV78-w"
-        );
-    }
-
-    fn client(secret: Option<&str>) -> OAuthClient {
-        let http = crate::http::http_client(&Default::default()).unwrap();
-        OAuthClient::new(http, "test server", "a b:c/é", secret.map(Secret::new))
-    }
-
-    /// The request `oauth2` builds for a refresh with our client settings.
-    fn refresh_request(c: &OAuthClient) -> HttpRequest {
-        let client = c
-            .base()
-            .set_token_uri(TokenUrl::new("https://as.example/token".into()).unwrap());
-        let token = RefreshToken::new("rt".into());
-        let seen = std::sync::Mutex::new(None);
-        let fake = |r: HttpRequest| {
-            *seen.lock().unwrap() = Some(r);
-            async { Err::<HttpResponse, _>(Error::unsupported("offline")) }
-        };
-        let _ = block_on(client.exchange_refresh_token(&token).request_async(&fake));
-        seen.into_inner().unwrap().unwrap()
-    }
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn client_credentials_are_form_encoded() {
-        // RFC 6749 §2.3.1: id and secret form-encoded, then HTTP Basic.
-        let r = refresh_request(&client(Some("Az09-._*")));
-        let basic = r.headers()["authorization"].to_str().unwrap().to_owned();
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(basic.trim_start_matches("Basic "))
-            .unwrap();
-        assert_eq!(String::from_utf8(decoded).unwrap(), "a+b%3Ac%2F%C3%A9:Az09-._*");
-        let body = String::from_utf8(r.body().clone()).unwrap();
-        assert!(body.contains("grant_type=refresh_token"), "{body}");
-        assert!(!body.contains("client_id"), "{body}");
-        // A public client names itself in the form.
-        let r = refresh_request(&client(None));
-        assert!(r.headers().get("authorization").is_none());
-        let body = String::from_utf8(r.body().clone()).unwrap();
-        assert!(body.contains("client_id=a+b%3Ac%2F%C3%A9"), "{body}");
-    }
-
-    #[test]
-    fn token_responses_as_providers_send_them() {
-        let r: GrantResponse = serde_json::from_value(serde_json::json!({
-            "access_token": "at", "expires_in": "3600", "scope": "openid profile", "id_token": "x.y.z"
-        }))
-        .unwrap();
-        assert_eq!(r.expires_in, Some(3600));
-        assert_eq!(r.token_type, BasicTokenType::Bearer);
-        assert_eq!(r.scopes.as_ref().map(Vec::len), Some(2));
-        assert!(!format!("{r:?}").contains("\"at\""));
-        let r: GrantResponse =
-            serde_json::from_value(serde_json::json!({"access_token": "at", "token_type": "Bearer"}))
-                .unwrap();
-        assert_eq!(r.token_type.as_ref(), "Bearer");
-        assert!(
-            serde_json::from_value::<GrantResponse>(
-                serde_json::json!({"access_token": "at", "expires_in": "soon"})
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn refusals_map_to_errors() {
-        let body = |code: &str| OAuthErrorBody {
-            error: code.into(),
-            error_description: Some("d\u{7}".into()),
-        };
-        let e = refusal_error("S", 400, Some(&body("invalid_grant")), GrantKind::Refresh);
-        assert!(matches!(e, Error::Unauthenticated { .. }), "{e:?}");
-        let e = refusal_error("S", 401, Some(&body("invalid_client")), GrantKind::Code);
-        assert!(matches!(e, Error::Config { .. }), "{e:?}");
-        let e = refusal_error("S", 502, None, GrantKind::Code);
-        assert!(matches!(e, Error::ServiceUnavailable { .. }), "{e:?}");
-        let e = refusal_error("S", 400, None, GrantKind::Code);
-        assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
-        let e = refusal_error("S", 400, Some(&body("invalid_scope")), GrantKind::Code);
-        assert!(
-            matches!(&e, Error::Remote { code, description, .. } if code == "invalid_scope" && description == "d"),
-            "{e:?}"
-        );
-    }
-
-    /// `oauth2` refuses non-HTTPS revocation URLs; a plain-HTTP loopback
-    /// endpoint (the sandbox without TLS) is still reached, with the form
-    /// RFC 7009 asks for.
-    #[tokio::test]
-    async fn revocation_reaches_a_plain_http_loopback_endpoint() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !String::from_utf8_lossy(&seen).contains("token_type_hint") {
-                let n = stream.read(&mut buf).await.unwrap();
-                if n == 0 {
-                    break;
-                }
-                seen.extend_from_slice(&buf[..n]);
-            }
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            String::from_utf8_lossy(&seen).into_owned()
-        });
-        let c = client(Some("s"));
-        c.revoke(
-            &format!("http://127.0.0.1:{port}/revoke"),
-            &Secret::new("rt-1"),
-            TokenKind::Refresh,
-        )
-        .await
-        .unwrap();
-        let request = server.await.unwrap();
-        assert!(request.starts_with("POST /revoke "), "{request}");
-        assert!(request.contains("token=rt-1"), "{request}");
-        assert!(request.contains("token_type_hint=refresh_token"), "{request}");
-        // Plain HTTP elsewhere stays refused.
-        let e = c
-            .revoke("http://192.0.2.1/revoke", &Secret::new("t"), TokenKind::Access)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, Error::Config { .. }), "{e:?}");
-    }
-}
+#[path = "oauth2_tests.rs"]
+mod tests;

@@ -12,10 +12,13 @@ use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use reqwest::header::LOCATION;
 use reqwest::{Method, StatusCode};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 
 use super::browser::BrowserLauncher;
+use super::loopback::RedirectTarget;
+use super::metadata::choose_client_auth;
+pub use super::metadata::{IdTokenClaims, ProviderMetadata, discovery_url};
 use super::oauth2::{AuthorizedCode, CodeFlow, Grant, OAuthClient, TokenKind};
 use super::userinfo::UserInfo;
 use crate::error::{Error, Result};
@@ -23,7 +26,7 @@ use crate::http::{
     Auth, Call, HttpClient, Reply, RequestFlags, RetryConfig, check_endpoint, error_chain, sanitize,
     shown_url,
 };
-use crate::profile::{Profile, Tokens};
+use crate::profile::{ClientAuthMethod, Profile, Tokens};
 use crate::secret::Secret;
 
 /// Default login timeout: time for the user to finish at GビズID
@@ -39,9 +42,16 @@ pub struct OidcConfig {
     pub issuer: String,
     /// The client id.
     pub client_id: String,
-    /// The client secret (sent with `client_secret_basic`); `None` for a
-    /// public client.
+    /// The client secret (sent as [`OidcConfig::client_auth`] says);
+    /// `None` for a public client.
     pub client_secret: Option<Secret>,
+    /// How the secret is sent; `None`: `client_secret_basic` when the
+    /// discovery document lists it (or lists nothing), else
+    /// `client_secret_post` when it lists that.
+    pub client_auth: Option<ClientAuthMethod>,
+    /// A fixed loopback redirect URI registered at the provider; `None`:
+    /// a random port on 127.0.0.1.
+    pub redirect_uri: Option<String>,
     /// Scopes; `openid` and `offline_access` are always requested.
     pub scopes: Vec<String>,
     /// Revocation endpoint, overriding discovery.
@@ -61,6 +71,8 @@ impl OidcConfig {
             issuer: profile.oidc.issuer.clone(),
             client_id: profile.oidc.client_id.clone(),
             client_secret,
+            client_auth: profile.oidc.client_auth,
+            redirect_uri: profile.oidc.redirect_uri.clone(),
             scopes: profile.oidc.scopes.clone(),
             revocation_endpoint: profile.oidc.revocation_endpoint.clone(),
             leeway: DEFAULT_LEEWAY,
@@ -81,90 +93,6 @@ impl OidcConfig {
         }
         scopes.join(" ")
     }
-}
-
-/// The discovery document (`/.well-known/openid-configuration`), the
-/// fields crpki uses.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ProviderMetadata {
-    /// The issuer; equal to the configured one.
-    pub issuer: String,
-    /// Authorization endpoint.
-    pub authorization_endpoint: String,
-    /// Token endpoint.
-    pub token_endpoint: String,
-    /// JWKS with the ID-token signing keys.
-    pub jwks_uri: String,
-    /// UserInfo endpoint.
-    #[serde(default)]
-    pub userinfo_endpoint: Option<String>,
-    /// Token revocation endpoint (RFC 7009).
-    #[serde(default)]
-    pub revocation_endpoint: Option<String>,
-    /// Supported scopes.
-    #[serde(default)]
-    pub scopes_supported: Option<Vec<String>>,
-    /// Supported PKCE methods.
-    #[serde(default)]
-    pub code_challenge_methods_supported: Option<Vec<String>>,
-    /// Supported ID-token signature algorithms.
-    #[serde(default)]
-    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
-    /// Supported client authentication methods at the token endpoint.
-    #[serde(default)]
-    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
-}
-
-/// The discovery URL of an issuer: `/.well-known/openid-configuration`
-/// appended to the issuer string (so GビズID's `https://…/oauth/` gives
-/// `https://…/oauth/.well-known/openid-configuration`).
-pub fn discovery_url(issuer: &str) -> String {
-    format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    )
-}
-
-/// The verified claims of an ID token.
-#[derive(Clone, Debug, Deserialize)]
-pub struct IdTokenClaims {
-    /// Issuer.
-    pub iss: String,
-    /// Subject: the GビズID account's stable identifier.
-    pub sub: String,
-    /// Audiences.
-    #[serde(deserialize_with = "one_or_many")]
-    pub aud: Vec<String>,
-    /// Expiry, seconds since the epoch.
-    pub exp: u64,
-    /// Issue time, seconds since the epoch.
-    #[serde(default)]
-    pub iat: Option<u64>,
-    /// When the user authenticated.
-    #[serde(default)]
-    pub auth_time: Option<u64>,
-    /// The nonce of the authorization request.
-    #[serde(default)]
-    pub nonce: Option<String>,
-    /// Token id.
-    #[serde(default)]
-    pub jti: Option<String>,
-    /// Authorized party.
-    #[serde(default)]
-    pub azp: Option<String>,
-}
-
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
 }
 
 /// The result of a login: tokens to store and the verified ID token.
@@ -272,6 +200,11 @@ impl OidcClient {
         if let Some(r) = &config.revocation_endpoint {
             check_endpoint(r)?;
         }
+        let redirect = config
+            .redirect_uri
+            .as_deref()
+            .map(RedirectTarget::parse)
+            .transpose()?;
         let service = format!("OpenID provider {}", config.issuer);
         Ok(Self {
             oauth: OAuthClient::new(
@@ -279,7 +212,8 @@ impl OidcClient {
                 service.clone(),
                 config.client_id.clone(),
                 config.client_secret.clone(),
-            ),
+            )
+            .with_redirect(redirect),
             service,
             http,
             config,
@@ -362,15 +296,54 @@ impl OidcClient {
                 self.service
             )));
         }
-        if self.config.client_secret.is_some()
-            && lacks(&meta.token_endpoint_auth_methods_supported, "client_secret_basic")
-        {
-            return Err(Error::unsupported(format!(
-                "{} does not accept client_secret_basic",
-                self.service
-            )));
+        if self.config.client_secret.is_some() {
+            choose_client_auth(&self.service, self.config.client_auth, &meta)?;
         }
         Ok(meta)
+    }
+
+    /// The OAuth client with the client authentication chosen for this
+    /// provider.
+    async fn oauth(&self) -> Result<(OAuthClient, &ProviderMetadata)> {
+        let meta = self.metadata().await?;
+        let method = match self.config.client_secret {
+            Some(_) => choose_client_auth(&self.service, self.config.client_auth, meta)?,
+            None => ClientAuthMethod::ClientSecretBasic,
+        };
+        Ok((self.oauth.clone().with_client_auth(method), meta))
+    }
+
+    /// The client authentication used at the token endpoint (after
+    /// discovery), `None` for a public client.
+    pub async fn client_auth(&self) -> Result<Option<ClientAuthMethod>> {
+        match self.config.client_secret {
+            Some(_) => Ok(Some(choose_client_auth(
+                &self.service,
+                self.config.client_auth,
+                self.metadata().await?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The issuer as the provider's discovery document spells it, when it
+    /// differs from the configured one only by a trailing slash (GビズID's
+    /// issuer ends with `/`; the discovery URL is the same either way, but
+    /// ID tokens are checked against the exact string). `Ok(None)` when
+    /// they are equal or differ otherwise (then [`OidcClient::metadata`]
+    /// refuses the document).
+    pub async fn issuer_spelling_hint(&self) -> Result<Option<String>> {
+        let url = discovery_url(&self.config.issuer);
+        let (reply, shown) = self.get(&url, "discovery document", None).await?;
+        #[derive(Deserialize)]
+        struct Issuer {
+            issuer: String,
+        }
+        let named: Issuer = self.document(&reply, &shown, "discovery document")?;
+        let configured = &self.config.issuer;
+        Ok((named.issuer != *configured
+            && named.issuer.trim_end_matches('/') == configured.trim_end_matches('/'))
+        .then(|| sanitize(&named.issuer)))
     }
 
     /// A GET of a JSON document (`bearer` for userinfo), retried under the
@@ -453,9 +426,20 @@ impl OidcClient {
         self.start_login(options).await?.finish(launcher).await
     }
 
-    async fn exchange_code(&self, code: AuthorizedCode, nonce: &str) -> Result<Login> {
-        let meta = self.metadata().await?;
-        let response = self.oauth.exchange_code(&meta.token_endpoint, code).await?;
+    /// Exchanges the code and checks the ID token, then tells the browser
+    /// the outcome: "login complete" only when both succeeded.
+    async fn exchange_code(&self, mut code: AuthorizedCode, nonce: &str) -> Result<Login> {
+        let page = code.take_page();
+        let login = self.exchange_and_verify(code, nonce).await;
+        if let Some(page) = page {
+            page.finish(&login).await;
+        }
+        login
+    }
+
+    async fn exchange_and_verify(&self, code: AuthorizedCode, nonce: &str) -> Result<Login> {
+        let (oauth, meta) = self.oauth().await?;
+        let response = oauth.exchange_code(&meta.token_endpoint, code).await?;
         let id_token = response.id_token.clone().ok_or_else(|| Error::Protocol {
             service: self.service.clone(),
             detail: "the token response has no ID token (is `openid` among the scopes?)".into(),
@@ -500,8 +484,8 @@ impl OidcClient {
                 detail: "the access token expired and there is no refresh token; log in again".into(),
                 source: None,
             })?;
-        let meta = self.metadata().await?;
-        let response = self.oauth.refresh(&meta.token_endpoint, refresh_token).await?;
+        let (oauth, meta) = self.oauth().await?;
+        let response = oauth.refresh(&meta.token_endpoint, refresh_token).await?;
         let mut subject = tokens.subject.clone();
         if let Some(id) = &response.id_token {
             // OpenID Connect Core §12.2: same subject, no nonce.
@@ -739,8 +723,9 @@ impl OidcClient {
             list.push((r, TokenKind::Refresh));
         }
         list.push((&tokens.access_token, TokenKind::Access));
+        let (oauth, _) = self.oauth().await?;
         for (token, kind) in list {
-            self.oauth.revoke(&endpoint, token, kind).await?;
+            oauth.revoke(&endpoint, token, kind).await?;
         }
         Ok(Revocation::Revoked)
     }
@@ -822,6 +807,8 @@ mod tests {
             issuer: "https://i/".into(),
             client_id: "c".into(),
             client_secret: None,
+            client_auth: None,
+            redirect_uri: None,
             scopes: vec!["profile user".into(), "openid".into()],
             revocation_endpoint: None,
             leeway: DEFAULT_LEEWAY,

@@ -46,9 +46,64 @@ pub(crate) fn sanitize(text: &str) -> String {
     out.trim().to_owned()
 }
 
+/// What stands in for a secret removed from server text.
+const REDACTED: &str = "[redacted]";
+
+/// Server text quoted in a message or log, [`sanitize`]d after removing
+/// secrets: every occurrence of the values in `sent` (the token, code or
+/// client secret the request carried, which providers like to echo) and
+/// every word that looks like a token (a JWT, or a run of 32 or more
+/// base64/base64url characters holding both letters and digits).
+pub(crate) fn sanitize_quoted(text: &str, sent: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in sent.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret, REDACTED);
+    }
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || "\"'(),;<>[]{}`".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':']))
+        .filter(|w| looks_like_token(w))
+        .map(str::to_owned)
+        .collect();
+    for w in words {
+        text = text.replace(&w, REDACTED);
+    }
+    sanitize(&text)
+}
+
+fn looks_like_token(body: &str) -> bool {
+    let tokenish = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
+    if !body.chars().all(tokenish) {
+        return false;
+    }
+    let jwt = body.split('.').count() == 3 && body.split('.').all(|p| p.len() >= 8);
+    let long = body.len() >= 32
+        && body.chars().any(|c| c.is_ascii_digit())
+        && body.chars().any(|c| c.is_ascii_alphabetic());
+    jwt || long
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_text_loses_secrets_and_tokens() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl";
+        let s = sanitize_quoted(
+            &format!(
+                "refresh token rt_short1 was used; token {jwt}, other Zx9Zx9Zx9Zx9Zx9Zx9Zx9Zx9Zx9Zx9Zx9Zx9."
+            ),
+            &["rt_short1"],
+        );
+        assert_eq!(
+            s,
+            "refresh token [redacted] was used; token [redacted], other [redacted]."
+        );
+        // Ordinary words, URLs and numbers stay.
+        let plain = "The refresh token expired at 2026-12-07 (see https://op.example/errors)";
+        assert_eq!(sanitize_quoted(plain, &[]), plain);
+    }
 
     #[test]
     fn sanitize_cuts_and_cleans() {

@@ -48,7 +48,7 @@ mod transport;
 
 pub use sandbox::SandboxEndpoints;
 pub use store::{CONFIG_DIR_ENV, PROFILE_ENV, ProfileStore, SANDBOX_STATE_ENV};
-pub use tokens::{DPAPI_MAGIC, FileTokenStore, TokenStore, Tokens};
+pub use tokens::{DPAPI_MAGIC, FileTokenStore, TokenLock, TokenStore, Tokens};
 
 /// Name of the built-in sandbox profile.
 pub const SANDBOX_PROFILE: &str = "sandbox";
@@ -120,6 +120,57 @@ pub struct OidcSettings {
     /// announce one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// A fixed loopback redirect URI registered at the provider
+    /// (`http://127.0.0.1:PORT/PATH`, `http://localhost:PORT/PATH` or
+    /// `http://[::1]:PORT/PATH`): the login listens on exactly that address
+    /// and path. `None`: a random port on 127.0.0.1 (RFC 8252 §7.3), for
+    /// providers that accept any loopback port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// How the client authenticates at the token endpoint when it has a
+    /// secret; `None`: chosen from the provider's discovery document
+    /// (`token_endpoint_auth_methods_supported`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientAuthMethod>,
+}
+
+/// Client authentication at the token endpoint (RFC 6749 §2.3.1). Either
+/// way the id and secret are first encoded with
+/// `application/x-www-form-urlencoded` (so `+` becomes `%2B`, a space `+`,
+/// `:` `%3A`, `/` `%2F`, `=` `%3D`, `%` `%25`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// `client_secret_basic`: `Authorization: Basic base64(id:secret)` of
+    /// the form-encoded id and secret.
+    ClientSecretBasic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the form
+    /// body.
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    /// The name used in discovery documents and profiles.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+}
+
+impl std::str::FromStr for ClientAuthMethod {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "client_secret_basic" | "basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" | "post" => Ok(Self::ClientSecretPost),
+            _ => Err(crate::Error::invalid_argument(format!(
+                "client authentication {s:?}: use client_secret_basic or client_secret_post"
+            ))),
+        }
+    }
 }
 
 fn default_scopes() -> Vec<String> {
@@ -265,6 +316,8 @@ impl Profile {
                 client_secret: None,
                 scopes: default_scopes(),
                 revocation_endpoint: None,
+                redirect_uri: None,
+                client_auth: None,
             },
             rssp: RsspSettings {
                 base_url: rssp_base_url.into(),
@@ -300,6 +353,9 @@ impl Profile {
         self.oidc.client_secret = endpoints.client_secret.clone().map(SecretRef::Value);
         if endpoints.revocation_endpoint.is_some() {
             self.oidc.revocation_endpoint = endpoints.revocation_endpoint.clone();
+        }
+        if endpoints.redirect_uri.is_some() {
+            self.oidc.redirect_uri = endpoints.redirect_uri.clone();
         }
         self.rssp.base_url = endpoints.rssp_base_url.clone();
         self.rssp.api_version = endpoints.csc_version;

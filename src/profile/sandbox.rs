@@ -30,6 +30,11 @@ pub struct SandboxEndpoints {
     /// Token revocation endpoint, when not announced by discovery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// The loopback redirect URI the sandbox registered for the sandbox
+    /// profile (its OpenID provider accepts only registered redirect URIs,
+    /// as GビズID does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
     /// The CSC API root, e.g. `https://127.0.0.1:PORT/csc/v2/`.
     pub rssp_base_url: String,
     /// The CSC version at `rssp_base_url`.

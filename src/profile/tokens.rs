@@ -76,6 +76,31 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn save(&self, profile: &str, tokens: &Tokens) -> Result<()>;
     /// Forgets the tokens of `profile`; `Ok(false)` when there were none.
     fn delete(&self, profile: &str) -> Result<bool>;
+
+    /// Takes the exclusive lock of `profile`'s tokens across processes,
+    /// waiting for it: `crate::auth::TokenCache` holds it around
+    /// read-refresh-save, so that two processes never use the same
+    /// (rotating) refresh token. Blocking; released when the guard drops.
+    /// `Ok(None)`: this store is not shared between processes.
+    fn lock(&self, profile: &str) -> Result<Option<TokenLock>> {
+        let _ = profile;
+        Ok(None)
+    }
+}
+
+/// The exclusive lock of one profile's tokens (see [`TokenStore::lock`]);
+/// released when dropped (the operating system also releases it when the
+/// process ends).
+#[derive(Debug)]
+pub struct TokenLock {
+    file: File,
+}
+
+impl Drop for TokenLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; this only makes it prompt.
+        let _ = fs4::FileExt::unlock(&self.file);
+    }
 }
 
 /// The on-disk form; plain strings live only here, briefly.
@@ -297,6 +322,28 @@ impl TokenStore for FileTokenStore {
 
     fn delete(&self, profile: &str) -> Result<bool> {
         fsutil::remove_if_exists(&self.path(profile)?)
+    }
+
+    /// Locks `DIR/<profile>.lock` (created owner-only, never removed): the
+    /// token file itself is replaced by a rename at every save, so a lock
+    /// on it would not outlive the save. `flock` on Unix, `LockFileEx` on
+    /// Windows (through the `fs4` crate).
+    fn lock(&self, profile: &str) -> Result<Option<TokenLock>> {
+        validate_name(profile)?;
+        fsutil::create_private_dir(&self.dir)?;
+        self.check_dir()?;
+        let path = self.dir.join(format!("{profile}.lock"));
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let context = || format!("locking {}", path.display());
+        let file = options.open(&path).map_err(|e| Error::io(context(), e))?;
+        fs4::FileExt::lock(&file).map_err(|e| Error::io(context(), e))?;
+        Ok(Some(TokenLock { file }))
     }
 }
 

@@ -163,6 +163,8 @@ pub(crate) struct Shared {
     pub client_secret: String,
     pub store: Mutex<Store>,
     pub redirects: Mutex<Vec<String>>,
+    /// The OpenID provider's behaviour, `cli_redirect_uri` filled in.
+    pub openid: super::registration::OpenIdSettings,
     pub faults: Arc<FaultState>,
     pub counters: Arc<Counters>,
     /// What `/admin/...` requires (see [`super::faults::ADMIN_TOKEN_FILE`]).

@@ -12,7 +12,8 @@
 //! - OpenID provider, issuer `https://127.0.0.1:PORT/oauth/`:
 //!   `.well-known/openid-configuration`, `authorize` (login and consent
 //!   page, or auto-approve), `token` (authorization_code with PKCE S256,
-//!   refresh_token with rotation; `client_secret_basic`), `userinfo`, `jwks`.
+//!   refresh_token with rotation; `client_secret_basic`, or what
+//!   [`OpenIdSettings::token_endpoint_auth_methods`] says), `userinfo`, `jwks`.
 //! - CSC v2 under `/csc/v2/`: `info`, `auth/login`, `auth/revoke`,
 //!   `credentials/list|info|authorize|extendTransaction`,
 //!   `signatures/signHash`, `oauth2/authorize|token|revoke`.
@@ -32,7 +33,12 @@
 //! Each user is also a GビズID-style account whose `corporate_number` is the
 //! 法人番号 of the 会社法人等番号 in their certificates. The registered
 //! client is `crpki-cli` (secret in `<state>/state.json`), a native client
-//! that may redirect to any `http://127.0.0.1:PORT/…` (RFC 8252).
+//! whose redirect URIs are registered, as at GビズID: the OpenID provider
+//! accepts only the registered ones, compared exactly (the `sandbox`
+//! profile's, [`Sandbox::cli_redirect_uri`], is registered at every start;
+//! [`OpenIdSettings`] adds others or switches to any loopback port per
+//! RFC 8252 §7.3). The CSC authorization servers accept any loopback
+//! redirect.
 //!
 //! Private keys never leave the sandbox process: they are read from the
 //! state directory by the server and used only through
@@ -43,6 +49,7 @@ mod core;
 mod faults;
 mod html;
 mod oidc;
+mod registration;
 mod rssp;
 mod state;
 mod tls;
@@ -61,6 +68,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, FaultControl, FaultSettings};
+pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;
@@ -96,6 +104,9 @@ pub struct SandboxConfig {
     pub multisign: u32,
     /// Faults to inject from the start.
     pub faults: FaultSettings,
+    /// How the OpenID provider behaves where real providers differ
+    /// (registered redirect URIs, client authentication, refresh refusals).
+    pub openid: OpenIdSettings,
 }
 
 impl Default for SandboxConfig {
@@ -111,6 +122,7 @@ impl Default for SandboxConfig {
             code_ttl: Duration::from_secs(300),
             multisign: 1000,
             faults: FaultSettings::default(),
+            openid: OpenIdSettings::default(),
         }
     }
 }
@@ -245,6 +257,18 @@ impl Sandbox {
         } else {
             None
         };
+        let mut openid = config.openid.clone();
+        let cli_redirect = match openid.cli_redirect_uri.take() {
+            Some(uri) => uri,
+            None => format!("http://127.0.0.1:{}/crpki/callback", free_loopback_port()?),
+        };
+        openid.cli_redirect_uri = Some(cli_redirect.clone());
+        let mut redirects = openid.redirect_uris.clone();
+        redirects.push(cli_redirect);
+        let client_secret = match &openid.client_secret {
+            Some(s) => s.expose().to_owned(),
+            None => st.client_secret.clone(),
+        };
         let shared = Arc::new(core::Shared {
             settings: core::Settings {
                 auto_approve: config.auto_approve,
@@ -255,12 +279,13 @@ impl Sandbox {
                 multisign: config.multisign.max(1),
             },
             urls,
-            client_secret: st.client_secret.clone(),
+            client_secret,
             state: st,
             creds,
             jwt: core::JwtKeys { enc, dec, jwks, kid },
             store: Mutex::new(core::Store::default()),
-            redirects: Mutex::new(Vec::new()),
+            redirects: Mutex::new(redirects),
+            openid,
             faults: Arc::new(faults::FaultState::new(config.faults.clone())),
             counters: Arc::new(core::Counters::default()),
             admin_token,
@@ -375,6 +400,12 @@ impl Sandbox {
         &self.shared.client_secret
     }
 
+    /// The redirect URI registered for the `sandbox` profile (see
+    /// [`OpenIdSettings::cli_redirect_uri`]).
+    pub fn cli_redirect_uri(&self) -> &str {
+        self.shared.openid.cli_redirect_uri.as_deref().unwrap_or_default()
+    }
+
     /// Registers one more exact redirect URI (loopback `http://127.0.0.1:PORT/…`
     /// ones are always accepted).
     pub fn register_redirect_uri(&self, uri: impl Into<String>) {
@@ -426,6 +457,7 @@ impl SandboxEndpoints {
             client_id: sandbox.client_id().to_owned(),
             client_secret: Some(Secret::new(sandbox.client_secret())),
             revocation_endpoint: Some(format!("{}oauth2/revoke", sandbox.csc_base_v2())),
+            redirect_uri: Some(sandbox.cli_redirect_uri().to_owned()),
             rssp_base_url: sandbox.csc_base_v2().to_owned(),
             csc_version: CscVersion::V2,
             ca_file: https.then(|| sandbox.tls_ca_path()),
@@ -437,6 +469,18 @@ impl SandboxEndpoints {
 /// certificates, TLS CA, client secret), without starting a server.
 pub fn init_state(dir: &Path) -> Result<()> {
     state::SandboxState::load_or_create(dir).map(|_| ())
+}
+
+/// A loopback port free now, for the CLI's registered redirect URI (the
+/// login binds it later; another program taking it meanwhile gives the
+/// login a clear "port in use" error).
+fn free_loopback_port() -> Result<u16> {
+    let probe = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| Error::io("choosing the sandbox profile's redirect port", e))?;
+    probe
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::io("choosing the sandbox profile's redirect port", e))
 }
 
 fn pem_body(pem: &str) -> Result<Vec<u8>> {
@@ -544,6 +588,10 @@ pub fn describe(sb: &Sandbox) -> String {
     s.push_str("=== crpki SANDBOX (TEST ONLY — test keys, no legal effect) ===\n");
     s.push_str(&format!("state directory : {}\n", sb.state_dir().display()));
     s.push_str(&format!("OIDC issuer     : {}\n", sb.oidc_issuer()));
+    s.push_str(&format!(
+        "redirect URI    : {} (registered for the `sandbox` profile)\n",
+        sb.cli_redirect_uri()
+    ));
     s.push_str(&format!("CSC v2          : {}\n", sb.csc_base_v2()));
     s.push_str(&format!("CSC v1          : {}\n", sb.csc_base_v1()));
     if sb.base_url().starts_with("https") {

@@ -16,11 +16,14 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{ApiError, ApiResult, basic, bearer, now_secs, random_token, secret_eq};
+use super::api::{ApiError, ApiResult, bearer, now_secs, random_token, secret_eq};
 use super::core::{AccessClaims, AuthCode, Flow, Grant, Pending, Shared, TokenKind};
 use super::html;
+pub(crate) use super::registration::redirect_allowed;
+use super::registration::{client_auth, refresh_refused};
 use super::state::CLIENT_ID;
 use crate::csc::wire::v2::{CredentialAuthorizationDetails, RevokeRequest, TokenResponse};
+use crate::profile::ClientAuthMethod;
 use crate::secret::Secret;
 
 /// Which front door an authorization request came through.
@@ -64,23 +67,6 @@ pub(crate) struct AuthorizeQuery {
     authorization_details: Option<String>,
 }
 
-/// The registered native client accepts any loopback redirect (RFC 8252
-/// §7.3: any port, any path), plus URIs registered at run time.
-pub(crate) fn redirect_allowed(shared: &Shared, uri: &str) -> bool {
-    if shared.lock_redirects().iter().any(|r| r == uri) {
-        return true;
-    }
-    let Ok(url) = reqwest::Url::parse(uri) else {
-        return false;
-    };
-    url.scheme() == "http"
-        && matches!(
-            url.host_str(),
-            Some("127.0.0.1") | Some("[::1]") | Some("localhost")
-        )
-        && url.fragment().is_none()
-}
-
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     match reqwest::Url::parse(uri) {
         Ok(mut url) => {
@@ -119,10 +105,18 @@ pub(crate) async fn authorize_get(shared: Arc<Shared>, door: Door, q: AuthorizeQ
         )
             .into_response();
     }
-    let Some(redirect_uri) = q.redirect_uri.clone().filter(|r| redirect_allowed(&shared, r)) else {
+    let Some(redirect_uri) = q
+        .redirect_uri
+        .clone()
+        .filter(|r| redirect_allowed(&shared, door, r))
+    else {
+        // As strict providers do: an error page (never a redirect to the
+        // unregistered URI), `invalid_request`.
         return (
             StatusCode::BAD_REQUEST,
-            Html(html::error_page("Invalid or unregistered redirect_uri")),
+            Html(html::error_page(
+                "invalid_request: Invalid or unregistered redirect_uri (it must match a registered one exactly)",
+            )),
         )
             .into_response();
     };
@@ -435,32 +429,6 @@ pub(crate) struct TokenForm {
     client_secret: Option<String>,
 }
 
-fn client_auth(shared: &Shared, headers: &HeaderMap, form: &TokenForm, allow_post: bool) -> ApiResult<()> {
-    let (id, secret) = match basic(headers) {
-        Some((id, secret)) => (id, secret),
-        None if allow_post => (
-            form.client_id.clone().unwrap_or_default(),
-            form.client_secret.clone().unwrap_or_default(),
-        ),
-        None => return Err(ApiError::invalid_client()),
-    };
-    // Basic credentials are form-urlencoded first (RFC 6749 §2.3.1).
-    let id = decode_form_component(&id);
-    let secret = decode_form_component(&secret);
-    if id == CLIENT_ID && secret_eq(&secret, &shared.client_secret) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_client())
-    }
-}
-
-fn decode_form_component(s: &str) -> String {
-    reqwest::Url::parse(&format!("http://x/?v={s}"))
-        .ok()
-        .and_then(|u| u.query_pairs().next().map(|(_, v)| v.into_owned()))
-        .unwrap_or_else(|| s.to_string())
-}
-
 fn s256(verifier: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
@@ -478,6 +446,8 @@ fn no_store(body: TokenResponse) -> Response {
 pub(crate) async fn token(shared: Arc<Shared>, door: Door, headers: HeaderMap, form: TokenForm) -> Response {
     match token_inner(&shared, door, &headers, &form) {
         Ok(r) => no_store(r),
+        // `RefreshRefusal::Bare401`.
+        Err(e) if e.code.is_empty() => e.status.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -488,7 +458,25 @@ fn token_inner(
     headers: &HeaderMap,
     form: &TokenForm,
 ) -> ApiResult<TokenResponse> {
-    client_auth(shared, headers, form, door != Door::Oidc)?;
+    match door {
+        Door::Oidc => {
+            let methods = &shared.openid.token_endpoint_auth_methods;
+            client_auth(
+                shared,
+                headers,
+                (form.client_id.as_deref(), form.client_secret.as_deref()),
+                methods.contains(&ClientAuthMethod::ClientSecretBasic),
+                methods.contains(&ClientAuthMethod::ClientSecretPost),
+            )?
+        }
+        Door::CscV1 | Door::CscV2 => client_auth(
+            shared,
+            headers,
+            (form.client_id.as_deref(), form.client_secret.as_deref()),
+            true,
+            true,
+        )?,
+    }
     match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = form
@@ -536,14 +524,15 @@ fn token_inner(
                 .refresh_token
                 .as_deref()
                 .ok_or_else(|| ApiError::missing_param("refresh_token"))?;
+            let refused = |why: &str| refresh_refused(shared, door, rt, why);
             // Rotation: the old refresh token is gone as soon as it is used.
             let old = shared
                 .lock()
                 .refresh
                 .remove(rt)
-                .ok_or_else(|| ApiError::invalid_grant("Invalid refresh token"))?;
+                .ok_or_else(|| refused("is invalid, revoked or already used"))?;
             if old.expires <= now_secs() {
-                return Err(ApiError::invalid_grant("The refresh token has expired"));
+                return Err(refused("has expired"));
             }
             if old.client_id != CLIENT_ID {
                 return Err(ApiError::invalid_grant(
@@ -710,7 +699,12 @@ pub(crate) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "token_endpoint_auth_methods_supported": shared
+            .openid
+            .token_endpoint_auth_methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>(),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "jti",
             "account_type", "corp_type", "corporate_number", "name", "en_name", "prefecture_name",
@@ -783,12 +777,8 @@ pub(crate) async fn csc_oauth_revoke(
     form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Response {
     let form = form.map(|f| f.0).unwrap_or_default();
-    let tf = TokenForm {
-        client_id: form.client_id.clone(),
-        client_secret: form.client_secret.clone(),
-        ..Default::default()
-    };
-    if let Err(e) = client_auth(&s, &headers, &tf, true) {
+    let sent = (form.client_id.as_deref(), form.client_secret.as_deref());
+    if let Err(e) = client_auth(&s, &headers, sent, true, true) {
         return e.into_response();
     }
     match form.token {

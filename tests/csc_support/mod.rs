@@ -171,3 +171,22 @@ pub async fn login_profile(store: &crpki::profile::ProfileStore, user: &str) {
         .await
         .unwrap();
 }
+
+/// `url` with its `nonce` replaced: the provider then issues an ID token
+/// for another nonce (the code is good, the ID-token check must fail).
+pub fn with_other_nonce(url: &str) -> reqwest::Url {
+    let mut url = reqwest::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "nonce" {
+                "another-nonce".into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url
+}

@@ -78,6 +78,19 @@ pub struct ProfileSettings {
     /// A description shown by `profile list`.
     #[arg(long)]
     description: Option<String>,
+    /// The loopback redirect URI registered with the OpenID provider
+    /// (http://127.0.0.1:PORT/PATH, http://localhost:PORT/PATH or
+    /// http://[::1]:PORT/PATH); `random` for a random port (the default).
+    #[arg(long, value_name = "URI")]
+    redirect_uri: Option<String>,
+    /// Client authentication at the token endpoint: client_secret_basic,
+    /// client_secret_post, or `auto` (chosen from the provider's discovery).
+    #[arg(long, value_name = "METHOD")]
+    client_auth: Option<String>,
+    /// Scopes to request (repeatable, or space-separated); openid and
+    /// offline_access are always added.
+    #[arg(long, value_name = "SCOPE")]
+    scope: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -179,8 +192,16 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> CliResult {
             let mut p = Profile::new(&name, issuer, client_id, rssp);
             apply(&mut p, settings)?;
             p.validate()?;
+            let hint = issuer_hint(&p);
             store.add(p)?;
             out!("added profile {name} (make it current with `crpki profile use {name}`)");
+            if let Some(named) = hint {
+                eprintln!(
+                    "warning: the provider's discovery document names its issuer {named} (with the trailing \
+                     slash): ID tokens carry that exact string, so logins will fail; fix it with \
+                     `crpki profile edit {name} --issuer {named}`"
+                );
+            }
         }
         ProfileCommand::Edit { name, settings } => {
             store.edit(&name, |p| apply(p, settings))?;
@@ -224,7 +245,52 @@ fn apply(p: &mut Profile, s: ProfileSettings) -> crpki::Result<()> {
     if let Some(v) = s.description {
         p.description = Some(v);
     }
+    if let Some(v) = s.redirect_uri {
+        p.oidc.redirect_uri = match v.as_str() {
+            "random" | "" => None,
+            _ => Some(crpki::auth::RedirectTarget::parse(&v)?.as_str().to_owned()),
+        };
+    }
+    if let Some(v) = s.client_auth {
+        p.oidc.client_auth = match v.as_str() {
+            "auto" | "" => None,
+            _ => Some(v.parse()?),
+        };
+    }
+    if !s.scope.is_empty() {
+        p.oidc.scopes = s
+            .scope
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(str::to_owned)
+            .collect();
+    }
     Ok(())
+}
+
+/// The issuer as the provider spells it, when the profile's lacks (or
+/// adds) only its trailing slash. Best effort: an unreachable provider
+/// gives no hint (`profile add` works offline).
+fn issuer_hint(p: &Profile) -> Option<String> {
+    let check = async {
+        // A quick look: an unreachable provider must not hold `profile add` up.
+        let transport = crpki::auth::TransportConfig {
+            timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(3),
+            ..crpki::auth::TransportConfig::from_profile(p)?
+        };
+        let http = crpki::auth::http_client(&transport)?;
+        let client = crpki::auth::OidcClient::new(http, crpki::auth::OidcConfig::from_profile(p)?)?;
+        client.issuer_spelling_hint().await
+    };
+    let runtime = tokio::runtime::Handle::current();
+    match tokio::task::block_in_place(|| runtime.block_on(check)) {
+        Ok(hint) => hint,
+        Err(e) => {
+            tracing::debug!("no discovery check of the issuer: {e}");
+            None
+        }
+    }
 }
 
 fn parse_service_auth(v: &str) -> crpki::Result<ServiceAuth> {
@@ -262,6 +328,21 @@ fn show_profile(p: &Profile) -> CliResult {
     };
     out!("OpenID issuer:  {}", or_unset(&p.oidc.issuer));
     out!("client id:      {}", or_unset(&p.oidc.client_id));
+    out!(
+        "redirect URI:   {}",
+        p.oidc
+            .redirect_uri
+            .as_deref()
+            .unwrap_or("http://127.0.0.1:<random port>/crpki/callback")
+    );
+    out!(
+        "client auth:    {}",
+        p.oidc
+            .client_auth
+            .map(|m| m.as_str())
+            .unwrap_or("auto (from the provider's discovery)")
+    );
+    out!("scopes:         {}", p.oidc.scopes.join(" "));
     out!(
         "RSSP:           {} (CSC {})",
         or_unset(&p.rssp.base_url),
@@ -375,6 +456,25 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
         profile.name,
         login.id_token.sub
     );
+    // Who logged in, as the provider knows the account (GビズID: the
+    // corporation); the login stands even if userinfo cannot be read.
+    match auth.userinfo(&auth.token_cache()).await {
+        Ok(info) => {
+            let name = info
+                .name
+                .as_deref()
+                .map(|v| crpki::text::escape_value(v).into_owned())
+                .unwrap_or_else(|| "(none)".into());
+            let number = info
+                .corporate_number
+                .as_deref()
+                .map(|v| crpki::text::escape_value(v).into_owned())
+                .unwrap_or_else(|| "(none)".into());
+            out!("corporate name: {name}");
+            out!("法人番号:       {number}");
+        }
+        Err(e) => eprintln!("note: could not read the account's details from userinfo: {e}"),
+    }
     Ok(())
 }
 

@@ -60,7 +60,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use base64::Engine as _;
 
-pub use faults::{ADMIN_TOKEN_FILE, FaultControl, FaultSettings};
+pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;

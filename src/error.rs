@@ -185,6 +185,19 @@ pub enum Error {
     #[error("certificate not trusted: {0}")]
     Untrusted(TrustFailure),
 
+    /// The signing service refused, or could not be given, the service
+    /// authorization of a profile that does not log in with `crpki login`
+    /// (a token from the environment, a password, the RSSP's own OAuth2,
+    /// none at all): the detail says what to do instead.
+    #[error("not authorized by the signing service: {detail}")]
+    ServiceAuthRefused {
+        /// What was refused, and the next step for the profile's mode.
+        detail: String,
+        /// The error underneath, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// The user is not (or no longer) authenticated: log in again.
     #[error("not authenticated: {detail} (run `crpki login`)")]
     Unauthenticated {

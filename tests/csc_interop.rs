@@ -362,3 +362,117 @@ async fn hash_pinning_for_scal_1_is_followed() {
     }
     sb.shutdown().await;
 }
+
+/// `crpki` with its own config directory, as a user runs it.
+async fn crpki(config: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crpki"));
+    cmd.args(args)
+        .env("CRPKI_CONFIG_DIR", config)
+        .env_remove("CRPKI_PROFILE")
+        .env_remove("CRPKI_RSSP_PASSWORD")
+        .env_remove("CRPKI_PIN")
+        .env_remove("RSSP_TOKEN")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_without_gbiz_work_through_the_cli() {
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let ca = sb.tls_ca_path();
+    let ca = ca.to_str().unwrap();
+    let rssp = sb.csc_base_v2().to_owned();
+    let add = |name: &'static str, mode: &'static str| {
+        let (config, rssp) = (config.clone(), rssp.clone());
+        async move {
+            let args = ["profile", "add", name, "--rssp", &rssp, "--service-auth", mode, "--extra-ca", ca];
+            crpki(&config, &args, &[]).await
+        }
+    };
+
+    // The GビズID login still needs its provider.
+    let (code, _, err) = crpki(&config, &["profile", "add", "g", "--rssp", &rssp], &[]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("--issuer") && err.contains("--service-auth"), "{err}");
+
+    // basic:USER — the login is kept in the token store for later runs.
+    let (code, out, err) = add("b", "basic:alice").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("CRPKI_RSSP_PASSWORD") && !out.contains("crpki login"), "{out}");
+    let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "b"], &[]).await;
+    assert_eq!(code, 4, "no password and no kept login: {err}");
+    assert!(err.contains("CRPKI_RSSP_PASSWORD") && !err.contains("crpki login"), "{err}");
+    let before = sb.stats();
+    let pw = [("CRPKI_RSSP_PASSWORD", "alice-password")];
+    let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "b"], &pw).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("alice-rsa"), "{out}");
+    assert_eq!(delta(before, sb.stats()).logins, 1);
+    assert!(config.join("tokens/b.basic.toml").exists(), "the basic login is kept");
+    let before = sb.stats();
+    let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "b"], &[]).await;
+    assert_eq!(code, 0, "the kept login serves without the password: {err}");
+    assert!(out.contains("alice-rsa"), "{out}");
+    assert_eq!(delta(before, sb.stats()).logins, 0, "no second auth/login");
+    // It signs, and OpenSSL verifies the signature.
+    let doc = dir.path().join("doc.txt");
+    std::fs::write(&doc, b"signed through a csc_basic profile").unwrap();
+    let doc_s = doc.to_str().unwrap();
+    let (code, _, err) = crpki(&config, &["sign", doc_s, "--profile", "b"], &[("CRPKI_PIN", "1234")]).await;
+    assert_eq!(code, 0, "{err}");
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, sb.registrar_root().to_pem()).unwrap();
+    let verified = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in", &format!("{doc_s}.p7s"), "-content", doc_s])
+        .args(["-CAfile", root.to_str().unwrap(), "-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .output()
+        .expect("openssl not found: install it (apt-get install openssl; scripts/test.sh does it)");
+    assert!(verified.status.success(), "{verified:?}");
+
+    // env:VAR — the next step is the variable, never `crpki login`.
+    let (code, out, err) = add("e", "env:RSSP_TOKEN").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("$RSSP_TOKEN") && !out.contains("crpki login"), "{out}");
+    let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "e"], &[]).await;
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("RSSP_TOKEN") && !err.contains("crpki login"), "{err}");
+    let bad = [("RSSP_TOKEN", "not-a-token")];
+    let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "e"], &bad).await;
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("$RSSP_TOKEN") && !err.contains("crpki login"), "{err}");
+    assert!(!err.contains("not-a-token"), "the token is never shown: {err}");
+    let raw = Raw::login(&sb, V2, "bob").await;
+    let good = [("RSSP_TOKEN", raw.token.as_str())];
+    let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "e"], &good).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("bob-ecdsa"), "{out}");
+
+    // none — no Authorization header at all.
+    let (code, _, err) = add("n", "none").await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "n"], &[]).await;
+    assert_eq!(code, 4, "the sandbox wants a token by default: {err}");
+    assert!(err.contains("service_auth none") && !err.contains("crpki login"), "{err}");
+    sb.faults().set(FaultSettings {
+        anonymous_user: Some("alice".into()),
+        ..Default::default()
+    });
+    // The sandbox takes a request as alice only when it has no
+    // Authorization header: a bearer of any kind would be refused.
+    let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "n"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("alice-rsa"), "{out}");
+    sb.shutdown().await;
+}

@@ -445,8 +445,8 @@ pub fn next_step(profile: &Profile) -> String {
              without --silent to log in in the browser"
         ),
         ServiceAuth::BearerEnv { var } => format!(
-            "profile {name} reads the RSSP access token from ${var}: put a valid token there (`crpki login` \
-             does not apply)"
+            "profile {name} reads the RSSP access token from ${var}: put a valid token there (no login \
+             command applies)"
         ),
         ServiceAuth::None => format!(
             "profile {name} sends no authorization (service_auth none) and the RSSP wants one: choose \
@@ -474,6 +474,9 @@ impl NextStep {
             Error::Unauthenticated { detail, source } => Error::ServiceAuthRefused {
                 detail: format!("{detail}; {}", self.step),
                 source,
+            },
+            Error::InteractionRequired { detail } => Error::InteractionRequired {
+                detail: format!("{detail}; {}", self.step),
             },
             other => other,
         }

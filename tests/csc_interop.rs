@@ -19,8 +19,8 @@ use std::process::Command;
 
 use base64::Engine as _;
 use crpki::csc::CscVersion::{V1, V2};
-use crpki::csc::{CscVersion, SignerOptions};
-use crpki::sandbox::{ErrorBodies, FaultSettings, Sandbox};
+use crpki::csc::SignerOptions;
+use crpki::sandbox::{ErrorBodies, FaultSettings};
 use crpki::{Error, RemoteSigner, SignatureAlgorithm};
 use csc_support::*;
 
@@ -32,52 +32,11 @@ fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Plain JSON requests, as another CSC client sends them.
-struct Raw {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Raw {
-    async fn login(sb: &Sandbox, version: CscVersion, user: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(sb.tls_ca_pem().as_bytes()).unwrap())
-            .build()
-            .unwrap();
-        let base = base(sb, version).to_owned();
-        let password = sb.user(user).unwrap().password.clone();
-        let r: serde_json::Value = http
-            .post(format!("{base}auth/login"))
-            .basic_auth(user, Some(password))
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = r["access_token"].as_str().unwrap().to_owned();
-        Self { http, base, token }
-    }
-
-    async fn post(&self, method: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let r = self
-            .http
-            .post(format!("{}{method}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-}
-
 /// DER `RSASSA-PSS-params`: SHA-256, MGF1-SHA-256, salt `salt` bytes.
 fn pss_params_sha256(salt: u16) -> Vec<u8> {
-    let sha256: &[u8] = &[0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00];
+    let sha256: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    ];
     let mgf1_oid: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08];
     let tlv = |tag: u8, content: &[u8]| {
         assert!(content.len() < 128);
@@ -103,8 +62,23 @@ fn openssl_pss_verifies(dir: &std::path::Path, digest: &[u8], sig: &[u8], salt: 
     std::fs::write(dir.join("sig.bin"), sig).unwrap();
     let out = Command::new("openssl")
         .current_dir(dir)
-        .args(["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-in", "digest.bin"])
-        .args(["-sigfile", "sig.bin", "-pkeyopt", "rsa_padding_mode:pss", "-pkeyopt", "digest:sha256"])
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-in",
+            "digest.bin",
+        ])
+        .args([
+            "-sigfile",
+            "sig.bin",
+            "-pkeyopt",
+            "rsa_padding_mode:pss",
+            "-pkeyopt",
+            "digest:sha256",
+        ])
         .args(["-pkeyopt", &format!("rsa_pss_saltlen:{salt}")])
         .output()
         .expect("openssl not found: install it (apt-get install openssl; scripts/test.sh does it)");
@@ -129,7 +103,9 @@ async fn any_pss_salt_is_signed_with_exactly_that_salt() {
     std::fs::write(dir.path().join("cert.der"), cert).unwrap();
     let out = Command::new("openssl")
         .current_dir(dir.path())
-        .args(["x509", "-inform", "DER", "-in", "cert.der", "-pubkey", "-noout", "-out", "pub.pem"])
+        .args([
+            "x509", "-inform", "DER", "-in", "cert.der", "-pubkey", "-noout", "-out", "pub.pem",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -185,7 +161,13 @@ async fn any_pss_salt_is_signed_with_exactly_that_salt() {
         )
         .await;
     assert_eq!(status, 400, "{r}");
-    assert!(r["error_description"].as_str().unwrap().contains("signAlgoParams"), "{r}");
+    assert!(
+        r["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("signAlgoParams"),
+        "{r}"
+    );
     sb.shutdown().await;
 }
 
@@ -249,7 +231,10 @@ async fn cert_info_refused_is_asked_again_without_it_once() {
         let before = sb.stats();
         let d = client.credential_info("alice-rsa").await.unwrap();
         assert_eq!(d.id, "alice-rsa");
-        assert!(d.certificate.is_some(), "the certificate is read without certInfo");
+        assert!(
+            d.certificate.is_some(),
+            "the certificate is read without certInfo"
+        );
         assert_eq!(
             delta(before, sb.stats()).requests,
             2,
@@ -272,7 +257,11 @@ async fn cert_info_refused_is_asked_again_without_it_once() {
     c.credential_ids().await.unwrap();
     let before = sb.stats();
     c.credential_info("alice-rsa").await.unwrap();
-    assert_eq!(delta(before, sb.stats()).requests, 2, "plain-text 501, then without certInfo");
+    assert_eq!(
+        delta(before, sb.stats()).requests,
+        2,
+        "plain-text 501, then without certInfo"
+    );
     sb.shutdown().await;
 }
 
@@ -298,7 +287,10 @@ async fn plain_text_and_html_errors_are_shown_with_their_status() {
                 .unwrap_err();
             let shown = e.to_string();
             assert!(shown.contains("HTTP 401"), "{bodies:?}: {shown}");
-            assert!(!shown.contains('<') && !shown.contains("without a CSC error body"), "{shown}");
+            assert!(
+                !shown.contains('<') && !shown.contains("without a CSC error body"),
+                "{shown}"
+            );
             // A refused PIN: still understood from the text.
             let bad_pin = crpki::csc::ExplicitAuthorizer::new(std::sync::Arc::new(
                 crpki::csc::StaticSecrets::new().with("PIN", "0000"),
@@ -330,13 +322,21 @@ async fn v1_quirks_are_tolerated() {
     let d = c.credential_info("bob-rsa-scal2").await.unwrap();
     assert_eq!(d.scal, crpki::csc::Scal::Two, "SCAL 2 as a number");
     assert_eq!(d.multisign, 1, "no multisign: one per authorization");
-    assert!(matches!(d.auth_mode, crpki::csc::AuthMode::Explicit { .. }), "{:?}", d.auth_mode);
+    assert!(
+        matches!(d.auth_mode, crpki::csc::AuthMode::Explicit { .. }),
+        "{:?}",
+        d.auth_mode
+    );
     for (user, cred) in [("alice", "alice-rsa"), ("bob", "bob-rsa-scal2")] {
         let s = signer(&sb, V1, user, cred, SignerOptions::default()).await;
         let before = sb.stats();
         s.sign_digests(RSA, &digests("quirks", 3)).await.unwrap();
         let d = delta(before, sb.stats());
-        assert_eq!((d.signatures, d.sign_hash_calls), (3, 3), "{cred}: one hash per call when multisign is missing");
+        assert_eq!(
+            (d.signatures, d.sign_hash_calls),
+            (3, 3),
+            "{cred}: one hash per call when multisign is missing"
+        );
     }
     sb.shutdown().await;
 }
@@ -397,7 +397,17 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     let add = |name: &'static str, mode: &'static str| {
         let (config, rssp) = (config.clone(), rssp.clone());
         async move {
-            let args = ["profile", "add", name, "--rssp", &rssp, "--service-auth", mode, "--extra-ca", ca];
+            let args = [
+                "profile",
+                "add",
+                name,
+                "--rssp",
+                &rssp,
+                "--service-auth",
+                mode,
+                "--extra-ca",
+                ca,
+            ];
             crpki(&config, &args, &[]).await
         }
     };
@@ -405,22 +415,34 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     // The GビズID login still needs its provider.
     let (code, _, err) = crpki(&config, &["profile", "add", "g", "--rssp", &rssp], &[]).await;
     assert_ne!(code, 0);
-    assert!(err.contains("--issuer") && err.contains("--service-auth"), "{err}");
+    assert!(
+        err.contains("--issuer") && err.contains("--service-auth"),
+        "{err}"
+    );
 
     // basic:USER — the login is kept in the token store for later runs.
     let (code, out, err) = add("b", "basic:alice").await;
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("CRPKI_RSSP_PASSWORD") && !out.contains("crpki login"), "{out}");
+    assert!(
+        out.contains("CRPKI_RSSP_PASSWORD") && !out.contains("crpki login"),
+        "{out}"
+    );
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "b"], &[]).await;
     assert_eq!(code, 4, "no password and no kept login: {err}");
-    assert!(err.contains("CRPKI_RSSP_PASSWORD") && !err.contains("crpki login"), "{err}");
+    assert!(
+        err.contains("CRPKI_RSSP_PASSWORD") && !err.contains("crpki login"),
+        "{err}"
+    );
     let before = sb.stats();
     let pw = [("CRPKI_RSSP_PASSWORD", "alice-password")];
     let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "b"], &pw).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("alice-rsa"), "{out}");
     assert_eq!(delta(before, sb.stats()).logins, 1);
-    assert!(config.join("tokens/b.basic.toml").exists(), "the basic login is kept");
+    assert!(
+        config.join("tokens/b.basic.toml").exists(),
+        "the basic login is kept"
+    );
     let before = sb.stats();
     let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "b"], &[]).await;
     assert_eq!(code, 0, "the kept login serves without the password: {err}");
@@ -430,13 +452,36 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     let doc = dir.path().join("doc.txt");
     std::fs::write(&doc, b"signed through a csc_basic profile").unwrap();
     let doc_s = doc.to_str().unwrap();
-    let (code, _, err) = crpki(&config, &["sign", doc_s, "--profile", "b"], &[("CRPKI_PIN", "1234")]).await;
+    let (code, _, err) = crpki(
+        &config,
+        &["sign", doc_s, "--profile", "b"],
+        &[("CRPKI_PIN", "1234")],
+    )
+    .await;
     assert_eq!(code, 0, "{err}");
     let root = dir.path().join("root.pem");
     std::fs::write(&root, sb.registrar_root().to_pem()).unwrap();
     let verified = Command::new("openssl")
-        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in", &format!("{doc_s}.p7s"), "-content", doc_s])
-        .args(["-CAfile", root.to_str().unwrap(), "-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &format!("{doc_s}.p7s"),
+            "-content",
+            doc_s,
+        ])
+        .args([
+            "-CAfile",
+            root.to_str().unwrap(),
+            "-purpose",
+            "any",
+            "-ignore_critical",
+            "-out",
+            "/dev/null",
+        ])
         .output()
         .expect("openssl not found: install it (apt-get install openssl; scripts/test.sh does it)");
     assert!(verified.status.success(), "{verified:?}");
@@ -444,14 +489,23 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     // env:VAR — the next step is the variable, never `crpki login`.
     let (code, out, err) = add("e", "env:RSSP_TOKEN").await;
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("$RSSP_TOKEN") && !out.contains("crpki login"), "{out}");
+    assert!(
+        out.contains("$RSSP_TOKEN") && !out.contains("crpki login"),
+        "{out}"
+    );
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "e"], &[]).await;
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("RSSP_TOKEN") && !err.contains("crpki login"), "{err}");
+    assert!(
+        err.contains("RSSP_TOKEN") && !err.contains("crpki login"),
+        "{err}"
+    );
     let bad = [("RSSP_TOKEN", "not-a-token")];
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "e"], &bad).await;
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("$RSSP_TOKEN") && !err.contains("crpki login"), "{err}");
+    assert!(
+        err.contains("$RSSP_TOKEN") && !err.contains("crpki login"),
+        "{err}"
+    );
     assert!(!err.contains("not-a-token"), "the token is never shown: {err}");
     let raw = Raw::login(&sb, V2, "bob").await;
     let good = [("RSSP_TOKEN", raw.token.as_str())];
@@ -464,7 +518,10 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "n"], &[]).await;
     assert_eq!(code, 4, "the sandbox wants a token by default: {err}");
-    assert!(err.contains("service_auth none") && !err.contains("crpki login"), "{err}");
+    assert!(
+        err.contains("service_auth none") && !err.contains("crpki login"),
+        "{err}"
+    );
     sb.faults().set(FaultSettings {
         anonymous_user: Some("alice".into()),
         ..Default::default()

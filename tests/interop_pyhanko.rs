@@ -70,7 +70,14 @@ fn venv_python() -> PathBuf {
     }
     run(
         Command::new(building.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
             .arg(REQUIREMENTS),
         "pip install of the pinned pyHanko (needs PyPI the first time)",
     );
@@ -82,7 +89,11 @@ fn venv_python() -> PathBuf {
         // Another run finished first; use its venv.
         let _ = std::fs::remove_dir_all(&building);
     }
-    assert!(venv.join(".complete").exists(), "no complete venv at {}", venv.display());
+    assert!(
+        venv.join(".complete").exists(),
+        "no complete venv at {}",
+        venv.display()
+    );
     python
 }
 
@@ -148,19 +159,23 @@ async fn pyhanko_signs_a_pdf_through_csc_v1_and_validates_it() {
         assert_eq!(r["valid"], true, "{r}");
         assert_eq!(r["trusted"], true, "{r}");
         assert_eq!(r["coverage"], "SignatureCoverageLevel.ENTIRE_FILE", "{r}");
-        assert!(
-            r["signer_subject"].as_str().unwrap().contains("TEST"),
-            "{r}"
-        );
+        assert!(r["signer_subject"].as_str().unwrap().contains("TEST"), "{r}");
         if pss {
             assert_eq!(r["signature_algorithm"], "rsassa_pss", "{r}");
-            assert_eq!(r["pss_salt_length"], 222, "pyHanko asks for the largest salt: {r}");
+            assert_eq!(
+                r["pss_salt_length"], 222,
+                "pyHanko asks for the largest salt: {r}"
+            );
         } else {
             assert_eq!(r["signature_algorithm"], "sha256_rsa", "{r}");
         }
         assert!(outcome.pdf.starts_with(b"%PDF-"), "not a PDF");
         let d = sb.stats();
-        assert_eq!(d.sign_hash_calls - before.sign_hash_calls, 1, "one signHash per PDF");
+        assert_eq!(
+            d.sign_hash_calls - before.sign_hash_calls,
+            1,
+            "one signHash per PDF"
+        );
         assert_eq!(d.signatures - before.signatures, 1);
     }
     sb.shutdown().await;

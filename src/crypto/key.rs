@@ -296,11 +296,14 @@ fn pss_encoding(hash: HashAlgorithm, salt_len: usize) -> Result<&'static sig::Rs
         _ => return Err(Error::unsupported(format!("RSASSA-PSS with {hash}"))),
     };
     let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
-    let enc = *made.get_or_insert_with(Default::default).entry((hash, salt)).or_insert_with(|| {
-        Box::leak(Box::new(
-            base.with_pss_salt_length(sig::RsaPssSaltLength::Custom(salt)),
-        ))
-    });
+    let enc = *made
+        .get_or_insert_with(Default::default)
+        .entry((hash, salt))
+        .or_insert_with(|| {
+            Box::leak(Box::new(
+                base.with_pss_salt_length(sig::RsaPssSaltLength::Custom(salt)),
+            ))
+        });
     Ok(enc)
 }
 
@@ -506,8 +509,11 @@ impl PrivateKey {
         let enc = pss_encoding(hash, salt_len)?;
         let d = aws_digest(digest)?;
         let mut out = vec![0u8; kp.public_modulus_len()];
-        kp.sign_digest(enc, &d, &mut out)
-            .map_err(|_| Error::unsupported(format!("RSASSA-PSS with {hash} and a {salt_len}-byte salt failed")))?;
+        kp.sign_digest(enc, &d, &mut out).map_err(|_| {
+            Error::unsupported(format!(
+                "RSASSA-PSS with {hash} and a {salt_len}-byte salt failed"
+            ))
+        })?;
         Ok(out)
     }
 

@@ -445,5 +445,11 @@ impl CscClient {
 /// service refusing `certInfo`: `501`, or a `400` that says nothing more
 /// specific (not an unknown credential, not the token).
 fn refuses_cert_info(e: &Error) -> bool {
-    matches!(e, Error::Remote { status: 400 | 501, .. })
+    matches!(
+        e,
+        Error::Remote {
+            status: 400 | 501,
+            ..
+        }
+    )
 }

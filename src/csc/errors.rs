@@ -185,7 +185,13 @@ fn body_text(raw: &str) -> String {
                 i = next;
             }
         }
-        for (entity, c) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&amp;", "&")] {
+        for (entity, c) in [
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+            ("&quot;", "\""),
+            ("&#39;", "'"),
+            ("&amp;", "&"),
+        ] {
             text = text.replace(entity, c);
         }
     } else {
@@ -297,22 +303,39 @@ mod tests {
 
     #[test]
     fn text_and_html_bodies_keep_their_status_and_words() {
-        let e = error_from_text("RSSP", "credentials/info", 400, b"Invalid parameter credentialID\n");
+        let e = error_from_text(
+            "RSSP",
+            "credentials/info",
+            400,
+            b"Invalid parameter credentialID\n",
+        );
         assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
         let e = error_from_text("RSSP", "signatures/signHash", 400, b"Invalid parameter signAlgo");
         let shown = e.to_string();
-        assert!(shown.contains("HTTP 400") && shown.contains("Invalid parameter signAlgo"), "{shown}");
+        assert!(
+            shown.contains("HTTP 400") && shown.contains("Invalid parameter signAlgo"),
+            "{shown}"
+        );
         let page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title><style>h1{x:y}</style>\
             <script>var token='x';</script></head><body><h1>Bad &amp; Gateway</h1><p>upstream\n\n down</p></body></html>";
         let e = error_from_text("RSSP", "credentials/info", 502, page);
         assert!(e.is_retryable(), "{e:?}");
         let shown = e.to_string();
-        assert!(shown.contains("HTTP 502") && shown.contains("Bad & Gateway upstream down"), "{shown}");
-        assert!(!shown.contains('<') && !shown.contains("h1{") && !shown.contains("token"), "{shown}");
+        assert!(
+            shown.contains("HTTP 502") && shown.contains("Bad & Gateway upstream down"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains('<') && !shown.contains("h1{") && !shown.contains("token"),
+            "{shown}"
+        );
         let long = "y".repeat(5000);
         let shown = error_from_text("RSSP", "info", 400, long.as_bytes()).to_string();
         assert!(shown.len() < 400, "{}", shown.len());
-        assert!(matches!(error_from_text("RSSP", "info", 404, b" \n"), Error::Protocol { .. }));
+        assert!(matches!(
+            error_from_text("RSSP", "info", 404, b" \n"),
+            Error::Protocol { .. }
+        ));
         let e = reply(501, "not_implemented", Some("certInfo is not supported"));
         assert!(!e.is_retryable(), "501 is not retried: {e:?}");
     }

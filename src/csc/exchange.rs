@@ -136,7 +136,8 @@ impl Exchange {
             }
         };
         let error_body = |r: &Reply| serde_json::from_slice::<ErrorBody>(&r.body).ok();
-        let unavailable = |r: &Reply| reply_error(&self.service, what, r.status, error_body(r).as_ref(), &r.body);
+        let unavailable =
+            |r: &Reply| reply_error(&self.service, what, r.status, error_body(r).as_ref(), &r.body);
         let call = Call {
             service: &self.service,
             what,
@@ -167,7 +168,13 @@ impl Exchange {
                 };
             }
         }
-        reply_error(&self.service, what, refusal.status, refusal.body.as_ref(), &refusal.raw)
+        reply_error(
+            &self.service,
+            what,
+            refusal.status,
+            refusal.body.as_ref(),
+            &refusal.raw,
+        )
     }
 
     /// POSTs a JSON body to a CSC method with the given authentication, the

@@ -164,7 +164,11 @@ impl BasicLoginSource {
     }
 
     fn build(client: CscClient, user: String, password: Option<Secret>, store: StoredAs) -> Self {
-        let login = Arc::new(BasicLogin { client, user, password });
+        let login = Arc::new(BasicLogin {
+            client,
+            user,
+            password,
+        });
         Self {
             cache: TokenCache::with_renewer(login.clone(), store),
             login,
@@ -391,7 +395,11 @@ pub fn for_profile(
 ) -> Result<Arc<dyn AccessTokenSource>> {
     let name = &profile.name;
     let source: Arc<dyn AccessTokenSource> = match &profile.rssp.service_auth {
-        ServiceAuth::GbizLogin => return Ok(Arc::new(Authenticator::for_profile(profile, store)?.token_cache())),
+        ServiceAuth::GbizLogin => {
+            return Ok(Arc::new(
+                Authenticator::for_profile(profile, store)?.token_cache(),
+            ));
+        }
         ServiceAuth::CscBasic {
             user,
             password: stored,

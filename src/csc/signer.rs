@@ -433,7 +433,9 @@ pub async fn connect_signer(
 /// parameter hash`), as services that pin hashes for SCAL 1 too answer.
 fn asks_for_hashes(e: &Error) -> bool {
     let Error::Remote {
-        status: 400, description, ..
+        status: 400,
+        description,
+        ..
     } = e
     else {
         return false;

@@ -334,7 +334,10 @@ impl Profile {
         if self.rssp.service_auth.uses_gbiz() && self.oidc.issuer.trim().is_empty() {
             return Err(missing("oidc.issuer"));
         }
-        let needs_client = matches!(self.rssp.service_auth, ServiceAuth::GbizLogin | ServiceAuth::RsspOauth2);
+        let needs_client = matches!(
+            self.rssp.service_auth,
+            ServiceAuth::GbizLogin | ServiceAuth::RsspOauth2
+        );
         if needs_client && self.oidc.client_id.trim().is_empty() {
             return Err(missing("oidc.client_id"));
         }

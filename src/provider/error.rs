@@ -332,9 +332,9 @@ pub fn status_code(err: &ProviderError, api: Api) -> u32 {
             Error::Config { .. } => NTE_KEYSET_NOT_DEF,
             Error::InteractionRequired { .. } => NTE_SILENT_CONTEXT,
             Error::Cancelled { .. } => SCARD_W_CANCELLED_BY_USER,
-            Error::Unauthenticated { .. } | Error::ServiceAuthRefused { .. } | Error::AuthorizationInvalid { .. } => {
-                NTE_PERM
-            }
+            Error::Unauthenticated { .. }
+            | Error::ServiceAuthRefused { .. }
+            | Error::AuthorizationInvalid { .. } => NTE_PERM,
             Error::WrongPassword { .. } | Error::InvalidOtp { .. } => SCARD_W_WRONG_CHV,
             Error::CredentialUnusable { .. } => NTE_BAD_KEY_STATE,
             Error::ServiceUnavailable { .. } => NTE_DEVICE_NOT_READY,

@@ -217,7 +217,12 @@ impl Shared {
     /// `auth/login` or `oauth2/token`, or a GビズID-style OIDC access token.
     pub fn authenticate(&self, headers: &HeaderMap) -> ApiResult<Caller> {
         if headers.get(axum::http::header::AUTHORIZATION).is_none() {
-            if let Some(user) = self.faults.get().anonymous_user.filter(|u| self.user(u).is_some()) {
+            if let Some(user) = self
+                .faults
+                .get()
+                .anonymous_user
+                .filter(|u| self.user(u).is_some())
+            {
                 return Ok(Caller {
                     user,
                     credential_token: None,
@@ -483,7 +488,8 @@ impl Shared {
         if req.sign_algo.is_empty() {
             return Err(ApiError::missing_param("signAlgo"));
         }
-        let (algorithm, pss_salt) = parse_sign_algo(req.sign_algo, req.hash_algorithm_oid, req.sign_algo_params)?;
+        let (algorithm, pss_salt) =
+            parse_sign_algo(req.sign_algo, req.hash_algorithm_oid, req.sign_algo_params)?;
         if !algorithm.fits(&cred.key.info()) {
             return Err(ApiError::invalid_param("signAlgo"));
         }

@@ -33,7 +33,10 @@ pub(crate) use super::rssp::{auth_login, auth_revoke};
 /// `hashes` → `hash`, `hashAlgorithmOID` → `hashAlgo`.
 fn v1_names(mut e: ApiError) -> ApiError {
     let mut d = e.description.replace("hashAlgorithmOID", "hashAlgo");
-    for (v2, v1) in [("parameter hashes", "parameter hash"), ("of hashes", "of hash values")] {
+    for (v2, v1) in [
+        ("parameter hashes", "parameter hash"),
+        ("of hashes", "of hash values"),
+    ] {
         d = d.replace(v2, v1);
     }
     e.description = d;
@@ -105,7 +108,8 @@ pub(crate) async fn credentials_info(
         multisign: v2.multisign,
         lang: v2.lang,
     };
-    let mut body = serde_json::to_value(&info).map_err(|_| ApiError::server_error("encoding credentials/info"))?;
+    let mut body =
+        serde_json::to_value(&info).map_err(|_| ApiError::server_error("encoding credentials/info"))?;
     if s.faults.get().v1_quirks {
         // As some v1 services answer: no `multisign`, no `authMode`, `SCAL`
         // as a number.

@@ -345,13 +345,22 @@ mod tests {
         let quirky: V1CredentialInfo =
             serde_json::from_str(&format!(r#"{{{key},"SCAL":2,"PIN":{{"presence":"true"}}}}"#)).unwrap();
         assert_eq!(quirky.scal, "2");
-        assert_eq!(quirky.multisign, 1, "a missing multisign is one signature per authorization");
+        assert_eq!(
+            quirky.multisign, 1,
+            "a missing multisign is one signature per authorization"
+        );
         assert_eq!(inferred_auth_mode(&quirky), "explicit");
-        let as_text: V1CredentialInfo =
-            serde_json::from_str(&format!(r#"{{{key},"SCAL":"1","authMode":"explicit","multisign":5}}"#)).unwrap();
+        let as_text: V1CredentialInfo = serde_json::from_str(&format!(
+            r#"{{{key},"SCAL":"1","authMode":"explicit","multisign":5}}"#
+        ))
+        .unwrap();
         assert_eq!((as_text.scal.as_str(), as_text.multisign), ("1", 5));
         let silent: V1CredentialInfo = serde_json::from_str(&format!(r#"{{{key}}}"#)).unwrap();
-        assert_eq!(inferred_auth_mode(&silent), "", "no mode and no PIN/OTP: unknown, not implicit");
+        assert_eq!(
+            inferred_auth_mode(&silent),
+            "",
+            "no mode and no PIN/OTP: unknown, not implicit"
+        );
         assert!(serde_json::from_str::<V1CredentialInfo>(&format!(r#"{{{key},"SCAL":true}}"#)).is_err());
     }
 

@@ -1,6 +1,9 @@
 //! Fault injection: added latency, a rate of `503 temporarily_unavailable`,
 //! dropped connections, malformed JSON replies, and early expiry of tokens
-//! and SADs. Switched per run through [`SandboxConfig::faults`](super::SandboxConfig),
+//! and SADs; and the behaviours of other services, to test a client
+//! against: `certInfo` refused (501 or 400), error replies in plain text
+//! or HTML, CSC v1 `credentials/info` quirks, hash pinning required for
+//! SCAL 1, no service authorization. Switched per run through [`SandboxConfig::faults`](super::SandboxConfig),
 //! the [`FaultControl`] handle, or `POST /admin/faults` on loopback.
 //!
 //! The admin endpoints (`/admin/...`) are never faulty themselves, so a test

@@ -507,6 +507,12 @@ async fn profiles_without_gbiz_work_through_the_cli() {
         "{err}"
     );
     assert!(!err.contains("not-a-token"), "the token is never shown: {err}");
+    let (code, _, err) = crpki(&config, &["login", "--profile", "e"], &[]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not log in with GビズID") && err.contains("$RSSP_TOKEN"),
+        "{err}"
+    );
     let raw = Raw::login(&sb, V2, "bob").await;
     let good = [("RSSP_TOKEN", raw.token.as_str())];
     let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "e"], &good).await;

@@ -445,11 +445,5 @@ impl CscClient {
 /// service refusing `certInfo`: `501`, or a `400` that says nothing more
 /// specific (not an unknown credential, not the token).
 fn refuses_cert_info(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Remote {
-            status: 400 | 501,
-            ..
-        }
-    )
+    matches!(super::errors::refusal(e), Some((400 | 501, _)))
 }

@@ -153,7 +153,40 @@ pub(crate) fn error_from_text(service: &str, method: &str, status: u16, body: &[
         error: format!("HTTP {status}"),
         error_description: Some(text),
     };
-    error_from_reply(service, method, status, Some(&body))
+    match error_from_reply(service, method, status, Some(&body)) {
+        // Nothing more specific: a protocol error that shows the text.
+        Error::Remote {
+            service,
+            status,
+            description,
+            ..
+        } => Error::Protocol {
+            service,
+            detail: format!("{method} {ANSWERED_HTTP}{status}: {description}"),
+        },
+        other => other,
+    }
+}
+
+/// How [`error_from_text`] starts the status in a [`Error::Protocol`] detail.
+const ANSWERED_HTTP: &str = "answered HTTP ";
+
+/// The status and text of a refusal that no more specific error took: an
+/// [`Error::Remote`], or the [`Error::Protocol`] of a non-JSON body. What
+/// the callers that recognise a refusal by its status and words read
+/// (`certInfo` refused, hashes asked for).
+pub(crate) fn refusal(e: &Error) -> Option<(u16, &str)> {
+    match e {
+        Error::Remote {
+            status, description, ..
+        } => Some((*status, description.as_str())),
+        Error::Protocol { detail, .. } => {
+            let rest = &detail[detail.find(ANSWERED_HTTP)? + ANSWERED_HTTP.len()..];
+            let (status, text) = rest.split_once(": ")?;
+            Some((status.parse().ok()?, text))
+        }
+        _ => None,
+    }
 }
 
 /// The readable text of a plain-text or HTML body, shortened.
@@ -316,6 +349,7 @@ mod tests {
             shown.contains("HTTP 400") && shown.contains("Invalid parameter signAlgo"),
             "{shown}"
         );
+        assert_eq!(refusal(&e), Some((400, "Invalid parameter signAlgo")));
         let page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title><style>h1{x:y}</style>\
             <script>var token='x';</script></head><body><h1>Bad &amp; Gateway</h1><p>upstream\n\n down</p></body></html>";
         let e = error_from_text("RSSP", "credentials/info", 502, page);

@@ -198,11 +198,13 @@ impl Exchange {
                     .await?
                     .map_err(|r| {
                         if r.rejects_token() {
-                            Error::ServiceAuthRefused {
+                            Error::Unauthenticated {
                                 detail: format!(
-                                    "{} wants an authorization for {method}, and none is sent (service_auth none); \
-                                     choose basic:USER, env:VAR or oauth2 with `crpki profile edit NAME --service-auth`",
-                                    self.service
+                                    "{} wants an authorization for {method}, and none is sent (service_auth \
+                                     none){}choose basic:USER, env:VAR or oauth2 with `crpki profile edit NAME \
+                                     --service-auth`",
+                                    self.service,
+                                    crate::error::NEXT_STEP
                                 ),
                                 source: Some(Box::new(self.refusal_error(method, &r, bearer))),
                             }

@@ -25,7 +25,7 @@ use super::oauth::ServiceToken;
 use crate::auth::{
     AccessTokenSource, Authenticator, BrowserLauncher, EnvTokenSource, TokenCache, TokenRenewer,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, NEXT_STEP, Result};
 use crate::profile::{Profile, ServiceAuth, TokenStore, Tokens};
 use crate::secret::Secret;
 
@@ -384,8 +384,8 @@ impl AccessTokenSource for RsspOAuth2Source {
 ///   `Authorization`, see [`CscClient::without_service_authorization`]).
 ///
 /// The sources but the GビズID login's say the next step of their mode
-/// ([`next_step`]) when the service refuses them
-/// ([`Error::ServiceAuthRefused`]), and `csc_basic` keeps its login in
+/// ([`next_step`]) when the service refuses them (an
+/// [`Error::Unauthenticated`] whose detail names it), and `csc_basic` keeps its login in
 /// `store` under `<profile>.basic`.
 pub fn for_profile(
     profile: &Profile,
@@ -404,17 +404,27 @@ pub fn for_profile(
             user,
             password: stored,
         } => {
+            let key = format!("{name}.basic");
             let password = match (password, stored) {
                 (Some(p), _) => Some(p),
                 (None, Some(r)) => Some(r.resolve(&format!("RSSP password of profile {name}"))?),
-                (None, None) => None,
+                // Without a password only a kept login can serve.
+                (None, None) if store.load(&key)?.is_some() => None,
+                (None, None) => {
+                    return Err(Error::InteractionRequired {
+                        detail: format!(
+                            "the RSSP password of user {user} (profile {name}); {}",
+                            next_step(profile)
+                        ),
+                    });
+                }
             };
             Arc::new(BasicLoginSource::with_store(
                 CscClient::for_profile(profile)?,
                 user.clone(),
                 password,
                 store,
-                format!("{name}.basic"),
+                key,
             ))
         }
         ServiceAuth::RsspOauth2 => Arc::new(
@@ -464,7 +474,7 @@ pub fn next_step(profile: &Profile) -> String {
 }
 
 /// A token source whose "not authenticated" errors say the next step of
-/// the profile's mode ([`Error::ServiceAuthRefused`]) instead of `crpki login`.
+/// the profile's mode (after [`NEXT_STEP`]) instead of `crpki login`.
 struct NextStep {
     inner: Arc<dyn AccessTokenSource>,
     step: String,
@@ -479,10 +489,12 @@ impl fmt::Debug for NextStep {
 impl NextStep {
     fn explain(&self, e: Error) -> Error {
         match e {
-            Error::Unauthenticated { detail, source } => Error::ServiceAuthRefused {
-                detail: format!("{detail}; {}", self.step),
-                source,
-            },
+            Error::Unauthenticated { detail, source } if !detail.contains(NEXT_STEP) => {
+                Error::Unauthenticated {
+                    detail: format!("{detail}{NEXT_STEP}{}", self.step),
+                    source,
+                }
+            }
             Error::InteractionRequired { detail } => Error::InteractionRequired {
                 detail: format!("{detail}; {}", self.step),
             },

@@ -432,12 +432,7 @@ pub async fn connect_signer(
 /// the `hash`/`hashes` parameter (`Missing (or invalid type) array
 /// parameter hash`), as services that pin hashes for SCAL 1 too answer.
 fn asks_for_hashes(e: &Error) -> bool {
-    let Error::Remote {
-        status: 400,
-        description,
-        ..
-    } = e
-    else {
+    let Some((400, description)) = super::errors::refusal(e) else {
         return false;
     };
     description

@@ -330,8 +330,13 @@ impl Profile {
             detail: format!("profile {}: {field} is empty", self.name),
         };
         // Only the GビズID login needs the OpenID provider; the RSSP's own
-        // OAuth2 server needs a client id, its issuer is the RSSP.
-        if self.rssp.service_auth.uses_gbiz() && self.oidc.issuer.trim().is_empty() {
+        // OAuth2 server needs a client id, its issuer is the RSSP. Other
+        // modes may leave the OpenID section empty, but not half-filled:
+        // a client id names a provider.
+        let oauth2 = self.rssp.service_auth == ServiceAuth::RsspOauth2;
+        let names_client = !self.oidc.client_id.trim().is_empty();
+        let needs_issuer = self.rssp.service_auth.uses_gbiz() || (names_client && !oauth2);
+        if needs_issuer && self.oidc.issuer.trim().is_empty() {
             return Err(missing("oidc.issuer"));
         }
         let needs_client = matches!(

@@ -36,7 +36,7 @@
 //! | `Config` (no signer configured, bad config file) | `NTE_KEYSET_NOT_DEF` |
 //! | `InteractionRequired` (login or approval needed, caller asked for silence) | `NTE_SILENT_CONTEXT` |
 //! | `Cancelled` (user cancelled, approval timed out) | `SCARD_W_CANCELLED_BY_USER` |
-//! | `Unauthenticated`, `ServiceAuthRefused`, `AuthorizationInvalid` | `NTE_PERM` |
+//! | `Unauthenticated`, `AuthorizationInvalid` | `NTE_PERM` |
 //! | `WrongPassword`, `InvalidOtp` | `SCARD_W_WRONG_CHV` |
 //! | `CredentialUnusable` (locked, disabled, revoked) | `NTE_BAD_KEY_STATE` |
 //! | `ServiceUnavailable` (network, 5xx, timeouts) | `NTE_DEVICE_NOT_READY` |
@@ -332,9 +332,7 @@ pub fn status_code(err: &ProviderError, api: Api) -> u32 {
             Error::Config { .. } => NTE_KEYSET_NOT_DEF,
             Error::InteractionRequired { .. } => NTE_SILENT_CONTEXT,
             Error::Cancelled { .. } => SCARD_W_CANCELLED_BY_USER,
-            Error::Unauthenticated { .. }
-            | Error::ServiceAuthRefused { .. }
-            | Error::AuthorizationInvalid { .. } => NTE_PERM,
+            Error::Unauthenticated { .. } | Error::AuthorizationInvalid { .. } => NTE_PERM,
             Error::WrongPassword { .. } | Error::InvalidOtp { .. } => SCARD_W_WRONG_CHV,
             Error::CredentialUnusable { .. } => NTE_BAD_KEY_STATE,
             Error::ServiceUnavailable { .. } => NTE_DEVICE_NOT_READY,

@@ -227,7 +227,6 @@ impl From<Error> for Failure {
             Error::BadSignature { .. } | Error::ContentModified | Error::Untrusted(_) => 3,
             Error::WrongPassword { .. }
             | Error::Unauthenticated { .. }
-            | Error::ServiceAuthRefused { .. }
             | Error::InvalidOtp { .. }
             | Error::InteractionRequired { .. } => 4,
             _ => 1,

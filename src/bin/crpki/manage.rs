@@ -374,6 +374,13 @@ pub fn config(ctx: &Context, command: ConfigCommand) -> CliResult {
 
 pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
     let profile = ctx.resolved_profile()?;
+    if !profile.rssp.service_auth.uses_gbiz() {
+        let step = crpki::csc::service_auth::next_step(&profile);
+        return Err(fail(format!(
+            "profile {} does not log in with GビズID: {step}",
+            profile.name
+        )));
+    }
     let auth = Authenticator::for_profile(&profile, Arc::new(ctx.store.token_store()))?;
     let options = LoginOptions {
         prompt: args.prompt_login.then(|| "login".to_owned()),

@@ -363,6 +363,11 @@ async fn hash_pinning_for_scal_1_is_followed() {
     sb.shutdown().await;
 }
 
+/// `text` names `step` as what to do, and not `crpki login`.
+fn names_step(text: &str, step: &str) {
+    assert!(text.contains(step) && !text.contains("crpki login"), "{text}");
+}
+
 /// `crpki` with its own config directory, as a user runs it.
 async fn crpki(config: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_crpki"));
@@ -423,16 +428,10 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     // basic:USER — the login is kept in the token store for later runs.
     let (code, out, err) = add("b", "basic:alice").await;
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("CRPKI_RSSP_PASSWORD") && !out.contains("crpki login"),
-        "{out}"
-    );
+    names_step(&out, "CRPKI_RSSP_PASSWORD");
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "b"], &[]).await;
     assert_eq!(code, 4, "no password and no kept login: {err}");
-    assert!(
-        err.contains("CRPKI_RSSP_PASSWORD") && !err.contains("crpki login"),
-        "{err}"
-    );
+    names_step(&err, "CRPKI_RSSP_PASSWORD");
     let before = sb.stats();
     let pw = [("CRPKI_RSSP_PASSWORD", "alice-password")];
     let (code, out, err) = crpki(&config, &["certs", "list", "--profile", "b"], &pw).await;
@@ -489,23 +488,14 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     // env:VAR — the next step is the variable, never `crpki login`.
     let (code, out, err) = add("e", "env:RSSP_TOKEN").await;
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("$RSSP_TOKEN") && !out.contains("crpki login"),
-        "{out}"
-    );
+    names_step(&out, "$RSSP_TOKEN");
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "e"], &[]).await;
     assert_eq!(code, 4, "{err}");
-    assert!(
-        err.contains("RSSP_TOKEN") && !err.contains("crpki login"),
-        "{err}"
-    );
+    names_step(&err, "RSSP_TOKEN");
     let bad = [("RSSP_TOKEN", "not-a-token")];
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "e"], &bad).await;
     assert_eq!(code, 4, "{err}");
-    assert!(
-        err.contains("$RSSP_TOKEN") && !err.contains("crpki login"),
-        "{err}"
-    );
+    names_step(&err, "$RSSP_TOKEN");
     assert!(!err.contains("not-a-token"), "the token is never shown: {err}");
     let (code, _, err) = crpki(&config, &["login", "--profile", "e"], &[]).await;
     assert_eq!(code, 1, "{err}");
@@ -524,10 +514,7 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = crpki(&config, &["certs", "list", "--profile", "n"], &[]).await;
     assert_eq!(code, 4, "the sandbox wants a token by default: {err}");
-    assert!(
-        err.contains("service_auth none") && !err.contains("crpki login"),
-        "{err}"
-    );
+    names_step(&err, "service_auth none");
     sb.faults().set(FaultSettings {
         anonymous_user: Some("alice".into()),
         ..Default::default()

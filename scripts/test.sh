@@ -25,6 +25,8 @@ have cc || need_pkgs+=(build-essential)
 have curl || need_pkgs+=(curl ca-certificates)
 # tests/cli.rs types a password under a pseudo-terminal through python3.
 have python3 || need_pkgs+=(python3)
+# tests/interop_pyhanko.rs makes a venv for pyHanko (Debian ships venv and ensurepip apart).
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 # The Windows installer's test (tests/wine_msi.rs): wixl packs, msiinfo reads.
 have wixl || need_pkgs+=(wixl)
 have msiinfo || need_pkgs+=(msitools)

@@ -13,6 +13,20 @@ use crate::alg::HashAlgorithm;
 /// A boxed error used as the `source` of a variant.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// What separates an [`Error::Unauthenticated`] detail from the next step
+/// it names itself, for service authorizations other than `crpki login`
+/// (a token in an environment variable, a password, no authorization):
+/// such a detail is shown without "(run `crpki login`)".
+pub const NEXT_STEP: &str = "; next step: ";
+
+fn login_hint(detail: &str) -> &'static str {
+    if detail.contains(NEXT_STEP) {
+        ""
+    } else {
+        " (run `crpki login`)"
+    }
+}
+
 /// Shorthand for `Result<T, crpki::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -185,8 +199,10 @@ pub enum Error {
     #[error("certificate not trusted: {0}")]
     Untrusted(TrustFailure),
 
-    /// The user is not (or no longer) authenticated: log in again.
-    #[error("not authenticated: {detail} (run `crpki login`)")]
+    /// The user is not (or no longer) authenticated: log in again (or,
+    /// for profiles that do not log in with `crpki login`, do the next step
+    /// the detail names after [`NEXT_STEP`]).
+    #[error("not authenticated: {detail}{}", login_hint(detail))]
     Unauthenticated {
         /// Why (expired token, revoked token, …).
         detail: String,

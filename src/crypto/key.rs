@@ -280,6 +280,33 @@ fn aws_digest(digest: &Digest) -> Result<aws_lc_rs::digest::Digest> {
     })
 }
 
+/// The signing encoding of RSASSA-PSS with `hash` and a salt of `salt_len`
+/// bytes. aws-lc-rs takes encodings by `'static` reference, so each one
+/// asked for is made once and kept: at most one per hash and salt length
+/// (a few hundred for the largest keys), never freed.
+fn pss_encoding(hash: HashAlgorithm, salt_len: usize) -> Result<&'static sig::RsaSignatureEncoding> {
+    type Table = std::collections::HashMap<(HashAlgorithm, u16), &'static sig::RsaSignatureEncoding>;
+    static MADE: Mutex<Option<Table>> = Mutex::new(None);
+    let salt = u16::try_from(salt_len).map_err(|_| Error::unsupported("an RSASSA-PSS salt that long"))?;
+    let base = match hash {
+        HashAlgorithm::Sha256 => sig::RSA_PSS_SHA256,
+        HashAlgorithm::Sha384 => sig::RSA_PSS_SHA384,
+        HashAlgorithm::Sha512 => sig::RSA_PSS_SHA512,
+        #[allow(unreachable_patterns)]
+        _ => return Err(Error::unsupported(format!("RSASSA-PSS with {hash}"))),
+    };
+    let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
+    let enc = *made
+        .get_or_insert_with(Default::default)
+        .entry((hash, salt))
+        .or_insert_with(|| {
+            Box::leak(Box::new(
+                base.with_pss_salt_length(sig::RsaPssSaltLength::Custom(salt)),
+            ))
+        });
+    Ok(enc)
+}
+
 fn verification_algorithm(
     alg: SignatureAlgorithm,
     salt: PssSalt,
@@ -457,6 +484,37 @@ impl PrivateKey {
             .iter()
             .map(|d| self.sign_checked(algorithm, d))
             .collect()
+    }
+
+    /// Signs one digest with RSASSA-PSS (MGF1 with the digest's hash) and a
+    /// salt of exactly `salt_len` bytes, from 0 up to the largest the key
+    /// allows (`emLen - hLen - 2`: 222 for RSA-2048 with SHA-256). Other CSC
+    /// clients ask for other salts than the hash length crpki uses (pyHanko
+    /// asks for the largest), and a service must sign with the salt the
+    /// signature's parameters name. Not an RSA key, or a salt too long, is
+    /// [`Error::Unsupported`].
+    pub(crate) fn sign_digest_pss_salt(&self, digest: &Digest, salt_len: usize) -> Result<Vec<u8>> {
+        let Inner::Rsa(kp) = &self.inner else {
+            return Err(Error::unsupported("RSASSA-PSS with a key that is not RSA"));
+        };
+        let hash = digest.algorithm();
+        let em_len = (self.info().bits as usize).saturating_sub(1).div_ceil(8);
+        let max = em_len.saturating_sub(hash.output_len() + 2);
+        if salt_len > max {
+            return Err(Error::unsupported(format!(
+                "an RSASSA-PSS salt of {salt_len} bytes with a {} key and {hash} (at most {max})",
+                self.info()
+            )));
+        }
+        let enc = pss_encoding(hash, salt_len)?;
+        let d = aws_digest(digest)?;
+        let mut out = vec![0u8; kp.public_modulus_len()];
+        kp.sign_digest(enc, &d, &mut out).map_err(|_| {
+            Error::unsupported(format!(
+                "RSASSA-PSS with {hash} and a {salt_len}-byte salt failed"
+            ))
+        })?;
+        Ok(out)
     }
 
     /// Signs one digest whose batch was checked.

@@ -95,6 +95,16 @@ impl CscClient {
     /// method.
     pub fn with_token_source(mut self, tokens: Arc<dyn AccessTokenSource>) -> Self {
         self.ex.tokens = Some(tokens);
+        self.ex.anonymous = false;
+        self
+    }
+
+    /// Sends no service authorization: the methods that need the service
+    /// token go without an `Authorization` header, for services that need
+    /// none (profile mode `none`). A token source set later takes over.
+    pub fn without_service_authorization(mut self) -> Self {
+        self.ex.tokens = None;
+        self.ex.anonymous = true;
         self
     }
 
@@ -274,11 +284,22 @@ impl CscClient {
     /// otherwise one `credentials/info` per credential).
     pub async fn list_credentials(&self) -> Result<Vec<CredentialDescription>> {
         let ids = match self.wire.list_with_infos() {
-            Some(body) => {
-                let r: CredentialsListResponse = self
+            Some(mut body) => {
+                let method = "credentials/list";
+                let r: CredentialsListResponse = match self
                     .ex
-                    .post_json("credentials/list", &body, RequestFlags::READ, Bearer::Service)
-                    .await?;
+                    .post_json(method, &body, RequestFlags::READ, Bearer::Service)
+                    .await
+                {
+                    Err(e) if refuses_cert_info(&e) => {
+                        tracing::debug!(target: "crpki::csc", "{method} refused certInfo ({e}); asking without it");
+                        body.cert_info = None;
+                        self.ex
+                            .post_json(method, &body, RequestFlags::READ, Bearer::Service)
+                            .await?
+                    }
+                    other => other?,
+                };
                 match listed_descriptions(&self.ex.service, r)? {
                     Ok(all) => return Ok(all),
                     Err(ids) => ids,
@@ -294,9 +315,11 @@ impl CscClient {
     }
 
     /// `credentials/info` with the certificate chain, certificate details
-    /// and authorization details.
+    /// and authorization details. A service that refuses `certInfo` (some
+    /// answer `501` or `400` to it) is asked once more without it: the
+    /// certificate itself says what `certInfo` would have.
     pub async fn credential_info(&self, credential_id: &str) -> Result<CredentialDescription> {
-        let body = CredentialsInfoRequest {
+        let mut body = CredentialsInfoRequest {
             credential_id: credential_id.to_owned(),
             certificates: Some("chain".into()),
             cert_info: Some(true),
@@ -306,10 +329,20 @@ impl CscClient {
         let method = "credentials/info";
         let result = async {
             let flags = RequestFlags::READ;
-            let bytes = self
+            let bytes = match self
                 .ex
                 .post_body(method, &body, flags, Bearer::Service, None)
-                .await?;
+                .await
+            {
+                Err(e) if refuses_cert_info(&e) => {
+                    tracing::debug!(target: "crpki::csc", "{method} refused certInfo ({e}); asking without it");
+                    body.cert_info = None;
+                    self.ex
+                        .post_body(method, &body, flags, Bearer::Service, None)
+                        .await?
+                }
+                other => other?,
+            };
             self.wire.describe(&self.ex.service, credential_id, &bytes)
         }
         .await;
@@ -406,4 +439,11 @@ impl CscClient {
             })
             .collect()
     }
+}
+
+/// Whether a refused `credentials/info` or `credentials/list` may be the
+/// service refusing `certInfo`: `501`, or a `400` that says nothing more
+/// specific (not an unknown credential, not the token).
+fn refuses_cert_info(e: &Error) -> bool {
+    matches!(super::errors::refusal(e), Some((400 | 501, _)))
 }

@@ -23,7 +23,8 @@ fn words(description: &str) -> Vec<String> {
 ///
 /// | reply | error |
 /// |---|---|
-/// | 5xx, 429, `temporarily_unavailable`, `server_error` | [`Error::ServiceUnavailable`] (retryable) |
+/// | 5xx but 501, 429, `temporarily_unavailable`, `server_error` | [`Error::ServiceUnavailable`] (retryable) |
+/// | 501 | as a 4xx below: never retried |
 /// | 401, `invalid_token`, `expired_token`, `authentication_error` | [`Error::Unauthenticated`] |
 /// | `invalid_otp`, `invalid_pin`, `invalid_authentication_data`, or a description about the PIN/OTP | [`Error::InvalidOtp`] |
 /// | a description about the SAD ("SAD expired", "Invalid parameter SAD"), `invalid_grant` from a credential-scope token request | [`Error::AuthorizationInvalid`] |
@@ -31,7 +32,7 @@ fn words(description: &str) -> Vec<String> {
 /// | a description about the `credentialID` | [`Error::NotFound`] |
 /// | `invalid_client`, `unauthorized_client` | [`Error::Config`] |
 /// | `access_denied` | [`Error::Cancelled`] |
-/// | a 4xx without a readable error body | [`Error::Protocol`] |
+/// | a 4xx without a body | [`Error::Protocol`] |
 /// | anything else | [`Error::Remote`] with the code, description and status |
 pub fn error_from_reply(service: &str, method: &str, status: u16, body: Option<&ErrorBody>) -> Error {
     let code = body.map(|b| sanitize(&b.error)).unwrap_or_default();
@@ -48,7 +49,9 @@ pub fn error_from_reply(service: &str, method: &str, status: u16, body: Option<&
         format!("{code}: {description}")
     };
 
-    if status >= 500
+    // 501: the service does not implement what was asked (a request
+    // option, a method); asking again will not change that.
+    if (status >= 500 && status != 501)
         || status == 429
         || matches!(lower_code.as_str(), "temporarily_unavailable" | "server_error")
     {
@@ -130,6 +133,109 @@ pub fn error_from_reply(service: &str, method: &str, status: u16, body: Option<&
         code,
         description,
     }
+}
+
+/// Longest text of a non-JSON error body kept in a message.
+const MAX_BODY_TEXT: usize = 200;
+
+/// Maps an error reply whose body is not the CSC JSON error (plain text,
+/// an HTML page from a gateway or servlet container) as
+/// [`error_from_reply`] does, with `HTTP <status>` as the code and the
+/// body's text as the description: tags, scripts and styles left out,
+/// white space collapsed, control characters removed, cut at 200
+/// characters. An empty body is [`Error::Protocol`].
+pub(crate) fn error_from_text(service: &str, method: &str, status: u16, body: &[u8]) -> Error {
+    let text = body_text(&String::from_utf8_lossy(body));
+    if text.is_empty() {
+        return error_from_reply(service, method, status, None);
+    }
+    let body = ErrorBody {
+        error: format!("HTTP {status}"),
+        error_description: Some(text),
+    };
+    match error_from_reply(service, method, status, Some(&body)) {
+        // Nothing more specific: a protocol error that shows the text.
+        Error::Remote {
+            service,
+            status,
+            description,
+            ..
+        } => Error::Protocol {
+            service,
+            detail: format!("{method} {ANSWERED_HTTP}{status}: {description}"),
+        },
+        other => other,
+    }
+}
+
+/// How [`error_from_text`] starts the status in a [`Error::Protocol`] detail.
+const ANSWERED_HTTP: &str = "answered HTTP ";
+
+/// The status and text of a refusal that no more specific error took: an
+/// [`Error::Remote`], or the [`Error::Protocol`] of a non-JSON body. What
+/// the callers that recognise a refusal by its status and words read
+/// (`certInfo` refused, hashes asked for).
+pub(crate) fn refusal(e: &Error) -> Option<(u16, &str)> {
+    match e {
+        Error::Remote {
+            status, description, ..
+        } => Some((*status, description.as_str())),
+        Error::Protocol { detail, .. } => {
+            let rest = &detail[detail.find(ANSWERED_HTTP)? + ANSWERED_HTTP.len()..];
+            let (status, text) = rest.split_once(": ")?;
+            Some((status.parse().ok()?, text))
+        }
+        _ => None,
+    }
+}
+
+/// The readable text of a plain-text or HTML body, shortened.
+fn body_text(raw: &str) -> String {
+    let looks_html = raw.trim_start().starts_with('<');
+    let mut text = String::with_capacity(raw.len().min(4096));
+    if looks_html {
+        let lower = raw.to_ascii_lowercase();
+        let mut i = 0;
+        while i < raw.len() {
+            let rest = &lower[i..];
+            if rest.starts_with('<') {
+                // <script> and <style> hold no message.
+                let skip_to = ["script", "style"].iter().find_map(|t| {
+                    rest[1..]
+                        .starts_with(t)
+                        .then(|| rest.find(&format!("</{t}")).map(|e| i + e))
+                        .flatten()
+                });
+                let from = skip_to.unwrap_or(i);
+                match lower[from..].find('>') {
+                    Some(end) => i = from + end + 1,
+                    None => break,
+                }
+                text.push(' ');
+            } else {
+                let next = rest.find('<').map_or(raw.len(), |n| i + n);
+                text.push_str(&raw[i..next]);
+                i = next;
+            }
+        }
+        for (entity, c) in [
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+            ("&quot;", "\""),
+            ("&#39;", "'"),
+            ("&amp;", "&"),
+        ] {
+            text = text.replace(entity, c);
+        }
+    } else {
+        text.push_str(raw);
+    }
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = sanitize(&collapsed).chars().take(MAX_BODY_TEXT).collect();
+    if collapsed.chars().count() > MAX_BODY_TEXT {
+        short.push('…');
+    }
+    short
 }
 
 #[cfg(test)]
@@ -226,6 +332,46 @@ mod tests {
             error_from_reply("RSSP", "oauth2/token", 400, Some(&grant)),
             Error::AuthorizationInvalid { .. }
         ));
+    }
+
+    #[test]
+    fn text_and_html_bodies_keep_their_status_and_words() {
+        let e = error_from_text(
+            "RSSP",
+            "credentials/info",
+            400,
+            b"Invalid parameter credentialID\n",
+        );
+        assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+        let e = error_from_text("RSSP", "signatures/signHash", 400, b"Invalid parameter signAlgo");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("HTTP 400") && shown.contains("Invalid parameter signAlgo"),
+            "{shown}"
+        );
+        assert_eq!(refusal(&e), Some((400, "Invalid parameter signAlgo")));
+        let page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title><style>h1{x:y}</style>\
+            <script>var token='x';</script></head><body><h1>Bad &amp; Gateway</h1><p>upstream\n\n down</p></body></html>";
+        let e = error_from_text("RSSP", "credentials/info", 502, page);
+        assert!(e.is_retryable(), "{e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("HTTP 502") && shown.contains("Bad & Gateway upstream down"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains('<') && !shown.contains("h1{") && !shown.contains("token"),
+            "{shown}"
+        );
+        let long = "y".repeat(5000);
+        let shown = error_from_text("RSSP", "info", 400, long.as_bytes()).to_string();
+        assert!(shown.len() < 400, "{}", shown.len());
+        assert!(matches!(
+            error_from_text("RSSP", "info", 404, b" \n"),
+            Error::Protocol { .. }
+        ));
+        let e = reply(501, "not_implemented", Some("certInfo is not supported"));
+        assert!(!e.is_retryable(), "501 is not retried: {e:?}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::errors::error_from_reply;
+use super::errors::{error_from_reply, error_from_text};
 use super::wire::v2::ErrorBody;
 use super::wire::{Json, parse, protocol};
 use crate::auth::AccessTokenSource;
@@ -44,6 +44,16 @@ pub(super) enum Payload<'a> {
 pub(super) struct Refusal {
     status: u16,
     body: Option<ErrorBody>,
+    /// The body as sent, when it is not a CSC error body (plain text, HTML).
+    raw: Vec<u8>,
+}
+
+/// The error of a reply: from its CSC error body, else from its text.
+fn reply_error(service: &str, what: &str, status: u16, body: Option<&ErrorBody>, raw: &[u8]) -> Error {
+    match body {
+        Some(b) => error_from_reply(service, what, status, Some(b)),
+        None => error_from_text(service, what, status, raw),
+    }
 }
 
 impl Refusal {
@@ -61,6 +71,9 @@ pub(super) struct Exchange {
     pub(super) base: Url,
     pub(super) service: String,
     pub(super) tokens: Option<Arc<dyn AccessTokenSource>>,
+    /// No service authorization at all: methods that need the service
+    /// token go without `Authorization` (services that need none).
+    pub(super) anonymous: bool,
     pub(super) retry: RetryConfig,
 }
 
@@ -83,6 +96,7 @@ impl Exchange {
             base,
             service,
             tokens: None,
+            anonymous: false,
             retry: RetryConfig::default(),
         })
     }
@@ -122,7 +136,8 @@ impl Exchange {
             }
         };
         let error_body = |r: &Reply| serde_json::from_slice::<ErrorBody>(&r.body).ok();
-        let unavailable = |r: &Reply| error_from_reply(&self.service, what, r.status, error_body(r).as_ref());
+        let unavailable =
+            |r: &Reply| reply_error(&self.service, what, r.status, error_body(r).as_ref(), &r.body);
         let call = Call {
             service: &self.service,
             what,
@@ -133,9 +148,12 @@ impl Exchange {
         if reply.is_success() {
             return Ok(Ok(reply.body));
         }
+        let body = error_body(&reply);
+        let raw = if body.is_none() { reply.body } else { Vec::new() };
         Ok(Err(Refusal {
             status: reply.status,
-            body: error_body(&reply),
+            body,
+            raw,
         }))
     }
 
@@ -150,7 +168,13 @@ impl Exchange {
                 };
             }
         }
-        error_from_reply(&self.service, what, refusal.status, refusal.body.as_ref())
+        reply_error(
+            &self.service,
+            what,
+            refusal.status,
+            refusal.body.as_ref(),
+            &refusal.raw,
+        )
     }
 
     /// POSTs a JSON body to a CSC method with the given authentication, the
@@ -168,6 +192,27 @@ impl Exchange {
         let given = match bearer {
             Bearer::None => None,
             Bearer::Credential(t) | Bearer::Given(t) => Some(t),
+            Bearer::Service if self.tokens.is_none() && self.anonymous => {
+                return self
+                    .send(method, &url, payload, flags, Auth::None)
+                    .await?
+                    .map_err(|r| {
+                        if r.rejects_token() {
+                            Error::Unauthenticated {
+                                detail: format!(
+                                    "{} wants an authorization for {method}, and none is sent (service_auth \
+                                     none){}choose basic:USER, env:VAR or oauth2 with `crpki profile edit NAME \
+                                     --service-auth`",
+                                    self.service,
+                                    crate::error::NEXT_STEP
+                                ),
+                                source: Some(Box::new(self.refusal_error(method, &r, bearer))),
+                            }
+                        } else {
+                            self.refusal_error(method, &r, bearer)
+                        }
+                    });
+            }
             Bearer::Service => {
                 let source = self.tokens.as_ref().ok_or_else(|| Error::Unauthenticated {
                     detail: format!("no service authorization is configured for {}", self.service),

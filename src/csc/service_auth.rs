@@ -25,7 +25,7 @@ use super::oauth::ServiceToken;
 use crate::auth::{
     AccessTokenSource, Authenticator, BrowserLauncher, EnvTokenSource, TokenCache, TokenRenewer,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, NEXT_STEP, Result};
 use crate::profile::{Profile, ServiceAuth, TokenStore, Tokens};
 use crate::secret::Secret;
 
@@ -78,7 +78,16 @@ pub struct BasicLoginSource {
 struct BasicLogin {
     client: CscClient,
     user: String,
-    password: Secret,
+    /// `None`: only a kept token (or its refresh token) can be used.
+    password: Option<Secret>,
+}
+
+impl BasicLogin {
+    /// What the kept tokens of this login say in `scope`: the user, so
+    /// that a token of another user is never taken for this one's.
+    fn scope(&self) -> String {
+        format!("csc_basic:{}", self.user)
+    }
 }
 
 impl fmt::Debug for BasicLogin {
@@ -102,19 +111,33 @@ impl fmt::Debug for BasicLoginSource {
 #[async_trait]
 impl TokenRenewer for BasicLogin {
     async fn renew(&self, known: Option<&Tokens>) -> Result<Tokens> {
+        let scope = self.scope();
         if let Some(rt) = known.and_then(|t| t.refresh_token.as_ref()) {
             match self.client.login_with_refresh_token(rt).await {
-                Ok(t) => return Ok(t.into_tokens(&self.client, None)),
+                Ok(t) => {
+                    let mut t = t.into_tokens(&self.client, Some(&scope));
+                    if t.refresh_token.is_none() {
+                        t.refresh_token = Some(rt.clone());
+                    }
+                    return Ok(t);
+                }
                 Err(e) => tracing::debug!("refreshing the RSSP login failed ({e}); logging in again"),
             }
         }
-        let t = self.client.login_basic(&self.user, &self.password, true).await?;
-        Ok(t.into_tokens(&self.client, None))
+        let password = self.password.as_ref().ok_or_else(|| Error::InteractionRequired {
+            detail: format!(
+                "the RSSP password of user {} at {} (no kept login to renew)",
+                self.user,
+                self.client.service_name()
+            ),
+        })?;
+        let t = self.client.login_basic(&self.user, password, true).await?;
+        Ok(t.into_tokens(&self.client, Some(&scope)))
     }
 
-    fn accepts(&self, _stored: &Tokens) -> Result<bool> {
-        // Never stored: only this process's login.
-        Ok(true)
+    fn accepts(&self, stored: &Tokens) -> Result<bool> {
+        // Kept tokens are this service's, for this user.
+        Ok(stored.issuer == self.client.base_url() && stored.scope.as_deref() == Some(self.scope().as_str()))
     }
 }
 
@@ -122,13 +145,32 @@ impl BasicLoginSource {
     /// Logs in through `client` (a client without a token source: see
     /// [`CscClient::without_token_source`]) as `user`.
     pub fn new(client: CscClient, user: impl Into<String>, password: Secret) -> Self {
+        Self::build(client, user.into(), Some(password), None)
+    }
+
+    /// Like [`new`](Self::new), the tokens kept in `store` under `key` (a
+    /// profile-like name) so that other processes reuse the login, as the
+    /// other service tokens are. Without a password, only a kept login
+    /// (renewed with its refresh token) can be used; when none is left,
+    /// the password is [`Error::InteractionRequired`].
+    pub fn with_store(
+        client: CscClient,
+        user: impl Into<String>,
+        password: Option<Secret>,
+        store: Arc<dyn TokenStore>,
+        key: impl Into<String>,
+    ) -> Self {
+        Self::build(client, user.into(), password, Some((store, key.into())))
+    }
+
+    fn build(client: CscClient, user: String, password: Option<Secret>, store: StoredAs) -> Self {
         let login = Arc::new(BasicLogin {
             client,
-            user: user.into(),
+            user,
             password,
         });
         Self {
-            cache: TokenCache::with_renewer(login.clone(), None),
+            cache: TokenCache::with_renewer(login.clone(), store),
             login,
         }
     }
@@ -333,42 +375,144 @@ impl AccessTokenSource for RsspOAuth2Source {
 /// - `gbiz_login`: the GビズID login's [`TokenCache`]
 ///   (tokens in `store` under the profile's name);
 /// - `csc_basic`: [`BasicLoginSource`] with the profile's password, or
-///   `password` when given (the CLI prompts for it); none is
-///   [`Error::InteractionRequired`];
+///   `password` when given (the CLI reads it from the environment);
+///   without one, only a kept login can be used;
 /// - `rssp_oauth2`: [`RsspOAuth2Source`] through `launcher`, tokens in
 ///   `store` under `<profile>.rssp`;
-/// - `bearer_env`: [`EnvTokenSource`].
+/// - `bearer_env`: [`EnvTokenSource`];
+/// - `none`: no token source ([`Error::Config`]; the client sends no
+///   `Authorization`, see [`CscClient::without_service_authorization`]).
+///
+/// The sources but the GビズID login's say the next step of their mode
+/// ([`next_step`]) when the service refuses them (an
+/// [`Error::Unauthenticated`] whose detail names it), and `csc_basic` keeps its login in
+/// `store` under `<profile>.basic`.
 pub fn for_profile(
     profile: &Profile,
     store: Arc<dyn TokenStore>,
     launcher: Option<Arc<dyn BrowserLauncher>>,
     password: Option<Secret>,
 ) -> Result<Arc<dyn AccessTokenSource>> {
-    Ok(match &profile.rssp.service_auth {
-        ServiceAuth::GbizLogin => Arc::new(Authenticator::for_profile(profile, store)?.token_cache()),
+    let name = &profile.name;
+    let source: Arc<dyn AccessTokenSource> = match &profile.rssp.service_auth {
+        ServiceAuth::GbizLogin => {
+            return Ok(Arc::new(
+                Authenticator::for_profile(profile, store)?.token_cache(),
+            ));
+        }
         ServiceAuth::CscBasic {
             user,
             password: stored,
         } => {
+            let key = format!("{name}.basic");
             let password = match (password, stored) {
-                (Some(p), _) => p,
-                (None, Some(r)) => r.resolve(&format!("RSSP password of profile {}", profile.name))?,
+                (Some(p), _) => Some(p),
+                (None, Some(r)) => Some(r.resolve(&format!("RSSP password of profile {name}"))?),
+                // Without a password only a kept login can serve.
+                (None, None) if store.load(&key)?.is_some() => None,
                 (None, None) => {
                     return Err(Error::InteractionRequired {
-                        detail: format!("the RSSP password of user {user} (profile {})", profile.name),
+                        detail: format!(
+                            "the RSSP password of user {user} (profile {name}); {}",
+                            next_step(profile)
+                        ),
                     });
                 }
             };
-            Arc::new(BasicLoginSource::new(
+            Arc::new(BasicLoginSource::with_store(
                 CscClient::for_profile(profile)?,
                 user.clone(),
                 password,
+                store,
+                key,
             ))
         }
         ServiceAuth::RsspOauth2 => Arc::new(
             RsspOAuth2Source::new(CscClient::for_profile(profile)?, launcher)
-                .with_store(store, format!("{}.rssp", profile.name)),
+                .with_store(store, format!("{name}.rssp")),
         ),
         ServiceAuth::BearerEnv { var } => Arc::new(EnvTokenSource::new(var.clone())),
-    })
+        ServiceAuth::None => {
+            return Err(Error::Config {
+                detail: format!(
+                    "profile {name} sends no service authorization (service_auth none): use a client \
+                     without a token source (CscClient::without_service_authorization)"
+                ),
+            });
+        }
+    };
+    Ok(Arc::new(NextStep {
+        inner: source,
+        step: next_step(profile),
+    }))
+}
+
+/// What a user does when the service authorization of `profile` is
+/// missing or refused: the step that fits its mode (`crpki login` only
+/// for the GビズID login).
+pub fn next_step(profile: &Profile) -> String {
+    let name = &profile.name;
+    match &profile.rssp.service_auth {
+        ServiceAuth::GbizLogin => format!("run `crpki login --profile {name}`"),
+        ServiceAuth::CscBasic { user, .. } => format!(
+            "profile {name} logs in to the RSSP as {user} with CSC auth/login: give the password (the crpki tool \
+             reads CRPKI_RSSP_PASSWORD) and check it; the login is kept for later runs"
+        ),
+        ServiceAuth::RsspOauth2 => format!(
+            "profile {name} logs in at the RSSP's own OAuth2 server: run `crpki certs list --profile {name}` \
+             without --silent to log in in the browser"
+        ),
+        ServiceAuth::BearerEnv { var } => format!(
+            "profile {name} reads the RSSP access token from ${var}: put a valid token there (no login \
+             command applies)"
+        ),
+        ServiceAuth::None => format!(
+            "profile {name} sends no authorization (service_auth none) and the RSSP wants one: choose \
+             basic:USER, env:VAR or oauth2 with `crpki profile edit {name} --service-auth`"
+        ),
+    }
+}
+
+/// A token source whose "not authenticated" errors say the next step of
+/// the profile's mode (after [`NEXT_STEP`]) instead of `crpki login`.
+struct NextStep {
+    inner: Arc<dyn AccessTokenSource>,
+    step: String,
+}
+
+impl fmt::Debug for NextStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl NextStep {
+    fn explain(&self, e: Error) -> Error {
+        match e {
+            Error::Unauthenticated { detail, source } if !detail.contains(NEXT_STEP) => {
+                Error::Unauthenticated {
+                    detail: format!("{detail}{NEXT_STEP}{}", self.step),
+                    source,
+                }
+            }
+            Error::InteractionRequired { detail } => Error::InteractionRequired {
+                detail: format!("{detail}; {}", self.step),
+            },
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl AccessTokenSource for NextStep {
+    async fn access_token(&self) -> Result<Secret> {
+        self.inner.access_token().await.map_err(|e| self.explain(e))
+    }
+
+    async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {
+        self.inner
+            .refresh_after_rejection(rejected)
+            .await
+            .map_err(|e| self.explain(e))
+    }
 }

@@ -101,6 +101,9 @@ pub struct CscSigner {
     authorizer: Arc<dyn CredentialAuthorizer>,
     options: SignerOptions,
     kept: tokio::sync::Mutex<Option<Kept>>,
+    /// The service binds SCAL 1 authorizations to the hashes too (it
+    /// refused one without them): every authorization names its hashes.
+    pin_hashes: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for CscSigner {
@@ -162,6 +165,7 @@ impl CscSigner {
             authorizer,
             options,
             kept: tokio::sync::Mutex::new(None),
+            pin_hashes: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -216,7 +220,8 @@ impl CscSigner {
         // for it (and reuse it) instead of asking the user again; with SCAL 2
         // it keeps the prompts of concurrent callers one at a time.
         let mut kept = self.kept.lock().await;
-        if self.credential.scal == Scal::Two {
+        let pinned = self.pin_hashes.load(std::sync::atomic::Ordering::Relaxed);
+        if self.credential.scal == Scal::Two || pinned {
             // Bound to these exact hashes: never kept.
             return Ok(self.authorize(k, Some(chunk), hash).await?.activation);
         }
@@ -242,7 +247,16 @@ impl CscSigner {
         } else {
             k
         };
-        let auth = self.authorize(num, None, hash).await?;
+        let auth = match self.authorize(num, None, hash).await {
+            Err(e) if asks_for_hashes(&e) => {
+                // Some services require hash pinning for SCAL 1 too. Binding
+                // the authorization to the hashes is never less safe.
+                tracing::debug!(credential = %self.credential.id, "authorization without hashes refused ({e}); binding them");
+                self.pin_hashes.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Ok(self.authorize(k, Some(chunk), hash).await?.activation);
+            }
+            other => other?,
+        };
         let granted = auth.num_signatures.min(num);
         if granted < k {
             return Err(Error::Protocol {
@@ -412,4 +426,16 @@ pub async fn connect_signer(
             CscSigner::from_description(client, d, authorizer, options)
         }
     }
+}
+
+/// Whether a refused authorization asked for the hashes: a `400` naming
+/// the `hash`/`hashes` parameter (`Missing (or invalid type) array
+/// parameter hash`), as services that pin hashes for SCAL 1 too answer.
+fn asks_for_hashes(e: &Error) -> bool {
+    let Some((400, description)) = super::errors::refusal(e) else {
+        return false;
+    };
+    description
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case("hash") || w.eq_ignore_ascii_case("hashes"))
 }

@@ -56,14 +56,15 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
-    /// Whether the service said it cannot serve the request now: 5xx, 429,
-    /// or an OAuth/CSC error body `temporarily_unavailable` or `server_error`.
+    /// Whether the service said it cannot serve the request now: 5xx but
+    /// 501 (not implemented: asking again changes nothing), 429, or an
+    /// OAuth/CSC error body `temporarily_unavailable` or `server_error`.
     pub fn is_unavailable(&self) -> bool {
         #[derive(Deserialize)]
         struct Code {
             error: String,
         }
-        self.status >= 500
+        (self.status >= 500 && self.status != 501)
             || self.status == 429
             || serde_json::from_slice::<Code>(&self.body)
                 .is_ok_and(|c| matches!(c.error.as_str(), "temporarily_unavailable" | "server_error"))

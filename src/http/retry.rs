@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | connection never made (refused, DNS, connect timeout) | retried | retried: nothing reached the service |
 //! | sent, then timeout or connection dropped | retried | **not** retried: the service may have carried it out (a SAD spent, signatures made); the error says the outcome is unknown |
-//! | HTTP 5xx, 429, `temporarily_unavailable` | retried (honouring `Retry-After`, capped) | not retried |
+//! | HTTP 5xx but 501, 429, `temporarily_unavailable` | retried (honouring `Retry-After`, capped) | not retried |
 //! | any other reply | final | final |
 //!
 //! Backoff is exponential with jitter, from [`RetryConfig::initial_backoff`]

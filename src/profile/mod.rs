@@ -236,6 +236,18 @@ pub enum ServiceAuth {
         /// The variable's name.
         var: String,
     },
+    /// No service authorization at all: requests carry no `Authorization`
+    /// header (services that need none, such as a signing service inside
+    /// a closed network).
+    None,
+}
+
+impl ServiceAuth {
+    /// Whether the mode logs in through the profile's OpenID provider
+    /// (GビズID), and so needs its issuer and client id.
+    pub fn uses_gbiz(&self) -> bool {
+        matches!(self, Self::GbizLogin)
+    }
 }
 
 /// The proxy for both services.
@@ -373,10 +385,21 @@ impl Profile {
         let missing = |field: &str| Error::Config {
             detail: format!("profile {}: {field} is empty", self.name),
         };
-        if self.oidc.issuer.trim().is_empty() {
+        // Only the GビズID login needs the OpenID provider; the RSSP's own
+        // OAuth2 server needs a client id, its issuer is the RSSP. Other
+        // modes may leave the OpenID section empty, but not half-filled:
+        // a client id names a provider.
+        let oauth2 = self.rssp.service_auth == ServiceAuth::RsspOauth2;
+        let names_client = !self.oidc.client_id.trim().is_empty();
+        let needs_issuer = self.rssp.service_auth.uses_gbiz() || (names_client && !oauth2);
+        if needs_issuer && self.oidc.issuer.trim().is_empty() {
             return Err(missing("oidc.issuer"));
         }
-        if self.oidc.client_id.trim().is_empty() {
+        let needs_client = matches!(
+            self.rssp.service_auth,
+            ServiceAuth::GbizLogin | ServiceAuth::RsspOauth2
+        );
+        if needs_client && self.oidc.client_id.trim().is_empty() {
             return Err(missing("oidc.client_id"));
         }
         if self.rssp.base_url.trim().is_empty() {
@@ -500,6 +523,7 @@ mod tests {
             },
             ServiceAuth::RsspOauth2,
             ServiceAuth::BearerEnv { var: "TOKEN".into() },
+            ServiceAuth::None,
         ] {
             let w = W { a };
             let text = toml::to_string(&w).unwrap();

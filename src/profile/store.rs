@@ -262,6 +262,10 @@ impl ProfileStore {
         }
         self.save(&config)?;
         self.token_store().delete(name)?;
+        // The RSSP's own tokens (`rssp_oauth2`, `csc_basic`) go too.
+        for kept in ["rssp", "basic"] {
+            self.token_store().delete(&format!("{name}.{kept}"))?;
+        }
         Ok(())
     }
 }

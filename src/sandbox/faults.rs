@@ -1,6 +1,9 @@
 //! Fault injection: added latency, a rate of `503 temporarily_unavailable`,
 //! dropped connections, malformed JSON replies, and early expiry of tokens
-//! and SADs. Switched per run through [`SandboxConfig::faults`](super::SandboxConfig),
+//! and SADs; and the behaviours of other services, to test a client
+//! against: `certInfo` refused (501 or 400), error replies in plain text
+//! or HTML, CSC v1 `credentials/info` quirks, hash pinning required for
+//! SCAL 1, no service authorization. Switched per run through [`SandboxConfig::faults`](super::SandboxConfig),
 //! the [`FaultControl`] handle, or `POST /admin/faults` on loopback.
 //!
 //! The admin endpoints (`/admin/...`) are never faulty themselves, so a test
@@ -136,6 +139,39 @@ pub struct FaultSettings {
     /// Rate of replies whose body is cut off, so that it is not valid JSON
     /// (the request *is* processed).
     pub malformed_json_rate: f64,
+    /// "No `certInfo`": `credentials/info` and `credentials/list` asked for
+    /// `certInfo: true` answer this status (`400` or `501`, as some RSSPs
+    /// do) instead of the credential; `0` (the default) serves them.
+    pub cert_info_status: u16,
+    /// "Plain-text errors": error replies come as `text/plain` or
+    /// `text/html` instead of the CSC JSON error body, as behind some
+    /// gateways and servlet containers.
+    pub error_bodies: ErrorBodies,
+    /// CSC v1 quirks seen in the field: `credentials/info` under `/csc/v1/`
+    /// without `multisign` and `authMode`, and `SCAL` as a JSON number.
+    pub v1_quirks: bool,
+    /// Hash pinning required for SCAL 1 too: `credentials/authorize`
+    /// without hashes is refused (`Missing parameter hashes`), and the SAD
+    /// is bound to the hashes given.
+    pub pin_hashes_always: bool,
+    /// "No service authorization": CSC calls without an `Authorization`
+    /// header act as this user (a service that needs none, such as one
+    /// inside a closed network). A bearer token, when sent, is still
+    /// checked.
+    pub anonymous_user: Option<String>,
+}
+
+/// How error replies are written ([`FaultSettings::error_bodies`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorBodies {
+    /// `{"error","error_description"}` (the CSC specification).
+    #[default]
+    Json,
+    /// The description alone, `text/plain`.
+    Text,
+    /// An HTML error page, `text/html`.
+    Html,
 }
 
 pub(crate) struct FaultState {
@@ -260,7 +296,14 @@ pub(crate) async fn inject(State(shared): State<Arc<Shared>>, req: Request, next
     if roll(f.server_error_rate) {
         return ApiError::server_error("Internal error (sandbox fault injection)").into_response();
     }
-    let resp = next.run(req).await;
+    let req = match refuse_cert_info(f.cert_info_status, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    let mut resp = next.run(req).await;
+    if f.error_bodies != ErrorBodies::Json && resp.status().as_u16() >= 400 {
+        resp = rewrite_error(f.error_bodies, resp).await;
+    }
     if roll(f.malformed_json_rate) {
         let (mut parts, body) = resp.into_parts();
         let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
@@ -273,6 +316,59 @@ pub(crate) async fn inject(State(shared): State<Arc<Shared>>, req: Request, next
         return Response::from_parts(parts, Body::from(cut));
     }
     resp
+}
+
+/// The "no `certInfo`" mode: a `credentials/info` or `credentials/list`
+/// request asking for `certInfo: true` is answered `status` and not
+/// processed; any other request goes on unchanged.
+async fn refuse_cert_info(status: u16, req: Request) -> Result<Request, Response> {
+    let path = req.uri().path();
+    if status == 0 || !(path.ends_with("/credentials/info") || path.ends_with("/credentials/list")) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    let asks = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("certInfo").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false);
+    if asks {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_IMPLEMENTED);
+        let code = if status == StatusCode::NOT_IMPLEMENTED {
+            "not_implemented"
+        } else {
+            "invalid_request"
+        };
+        return Err(ApiError::new(status, code, "certInfo is not supported").into_response());
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The "plain-text errors" mode: the JSON error body becomes its
+/// description as text, or an HTML page, with the same status.
+async fn rewrite_error(style: ErrorBodies, resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    let text = serde_json::from_slice::<crate::csc::ErrorBody>(&bytes)
+        .map(|e| e.error_description.unwrap_or(e.error))
+        .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+    let reason = parts.status.canonical_reason().unwrap_or("Error");
+    let (kind, out) = match style {
+        ErrorBodies::Html => (
+            "text/html; charset=utf-8",
+            format!(
+                "<!DOCTYPE html>\n<html><head><title>{code} {reason}</title>\n<style>body{{font-family:sans-serif}}</style></head>\n<body><h1>{reason}</h1><p>{}</p><hr><address>sandbox gateway</address></body></html>\n",
+                super::html::esc(&text),
+                code = parts.status.as_u16()
+            ),
+        ),
+        _ => ("text/plain; charset=utf-8", format!("{text}\n")),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(kind));
+    Response::from_parts(parts, Body::from(out))
 }
 
 fn futures_fail() -> tokio_util::io::ReaderStream<FailingReader> {

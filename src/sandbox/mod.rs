@@ -17,7 +17,12 @@
 //! - CSC v2 under `/csc/v2/`: `info`, `auth/login`, `auth/revoke`,
 //!   `credentials/list|info|authorize|extendTransaction`,
 //!   `signatures/signHash`, `oauth2/authorize|token|revoke`.
-//! - CSC v1.0.4.0 under `/csc/v1/`: the same methods in v1 shapes.
+//! - CSC v1.0.4.0 under `/csc/v1/`: the same methods in v1 shapes, its
+//!   errors naming the v1 fields (`hash`, `hashAlgo`).
+//!
+//! `signatures/signHash` signs RSASSA-PSS with the salt length the
+//! client's `signAlgoParams` name, from 0 to the key's largest (other CSC
+//! clients, such as pyHanko, ask for the largest).
 //! - Fault control under `/admin/`: `GET|POST faults`, `POST expire`, with
 //!   the bearer token in [`ADMIN_TOKEN_FILE`] of the state directory.
 //!
@@ -42,7 +47,8 @@
 //!
 //! Private keys never leave the sandbox process: they are read from the
 //! state directory by the server and used only through
-//! [`PrivateKey::sign_digest`](crate::signer::PrivateKey::sign_digest).
+//! [`PrivateKey::sign_digest`](crate::signer::PrivateKey::sign_digest)
+//! (and its salt-exact RSASSA-PSS sibling).
 
 mod api;
 mod core;
@@ -67,7 +73,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use base64::Engine as _;
 
-pub use faults::{ADMIN_TOKEN_FILE, FaultControl, FaultSettings};
+pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 

@@ -1,6 +1,7 @@
 //! CSC v1.0.4.0 compatibility under `/csc/v1/`: the v1 request and reply
 //! shapes (`hash`/`hashAlgo`, `PIN`/`OTP`, `authMode`) mapped onto the same
 //! service as v2, so both versions accept and refuse the same things.
+//! Errors name the v1 fields (`hash`, `hashAlgo`), never the v2 ones.
 
 use std::sync::Arc;
 
@@ -28,6 +29,20 @@ pub(crate) async fn info(State(s): State<Arc<Shared>>) -> Response {
 // `auth/login` and `auth/revoke` have the same shapes in both versions.
 pub(crate) use super::rssp::{auth_login, auth_revoke};
 
+/// The v2 field names in an error of the shared core, as v1 names them:
+/// `hashes` → `hash`, `hashAlgorithmOID` → `hashAlgo`.
+fn v1_names(mut e: ApiError) -> ApiError {
+    let mut d = e.description.replace("hashAlgorithmOID", "hashAlgo");
+    for (v2, v1) in [
+        ("parameter hashes", "parameter hash"),
+        ("of hashes", "of hash values"),
+    ] {
+        d = d.replace(v2, v1);
+    }
+    e.description = d;
+    e
+}
+
 pub(crate) async fn credentials_list(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -51,7 +66,7 @@ pub(crate) async fn credentials_info(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     CscJson(req): CscJson<CredentialsInfoRequest>,
-) -> ApiResult<Json<V1CredentialInfo>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let caller = s.authenticate(&headers)?;
     let cred = s.owned_credential(&caller.user, &req.credential_id)?;
     let v2 = s.credential_info(
@@ -82,7 +97,7 @@ pub(crate) async fn credentials_info(
         ),
         CredentialAuthMode::OAuth2Code => ("oauth2code", None, None),
     };
-    Ok(Json(V1CredentialInfo {
+    let info = V1CredentialInfo {
         description: v2.description,
         key: v2.key,
         cert: v2.cert.unwrap_or_default(),
@@ -92,7 +107,20 @@ pub(crate) async fn credentials_info(
         otp,
         multisign: v2.multisign,
         lang: v2.lang,
-    }))
+    };
+    let mut body =
+        serde_json::to_value(&info).map_err(|_| ApiError::server_error("encoding credentials/info"))?;
+    if s.faults.get().v1_quirks {
+        // As some v1 services answer: no `multisign`, no `authMode`, `SCAL`
+        // as a number.
+        if let Some(o) = body.as_object_mut() {
+            o.remove("multisign");
+            o.remove("authMode");
+            let scal = info.scal.parse::<u32>().unwrap_or(1);
+            o.insert("SCAL".into(), serde_json::Value::from(scal));
+        }
+    }
+    Ok(Json(body))
 }
 
 pub(crate) async fn credentials_authorize(
@@ -101,17 +129,19 @@ pub(crate) async fn credentials_authorize(
     CscJson(req): CscJson<V1AuthorizeRequest>,
 ) -> ApiResult<Json<AuthorizeResponse>> {
     let caller = s.authenticate(&headers)?;
-    let (sad, ttl) = s.authorize(
-        &caller,
-        AuthorizeParams {
-            credential_id: &req.credential_id,
-            num_signatures: req.num_signatures,
-            hashes: req.hash.as_deref(),
-            hash_algorithm_oid: None,
-            pin: req.pin.as_ref().map(Secret::expose),
-            otp: req.otp.as_ref().map(Secret::expose),
-        },
-    )?;
+    let (sad, ttl) = s
+        .authorize(
+            &caller,
+            AuthorizeParams {
+                credential_id: &req.credential_id,
+                num_signatures: req.num_signatures,
+                hashes: req.hash.as_deref(),
+                hash_algorithm_oid: None,
+                pin: req.pin.as_ref().map(Secret::expose),
+                otp: req.otp.as_ref().map(Secret::expose),
+            },
+        )
+        .map_err(v1_names)?;
     Ok(Json(AuthorizeResponse {
         sad: sad.into(),
         expires_in: Some(ttl),
@@ -131,7 +161,9 @@ pub(crate) async fn credentials_extend(
         sad: req.sad,
         client_data: req.client_data,
     };
-    super::rssp::credentials_extend(state, headers, CscJson(v2)).await
+    super::rssp::credentials_extend(state, headers, CscJson(v2))
+        .await
+        .map_err(v1_names)
 }
 
 pub(crate) async fn sign_hash(
@@ -152,7 +184,8 @@ pub(crate) async fn sign_hash(
                 sign_algo_params: req.sign_algo_params.as_deref(),
             },
         )
-        .await?;
+        .await
+        .map_err(v1_names)?;
     Ok(Json(SignHashResponse {
         signatures,
         response_id: None,

@@ -167,6 +167,11 @@ impl ProfileRecipe {
     /// The CSC client of `profile`, its access token coming from where the
     /// profile's `service_auth` says (the token files of `store`).
     pub fn client(&self, store: &ProfileStore, profile: &Profile) -> Result<Arc<CscClient>> {
+        if profile.rssp.service_auth == ServiceAuth::None {
+            return Ok(Arc::new(
+                CscClient::for_profile(profile)?.without_service_authorization(),
+            ));
+        }
         let tokens = service_auth::for_profile(
             profile,
             Arc::new(store.token_store()),
@@ -410,7 +415,7 @@ fn session_file(store: &ProfileStore, profile: &Profile) -> Result<Option<PathBu
     Ok(match &profile.rssp.service_auth {
         ServiceAuth::GbizLogin => Some(tokens.path(&profile.name)?),
         ServiceAuth::RsspOauth2 => Some(tokens.path(&format!("{}.rssp", profile.name))?),
-        ServiceAuth::CscBasic { .. } | ServiceAuth::BearerEnv { .. } => None,
+        ServiceAuth::CscBasic { .. } | ServiceAuth::BearerEnv { .. } | ServiceAuth::None => None,
     })
 }
 

@@ -190,3 +190,49 @@ pub fn with_other_nonce(url: &str) -> reqwest::Url {
     url.query_pairs_mut().clear().extend_pairs(pairs);
     url
 }
+
+/// Plain JSON requests, as another CSC client sends them.
+pub struct Raw {
+    pub http: reqwest::Client,
+    pub base: String,
+    /// The service access token from `auth/login`.
+    pub token: String,
+}
+
+impl Raw {
+    /// Logs `user` in with `auth/login` (HTTP Basic) at the `version` root.
+    pub async fn login(sb: &Sandbox, version: CscVersion, user: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(sb.tls_ca_pem().as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let base = base(sb, version).to_owned();
+        let password = sb.user(user).unwrap().password.clone();
+        let r: serde_json::Value = http
+            .post(format!("{base}auth/login"))
+            .basic_auth(user, Some(password))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = r["access_token"].as_str().unwrap().to_owned();
+        Self { http, base, token }
+    }
+
+    /// POSTs `body` to `method`: the status and the JSON reply (`Null` if none).
+    pub async fn post(&self, method: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{}{method}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}

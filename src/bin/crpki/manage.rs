@@ -69,7 +69,8 @@ pub struct ProfileSettings {
     csc_version: Option<String>,
     /// How the RSSP is authorized: `gbiz` (GビズID login, default), `basic:USER`
     /// (CSC auth/login), `oauth2` (the RSSP's own OAuth2), `env:VAR` (a bearer
-    /// token from an environment variable).
+    /// token from an environment variable), `none` (no Authorization header).
+    /// Only `gbiz` needs --issuer and --client-id (`oauth2`: --client-id).
     #[arg(long, value_name = "MODE")]
     service_auth: Option<String>,
     /// A PEM file of extra CA certificates to trust (repeatable).
@@ -185,16 +186,32 @@ pub fn profile(ctx: &Context, command: ProfileCommand) -> CliResult {
             show_profile(&store.get(&name)?)?;
         }
         ProfileCommand::Add { name, settings } => {
-            let (issuer, client_id, rssp) = match (&settings.issuer, &settings.client_id, &settings.rssp) {
-                (Some(i), Some(c), Some(r)) => (i.clone(), c.clone(), r.clone()),
-                _ => return Err(fail("profile add needs --issuer, --client-id and --rssp")),
+            // Only the GビズID login needs the OpenID provider (and the
+            // RSSP's own OAuth2 a client id): see Profile::validate.
+            let mode = match &settings.service_auth {
+                Some(v) => parse_service_auth(v)?,
+                None => ServiceAuth::GbizLogin,
             };
+            let Some(rssp) = settings.rssp.clone() else {
+                return Err(fail("profile add needs --rssp"));
+            };
+            if mode.uses_gbiz() && (settings.issuer.is_none() || settings.client_id.is_none()) {
+                return Err(fail(
+                    "profile add needs --issuer and --client-id for the GビズID login (or a --service-auth that \
+                     does not use it: basic:USER, env:VAR, oauth2, none)",
+                ));
+            }
+            let issuer = settings.issuer.clone().unwrap_or_default();
+            let client_id = settings.client_id.clone().unwrap_or_default();
             let mut p = Profile::new(&name, issuer, client_id, rssp);
             apply(&mut p, settings)?;
             p.validate()?;
-            let hint = issuer_hint(&p);
+            // Only a profile that logs in through the OpenID provider has an issuer to check.
+            let hint = p.rssp.service_auth.uses_gbiz().then(|| issuer_hint(&p)).flatten();
+            let step = crpki::csc::service_auth::next_step(&p);
             store.add(p)?;
             out!("added profile {name} (make it current with `crpki profile use {name}`)");
+            out!("next: {step}");
             if let Some(named) = hint {
                 eprintln!(
                     "warning: the provider's discovery document names its issuer {named} (with the trailing \
@@ -302,9 +319,10 @@ fn parse_service_auth(v: &str) -> crpki::Result<ServiceAuth> {
             password: None,
         },
         Some(("env", var)) if !var.is_empty() => ServiceAuth::BearerEnv { var: var.to_owned() },
+        None if v == "none" => ServiceAuth::None,
         _ => {
             return Err(Error::Config {
-                detail: format!("--service-auth {v:?}: use gbiz, basic:USER, oauth2 or env:VAR"),
+                detail: format!("--service-auth {v:?}: use gbiz, basic:USER, oauth2, env:VAR or none"),
             });
         }
     })
@@ -353,6 +371,7 @@ fn show_profile(p: &Profile) -> CliResult {
         ServiceAuth::CscBasic { user, .. } => format!("CSC auth/login as {user}"),
         ServiceAuth::RsspOauth2 => "the RSSP's OAuth2 (service scope)".to_owned(),
         ServiceAuth::BearerEnv { var } => format!("bearer token from ${var}"),
+        ServiceAuth::None => "none (no Authorization header)".to_owned(),
     };
     out!("service auth:   {auth}");
     match &p.proxy {
@@ -437,6 +456,13 @@ pub fn config(ctx: &Context, command: ConfigCommand) -> CliResult {
 
 pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
     let profile = ctx.resolved_profile()?;
+    if !profile.rssp.service_auth.uses_gbiz() {
+        let step = crpki::csc::service_auth::next_step(&profile);
+        return Err(fail(format!(
+            "profile {} does not log in with GビズID: {step}",
+            profile.name
+        )));
+    }
     let auth = Authenticator::for_profile(&profile, Arc::new(ctx.store.token_store()))?;
     let options = LoginOptions {
         prompt: args.prompt_login.then(|| "login".to_owned()),

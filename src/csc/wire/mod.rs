@@ -199,7 +199,11 @@ mod adapter {
             "2" => Ok(Scal::Two),
             other => Err(protocol(
                 service,
-                format!("credential {id}: unknown SCAL {:?}", sanitize(other)),
+                format!(
+                    "credential {id}: unknown SCAL {:?} (only 1 and 2 are defined); not signing with a credential \
+                     whose sole-control level is unknown",
+                    sanitize(other)
+                ),
             )),
         }
     }

@@ -38,11 +38,12 @@ pub struct V1CredentialInfo {
     pub key: KeyDescription,
     /// The certificate.
     pub cert: CertDescription,
-    /// `implicit`, `explicit` or `oauth2code`.
-    #[serde(rename = "authMode")]
+    /// `implicit`, `explicit` or `oauth2code`. Some services leave it out
+    /// (read as empty: the client infers `explicit` from `PIN`/`OTP`).
+    #[serde(rename = "authMode", default)]
     pub auth_mode: String,
-    /// SCAL, `"1"` or `"2"`.
-    #[serde(rename = "SCAL")]
+    /// SCAL, `"1"` or `"2"`, read from a string or a number (missing: 1).
+    #[serde(rename = "SCAL", default, deserialize_with = "super::v2::scal_text")]
     pub scal: String,
     /// The PIN, for explicit mode.
     #[serde(default, rename = "PIN", skip_serializing_if = "Option::is_none")]
@@ -50,11 +51,29 @@ pub struct V1CredentialInfo {
     /// The OTP, for explicit mode.
     #[serde(default, rename = "OTP", skip_serializing_if = "Option::is_none")]
     pub otp: Option<V1AuthInput>,
-    /// Maximum number of signatures per authorization.
+    /// Maximum number of signatures per authorization (missing, as with
+    /// some services: 1).
+    #[serde(default = "super::v2::one")]
     pub multisign: u32,
     /// Language of the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+}
+
+/// `authMode` of a v1 credential that left it out: `explicit` when it
+/// describes a PIN or an OTP that is not absent, else unknown (empty), which
+/// the authorizer refuses with a clear error rather than guessing that no
+/// authorization is needed.
+fn inferred_auth_mode(info: &V1CredentialInfo) -> String {
+    if !info.auth_mode.trim().is_empty() {
+        return info.auth_mode.clone();
+    }
+    let asked = |i: &Option<V1AuthInput>| i.as_ref().is_some_and(|i| i.presence != "false");
+    if asked(&info.pin) || asked(&info.otp) {
+        "explicit".into()
+    } else {
+        String::new()
+    }
 }
 
 /// `credentials/authorize` request, v1.0.4.0 shape.
@@ -197,13 +216,14 @@ mod adapter {
             .into_iter()
             .flatten()
             .collect();
+            let mode = inferred_auth_mode(&info);
             let as_v2 = CredentialInfo {
                 credential_id: None,
                 description: info.description,
                 key: info.key,
                 cert: Some(info.cert),
                 auth: Some(AuthDescription {
-                    mode: info.auth_mode,
+                    mode,
                     expression: None,
                     objects: None,
                 }),
@@ -317,6 +337,31 @@ mod tests {
             !format!("{v1:?}").contains("PIN"),
             "secrets must stay out of Debug"
         );
+    }
+
+    #[test]
+    fn v1_quirks_are_read() {
+        let key = r#""key":{"status":"enabled","algo":["1.2.840.113549.1.1.11"],"len":2048},"cert":{}"#;
+        let quirky: V1CredentialInfo =
+            serde_json::from_str(&format!(r#"{{{key},"SCAL":2,"PIN":{{"presence":"true"}}}}"#)).unwrap();
+        assert_eq!(quirky.scal, "2");
+        assert_eq!(
+            quirky.multisign, 1,
+            "a missing multisign is one signature per authorization"
+        );
+        assert_eq!(inferred_auth_mode(&quirky), "explicit");
+        let as_text: V1CredentialInfo = serde_json::from_str(&format!(
+            r#"{{{key},"SCAL":"1","authMode":"explicit","multisign":5}}"#
+        ))
+        .unwrap();
+        assert_eq!((as_text.scal.as_str(), as_text.multisign), ("1", 5));
+        let silent: V1CredentialInfo = serde_json::from_str(&format!(r#"{{{key}}}"#)).unwrap();
+        assert_eq!(
+            inferred_auth_mode(&silent),
+            "",
+            "no mode and no PIN/OTP: unknown, not implicit"
+        );
+        assert!(serde_json::from_str::<V1CredentialInfo>(&format!(r#"{{{key},"SCAL":true}}"#)).is_err());
     }
 
     #[test]

@@ -309,14 +309,37 @@ pub struct CredentialInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthDescription>,
     /// Sole Control Assurance Level: `"1"` or `"2"` (SCAL 2 binds the
-    /// authorization to the exact hashes).
-    #[serde(rename = "SCAL")]
+    /// authorization to the exact hashes). Read from a JSON string or
+    /// number, as services send either; missing is the specification's
+    /// default, `"1"`.
+    #[serde(rename = "SCAL", default, deserialize_with = "scal_text")]
     pub scal: String,
-    /// Maximum number of signatures per authorization.
+    /// Maximum number of signatures per authorization (missing: 1).
+    #[serde(default = "one")]
     pub multisign: u32,
     /// Language of the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+}
+
+/// `multisign` when a service leaves it out: one signature per
+/// authorization, which every service supports.
+pub(crate) fn one() -> u32 {
+    1
+}
+
+/// `SCAL` as a string, read from a JSON string or number (`"2"` or `2`).
+pub(crate) fn scal_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scal {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Scal::deserialize(d)? {
+        Scal::Text(t) => t,
+        Scal::Number(n) => n.to_string(),
+    })
 }
 
 /// One item of v2 `authData`.

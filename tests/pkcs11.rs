@@ -1,0 +1,572 @@
+//! The PKCS#11 module (`libcrpki.so`) against the sandbox over HTTPS,
+//! through independent consumers: OpenSC's `pkcs11-tool`, OpenSSL with
+//! libp11's engine, NSS (`modutil`, `certutil`, `cmsutil`), and a Rust
+//! program over the `cryptoki` crate (threads, fork, a service that goes
+//! away, a logout while signing). Every signature is checked with the
+//! `openssl` CLI.
+//!
+//! Needs the Debian packages `opensc`, `libengine-pkcs11-openssl`,
+//! `libnss3-tools` and `openssl` (`./scripts/test.sh` installs them).
+#![cfg(all(feature = "pkcs11", feature = "sandbox", feature = "cli", unix))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod csc_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crpki::profile::ProfileStore;
+use crpki::sandbox::Sandbox;
+
+/// The module built with this test binary: the crate's cdylib, next to
+/// the test executable in `target/…/deps` (`cargo test` builds it there
+/// with the library and does not copy it up).
+fn module_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let so = dir.join(if cfg!(target_os = "macos") {
+        "libcrpki.dylib"
+    } else {
+        "libcrpki.so"
+    });
+    assert!(
+        so.exists(),
+        "{} is missing (cargo test builds it with the library)",
+        so.display()
+    );
+    so
+}
+
+/// Fails with the install step when `tool` is missing.
+fn need(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is missing: apt-get install {package} (./scripts/test.sh installs it)"
+    );
+}
+
+/// A logged-in sandbox profile in a temporary directory.
+struct Env {
+    dir: tempfile::TempDir,
+    sb: Option<Sandbox>,
+    store: ProfileStore,
+}
+
+impl Env {
+    async fn new(user: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let (sb, store) = csc_support::profile_sandbox(dir.path()).await;
+        csc_support::login_profile(&store, user).await;
+        Env {
+            dir,
+            sb: Some(sb),
+            store,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("provider.log")).unwrap_or_default()
+    }
+
+    fn sb(&self) -> &Sandbox {
+        self.sb.as_ref().unwrap()
+    }
+
+    /// `program args…` with the module's environment, off the runtime.
+    async fn run(&self, program: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("CRPKI_CONFIG_DIR", self.store.dir())
+            .env("CRPKI_PROVIDER_LOG", self.path("provider.log"))
+            .env_remove("CRPKI_PROFILE")
+            .env_remove("CRPKI_PIN")
+            .env_remove("CRPKI_PROVIDER_PKCS12");
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn ok(&self, program: &str, args: &[&str]) -> String {
+        let out = self.run(program, args).await;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed:\n{text}\nlog:\n{}",
+            self.log()
+        );
+        text
+    }
+
+    async fn tool(&self, args: &[&str]) -> Output {
+        let module = module_path();
+        let mut all = vec!["--module", module.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.run("pkcs11-tool", &all).await
+    }
+
+    async fn tool_ok(&self, args: &[&str]) -> String {
+        let module = module_path();
+        let mut all = vec!["--module", module.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.ok("pkcs11-tool", &all).await
+    }
+
+    /// The slot (`0x…`) whose description names `credential`.
+    async fn slot_of(&self, credential: &str) -> String {
+        let slots = self.tool_ok(&["--list-slots"]).await;
+        let line = slots
+            .lines()
+            .find(|l| l.starts_with("Slot ") && l.trim_end().ends_with(&format!("crpki {credential}")))
+            .unwrap_or_else(|| panic!("no slot for {credential}:\n{slots}"));
+        let start = line.find("(0x").unwrap() + 1;
+        let end = start + line[start..].find(')').unwrap();
+        line[start..end].to_owned()
+    }
+
+    /// The certificate of `credential`, read with `pkcs11-tool`, as PEM
+    /// public key for openssl.
+    async fn read_cert(&self, slot: &str, credential: &str) -> PathBuf {
+        let der = self.path(&format!("{credential}.der"));
+        self.tool_ok(&[
+            "--slot",
+            slot,
+            "--read-object",
+            "--type",
+            "cert",
+            "--label",
+            credential,
+            "-o",
+            der.to_str().unwrap(),
+        ])
+        .await;
+        let cert = crpki::cert::Certificate::from_der(&std::fs::read(&der).unwrap()).unwrap();
+        let pem = self.path(&format!("{credential}.pem"));
+        std::fs::write(&pem, cert.to_pem()).unwrap();
+        let key = self.path(&format!("{credential}.pub.pem"));
+        self.ok(
+            "openssl",
+            &[
+                "x509",
+                "-in",
+                pem.to_str().unwrap(),
+                "-pubkey",
+                "-noout",
+                "-out",
+                key.to_str().unwrap(),
+            ],
+        )
+        .await;
+        key
+    }
+
+    async fn openssl_verify(&self, key: &Path, data: &Path, sig: &Path, extra: &[&str]) {
+        let mut args = vec![
+            "dgst",
+            "-sha256",
+            "-verify",
+            key.to_str().unwrap(),
+            "-signature",
+            sig.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(data.to_str().unwrap());
+        let text = self.ok("openssl", &args).await;
+        assert!(text.contains("Verified OK"), "{text}");
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkcs11_tool_rsa_with_alice() {
+    need("pkcs11-tool", "opensc");
+    need("openssl", "openssl");
+    let env = Env::new("alice").await;
+    let slots = env.tool_ok(&["--list-slots"]).await;
+    assert!(slots.contains("crpki alice-rsa"), "{slots}");
+    assert!(slots.contains("login required"), "{slots}");
+    assert!(slots.contains("token manufacturer : crpki"), "{slots}");
+    assert!(slots.contains("readonly"), "{slots}");
+    let slot = env.slot_of("alice-rsa").await;
+
+    // Before login: the certificates and the public key; after: the private key too.
+    let public = env.tool_ok(&["--slot", &slot, "--list-objects"]).await;
+    assert!(public.contains("Certificate Object"), "{public}");
+    assert!(public.contains("registrar root"), "{public}");
+    assert!(!public.contains("Private Key Object"), "{public}");
+    let all = env
+        .tool_ok(&["--slot", &slot, "--login", "--pin", "1234", "--list-objects"])
+        .await;
+    assert!(all.contains("Private Key Object; RSA"), "{all}");
+    assert!(all.contains("Usage:      sign"), "{all}");
+
+    let key = env.read_cert(&slot, "alice-rsa").await;
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"signed through PKCS#11 by pkcs11-tool").unwrap();
+
+    let before = env.sb().stats();
+    let sig = env.path("sha256-rsa.sig");
+    env.tool_ok(&[
+        "--slot",
+        &slot,
+        "--login",
+        "--pin",
+        "1234",
+        "--sign",
+        "-m",
+        "SHA256-RSA-PKCS",
+        "-i",
+        s(&data),
+        "-o",
+        s(&sig),
+    ])
+    .await;
+    env.openssl_verify(&key, &data, &sig, &[]).await;
+
+    // PSS on the hash, then PSS hashing here.
+    let hash = env.path("data.sha256");
+    std::fs::write(
+        &hash,
+        crpki::HashAlgorithm::Sha256
+            .digest(&std::fs::read(&data).unwrap())
+            .as_bytes(),
+    )
+    .unwrap();
+    let pss = env.path("pss.sig");
+    env.tool_ok(&[
+        "--slot",
+        &slot,
+        "--login",
+        "--pin",
+        "1234",
+        "--sign",
+        "-m",
+        "RSA-PKCS-PSS",
+        "--hash-algorithm",
+        "SHA256",
+        "--mgf",
+        "MGF1-SHA256",
+        "--salt-len",
+        "32",
+        "-i",
+        s(&hash),
+        "-o",
+        s(&pss),
+    ])
+    .await;
+    let pss_opts = ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"];
+    env.openssl_verify(&key, &data, &pss, &pss_opts).await;
+    let pss2 = env.path("sha256-pss.sig");
+    env.tool_ok(&[
+        "--slot",
+        &slot,
+        "--login",
+        "--pin",
+        "1234",
+        "--sign",
+        "-m",
+        "SHA256-RSA-PKCS-PSS",
+        "--mgf",
+        "MGF1-SHA256",
+        "--salt-len",
+        "32",
+        "-i",
+        s(&data),
+        "-o",
+        s(&pss2),
+    ])
+    .await;
+    env.openssl_verify(&key, &data, &pss2, &pss_opts).await;
+    // A salt the service cannot make is refused before any network call.
+    let bad = env
+        .tool(&[
+            "--slot",
+            &slot,
+            "--login",
+            "--pin",
+            "1234",
+            "--sign",
+            "-m",
+            "RSA-PKCS-PSS",
+            "--hash-algorithm",
+            "SHA256",
+            "--mgf",
+            "MGF1-SHA256",
+            "--salt-len",
+            "20",
+            "-i",
+            s(&hash),
+            "-o",
+            s(&env.path("bad.sig")),
+        ])
+        .await;
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("CKR_MECHANISM_PARAM_INVALID"),
+        "{bad:?}"
+    );
+    let after = env.sb().stats();
+    assert_eq!(
+        after.signatures - before.signatures,
+        3,
+        "one remote signature per pkcs11-tool --sign"
+    );
+
+    // A wrong PIN: CKR_PIN_INCORRECT, logged.
+    let wrong = env
+        .tool(&[
+            "--slot",
+            &slot,
+            "--login",
+            "--pin",
+            "9999",
+            "--sign",
+            "-m",
+            "SHA256-RSA-PKCS",
+            "-i",
+            s(&data),
+            "-o",
+            s(&env.path("wrong.sig")),
+        ])
+        .await;
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("CKR_PIN_INCORRECT"),
+        "{wrong:?}"
+    );
+    assert!(
+        env.log().contains("C_Sign 0x000000a0 CKR_PIN_INCORRECT"),
+        "{}",
+        env.log()
+    );
+    assert_eq!(env.sb().stats().signatures, after.signatures);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkcs11_tool_ecdsa_with_bob() {
+    need("pkcs11-tool", "opensc");
+    need("openssl", "openssl");
+    let env = Env::new("bob").await;
+    let slot = env.slot_of("bob-ecdsa").await;
+    let all = env
+        .tool_ok(&["--slot", &slot, "--login", "--pin", "5678", "--list-objects"])
+        .await;
+    assert!(all.contains("Private Key Object; EC"), "{all}");
+    let key = env.read_cert(&slot, "bob-ecdsa").await;
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"an ECDSA signature through PKCS#11").unwrap();
+    for mech in ["ECDSA", "ECDSA-SHA256"] {
+        let input = if mech == "ECDSA" {
+            let hash = env.path("data.sha256");
+            std::fs::write(
+                &hash,
+                crpki::HashAlgorithm::Sha256
+                    .digest(&std::fs::read(&data).unwrap())
+                    .as_bytes(),
+            )
+            .unwrap();
+            hash
+        } else {
+            data.clone()
+        };
+        let sig = env.path(&format!("{mech}.sig"));
+        env.tool_ok(&[
+            "--slot",
+            &slot,
+            "--login",
+            "--pin",
+            "5678",
+            "--sign",
+            "-m",
+            mech,
+            "--signature-format",
+            "openssl",
+            "-i",
+            s(&input),
+            "-o",
+            s(&sig),
+        ])
+        .await;
+        env.openssl_verify(&key, &data, &sig, &[]).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openssl_cms_through_libp11_engine() {
+    need("openssl", "openssl");
+    need("pkcs11-tool", "opensc");
+    let engine = Path::new("/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so");
+    assert!(
+        engine.exists() || cfg!(not(target_arch = "x86_64")),
+        "libp11's engine is missing: apt-get install libengine-pkcs11-openssl (./scripts/test.sh installs it)"
+    );
+    let env = Env::new("alice").await;
+    let conf = env.path("openssl.cnf");
+    std::fs::write(&conf, crpki_openssl_conf(&module_path())).unwrap();
+    let slot = env.slot_of("alice-rsa").await;
+    env.read_cert(&slot, "alice-rsa").await;
+    let root = env.path("root.pem");
+    std::fs::write(&root, env.sb().registrar_root().to_pem()).unwrap();
+    let data = env.path("contract.txt");
+    std::fs::write(&data, b"a contract signed by OpenSSL through PKCS#11").unwrap();
+    let p7s = env.path("contract.txt.p7s");
+    let out = {
+        let mut cmd = Command::new("openssl");
+        cmd.args([
+            "cms",
+            "-sign",
+            "-binary",
+            "-engine",
+            "pkcs11",
+            "-keyform",
+            "engine",
+            "-inkey",
+            "pkcs11:object=alice-rsa;type=private?pin-value=1234",
+            "-signer",
+            s(&env.path("alice-rsa.pem")),
+            "-in",
+            s(&data),
+            "-outform",
+            "DER",
+            "-out",
+            s(&p7s),
+        ])
+        .env("OPENSSL_CONF", &conf)
+        .env("CRPKI_CONFIG_DIR", env.store.dir())
+        .env("CRPKI_PROVIDER_LOG", env.path("provider.log"));
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "openssl cms -sign: {out:?}\nlog:\n{}",
+        env.log()
+    );
+    env.ok(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            s(&p7s),
+            "-content",
+            s(&data),
+            "-CAfile",
+            s(&root),
+            "-purpose",
+            "any",
+            "-ignore_critical",
+            "-out",
+            "/dev/null",
+        ],
+    )
+    .await;
+    let verified = env
+        .ok(
+            env!("CARGO_BIN_EXE_crpki"),
+            &["verify", s(&data), "--ca", s(&root)],
+        )
+        .await;
+    assert!(verified.to_lowercase().contains("valid"), "{verified}");
+}
+
+/// The OpenSSL configuration `crpki install pkcs11` prints.
+fn crpki_openssl_conf(module: &Path) -> String {
+    format!(
+        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n[engine_section]\npkcs11 = \
+         pkcs11_section\n[pkcs11_section]\nengine_id = pkcs11\nMODULE_PATH = {}\ninit = 0\n",
+        module.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nss_modutil_certutil_cmsutil() {
+    need("modutil", "libnss3-tools");
+    need("openssl", "openssl");
+    let env = Env::new("alice").await;
+    let db = format!("sql:{}", env.path("nssdb").display());
+    std::fs::create_dir(env.path("nssdb")).unwrap();
+    env.ok("certutil", &["-N", "-d", &db, "--empty-password"]).await;
+    let module = module_path();
+    env.ok(
+        "modutil",
+        &["-force", "-dbdir", &db, "-add", "crpki", "-libfile", s(&module)],
+    )
+    .await;
+    let list = env.ok("modutil", &["-dbdir", &db, "-list", "crpki"]).await;
+    assert!(list.contains("crpki alice-rsa"), "{list}");
+    let certs = env.ok("certutil", &["-L", "-d", &db, "-h", "all"]).await;
+    let line = certs
+        .lines()
+        .find(|l| l.contains(":alice-rsa"))
+        .unwrap_or_else(|| panic!("no alice-rsa certificate:\n{certs}"));
+    let nickname = line[..line.find(":alice-rsa").unwrap() + ":alice-rsa".len()]
+        .trim()
+        .to_owned();
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"signed by NSS through PKCS#11").unwrap();
+    let p7 = env.path("data.p7s");
+    env.ok(
+        "cmsutil",
+        &[
+            "-S",
+            "-T",
+            "-Y",
+            "NONE",
+            "-d",
+            &db,
+            "-N",
+            &nickname,
+            "-p",
+            "1234",
+            "-i",
+            s(&data),
+            "-o",
+            s(&p7),
+        ],
+    )
+    .await;
+    let root = env.path("root.pem");
+    std::fs::write(&root, env.sb().registrar_root().to_pem()).unwrap();
+    env.ok(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            s(&p7),
+            "-content",
+            s(&data),
+            "-CAfile",
+            s(&root),
+            "-purpose",
+            "any",
+            "-ignore_critical",
+            "-out",
+            "/dev/null",
+        ],
+    )
+    .await;
+}

@@ -570,3 +570,277 @@ async fn nss_modutil_certutil_cmsutil() {
     )
     .await;
 }
+
+// --- the module in a process of its own, through the `cryptoki` crate ------
+
+/// Environment variable that makes [`pkcs11_child`] run a scenario.
+const CHILD_ENV: &str = "CRPKI_P11_CHILD";
+
+impl Env {
+    /// Runs [`pkcs11_child`] with `scenario` in a child process (the module
+    /// reads the profile from the environment, which a test must not
+    /// change in its own process), its output files in `out/`.
+    fn child(&self, scenario: &str) -> std::process::Child {
+        std::fs::create_dir_all(self.path("out")).unwrap();
+        Command::new(std::env::current_exe().unwrap())
+            .args(["pkcs11_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, scenario)
+            .env("CRPKI_P11_OUT", self.path("out"))
+            .env("CRPKI_P11_MODULE", module_path())
+            .env("CRPKI_CONFIG_DIR", self.store.dir())
+            .env("CRPKI_PROVIDER_LOG", self.path("provider.log"))
+            .env_remove("CRPKI_PROFILE")
+            .env_remove("CRPKI_PIN")
+            .env_remove("CRPKI_PROVIDER_PKCS12")
+            .spawn()
+            .unwrap()
+    }
+
+    async fn wait(&self, child: std::process::Child) {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert!(out.status.success(), "the child failed\nlog:\n{}", self.log());
+    }
+
+    /// Checks every `NAME.sig` of `out/` over `out/NAME.data` with openssl
+    /// and the certificate in `out/cert.der`; returns how many.
+    async fn verify_out(&self) -> usize {
+        let out = self.path("out");
+        let cert = crpki::cert::Certificate::from_der(&std::fs::read(out.join("cert.der")).unwrap()).unwrap();
+        std::fs::write(out.join("cert.pem"), cert.to_pem()).unwrap();
+        let key = out.join("key.pem");
+        self.ok(
+            "openssl",
+            &[
+                "x509",
+                "-in",
+                s(&out.join("cert.pem")),
+                "-pubkey",
+                "-noout",
+                "-out",
+                s(&key),
+            ],
+        )
+        .await;
+        let mut n = 0;
+        for entry in std::fs::read_dir(&out).unwrap() {
+            let sig = entry.unwrap().path();
+            if sig.extension().is_some_and(|e| e == "sig") {
+                self.openssl_verify(&key, &sig.with_extension("data"), &sig, &[])
+                    .await;
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+async fn wait_for(path: &Path) {
+    for _ in 0..600 {
+        if path.exists() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} never appeared", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn threads_and_fork_through_one_initialize() {
+    need("openssl", "openssl");
+    let env = Env::new("alice").await;
+    let before = env.sb().stats();
+    let child = env.child("threads");
+    env.wait(child).await;
+    let signed = env.sb().stats().signatures - before.signatures;
+    assert_eq!(
+        env.verify_out().await,
+        8 * 25 + 1,
+        "8 threads × 25 signatures, and one from the fork"
+    );
+    assert_eq!(signed, 8 * 25 + 1, "each C_Sign is one remote signature");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_down_and_logout_while_signing() {
+    need("openssl", "openssl");
+    let mut env = Env::new("alice").await;
+    // The service goes away between two signatures.
+    let child = env.child("down");
+    wait_for(&env.path("out/ready")).await;
+    env.sb.take().unwrap().shutdown().await;
+    std::fs::write(env.path("out/go"), b"").unwrap();
+    env.wait(child).await;
+    assert!(
+        env.log().contains("C_Sign 0x00000030 CKR_DEVICE_ERROR"),
+        "{}",
+        env.log()
+    );
+    assert_eq!(env.verify_out().await, 1);
+
+    // A logout while four threads sign: valid signatures or clean errors.
+    let env = Env::new("alice").await;
+    let child = env.child("logout");
+    env.wait(child).await;
+    let n = env.verify_out().await;
+    assert!(
+        (8..40).contains(&n),
+        "{n} signatures before the logout stopped the rest"
+    );
+    assert!(env.log().contains("CKR_DEVICE_REMOVED"), "{}", env.log());
+}
+
+/// Not a test by itself: the program [`Env::child`] runs in a child
+/// process (with [`CHILD_ENV`] set); without it, it does nothing.
+#[test]
+fn pkcs11_child() {
+    let Ok(scenario) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    child::run(&scenario);
+}
+
+#[allow(unsafe_code)] // fork and _exit, in the child only
+mod child {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::error::{Error, RvError};
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+    use cryptoki::session::{Session, UserType};
+    use cryptoki::slot::Slot;
+    use cryptoki::types::AuthPin;
+
+    fn out(name: &str) -> PathBuf {
+        PathBuf::from(std::env::var("CRPKI_P11_OUT").unwrap()).join(name)
+    }
+
+    fn open() -> (Pkcs11, Slot) {
+        let p = Pkcs11::new(std::env::var("CRPKI_P11_MODULE").unwrap()).unwrap();
+        p.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+            .unwrap();
+        let slot = p.get_slots_with_token().unwrap()[0];
+        (p, slot)
+    }
+
+    fn login(p: &Pkcs11, slot: Slot) -> (Session, ObjectHandle) {
+        let s = p.open_ro_session(slot).unwrap();
+        s.login(UserType::User, Some(&AuthPin::new("1234".into())))
+            .unwrap();
+        let key = s
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+            .unwrap()[0];
+        let cert = s
+            .find_objects(&[
+                Attribute::Class(ObjectClass::CERTIFICATE),
+                Attribute::Label(b"alice-rsa".to_vec()),
+            ])
+            .unwrap()[0];
+        if let [Attribute::Value(der)] = &s.get_attributes(cert, &[AttributeType::Value]).unwrap()[..] {
+            std::fs::write(out("cert.der"), der).unwrap();
+        }
+        (s, key)
+    }
+
+    /// Signs `name`'s data; the signature goes to `out/NAME.sig`.
+    fn sign(s: &Session, key: ObjectHandle, name: &str) -> Result<(), Error> {
+        let data = format!("PKCS#11 signature {name} of process {}", std::process::id());
+        let sig = s.sign(&Mechanism::Sha256RsaPkcs, key, data.as_bytes())?;
+        std::fs::write(out(&format!("{name}.data")), data).unwrap();
+        std::fs::write(out(&format!("{name}.sig")), sig).unwrap();
+        Ok(())
+    }
+
+    pub fn run(scenario: &str) {
+        let (p, slot) = open();
+        let (main, key) = login(&p, slot);
+        match scenario {
+            "threads" => {
+                let threads: Vec<_> = (0..8)
+                    .map(|t| {
+                        let p = p.clone();
+                        std::thread::spawn(move || {
+                            let s = p.open_ro_session(slot).unwrap();
+                            for i in 0..25 {
+                                sign(&s, key, &format!("t{t}-{i}")).unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                threads.into_iter().for_each(|t| t.join().unwrap());
+                fork_and_sign();
+            }
+            "down" => {
+                sign(&main, key, "before").unwrap();
+                std::fs::write(out("ready"), b"").unwrap();
+                while !out("go").exists() {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                let e = sign(&main, key, "after").unwrap_err();
+                assert!(matches!(e, Error::Pkcs11(RvError::DeviceError, _)), "{e}");
+                // Still alive and answering.
+                assert!(!p.get_slots_with_token().unwrap().is_empty());
+            }
+            "logout" => {
+                let done = Arc::new(AtomicUsize::new(0));
+                let threads: Vec<_> = (0..4)
+                    .map(|t| {
+                        let (p, done) = (p.clone(), done.clone());
+                        std::thread::spawn(move || {
+                            let s = p.open_ro_session(slot).unwrap();
+                            for i in 0..10 {
+                                match sign(&s, key, &format!("t{t}-{i}")) {
+                                    Ok(()) => {}
+                                    Err(Error::Pkcs11(
+                                        RvError::DeviceRemoved | RvError::UserNotLoggedIn,
+                                        _,
+                                    )) => {}
+                                    Err(e) => panic!("not a clean error: {e}"),
+                                }
+                                done.fetch_add(1, Ordering::SeqCst);
+                            }
+                        })
+                    })
+                    .collect();
+                while done.load(Ordering::SeqCst) < 8 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                // What `crpki logout` does locally: the token file goes.
+                let store = crpki::profile::ProfileStore::open(std::env::var("CRPKI_CONFIG_DIR").unwrap());
+                std::fs::remove_file(store.token_store().path(crpki::profile::SANDBOX_PROFILE).unwrap())
+                    .unwrap();
+                threads.into_iter().for_each(|t| t.join().unwrap());
+            }
+            other => panic!("unknown scenario {other}"),
+        }
+    }
+
+    /// Forks; the child initializes the module again and signs once.
+    fn fork_and_sign() {
+        // SAFETY: the child only calls the module, writes a file and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let ok = std::panic::catch_unwind(|| {
+                let (p, slot) = open();
+                let (s, key) = login(&p, slot);
+                sign(&s, key, "forked").unwrap();
+            })
+            .is_ok();
+            // SAFETY: leaves the forked child without running the parent's
+            // exit handlers.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just made.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the forked child failed: {status}"
+        );
+    }
+}

@@ -415,9 +415,44 @@ async fn openssl_cms_through_libp11_engine() {
         engine.exists() || cfg!(not(target_arch = "x86_64")),
         "libp11's engine is missing: apt-get install libengine-pkcs11-openssl (./scripts/test.sh installs it)"
     );
+    need("p11-kit", "p11-kit");
     let env = Env::new("alice").await;
+    // `crpki install pkcs11`: p11-kit lists the module, and the printed
+    // OpenSSL configuration is the one used below.
+    let home = env.path("home");
+    std::fs::create_dir(&home).unwrap();
+    let crpki = env!("CARGO_BIN_EXE_crpki");
+    let module = module_path();
+    let with_home = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("CRPKI_CONFIG_DIR", env.store.dir())
+            .env("CRPKI_PROVIDER_LOG", env.path("provider.log"))
+            .output()
+            .unwrap()
+    };
+    let installed = with_home(crpki, &["install", "pkcs11", "--module", s(&module)]);
+    let printed = String::from_utf8_lossy(&installed.stdout).into_owned();
+    assert!(installed.status.success(), "{installed:?}");
+    assert!(home.join(".config/pkcs11/modules/crpki.module").exists());
+    assert!(
+        printed.contains("modutil -dbdir sql:$HOME/.pki/nssdb -add crpki -libfile"),
+        "{printed}"
+    );
+    let listed = p11_kit_list(&home);
+    assert!(
+        listed.contains("crpki:") && listed.contains("library-manufacturer: crpki"),
+        "{listed}"
+    );
+    let snippet = &printed[printed.find("openssl_conf").unwrap()..printed.find("init = 0").unwrap() + 8];
     let conf = env.path("openssl.cnf");
-    std::fs::write(&conf, crpki_openssl_conf(&module_path())).unwrap();
+    std::fs::write(&conf, snippet).unwrap();
+    let removed = with_home(crpki, &["uninstall", "pkcs11"]);
+    assert!(removed.status.success(), "{removed:?}");
+    assert!(!p11_kit_list(&home).contains("crpki:"));
+
     let slot = env.slot_of("alice-rsa").await;
     env.read_cert(&slot, "alice-rsa").await;
     let root = env.path("root.pem");
@@ -489,13 +524,39 @@ async fn openssl_cms_through_libp11_engine() {
     assert!(verified.to_lowercase().contains("valid"), "{verified}");
 }
 
-/// The OpenSSL configuration `crpki install pkcs11` prints.
-fn crpki_openssl_conf(module: &Path) -> String {
-    format!(
-        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n[engine_section]\npkcs11 = \
-         pkcs11_section\n[pkcs11_section]\nengine_id = pkcs11\nMODULE_PATH = {}\ninit = 0\n",
-        module.display()
-    )
+/// `p11-kit list-modules` for the user whose home is `home`. p11-kit reads
+/// no user configuration as root, so as root (CI containers) it runs as
+/// `nobody` through `setpriv`, with the directories opened for reading.
+fn p11_kit_list(home: &Path) -> String {
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut cmd = if root {
+        use std::os::unix::fs::PermissionsExt;
+        let mut dir = Some(home);
+        while let Some(d) = dir.filter(|d| d.starts_with(std::env::temp_dir()) && *d != std::env::temp_dir())
+        {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+            dir = d.parent();
+        }
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "p11-kit",
+            "list-modules",
+        ]);
+        c
+    } else {
+        let mut c = Command::new("p11-kit");
+        c.arg("list-modules");
+        c
+    };
+    let out = cmd
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -58,9 +58,14 @@ struct Env {
 
 impl Env {
     async fn new(user: &str) -> Env {
+        let env = Env::logged_out().await;
+        csc_support::login_profile(&env.store, user).await;
+        env
+    }
+
+    async fn logged_out() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let (sb, store) = csc_support::profile_sandbox(dir.path()).await;
-        csc_support::login_profile(&store, user).await;
         Env {
             dir,
             sb: Some(sb),
@@ -115,6 +120,24 @@ impl Env {
         let mut all = vec!["--module", module.to_str().unwrap()];
         all.extend_from_slice(args);
         self.run("pkcs11-tool", &all).await
+    }
+
+    /// `pkcs11-tool --sign` after a login with `pin`, `how` naming the
+    /// mechanism and its parameters.
+    async fn sign(&self, slot: &str, pin: &str, how: &[&str], input: &Path, output: &Path) -> Output {
+        let mut args = vec!["--slot", slot, "--login", "--pin", pin, "--sign"];
+        args.extend_from_slice(how);
+        args.extend(["-i", s(input), "-o", s(output)]);
+        self.tool(&args).await
+    }
+
+    async fn sign_ok(&self, slot: &str, pin: &str, how: &[&str], input: &Path, output: &Path) {
+        let out = self.sign(slot, pin, how, input, output).await;
+        assert!(
+            out.status.success(),
+            "pkcs11-tool {how:?}: {out:?}\nlog:\n{}",
+            self.log()
+        );
     }
 
     async fn tool_ok(&self, args: &[&str]) -> String {
@@ -192,6 +215,13 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+fn sha256_of(file: &Path) -> Vec<u8> {
+    crpki::HashAlgorithm::Sha256
+        .digest(&std::fs::read(file).unwrap())
+        .as_bytes()
+        .to_vec()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pkcs11_tool_rsa_with_alice() {
     need("pkcs11-tool", "opensc");
@@ -221,100 +251,27 @@ async fn pkcs11_tool_rsa_with_alice() {
 
     let before = env.sb().stats();
     let sig = env.path("sha256-rsa.sig");
-    env.tool_ok(&[
-        "--slot",
-        &slot,
-        "--login",
-        "--pin",
-        "1234",
-        "--sign",
-        "-m",
-        "SHA256-RSA-PKCS",
-        "-i",
-        s(&data),
-        "-o",
-        s(&sig),
-    ])
-    .await;
+    env.sign_ok(&slot, "1234", &["-m", "SHA256-RSA-PKCS"], &data, &sig)
+        .await;
     env.openssl_verify(&key, &data, &sig, &[]).await;
 
     // PSS on the hash, then PSS hashing here.
     let hash = env.path("data.sha256");
-    std::fs::write(
-        &hash,
-        crpki::HashAlgorithm::Sha256
-            .digest(&std::fs::read(&data).unwrap())
-            .as_bytes(),
-    )
-    .unwrap();
+    std::fs::write(&hash, sha256_of(&data)).unwrap();
+    let pss_params = ["--mgf", "MGF1-SHA256", "--salt-len", "32"];
     let pss = env.path("pss.sig");
-    env.tool_ok(&[
-        "--slot",
-        &slot,
-        "--login",
-        "--pin",
-        "1234",
-        "--sign",
-        "-m",
-        "RSA-PKCS-PSS",
-        "--hash-algorithm",
-        "SHA256",
-        "--mgf",
-        "MGF1-SHA256",
-        "--salt-len",
-        "32",
-        "-i",
-        s(&hash),
-        "-o",
-        s(&pss),
-    ])
-    .await;
+    let raw_pss = ["-m", "RSA-PKCS-PSS", "--hash-algorithm", "SHA256"];
+    env.sign_ok(&slot, "1234", &[&raw_pss[..], &pss_params].concat(), &hash, &pss)
+        .await;
     let pss_opts = ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"];
     env.openssl_verify(&key, &data, &pss, &pss_opts).await;
     let pss2 = env.path("sha256-pss.sig");
-    env.tool_ok(&[
-        "--slot",
-        &slot,
-        "--login",
-        "--pin",
-        "1234",
-        "--sign",
-        "-m",
-        "SHA256-RSA-PKCS-PSS",
-        "--mgf",
-        "MGF1-SHA256",
-        "--salt-len",
-        "32",
-        "-i",
-        s(&data),
-        "-o",
-        s(&pss2),
-    ])
-    .await;
+    let how = [&["-m", "SHA256-RSA-PKCS-PSS"][..], &pss_params].concat();
+    env.sign_ok(&slot, "1234", &how, &data, &pss2).await;
     env.openssl_verify(&key, &data, &pss2, &pss_opts).await;
     // A salt the service cannot make is refused before any network call.
-    let bad = env
-        .tool(&[
-            "--slot",
-            &slot,
-            "--login",
-            "--pin",
-            "1234",
-            "--sign",
-            "-m",
-            "RSA-PKCS-PSS",
-            "--hash-algorithm",
-            "SHA256",
-            "--mgf",
-            "MGF1-SHA256",
-            "--salt-len",
-            "20",
-            "-i",
-            s(&hash),
-            "-o",
-            s(&env.path("bad.sig")),
-        ])
-        .await;
+    let how = [&raw_pss[..], &["--mgf", "MGF1-SHA256", "--salt-len", "20"]].concat();
+    let bad = env.sign(&slot, "1234", &how, &hash, &env.path("bad.sig")).await;
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("CKR_MECHANISM_PARAM_INVALID"),
@@ -327,22 +284,15 @@ async fn pkcs11_tool_rsa_with_alice() {
         "one remote signature per pkcs11-tool --sign"
     );
 
-    // A wrong PIN: CKR_PIN_INCORRECT, logged.
+    // A wrong PIN: CKR_PIN_INCORRECT, logged, nothing signed.
     let wrong = env
-        .tool(&[
-            "--slot",
+        .sign(
             &slot,
-            "--login",
-            "--pin",
             "9999",
-            "--sign",
-            "-m",
-            "SHA256-RSA-PKCS",
-            "-i",
-            s(&data),
-            "-o",
-            s(&env.path("wrong.sig")),
-        ])
+            &["-m", "SHA256-RSA-PKCS"],
+            &data,
+            &env.path("wrong.sig"),
+        )
         .await;
     assert!(!wrong.status.success());
     assert!(
@@ -358,6 +308,26 @@ async fn pkcs11_tool_rsa_with_alice() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn before_crpki_login_a_slot_without_token() {
+    need("pkcs11-tool", "opensc");
+    let env = Env::logged_out().await;
+    let slots = env.tool_ok(&["--list-slots"]).await;
+    assert!(
+        slots.contains("(empty)") && slots.contains("run `crpki login`"),
+        "{slots}"
+    );
+    let out = env.tool(&["--slot", "0", "--list-objects"]).await;
+    assert!(!out.status.success());
+    assert!(
+        env.log()
+            .contains("C_GetSlotList 0x000000e0 CKR_TOKEN_NOT_PRESENT"),
+        "{}",
+        env.log()
+    );
+    assert!(env.log().contains("crpki login"), "{}", env.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pkcs11_tool_ecdsa_with_bob() {
     need("pkcs11-tool", "opensc");
     need("openssl", "openssl");
@@ -370,38 +340,12 @@ async fn pkcs11_tool_ecdsa_with_bob() {
     let key = env.read_cert(&slot, "bob-ecdsa").await;
     let data = env.path("data.txt");
     std::fs::write(&data, b"an ECDSA signature through PKCS#11").unwrap();
-    for mech in ["ECDSA", "ECDSA-SHA256"] {
-        let input = if mech == "ECDSA" {
-            let hash = env.path("data.sha256");
-            std::fs::write(
-                &hash,
-                crpki::HashAlgorithm::Sha256
-                    .digest(&std::fs::read(&data).unwrap())
-                    .as_bytes(),
-            )
-            .unwrap();
-            hash
-        } else {
-            data.clone()
-        };
+    let hash = env.path("data.sha256");
+    std::fs::write(&hash, sha256_of(&data)).unwrap();
+    for (mech, input) in [("ECDSA", &hash), ("ECDSA-SHA256", &data)] {
         let sig = env.path(&format!("{mech}.sig"));
-        env.tool_ok(&[
-            "--slot",
-            &slot,
-            "--login",
-            "--pin",
-            "5678",
-            "--sign",
-            "-m",
-            mech,
-            "--signature-format",
-            "openssl",
-            "-i",
-            s(&input),
-            "-o",
-            s(&sig),
-        ])
-        .await;
+        let how = ["-m", mech, "--signature-format", "openssl"];
+        env.sign_ok(&slot, "5678", &how, input, &sig).await;
         env.openssl_verify(&key, &data, &sig, &[]).await;
     }
 }

@@ -186,16 +186,23 @@ impl Module {
         }
     }
 
-    /// The slots, enumerated at the first call; looked at again while none
-    /// has a token (not logged in yet).
-    fn slots(&self) -> Arc<Vec<Slot>> {
+    /// The slots, enumerated at the first call; `C_GetSlotList` (`again`)
+    /// looks again while none has a token (not logged in yet).
+    fn slots_again(&self, again: bool) -> Arc<Vec<Slot>> {
         let mut cached = lock(&self.slots);
-        if let Some(s) = cached.as_ref().filter(|s| s.iter().any(|s| s.token.is_ok())) {
+        if let Some(s) = cached
+            .as_ref()
+            .filter(|s| !again || s.iter().any(|s| s.token.is_ok()))
+        {
             return s.clone();
         }
         let slots = Arc::new(self.enumerate());
         *cached = Some(slots.clone());
         slots
+    }
+
+    fn slots(&self) -> Arc<Vec<Slot>> {
+        self.slots_again(false)
     }
 
     fn enumerate(&self) -> Vec<Slot> {
@@ -263,7 +270,7 @@ impl Module {
 
     /// `C_GetSlotList`.
     pub fn slot_list(&self, token_present: bool) -> Vec<CK_SLOT_ID> {
-        self.slots()
+        self.slots_again(true)
             .iter()
             .filter(|s| !token_present || s.token.is_ok())
             .map(|s| s.id)
@@ -494,11 +501,7 @@ impl Module {
         let token = lock(&session).token.clone();
         let o = token.object(object)?;
         for &t in types {
-            each(match o.attribute(t) {
-                Ok(Some(v)) => AttributeValue::Value(v),
-                Ok(None) => AttributeValue::Invalid,
-                Err(()) => AttributeValue::Sensitive,
-            });
+            each(o.attribute(t));
         }
         Ok(())
     }
@@ -518,9 +521,8 @@ impl Module {
         let o = token
             .object(key)
             .map_err(|rv| Rv::new(CKR_KEY_HANDLE_INVALID, rv.detail))?;
-        let class = o.attribute(CKA_CLASS).ok().flatten();
         let wanted = if verify { CKO_PUBLIC_KEY } else { CKO_PRIVATE_KEY };
-        if class != Some(&wanted.to_ne_bytes()[..]) {
+        if o.attribute(CKA_CLASS) != AttributeValue::Value(&wanted.to_ne_bytes()) {
             return Err(Rv::new(
                 CKR_KEY_FUNCTION_NOT_PERMITTED,
                 format!("object {key:#x} cannot do this"),

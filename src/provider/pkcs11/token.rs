@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use cryptoki_sys::*;
 use der::Encode;
 
-use super::Rv;
+use super::{AttributeValue, Rv};
 use crate::cert::Certificate;
 use crate::provider::Container;
 use crate::signer::{KeyAlgorithm, KeyInfo, PublicKey, UserAuthentication};
@@ -109,24 +109,22 @@ pub(super) fn padded<const N: usize>(s: &str) -> [CK_UTF8CHAR; N] {
 }
 
 impl Object {
-    /// The value of `attribute`: `Ok(None)` when the object does not have
-    /// it, `Err` when it is sensitive.
-    pub fn attribute(&self, attribute: CK_ATTRIBUTE_TYPE) -> Result<Option<&[u8]>, ()> {
+    /// The value of `attribute`, or why there is none.
+    pub fn attribute(&self, attribute: CK_ATTRIBUTE_TYPE) -> AttributeValue<'_> {
         if self.sensitive && SENSITIVE.contains(&attribute) {
-            return Err(());
+            return AttributeValue::Sensitive;
         }
-        Ok(self
-            .attributes
-            .iter()
-            .find(|(t, _)| *t == attribute)
-            .map(|(_, v)| v.as_slice()))
+        match self.attributes.iter().find(|(t, _)| *t == attribute) {
+            Some((_, v)) => AttributeValue::Value(v),
+            None => AttributeValue::Invalid,
+        }
     }
 
     /// Whether the object has every `(type, value)` of `template`.
     pub fn matches(&self, template: &[(CK_ATTRIBUTE_TYPE, Vec<u8>)]) -> bool {
         template
             .iter()
-            .all(|(t, v)| self.attribute(*t).ok().flatten() == Some(v.as_slice()))
+            .all(|(t, v)| self.attribute(*t) == AttributeValue::Value(v))
     }
 }
 

@@ -206,7 +206,8 @@ impl Module {
     }
 
     fn enumerate(&self) -> Vec<Slot> {
-        let absent = |why: String| {
+        // The slot description (64 bytes) says it short; the log says why.
+        let absent = |short: &str, why: String| {
             ErrorLog::global().failure_named(
                 "C_GetSlotList",
                 CKR_TOKEN_NOT_PRESENT as u32,
@@ -215,15 +216,21 @@ impl Module {
             );
             vec![Slot {
                 id: 0,
-                token: Err(why),
+                token: Err(short.to_owned()),
             }]
         };
         let list = match self.core.containers(OpenOptions::default()) {
-            Ok(l) if l.is_empty() => return absent("no credential in the current crpki profile".into()),
+            Ok(l) if l.is_empty() => {
+                return absent(
+                    "no credential",
+                    "no credential in the current crpki profile".into(),
+                );
+            }
             Ok(l) => l,
             Err(e) => {
                 let rv = Rv::from(e);
-                return absent(format!("no token: {} (run `crpki login`)", rv.detail));
+                let why = format!("no token: {} (run `crpki login`)", rv.detail);
+                return absent("run `crpki login`", why);
             }
         };
         list.iter()
@@ -244,7 +251,7 @@ impl Module {
                             rv_name(rv.code),
                             &why,
                         );
-                        why
+                        format!("{}: unusable (see the log)", c.name)
                     });
                 Slot { id, token }
             })

@@ -18,6 +18,17 @@
 //! - `token.rs`: a token per credential, its objects and their attributes.
 //! - `mech.rs`: the mechanisms, their parameters and their input.
 //!
+//! # Why `cryptoki-sys` and our own semantics
+//!
+//! The C types and constants come from `cryptoki-sys` (pre-generated
+//! bindings of the OASIS headers, no build-time bindgen); the semantics are
+//! ours, as for the CSP and the KSP. `native-pkcs11` brings its own object
+//! store, its own backend trait and its own runtime and locking around it:
+//! the module would then hold a second copy of what the provider core
+//! already does (signer source, worker thread, cache, PIN handling, error
+//! log), and its error and login model would sit between the exports and
+//! the core.
+//!
 //! # Slots and tokens
 //!
 //! Slots are enumerated at the first `C_GetSlotList`: one slot per

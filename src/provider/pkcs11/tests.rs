@@ -339,3 +339,13 @@ fn error_codes() {
     assert!(!Rv::quiet(CKR_ARGUMENTS_BAD).is_logged());
     assert_eq!(rv_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
 }
+
+#[test]
+fn initialize_refuses_application_locks_only() {
+    let args = InitArgs {
+        mutex_callbacks: true,
+        os_locking_ok: false,
+        cant_create_threads: false,
+    };
+    assert_eq!(initialize(Some(args)).unwrap_err().code, CKR_CANT_LOCK);
+}

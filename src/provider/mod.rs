@@ -44,6 +44,13 @@
 //! only: binding certificates to the providers in the user's store, crypt32
 //! calls only).
 
+// Built with only some of the providers, the overview above names modules
+// that are compiled out.
+#![cfg_attr(
+    not(all(feature = "csp", feature = "ksp", feature = "pkcs11")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+
 use std::sync::Arc;
 
 use crate::signer::{Digest, RemoteSigner, SignatureAlgorithm};

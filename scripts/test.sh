@@ -32,6 +32,12 @@ have wixl || need_pkgs+=(wixl)
 have msiinfo || need_pkgs+=(msitools)
 # tests/xml.rs: xmlsec1 (OpenSSL backend) verifies our XML signatures and signs for ours.
 have xmlsec1 || need_pkgs+=(xmlsec1)
+# The PKCS#11 module's consumers (tests/pkcs11.rs): OpenSC's pkcs11-tool,
+# libp11's OpenSSL engine, NSS's modutil/certutil/cmsutil, p11-kit.
+have pkcs11-tool || need_pkgs+=(opensc)
+[[ -e /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so || -e /usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so ]] || need_pkgs+=(libengine-pkcs11-openssl)
+have modutil || need_pkgs+=(libnss3-tools)
+have p11-kit || need_pkgs+=(p11-kit)
 
 if ((${#need_pkgs[@]})); then
     step "installing Debian packages: ${need_pkgs[*]}"

@@ -35,7 +35,7 @@
 //!   the tool, the DLLs and [`blocking`];
 //! - `sandbox` (feature `sandbox`): our CSC RSSP and GビズID-style provider
 //!   on loopback, the default profile of the `crpki` tool;
-//! - `provider` (features `csp`, `ksp`): the Windows CryptoAPI CSP and CNG
+//! - `provider` (features `csp`, `ksp`, `pkcs11`): the PKCS#11 module, and the Windows CryptoAPI CSP and CNG
 //!   KSP DLLs; [`blocking`]: a blocking facade (open a signer, sign digests,
 //!   sign and verify files) for programs with no async runtime; `testing`
 //!   (feature `test-util`): the conformance suite (`check_signer`) any
@@ -54,11 +54,13 @@
 //! - **Verification** (`crpki verify`): [`cms::verify_detached`] → the
 //!   signer's certificate → [`cert::validate_chain`].
 //! - **Windows applications**: `provider::csp` / `provider::ksp` (exports →
-//!   provider semantics) → the provider core → [`source`].
+//!   provider semantics) → the provider core → [`source`]; **PKCS#11
+//!   consumers** (NSS, OpenSSL, …): `provider::pkcs11` the same way.
 //!
-//! `unsafe` is denied everywhere but in the Windows FFI files, which say so
+//! `unsafe` is denied everywhere but in the FFI files, which say so
 //! at their top: `provider/{ffi,csp/exports,ksp/exports,register,certstore}.rs`
-//! (the DLLs' C ABI, their registration, the certificate store) and
+//! (the DLLs' C ABI, their registration, the certificate store),
+//! `provider/pkcs11/exports.rs` (the PKCS#11 module's C ABI) and
 //! `profile/dpapi.rs` (sealing token files).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -75,7 +77,7 @@ pub mod error;
 #[cfg(feature = "remote")]
 pub mod http;
 pub mod profile;
-#[cfg(any(feature = "csp", feature = "ksp"))]
+#[cfg(any(feature = "csp", feature = "ksp", feature = "pkcs11"))]
 pub mod provider;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -11,26 +11,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crpki::csc::StaticSecrets;
-use crpki::profile::{ProfileStore, SANDBOX_PROFILE, SandboxEndpoints};
+use crpki::profile::{ProfileStore, SANDBOX_PROFILE};
 use crpki::provider::error::codes;
 use crpki::provider::{
     Api, OpenOptions, ProviderCore, ProviderError, SignatureCache, SignerSource, Worker, status_code,
 };
-use crpki::sandbox::{Sandbox, SandboxConfig};
+use crpki::sandbox::Sandbox;
 use crpki::source::ProfileSource;
 use crpki::{HashAlgorithm, SignatureAlgorithm};
 
 async fn start(dir: &Path) -> (Sandbox, ProfileStore) {
-    let config = dir.join("config");
-    let state = config.join("sandbox");
-    let sb = Sandbox::start(SandboxConfig {
-        state_dir: Some(state.clone()),
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
-    SandboxEndpoints::of(&sb).write(&state).unwrap();
-    (sb, ProfileStore::open(config))
+    csc_support::profile_sandbox(dir).await
 }
 
 async fn login(store: &ProfileStore, user: &str) {

@@ -1,5 +1,6 @@
 //! Byte formats at the provider boundary: CryptoAPI's little-endian
-//! signatures and its RSA `PUBLICKEYBLOB`.
+//! signatures and its RSA `PUBLICKEYBLOB`; ECDSA signatures as `r || s`
+//! (CNG and PKCS#11).
 //!
 //! `PUBLICKEYBLOB` layout (all integers little-endian):
 //!
@@ -9,10 +10,11 @@
 //! modulus    bitlen / 8 bytes, least significant byte first
 //! ```
 
-use der::Encode;
+use der::{Decode, Encode};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use super::error::ProviderError;
+use crate::error::Error;
 use crate::signer::{KeyAlgorithm, PublicKey, oid};
 
 /// `PUBLICKEYBLOB`, the blob type of a public key.
@@ -154,6 +156,55 @@ pub fn rsa_spki_der(modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>, Provider
             parameters: Some(der::asn1::AnyRef::NULL.into()),
         },
         subject_public_key: der::asn1::BitString::from_bytes(&rsa).map_err(bad)?,
+    }
+    .to_der()
+    .map_err(bad)
+}
+
+/// `SEQUENCE { r INTEGER, s INTEGER }` of an ECDSA signature.
+#[derive(der::Sequence)]
+struct EcdsaSigDer<'a> {
+    r: der::asn1::UintRef<'a>,
+    s: der::asn1::UintRef<'a>,
+}
+
+/// Length of one P-256 coordinate or scalar.
+pub const P256_LEN: usize = 32;
+
+/// An ECDSA signature from DER to `r || s` (CNG, PKCS#11).
+pub fn ecdsa_der_to_raw(der: &[u8]) -> Result<Vec<u8>, ProviderError> {
+    let sig = EcdsaSigDer::from_der(der)
+        .map_err(|e| ProviderError::BadData(format!("ECDSA signature from the signer: {e}")))?;
+    let mut raw = vec![0u8; 2 * P256_LEN];
+    for (i, n) in [sig.r.as_bytes(), sig.s.as_bytes()].into_iter().enumerate() {
+        if n.len() > P256_LEN {
+            return Err(ProviderError::BadData(
+                "ECDSA signature value longer than the curve".into(),
+            ));
+        }
+        raw[(i + 1) * P256_LEN - n.len()..(i + 1) * P256_LEN].copy_from_slice(n);
+    }
+    Ok(raw)
+}
+
+/// An `r || s` (CNG, PKCS#11) ECDSA signature as DER.
+pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, ProviderError> {
+    if raw.len() != 2 * P256_LEN {
+        return Err(Error::BadSignature {
+            detail: format!("a {}-byte ECDSA P-256 signature (64 expected)", raw.len()),
+        }
+        .into());
+    }
+    let bad = |e: der::Error| ProviderError::BadData(format!("ECDSA signature: {e}"));
+    let (r, s) = raw.split_at(P256_LEN);
+    let strip = |b: &[u8]| -> Vec<u8> {
+        let first = b.iter().position(|&x| x != 0).unwrap_or(b.len() - 1);
+        b[first..].to_vec()
+    };
+    let (r, s) = (strip(r), strip(s));
+    EcdsaSigDer {
+        r: der::asn1::UintRef::new(&r).map_err(bad)?,
+        s: der::asn1::UintRef::new(&s).map_err(bad)?,
     }
     .to_der()
     .map_err(bad)

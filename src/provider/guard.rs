@@ -27,17 +27,7 @@ pub fn guard_with<T>(
     api: Api,
     body: impl FnOnce() -> Result<T, ProviderError>,
 ) -> Result<T, u32> {
-    // Every object the body touches lives behind locks that tolerate
-    // poisoning, so observing state after a caught panic is safe.
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        let text = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(ProviderError::Panic(text))
-    });
-    outcome.map_err(|err| {
+    catch_panic(body, ProviderError::Panic).map_err(|err| {
         let code = status_code(&err, api);
         if !err.is_protocol_signal() {
             log.failure(export, code, &full_text(&err));
@@ -46,10 +36,29 @@ pub fn guard_with<T>(
     })
 }
 
+/// Runs `body`, turning a panic into the error `on_panic` makes of its
+/// text: the one place where exports catch panics (the PKCS#11 module's
+/// exports use it with their own error type).
+pub fn catch_panic<T, E>(
+    body: impl FnOnce() -> Result<T, E>,
+    on_panic: impl FnOnce(String) -> E,
+) -> Result<T, E> {
+    // Every object the body touches lives behind locks that tolerate
+    // poisoning, so observing state after a caught panic is safe.
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(on_panic(text))
+    })
+}
+
 /// The error's message followed by its sources.
-fn full_text(err: &ProviderError) -> String {
+pub(crate) fn full_text(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
+    let mut source = err.source();
     while let Some(s) = source {
         let s_text = s.to_string();
         if !text.contains(&s_text) {

@@ -105,6 +105,12 @@ impl ErrorLog {
 
     /// Records that `export` failed with `code` because of `message`.
     pub fn failure(&self, export: &str, code: u32, message: &str) {
+        self.failure_named(export, code, super::error::codes::name(code), message);
+    }
+
+    /// [`failure`](Self::failure) for codes of another family (PKCS#11's
+    /// `CKR_*`), with their symbolic name.
+    pub fn failure_named(&self, export: &str, code: u32, name: &str, message: &str) {
         let Some(path) = &self.path else { return };
         let now = time::OffsetDateTime::now_utc();
         let stamp = now
@@ -116,9 +122,8 @@ impl ErrorLog {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         let line = format!(
-            "{stamp} pid={} {export} {code:#010x} {} {message}\n",
+            "{stamp} pid={} {export} {code:#010x} {name} {message}\n",
             std::process::id(),
-            super::error::codes::name(code),
         );
         let _guard = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = self.append(path, line.as_bytes());

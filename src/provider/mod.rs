@@ -1,6 +1,7 @@
-//! The Windows providers: a CryptoAPI CSP (feature `csp`) and, next, a CNG
-//! KSP (feature `ksp`), DLLs that let any Windows signing application sign
-//! through a [`RemoteSigner`].
+//! The providers: a CryptoAPI CSP (feature `csp`) and a CNG KSP (feature
+//! `ksp`), DLLs that let any Windows signing application sign through a
+//! [`RemoteSigner`], and a PKCS#11 module (feature `pkcs11`) for Linux and
+//! macOS applications, all on one core.
 //!
 //! # What lives where
 //!
@@ -26,10 +27,14 @@
 //! - [`ksp`] (feature `ksp`): the CNG key storage provider: `provider.rs`
 //!   (semantics), `exports.rs` (the function table), `format.rs` (CNG's
 //!   byte formats), `padding.rs`, `buffers.rs` (memory lent to the caller);
+//! - [`pkcs11`] (feature `pkcs11`): the PKCS#11 module: `module.rs`
+//!   (semantics), `token.rs` (tokens and objects), `mech.rs` (mechanisms)
+//!   and `exports.rs` (the `C_*` functions and the function list);
 //! - `register` (Windows): registering either provider, for
 //!   `DllRegisterServer` and `crpki install`.
 //!
-//! Only these files may use `unsafe`: `ffi.rs` (raw pointers to slices,
+//! Only these files may use `unsafe`: `pkcs11/exports.rs` (the `C_*`
+//! exports, on every platform), `ffi.rs` (raw pointers to slices,
 //! `SetLastError`, pinning the DLL), `csp/exports.rs` and `ksp/exports.rs`
 //! (the `extern "system"` exports and the KSP's function table, Windows
 //! only), each export being: null checks, handle lookup, a call into the
@@ -38,6 +43,13 @@
 //! `DllRegisterServer`/`DllUnregisterServer`); and `certstore.rs` (Windows
 //! only: binding certificates to the providers in the user's store, crypt32
 //! calls only).
+
+// Built with only some of the providers, the overview above names modules
+// that are compiled out.
+#![cfg_attr(
+    not(all(feature = "csp", feature = "ksp", feature = "pkcs11")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 use std::sync::Arc;
 
@@ -59,6 +71,8 @@ pub mod csp;
 pub mod ffi;
 #[cfg(feature = "ksp")]
 pub mod ksp;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 #[cfg(windows)]
 pub mod register;
 
@@ -68,7 +82,7 @@ pub use crate::source::{
 };
 pub use cache::{CacheKey, SignatureCache};
 pub use error::{Api, ProviderError, status_code};
-pub use guard::{guard, guard_with};
+pub use guard::{catch_panic, guard, guard_with};
 pub use handle::{Handle, HandleError, HandleProblem, HandleTable, ObjectKind};
 pub use log::ErrorLog;
 /// CSP registration, for `crpki install csp` and `uninstall csp` on Windows.

@@ -11,6 +11,9 @@
 //! while the loader lock is held) and then lives as long as the process;
 //! `on_start` runs first, which is where a DLL pins itself in memory so
 //! that the host unloading it cannot pull the code from under the thread.
+//! A process made by `fork` has only the thread that forked: the worker
+//! notices the new process id and starts its own thread there (the PKCS#11
+//! module's children call `C_Initialize` again and go on).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,7 +32,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The worker thread and its runtime.
 pub struct Worker {
-    sender: Mutex<Option<tokio_mpsc::UnboundedSender<Job>>>,
+    /// The channel to the thread, and the process that started it.
+    sender: Mutex<Option<(u32, tokio_mpsc::UnboundedSender<Job>)>>,
     timeout: Duration,
     on_start: Option<fn()>,
 }
@@ -49,8 +53,17 @@ impl Worker {
 
     fn sender(&self) -> Result<tokio_mpsc::UnboundedSender<Job>, ProviderError> {
         let mut slot = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(tx) = slot.as_ref().filter(|tx| !tx.is_closed()) {
-            return Ok(tx.clone());
+        let pid = std::process::id();
+        match slot.take() {
+            Some((p, tx)) if p == pid && !tx.is_closed() => {
+                *slot = Some((p, tx.clone()));
+                return Ok(tx);
+            }
+            // A child of `fork` has no copy of the parent's thread: the
+            // old channel leads nowhere, and is left alone (dropping it
+            // could touch state the parent's runtime owned).
+            Some((p, tx)) if p != pid => std::mem::forget(tx),
+            _ => {}
         }
         if let Some(hook) = self.on_start {
             hook();
@@ -80,7 +93,7 @@ impl Worker {
             .recv()
             .map_err(|_| ProviderError::Internal("the worker thread died while starting".into()))?
             .map_err(|e| ProviderError::Internal(format!("cannot start the async runtime: {e}")))?;
-        *slot = Some(tx.clone());
+        *slot = Some((pid, tx.clone()));
         Ok(tx)
     }
 

@@ -105,6 +105,14 @@ pub trait RemoteSigner: fmt::Debug + Send + Sync + 'static {
         }
     }
 
+    /// What the user must supply before this key signs, as a smart card
+    /// tells its applications (the PKCS#11 module's token flags). The
+    /// default, for keys in this process or in files opened with their
+    /// password, is nothing.
+    fn user_authentication(&self) -> UserAuthentication {
+        UserAuthentication::default()
+    }
+
     /// What a backend implements: signs a batch already checked against
     /// [`key_info`](Self::key_info), one signature per digest, in order.
     /// The signatures are verified by [`sign_digests`](Self::sign_digests),
@@ -169,6 +177,26 @@ fn verify_signatures(
             })?;
     }
     Ok(())
+}
+
+/// What a signer needs from its user before it signs (see
+/// [`RemoteSigner::user_authentication`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserAuthentication {
+    /// A PIN (given by the application, see
+    /// [`crate::source::SignerSource::set_pin`]) authorizes signatures.
+    pub pin: bool,
+    /// Every authorization needs the user again (SCAL 2, a one-time
+    /// password): a PIN or OTP per signature operation.
+    pub per_signature: bool,
+}
+
+impl UserAuthentication {
+    /// The given needs.
+    pub fn new(pin: bool, per_signature: bool) -> Self {
+        Self { pin, per_signature }
+    }
 }
 
 /// Convenience: a shared signer.

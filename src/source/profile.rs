@@ -63,13 +63,13 @@ use super::{ContainerInfo, OpenOptions, OpenedSigner, SignerSource};
 use crate::auth::{BrowserLauncher, SystemBrowser};
 use crate::cert::Certificate;
 use crate::csc::{
-    CscClient, CscSigner, ModeAuthorizer, PromptRequest, SecretPrompt, SignerOptions, connect_signer,
-    service_auth,
+    AuthInputKind, AuthMode, CscClient, CscSigner, ModeAuthorizer, PromptRequest, Scal, SecretPrompt,
+    SignerOptions, connect_signer, service_auth,
 };
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ProfileStore, SANDBOX_PROFILE, ServiceAuth};
 use crate::secret::Secret;
-use crate::signer::{DigestBatch, RemoteSigner};
+use crate::signer::{DigestBatch, RemoteSigner, UserAuthentication};
 
 /// Prefix of the environment variables that hold PINs and OTPs
 /// (`CRPKI_PIN`, `CRPKI_OTP`).
@@ -562,6 +562,18 @@ impl ProfileSigner {
 #[async_trait]
 impl RemoteSigner for ProfileSigner {
     crate::signer::forward_identity!(inner);
+
+    fn user_authentication(&self) -> UserAuthentication {
+        let credential = self.inner.credential();
+        let needs = |kind: AuthInputKind| match &credential.auth_mode {
+            AuthMode::Explicit { inputs, .. } => inputs.iter().any(|i| i.kind == kind && !i.optional),
+            _ => false,
+        };
+        UserAuthentication::new(
+            needs(AuthInputKind::Pin),
+            credential.scal == Scal::Two || needs(AuthInputKind::Otp),
+        )
+    }
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
         if let Some(file) = &self.session

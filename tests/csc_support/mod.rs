@@ -153,6 +153,22 @@ pub fn delta(before: SandboxStats, after: SandboxStats) -> SandboxStats {
     }
 }
 
+/// A sandbox with its own state in `DIR/config/sandbox`, where the
+/// `sandbox` profile of the config directory `DIR/config` finds it (as
+/// `crpki sandbox serve` leaves it for other processes), and that store.
+pub async fn profile_sandbox(dir: &std::path::Path) -> (Sandbox, crpki::profile::ProfileStore) {
+    let config = dir.join("config");
+    let state = config.join("sandbox");
+    let sb = Sandbox::start(SandboxConfig {
+        state_dir: Some(state.clone()),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    crpki::profile::SandboxEndpoints::of(&sb).write(&state).unwrap();
+    (sb, crpki::profile::ProfileStore::open(config))
+}
+
 /// Logs `user` in to the sandbox profile of `store` (GビズID-style login,
 /// the consent page followed over HTTP), storing the tokens as `crpki
 /// login` does.

@@ -16,6 +16,7 @@ macro_rules! out {
 }
 
 mod manage;
+mod pkcs11;
 mod remote;
 mod windows;
 #[cfg(feature = "xml")]
@@ -91,10 +92,10 @@ enum Command {
     Sandbox(SandboxCommand),
     /// Sign a sample document through an in-process sandbox and verify it, end to end.
     Demo(DemoArgs),
-    /// Install a Windows provider (Windows only).
+    /// Install a provider: the Windows CSP or KSP, or the PKCS#11 module (Linux, macOS).
     #[command(subcommand)]
     Install(windows::InstallCommand),
-    /// Uninstall a Windows provider (Windows only).
+    /// Uninstall a provider installed with `crpki install`.
     #[command(subcommand)]
     Uninstall(windows::UninstallCommand),
     /// XML signatures: e-Gov manifests (kousei.xml) and enveloped documents.

@@ -28,6 +28,13 @@ pub enum InstallCommand {
         #[arg(long)]
         dll: Option<PathBuf>,
     },
+    /// Install the PKCS#11 module for the user: a p11-kit module file (p11-kit, GnuTLS,
+    /// OpenSC), and print the NSS and OpenSSL commands (Linux, macOS).
+    Pkcs11 {
+        /// The module (default: libcrpki.so, or libcrpki.dylib, next to crpki).
+        #[arg(long)]
+        module: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -36,6 +43,8 @@ pub enum UninstallCommand {
     Csp,
     /// Remove the KSP's registration and the certificates bound to it (Windows only).
     Ksp,
+    /// Remove the user's p11-kit module file of the PKCS#11 module.
+    Pkcs11,
 }
 
 /// The DLL named on the command line, else crpki.dll next to crpki.exe.
@@ -84,6 +93,7 @@ pub fn install(command: InstallCommand) -> CliResult {
     let dll = match command {
         InstallCommand::Csp { dll } => dll_or_default(dll)?,
         InstallCommand::Ksp { dll } => return install_ksp(dll),
+        InstallCommand::Pkcs11 { module } => return crate::pkcs11::install(module),
     };
     crpki::provider::install_csp(&dll)?;
     out!("installed the CSP {}", crpki::text::path(&dll));
@@ -92,6 +102,9 @@ pub fn install(command: InstallCommand) -> CliResult {
 
 #[cfg(all(windows, feature = "csp"))]
 pub fn uninstall(command: UninstallCommand) -> CliResult {
+    if let UninstallCommand::Pkcs11 = command {
+        return crate::pkcs11::uninstall();
+    }
     if let UninstallCommand::Ksp = command {
         return uninstall_ksp();
     }
@@ -105,6 +118,7 @@ pub fn uninstall(command: UninstallCommand) -> CliResult {
 pub fn install(command: InstallCommand) -> CliResult {
     match command {
         InstallCommand::Ksp { dll } => install_ksp(dll),
+        InstallCommand::Pkcs11 { module } => crate::pkcs11::install(module),
         InstallCommand::Csp { .. } => Err(fail(
             "`crpki install csp` is for Windows builds of crpki (with the csp feature)",
         )),
@@ -115,6 +129,7 @@ pub fn install(command: InstallCommand) -> CliResult {
 pub fn uninstall(command: UninstallCommand) -> CliResult {
     match command {
         UninstallCommand::Ksp => uninstall_ksp(),
+        UninstallCommand::Pkcs11 => crate::pkcs11::uninstall(),
         UninstallCommand::Csp => Err(fail(
             "`crpki uninstall csp` is for Windows builds of crpki (with the csp feature)",
         )),

@@ -2,11 +2,10 @@
 //! `ECCPUBLICBLOB`), ECDSA signatures as `r || s`, the sizes of the
 //! structures the provider lends out.
 
-use der::{Decode, Encode};
+use der::Encode;
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 
 use super::consts::*;
-use crate::error::Error;
 use crate::provider::blob;
 use crate::provider::error::ProviderError;
 use crate::signer::{KeyAlgorithm, KeyInfo, PublicKey, oid};
@@ -29,54 +28,8 @@ pub fn from_utf16(units: &[u16], what: &'static str) -> Result<String, ProviderE
     String::from_utf16(units).map_err(|_| ProviderError::BadData(format!("{what} is not valid UTF-16")))
 }
 
-/// `SEQUENCE { r INTEGER, s INTEGER }` of an ECDSA signature.
-#[derive(der::Sequence)]
-struct EcdsaSigDer<'a> {
-    r: der::asn1::UintRef<'a>,
-    s: der::asn1::UintRef<'a>,
-}
-
-/// Length of one P-256 coordinate or scalar.
-const P256_LEN: usize = 32;
-
-/// An ECDSA signature from DER to CNG's `r || s`.
-pub fn ecdsa_der_to_raw(der: &[u8]) -> Result<Vec<u8>, ProviderError> {
-    let sig = EcdsaSigDer::from_der(der)
-        .map_err(|e| ProviderError::BadData(format!("ECDSA signature from the signer: {e}")))?;
-    let mut raw = vec![0u8; 2 * P256_LEN];
-    for (i, n) in [sig.r.as_bytes(), sig.s.as_bytes()].into_iter().enumerate() {
-        if n.len() > P256_LEN {
-            return Err(ProviderError::BadData(
-                "ECDSA signature value longer than the curve".into(),
-            ));
-        }
-        raw[(i + 1) * P256_LEN - n.len()..(i + 1) * P256_LEN].copy_from_slice(n);
-    }
-    Ok(raw)
-}
-
-/// A CNG `r || s` ECDSA signature as DER.
-pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, ProviderError> {
-    if raw.len() != 2 * P256_LEN {
-        return Err(Error::BadSignature {
-            detail: format!("a {}-byte ECDSA P-256 signature (64 expected)", raw.len()),
-        }
-        .into());
-    }
-    let bad = |e: der::Error| ProviderError::BadData(format!("ECDSA signature: {e}"));
-    let (r, s) = raw.split_at(P256_LEN);
-    let strip = |b: &[u8]| -> Vec<u8> {
-        let first = b.iter().position(|&x| x != 0).unwrap_or(b.len() - 1);
-        b[first..].to_vec()
-    };
-    let (r, s) = (strip(r), strip(s));
-    EcdsaSigDer {
-        r: der::asn1::UintRef::new(&r).map_err(bad)?,
-        s: der::asn1::UintRef::new(&s).map_err(bad)?,
-    }
-    .to_der()
-    .map_err(bad)
-}
+use crate::provider::blob::P256_LEN;
+pub use crate::provider::blob::{ecdsa_der_to_raw, ecdsa_raw_to_der};
 
 /// The signature length CNG returns for `key`.
 pub fn signature_len(key: &KeyInfo) -> usize {

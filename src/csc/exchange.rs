@@ -121,7 +121,7 @@ impl Exchange {
                     .body(bytes.to_vec()),
             }
         };
-        let error_body = |r: &Reply| serde_json::from_slice::<ErrorBody>(&r.body).ok();
+        let error_body = |r: &Reply| super::wire::replies::error_body(&r.body);
         let unavailable = |r: &Reply| error_from_reply(&self.service, what, r.status, error_body(r).as_ref());
         let call = Call {
             service: &self.service,

@@ -15,7 +15,8 @@
 # (default ~/.cache/crpki) in fuzz/: the build (target/), cargo-fuzz when
 # it had to be installed (tools/), the working corpora (corpus/),
 # findings (artifacts/TARGET/) and libFuzzer's logs (logs/TARGET.log,
-# whose last lines are its stats). A warm run only relinks what changed.
+# logs/smoke-TARGET.log for --smoke; the last lines are its stats). A warm
+# run only relinks what changed.
 #
 # Needs the nightly toolchain (`rustup toolchain install nightly`);
 # installs cargo-fuzz (`cargo install cargo-fuzz --locked`) when missing.
@@ -83,7 +84,8 @@ fi
 
 run_one() {
     local t=$1
-    local work="$FUZZ/corpus/$t" artifacts="$FUZZ/artifacts/$t/" log="$FUZZ/logs/$t.log"
+    local work="$FUZZ/corpus/$t" artifacts="$FUZZ/artifacts/$t/" log
+    log=$(log_of "$t")
     mkdir -p "$work" "$artifacts"
     # The first corpus directory is where libFuzzer adds new inputs.
     nice -n 15 cargo +nightly fuzz run "${fuzz_flags[@]}" "$t" "$work" "fuzz/corpus/$t" -- \
@@ -91,8 +93,14 @@ run_one() {
         -print_final_stats=1 -artifact_prefix="$artifacts" >"$log" 2>&1
 }
 
+# Smoke runs log apart, so that they never overwrite a long run's stats.
+log_of() {
+    if ((smoke)); then echo "$FUZZ/logs/smoke-$1.log"; else echo "$FUZZ/logs/$1.log"; fi
+}
+
 summary() {
-    local t=$1 log="$FUZZ/logs/$t.log" status=$2
+    local t=$1 status=$2 log
+    log=$(log_of "$t")
     local execs rate cov
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
@@ -123,7 +131,7 @@ while ((${#pids[@]})); do wait_one; done
 if ((${#failed[@]})); then
     echo "==> findings in: ${failed[*]} (inputs in $FUZZ/artifacts/; reproduce with"
     echo "    cargo +nightly fuzz run -O -a TARGET INPUT, see CONTRIBUTING.md)"
-    for t in "${failed[@]}"; do tail -n 40 "$FUZZ/logs/$t.log"; done
+    for t in "${failed[@]}"; do tail -n 40 "$(log_of "$t")"; done
     exit 1
 fi
 ((smoke)) && echo "==> fuzz smoke passed"

@@ -83,3 +83,19 @@ cargo test --all-features -- --test-threads="${CRPKI_TEST_THREADS:-4}"
 
 step "cargo test (no default features: the library alone still builds and tests)"
 cargo test --no-default-features --lib
+
+# --- fuzz smoke ------------------------------------------------------------
+# tests/fuzz_corpora.rs (in `cargo test` above) already replayed every
+# checked-in fuzz input through the fuzz targets' code on stable. With the
+# nightly toolchain installed, each cargo-fuzz target also runs for a few
+# seconds (scripts/fuzz.sh --smoke; the build is cached in
+# $CACHE/fuzz). CRPKI_FUZZ_SMOKE=0 skips it; without nightly it is skipped
+# with a note (the replay above is the stable check).
+if [ "${CRPKI_FUZZ_SMOKE:-1}" = 0 ]; then
+    step "fuzz smoke skipped (CRPKI_FUZZ_SMOKE=0)"
+elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    step "fuzz smoke (nightly: every target for ${CRPKI_FUZZ_SECONDS:-5}s)"
+    scripts/fuzz.sh --smoke "${CRPKI_FUZZ_SECONDS:-5}"
+else
+    step "fuzz smoke: no nightly toolchain; the corpora were replayed on stable by tests/fuzz_corpora.rs"
+fi

@@ -482,3 +482,99 @@ fn chain_is_ordered_by_names_not_by_file_order() {
         "{chain:?}"
     );
 }
+
+/// A DER TLV at the start of `der`: (tag, content, rest).
+fn tlv(der: &[u8]) -> (u8, &[u8], &[u8]) {
+    let (tag, first) = (der[0], der[1]);
+    let (len, head) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        let len = der[2..2 + n].iter().fold(0, |l, b| (l << 8) | usize::from(*b));
+        (len, 2 + n)
+    };
+    (tag, &der[head..head + len], &der[head + len..])
+}
+
+fn children(mut der: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    while !der.is_empty() {
+        let (tag, content, rest) = tlv(der);
+        out.push((tag, content));
+        der = rest;
+    }
+    out
+}
+
+fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+    let len = content.len();
+    let mut out = vec![tag];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// pkcs8ShroudedKeyBag (1.2.840.113549.1.12.10.1.2), the OID's content bytes.
+const SHROUDED_KEY_BAG: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x02];
+
+/// `der` (a PFX whose safes are all id-data) with every SafeContents that
+/// holds one shrouded key bag holding it `copies` times.
+fn with_bags_repeated(der: &[u8], copies: usize) -> Vec<u8> {
+    let pfx = children(tlv(der).1);
+    let (version, auth_safe) = (pfx[0], children(pfx[1].1));
+    let octets = children(children(auth_safe[1].1)[0].1)[0].1; // [0] OCTET STRING
+    let mut safes = Vec::new();
+    for (_, safe) in children(octets) {
+        let parts = children(safe); // id-data, [0] { OCTET STRING { SafeContents } }
+        let contents = children(children(parts[1].1)[0].1)[0].1;
+        let bags = children(contents);
+        let bags: Vec<u8> = if bags.len() == 1 && children(bags[0].1)[0].1 == SHROUDED_KEY_BAG {
+            (0..copies).flat_map(|_| encode(bags[0].0, bags[0].1)).collect()
+        } else {
+            contents.to_vec()
+        };
+        let inner = encode(0xa0, &encode(0x04, &encode(0x30, &bags)));
+        safes.extend(encode(0x30, &[encode(parts[0].0, parts[0].1), inner].concat()));
+    }
+    let auth = encode(0xa0, &encode(0x04, &encode(0x30, &safes)));
+    let auth_safe = encode(0x30, &[encode(auth_safe[0].0, auth_safe[0].1), auth].concat());
+    let rest: Vec<u8> = pfx[2..]
+        .iter()
+        .flat_map(|(tag, content)| encode(*tag, content))
+        .collect();
+    encode(0x30, &[encode(version.0, version.1), auth_safe, rest].concat())
+}
+
+/// Each derivation is bounded, and so are all of a file's together: four
+/// shrouded key bags of 10^6 PBKDF2 iterations each (a few KB) are refused
+/// before any is derived, instead of costing seconds of CPU per bag (fuzz
+/// finding by hand, see CONTRIBUTING.md's "Fuzzing").
+#[test]
+fn many_expensive_key_bags_are_refused_before_deriving() {
+    let one = export(
+        "nomac-1m",
+        &[
+            // -iter also sets the MAC's iterations: before -nomac.
+            "-iter",
+            "1000000",
+            "-nomac",
+            "-certpbe",
+            "NONE",
+            "-inkey",
+            &f("rep-rsa2048.key.pem"),
+            "-in",
+            &f("rep-rsa2048.pem"),
+        ],
+    );
+    let rebuilt = with_bags_repeated(&one, 1);
+    assert!(rebuilt == one, "the DER surgery must rebuild the file unchanged");
+    let many = with_bags_repeated(&one, 4);
+    assert!(many.len() < 10 * 1024, "{} bytes", many.len());
+    assert_unsupported_naming(open_err(&many), "iterations in all");
+}

@@ -7,17 +7,16 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::CscVersion;
 use super::exchange::{Bearer, Exchange};
 use super::model::{Activation, AuthorizeCall, CredentialDescription, Sad, SignHashCall};
 use super::oauth::{OAuthClientConfig, ServiceToken};
 use super::wire::v2::{
-    AuthorizeResponse, CredentialsInfoRequest, CredentialsListRequest, CredentialsListResponse, InfoRequest,
-    InfoResponse, LoginRequest, RevokeRequest, SignHashResponse, TokenResponse, listed_descriptions,
+    CredentialsInfoRequest, CredentialsListRequest, CredentialsListResponse, InfoRequest, InfoResponse,
+    LoginRequest, RevokeRequest, TokenResponse,
 };
-use super::wire::{Json, Wire, for_version, unb64, version_from_specs};
+use super::wire::{Json, Wire, for_version, replies, version_from_specs};
 use crate::auth::AccessTokenSource;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, RequestFlags, RetryConfig};
@@ -212,8 +211,7 @@ impl CscClient {
             .ex
             .post_body(method, &body, flags, Bearer::None, basic)
             .await?;
-        let r: TokenResponse = self.ex.parse(method, &bytes)?;
-        Ok(ServiceToken::from_response(r))
+        replies::token(&self.ex.service, &bytes)
     }
 
     /// `auth/login` with a refresh token from an earlier login.
@@ -286,21 +284,22 @@ impl CscClient {
         let ids = match self.wire.list_with_infos() {
             Some(mut body) => {
                 let method = "credentials/list";
-                let r: CredentialsListResponse = match self
+                let flags = RequestFlags::READ;
+                let bytes = match self
                     .ex
-                    .post_json(method, &body, RequestFlags::READ, Bearer::Service)
+                    .post_body(method, &body, flags, Bearer::Service, None)
                     .await
                 {
                     Err(e) if refuses_cert_info(&e) => {
                         tracing::debug!(target: "crpki::csc", "{method} refused certInfo ({e}); asking without it");
                         body.cert_info = None;
                         self.ex
-                            .post_json(method, &body, RequestFlags::READ, Bearer::Service)
+                            .post_body(method, &body, flags, Bearer::Service, None)
                             .await?
                     }
                     other => other?,
                 };
-                match listed_descriptions(&self.ex.service, r)? {
+                match replies::listed_descriptions(&self.ex.service, &bytes)? {
                     Ok(all) => return Ok(all),
                     Err(ids) => ids,
                 }
@@ -343,7 +342,7 @@ impl CscClient {
                 }
                 other => other?,
             };
-            self.wire.describe(&self.ex.service, credential_id, &bytes)
+            replies::credential_info(self.wire.version(), &self.ex.service, credential_id, &bytes)
         }
         .await;
         result.map_err(|e| match e {
@@ -384,14 +383,7 @@ impl CscClient {
             .ex
             .post(method, body, RequestFlags::SENSITIVE_ONCE, Bearer::Service, None)
             .await?;
-        let r: AuthorizeResponse = self.ex.parse(method, &bytes)?;
-        if r.sad.is_empty() {
-            return Err(self.ex.protocol(format!("{method} returned an empty SAD")));
-        }
-        Ok(Sad {
-            sad: r.sad,
-            expires_in: r.expires_in.map(Duration::from_secs),
-        })
+        replies::sad(&self.ex.service, method, &bytes)
     }
 
     /// `signatures/signHash`: one signature per digest, in input order,
@@ -419,25 +411,7 @@ impl CscClient {
             .ex
             .post(method, &body, RequestFlags::SENSITIVE_ONCE, bearer, None)
             .await?;
-        let reply: SignHashResponse = self.ex.parse(method, &bytes)?;
-        if reply.signatures.len() != call.digests.len() {
-            return Err(self.ex.protocol(format!(
-                "{method} returned {} signatures for {} hashes",
-                reply.signatures.len(),
-                call.digests.len()
-            )));
-        }
-        reply
-            .signatures
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                unb64(s).ok_or_else(|| {
-                    self.ex
-                        .protocol(format!("signature {i} of {method} is not base64"))
-                })
-            })
-            .collect()
+        replies::signatures(&self.ex.service, &bytes, call.digests.len())
     }
 }
 

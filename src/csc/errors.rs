@@ -18,6 +18,21 @@ fn words(description: &str) -> Vec<String> {
         .collect()
 }
 
+/// The error of a refused reply: from its CSC error body when it has one,
+/// else from its text ([`error_from_text`]; plain text, HTML).
+pub(crate) fn reply_error(
+    service: &str,
+    what: &str,
+    status: u16,
+    body: Option<&ErrorBody>,
+    raw: &[u8],
+) -> Error {
+    match body {
+        Some(b) => error_from_reply(service, what, status, Some(b)),
+        None => error_from_text(service, what, status, raw),
+    }
+}
+
 /// Maps an error reply of `method` (`signatures/signHash`, `oauth2/token`, …)
 /// from `service` to the crate's error:
 ///

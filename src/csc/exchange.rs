@@ -12,7 +12,7 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::errors::{error_from_reply, error_from_text};
+use super::errors::reply_error;
 use super::wire::v2::ErrorBody;
 use super::wire::{Json, parse, protocol};
 use crate::auth::AccessTokenSource;
@@ -46,14 +46,6 @@ pub(super) struct Refusal {
     body: Option<ErrorBody>,
     /// The body as sent, when it is not a CSC error body (plain text, HTML).
     raw: Vec<u8>,
-}
-
-/// The error of a reply: from its CSC error body, else from its text.
-fn reply_error(service: &str, what: &str, status: u16, body: Option<&ErrorBody>, raw: &[u8]) -> Error {
-    match body {
-        Some(b) => error_from_reply(service, what, status, Some(b)),
-        None => error_from_text(service, what, status, raw),
-    }
 }
 
 impl Refusal {
@@ -135,7 +127,7 @@ impl Exchange {
                     .body(bytes.to_vec()),
             }
         };
-        let error_body = |r: &Reply| serde_json::from_slice::<ErrorBody>(&r.body).ok();
+        let error_body = |r: &Reply| super::wire::replies::error_body(&r.body);
         let unavailable =
             |r: &Reply| reply_error(&self.service, what, r.status, error_body(r).as_ref(), &r.body);
         let call = Call {

@@ -5,6 +5,8 @@
 //! bodies and replies into the model. v1 is an adapter of v2 (it builds the
 //! v2 request and reshapes it), as the sandbox's `v1` is on the server side.
 
+#[cfg(feature = "remote")]
+pub mod replies;
 pub mod v1;
 pub mod v2;
 

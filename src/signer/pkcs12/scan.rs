@@ -22,6 +22,15 @@ const WHAT: &str = "PKCS#12 file";
 /// p12-keystore refuses more iterations than this (MAC and key derivation).
 const MAX_ITERATIONS: u64 = 1_000_000;
 
+/// The most iterations of the whole file, MAC and every key derivation
+/// together: each is bounded by [`MAX_ITERATIONS`], but a file may carry
+/// any number of shrouded key bags and encrypted safes, each derived on
+/// its own, so a small file could otherwise cost minutes of CPU (fifty
+/// bags of 10^6 iterations fit in 70 KB). A usual file has three (MAC,
+/// certificates, key); three of the largest pass. A scrypt derivation,
+/// whose cost p12-keystore bounds, counts as [`MAX_ITERATIONS`].
+const MAX_TOTAL_ITERATIONS: u64 = 3 * MAX_ITERATIONS;
+
 /// The OIDs `const_oid::db` lacks (PBES2, scrypt, the shroudedKeyBag,
 /// hmacWithSHA1, SHA-512/224 and /256, Camellia, DES-CBC, the PKCS#5 v1.5
 /// PBEs, PBMAC1, SM3, HMAC-SHA-512/224 and /256) are typed here, once each;
@@ -258,6 +267,7 @@ pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
         }
         check_iterations("PKCS#12 MAC", mac.iterations.unwrap_or(1))?;
     }
+    let mut total = Total(pfx.mac_data.as_ref().map_or(0, |m| m.iterations.unwrap_or(1)));
     let auth_safe: OctetString = decode_any("authSafe", &pfx.auth_safe.content)?;
     let safes: Vec<ContentInfo> = decode("AuthenticatedSafe", auth_safe.as_bytes())?;
     let mut encrypted = false;
@@ -268,13 +278,16 @@ pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
                 let bags: Vec<SafeBag> = decode("SafeContents", data.as_bytes())?;
                 for bag in bags.iter().filter(|b| b.bag_id == SHROUDED_KEY_BAG) {
                     let epki: EncryptedPrivateKeyInfo = decode_any("shrouded key bag", &bag.bag_value)?;
-                    check_encryption("private key", &epki.encryption_algorithm)?;
+                    total.add(check_encryption("private key", &epki.encryption_algorithm)?)?;
                     encrypted = true;
                 }
             }
             ID_ENCRYPTED_DATA => {
                 let enc: EncryptedData = decode_any("EncryptedData", &safe.content)?;
-                check_encryption("certificate", &enc.enc_content_info.content_enc_alg)?;
+                total.add(check_encryption(
+                    "certificate",
+                    &enc.enc_content_info.content_enc_alg,
+                )?)?;
                 encrypted = true;
             }
             other => {
@@ -291,8 +304,26 @@ pub(super) fn inspect(der: &[u8]) -> Result<Layout> {
     })
 }
 
-/// Checks one password-based encryption algorithm (`what` says what it protects).
-fn check_encryption(what: &str, alg: &AlgorithmIdentifierOwned) -> Result<()> {
+/// The iterations of a file's MAC and key derivations so far.
+struct Total(u64);
+
+impl Total {
+    /// Adds one derivation's; more than [`MAX_TOTAL_ITERATIONS`] in all is
+    /// [`Error::Unsupported`], before any is run.
+    fn add(&mut self, iterations: u64) -> Result<()> {
+        self.0 = self.0.saturating_add(iterations);
+        if self.0 > MAX_TOTAL_ITERATIONS {
+            return Err(Error::unsupported(format!(
+                "PKCS#12 file whose MAC and key derivations take over {MAX_TOTAL_ITERATIONS} iterations in all"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks one password-based encryption algorithm (`what` says what it
+/// protects); returns the iterations its key derivation takes.
+fn check_encryption(what: &str, alg: &AlgorithmIdentifierOwned) -> Result<u64> {
     let unsupported = |part: &str, oid: &ObjectIdentifier| {
         Error::unsupported(format!(
             "PKCS#12 {what} encryption: {part}{}",
@@ -306,11 +337,12 @@ fn check_encryption(what: &str, alg: &AlgorithmIdentifierOwned) -> Result<()> {
     match alg.oid {
         PBE_SHA1_3DES | PBE_SHA1_RC2_40 => {
             let p: PbeParams = decode_any("PBE parameters", params)?;
-            check_iterations("PKCS#12 key derivation", p.iterations)
+            check_iterations("PKCS#12 key derivation", p.iterations)?;
+            Ok(p.iterations)
         }
         PBES2 => {
             let p: Pbes2Params = decode_any("PBES2 parameters", params)?;
-            match p.key_derivation_func.oid {
+            let iterations = match p.key_derivation_func.oid {
                 PBKDF2 => {
                     let kdf_params = p
                         .key_derivation_func
@@ -323,16 +355,17 @@ fn check_encryption(what: &str, alg: &AlgorithmIdentifierOwned) -> Result<()> {
                         return Err(unsupported("PBKDF2 PRF ", &prf));
                     }
                     check_iterations("PBKDF2", kdf.iteration_count)?;
+                    kdf.iteration_count
                 }
                 // p12-keystore bounds scrypt's cost itself.
-                SCRYPT => {}
+                SCRYPT => MAX_ITERATIONS,
                 other => return Err(unsupported("PBES2 key derivation ", &other)),
-            }
+            };
             let cipher = p.encryption_scheme.oid;
             if !PBES2_CIPHERS.contains(&cipher) {
                 return Err(unsupported("PBES2 cipher ", &cipher));
             }
-            Ok(())
+            Ok(iterations)
         }
         other => Err(unsupported("", &other)),
     }

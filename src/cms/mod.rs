@@ -39,9 +39,13 @@ use crate::signer::RemoteSigner;
 
 mod asn1;
 mod output;
+mod pipeline;
 mod sign;
 
-pub use output::{Existing, OutputBatch};
+pub use output::{Existing, OutputBatch, check_output};
+pub use pipeline::{
+    DEFAULT_CHUNK, PipelineEvent, PipelineFailure, PipelineOptions, SignJob, read_path_list, sign_pipeline,
+};
 mod verify;
 
 /// The largest signature [`verify_detached`] and [`verify_file`] accept:

@@ -79,7 +79,7 @@ impl FaultySigner {
 
 #[async_trait]
 impl RemoteSigner for FaultySigner {
-    crate::signer::forward_identity!(inner: certificate, key_info);
+    crate::signer::forward_identity!(inner: certificate, key_info, max_batch);
 
     fn chain(&self) -> &[Certificate] {
         &self.chain

@@ -280,18 +280,22 @@ fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
 // names, --no-clobber (issue 12, items 9 to 12).
 
 /// `crpki sign --p12 … --password-env … ARGS…` (the PKCS#12 fixture).
-fn sign_p12_with(args: &[&std::ffi::OsStr]) -> Output {
+fn sign_p12_command(args: &[&std::ffi::OsStr]) -> Command {
     let p12 = fixtures::path("rep-rsa2048.p12");
-    Command::new(env!("CARGO_BIN_EXE_crpki"))
-        .arg("sign")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crpki"));
+    cmd.arg("sign")
         .args(args)
         .arg("--p12")
         .arg(&p12)
         .args(["--password-env", "CRPKI_TEST_P12_PASSWORD"])
         .env("CRPKI_TEST_P12_PASSWORD", "crpki-test")
-        .env_remove("CRPKI_LOG")
-        .output()
-        .expect("run crpki")
+        .env_remove("CRPKI_LOG");
+    cmd
+}
+
+/// Runs [`sign_p12_command`].
+fn sign_p12_with(args: &[&std::ffi::OsStr]) -> Output {
+    sign_p12_command(args).output().expect("run crpki")
 }
 
 /// The names in `dir`, sorted.
@@ -440,15 +444,7 @@ fn the_password_typed_on_a_terminal_is_not_echoed() {
 fn sign_p12_stdin(args: &[&std::ffi::OsStr], stdin: &[u8]) -> Output {
     use std::io::Write;
     use std::process::Stdio;
-    let p12 = fixtures::path("rep-rsa2048.p12");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crpki"))
-        .arg("sign")
-        .args(args)
-        .arg("--p12")
-        .arg(&p12)
-        .args(["--password-env", "CRPKI_TEST_P12_PASSWORD"])
-        .env("CRPKI_TEST_P12_PASSWORD", "crpki-test")
-        .env_remove("CRPKI_LOG")
+    let mut child = sign_p12_command(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -6,25 +6,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crpki::cms::{self, Existing, PipelineEvent, PipelineOptions, SignJob};
 use crpki::testing::{Fault, FaultySigner, fixtures};
 use crpki::{Error, RemoteSigner};
 
 fn openssl_verify(sig: &Path, content: &Path) -> bool {
-    Command::new("openssl")
-        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
-        .arg(sig)
-        .arg("-content")
-        .arg(content)
-        .arg("-CAfile")
-        .arg(fixtures::path("registrar-root.pem"))
-        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
-        .output()
-        .expect("openssl must be installed (scripts/test.sh installs it)")
-        .status
-        .success()
+    crpki::testing::openssl::cms_verifies(sig, content, &fixtures::path("registrar-root.pem"))
 }
 
 /// `n` small files in `dir`, each different.

@@ -1,51 +1,7 @@
 //! The pipelined batch signer: files are hashed while earlier chunks are at
 //! the signer and earlier signatures are being written, and the outputs
 //! appear all together, durably, or not at all.
-//!
-//! # Stages
-//!
-//! 1. One blocking thread walks the jobs (an iterator, so a list of any
-//!    length is read as it goes), checks each output name
-//!    ([`Existing`]) and hashes the input, streaming; it hands over
-//!    chunks of the signer's [`max_batch`](RemoteSigner::max_batch) (a
-//!    CSC credential's `multisign`) through a bounded queue.
-//! 2. Up to [`PipelineOptions::chunks_in_flight`] chunks are signed at
-//!    once, each with one [`RemoteSigner::sign_digests`] call (one
-//!    authorization per chunk at a CSC service).
-//! 3. Each signed chunk is written into temporary files beside the outputs
-//!    by [`PipelineOptions::writers`] blocking threads, each file flushed
-//!    to disk (`fsync`) there, so the waits for the disk overlap with each
-//!    other and with signing.
-//! 4. When every chunk is written, every temporary file is renamed over its
-//!    output name, and then each output directory is synced once.
-//!
-//! Memory stays flat in the number of files: what is kept per file (the
-//! input, output and temporary names, for the renames at the end) goes to
-//! an unnamed spool file, not to memory; in memory are only the chunks in
-//! flight and the set of distinct output directories.
-//!
-//! # What is guaranteed
-//!
-//! - **Success**: every output exists with its complete signature, its
-//!   data and its name made durable (file `fsync` before the rename,
-//!   directory `fsync` after the renames, on Unix; on Windows the files
-//!   are flushed and the renames are what `MoveFileEx` makes them).
-//! - **Failure before the renames** (a file that cannot be read, an output
-//!   name refused, the signer failing, a disk error while writing): no
-//!   output name was touched and every temporary file is removed.
-//! - **Failure during the renames** (the directory becoming unwritable, a
-//!   `--no-clobber` name appearing meanwhile): the outputs already renamed
-//!   stay, the rest are removed, as with [`OutputBatch`](super::OutputBatch).
-//! - **A crash** (power loss, `SIGKILL`) leaves the old outputs as they
-//!   were, possibly some new ones if the renames had begun, and
-//!   `.crpki-*.tmp` files to delete.
-//!
-//! Why per-file `fsync` on writer threads rather than one `syncfs`: it
-//! syncs exactly our files (a `syncfs` also waits for every other
-//! process's dirty data on the file system, which on a build machine can be
-//! gigabytes), it is portable, and with many writers the file system
-//! commits their `fsync`s together, overlapped with the signing of the
-//! next chunks.
+//! See [`sign_pipeline`] for the stages and what is guaranteed.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
@@ -182,13 +138,57 @@ impl PipelineFailure {
     }
 }
 
-/// Signs every job's input into its output, all or nothing, pipelined:
-/// see [the module](self) for the stages and what is guaranteed. Returns
-/// the number of files signed (0 for no jobs: nothing is written).
+/// Signs every job's input into its output, all or nothing, pipelined.
+/// Returns the number of files signed (0 for no jobs: nothing is written).
 ///
 /// `jobs` is walked once, on a blocking thread, so it may read a list as
 /// it goes; an `Err` from it fails the batch. `on_event` hears progress
 /// and, after the commit, each job done. Runs inside a Tokio runtime.
+///
+/// # Stages
+///
+/// 1. One blocking thread walks the jobs (an iterator, so a list of any
+///    length is read as it goes), checks each output name
+///    ([`Existing`]) and hashes the input, streaming; it hands over
+///    chunks of the signer's [`max_batch`](RemoteSigner::max_batch) (a
+///    CSC credential's `multisign`) through a bounded queue.
+/// 2. Up to [`PipelineOptions::chunks_in_flight`] chunks are signed at
+///    once, each with one [`RemoteSigner::sign_digests`] call (one
+///    authorization per chunk at a CSC service).
+/// 3. Each signed chunk is written into temporary files beside the outputs
+///    by [`PipelineOptions::writers`] blocking threads, each file flushed
+///    to disk (`fsync`) there, so the waits for the disk overlap with each
+///    other and with signing.
+/// 4. When every chunk is written, every temporary file is renamed over its
+///    output name, and then each output directory is synced once.
+///
+/// Memory stays flat in the number of files: what is kept per file (the
+/// input, output and temporary names, for the renames at the end) goes to
+/// an unnamed spool file, not to memory; in memory are only the chunks in
+/// flight and the set of distinct output directories.
+///
+/// # What is guaranteed
+///
+/// - **Success**: every output exists with its complete signature, its
+///   data and its name made durable (file `fsync` before the rename,
+///   directory `fsync` after the renames, on Unix; on Windows the files
+///   are flushed and the renames are what `MoveFileEx` makes them).
+/// - **Failure before the renames** (a file that cannot be read, an output
+///   name refused, the signer failing, a disk error while writing): no
+///   output name was touched and every temporary file is removed.
+/// - **Failure during the renames** (the directory becoming unwritable, a
+///   `--no-clobber` name appearing meanwhile): the outputs already renamed
+///   stay, the rest are removed, as with [`OutputBatch`](super::OutputBatch).
+/// - **A crash** (power loss, `SIGKILL`) leaves the old outputs as they
+///   were, possibly some new ones if the renames had begun, and
+///   `.crpki-*.tmp` files to delete.
+///
+/// Why per-file `fsync` on writer threads rather than one `syncfs`: it
+/// syncs exactly our files (a `syncfs` also waits for every other
+/// process's dirty data on the file system, which on a build machine can be
+/// gigabytes), it is portable, and with many writers the file system
+/// commits their `fsync`s together, overlapped with the signing of the
+/// next chunks.
 pub async fn sign_pipeline<I>(
     signer: &dyn RemoteSigner,
     jobs: I,

@@ -280,18 +280,22 @@ fn a_closed_stdout_pipe_neither_panics_nor_changes_the_outcome() {
 // names, --no-clobber (issue 12, items 9 to 12).
 
 /// `crpki sign --p12 … --password-env … ARGS…` (the PKCS#12 fixture).
-fn sign_p12_with(args: &[&std::ffi::OsStr]) -> Output {
+fn sign_p12_command(args: &[&std::ffi::OsStr]) -> Command {
     let p12 = fixtures::path("rep-rsa2048.p12");
-    Command::new(env!("CARGO_BIN_EXE_crpki"))
-        .arg("sign")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crpki"));
+    cmd.arg("sign")
         .args(args)
         .arg("--p12")
         .arg(&p12)
         .args(["--password-env", "CRPKI_TEST_P12_PASSWORD"])
         .env("CRPKI_TEST_P12_PASSWORD", "crpki-test")
-        .env_remove("CRPKI_LOG")
-        .output()
-        .expect("run crpki")
+        .env_remove("CRPKI_LOG");
+    cmd
+}
+
+/// Runs [`sign_p12_command`].
+fn sign_p12_with(args: &[&std::ffi::OsStr]) -> Output {
+    sign_p12_command(args).output().expect("run crpki")
 }
 
 /// The names in `dir`, sorted.
@@ -432,4 +436,158 @@ fn the_password_typed_on_a_terminal_is_not_echoed() {
     assert!(shown.contains("signed 1 file(s)"), "{shown}");
     assert!(!shown.contains("crpki-test"), "the password was echoed: {shown}");
     assert!(openssl_verify(&dir.path().join("契約書.txt.p7s"), &file));
+}
+
+// ---- Pipelines (issue 13): --files-from, -0, `-`, --json, exit status.
+
+/// [`sign_p12_with`] with `stdin` as standard input.
+fn sign_p12_stdin(args: &[&std::ffi::OsStr], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = sign_p12_command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run crpki");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// The `--json` lines of a run, parsed.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect()
+}
+
+fn pipeline_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .map(|i| {
+            let f = dir.join(format!("請求書 {i:02}.txt"));
+            std::fs::write(&f, format!("invoice {i}\n")).unwrap();
+            f
+        })
+        .collect()
+}
+
+#[test]
+fn files_from_a_list_by_lines_or_nuls_and_json_lines_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = pipeline_files(dir.path(), 6);
+    let help = text(&crpki(&["sign", "--help"]).stdout);
+    for option in ["--files-from", "--null", "--json"] {
+        assert!(help.contains(option), "{help}");
+    }
+
+    // One path per line (CRLF too), two of them also on the command line's list.
+    let list = dir.path().join("list.txt");
+    let lines: Vec<String> = files[..4]
+        .iter()
+        .map(|f| format!("{}\r\n", f.display()))
+        .collect();
+    std::fs::write(&list, lines.concat() + "\n").unwrap();
+    let out = sign_p12_with(&["--json".as_ref(), "--files-from".as_ref(), list.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4, "{}", text(&out.stdout));
+    for (line, file) in lines.iter().zip(&files) {
+        let sig = format!("{}.p7s", file.display());
+        assert_eq!(line["path"], file.to_str().unwrap());
+        assert_eq!(line["signature"], sig.as_str());
+        assert!(
+            line["signer"].as_str().unwrap().contains("株式会社テスト商事"),
+            "{line}"
+        );
+        assert!(line["error"].is_null(), "{line}");
+        assert!(openssl_verify(Path::new(&sig), file));
+    }
+
+    // NUL-separated, from standard input, after a file named on the command line.
+    let mut nul_list = Vec::new();
+    for f in &files[4..] {
+        nul_list.extend_from_slice(f.to_str().unwrap().as_bytes());
+        nul_list.push(0);
+    }
+    let out = sign_p12_stdin(
+        &[
+            files[0].as_os_str(),
+            "--quiet".as_ref(),
+            "-0".as_ref(),
+            "--files-from".as_ref(),
+            "-".as_ref(),
+        ],
+        &nul_list,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "quiet");
+    for f in &files {
+        assert!(openssl_verify(Path::new(&format!("{}.p7s", f.display())), f));
+    }
+}
+
+#[test]
+fn a_failed_list_says_which_file_in_json_exits_non_zero_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = pipeline_files(dir.path(), 3);
+    let missing = dir.path().join("missing.txt");
+    let list = dir.path().join("list.txt");
+    let entries = [&files[0], &files[1], &missing, &files[2]];
+    let text_list: String = entries.iter().map(|f| format!("{}\n", f.display())).collect();
+    std::fs::write(&list, text_list).unwrap();
+    let before = names(dir.path());
+    let out = sign_p12_with(&["--json".as_ref(), "--files-from".as_ref(), list.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("missing.txt"), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stdout));
+    assert_eq!(lines[0]["path"], missing.to_str().unwrap());
+    assert!(lines[0]["signature"].is_null());
+    assert!(lines[0]["error"].as_str().unwrap().contains("missing.txt"));
+    assert_eq!(names(dir.path()), before, "no signature, no temporary file");
+
+    // An unreadable list: a JSON line for the batch (path null).
+    let out = sign_p12_with(&[
+        "--json".as_ref(),
+        "--files-from".as_ref(),
+        dir.path().join("no-list").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stdout));
+    assert!(lines[0]["path"].is_null());
+    assert!(lines[0]["error"].as_str().unwrap().contains("no-list"));
+    assert_eq!(names(dir.path()), before);
+}
+
+#[test]
+fn dash_signs_standard_input_to_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = "標準入力の書類\n".repeat(1000);
+    let out = sign_p12_stdin(&["-".as_ref()], content.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = dir.path().join("content.txt");
+    let sig = dir.path().join("content.p7s");
+    std::fs::write(&file, &content).unwrap();
+    std::fs::write(&sig, &out.stdout).unwrap();
+    assert!(
+        openssl_verify(&sig, &file),
+        "openssl rejected the signature on stdout"
+    );
+    assert_eq!(names(dir.path()), ["content.p7s", "content.txt"]);
+
+    // `-` only alone, and not with --json (both want standard output).
+    let other = sample(dir.path());
+    for args in [
+        vec!["-".as_ref(), other.as_os_str()],
+        vec!["-".as_ref(), "--json".as_ref()],
+    ] {
+        let out = sign_p12_stdin(&args, b"x");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!dir.path().join("契約書.txt.p7s").exists());
 }

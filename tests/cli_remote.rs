@@ -719,3 +719,74 @@ async fn xml_sign_egov_through_the_remote_service() {
         assert!(text(&out.stdout).contains("VALID"), "{}", text(&out.stdout));
     }
 }
+
+/// Issue 13: `--files-from` through the pipeline against the RSSP: chunks
+/// follow the credential's `multisign` (one authorization and one
+/// signHash each), `--json` reports every file, OpenSSL verifies each;
+/// a service failing every call leaves no signature and says so in JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_from_signs_in_multisign_chunks_with_json_lines() {
+    let env = Env::start_with(SandboxConfig {
+        multisign: 4,
+        ..SandboxConfig::default()
+    })
+    .await;
+    ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
+    let files: Vec<PathBuf> = (0..10).map(|i| env.path(&format!("page{i}.txt"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(f, format!("page {i}\n")).unwrap();
+    }
+    let list = env.path("list.txt");
+    let text_list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
+    std::fs::write(&list, text_list).unwrap();
+    let args = ["sign", "--json", "--files-from", list.to_str().unwrap()];
+
+    let before = env.sandbox.stats();
+    let out = env.run(&args, &[("CRPKI_PIN", "1234")]).await;
+    ok(&out);
+    let after = env.sandbox.stats();
+    assert_eq!(after.authorizations - before.authorizations, 3, "⌈10 / 4⌉ chunks");
+    assert_eq!(after.sign_hash_calls - before.sign_hash_calls, 3);
+    assert_eq!(after.authorized_signatures - before.authorized_signatures, 10);
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10, "{}", text(&out.stdout));
+    for (line, f) in lines.iter().zip(&files) {
+        let sig = PathBuf::from(format!("{}.p7s", f.display()));
+        assert_eq!(line["path"], f.to_str().unwrap());
+        assert_eq!(line["signature"], sig.to_str().unwrap());
+        assert!(line["error"].is_null());
+        assert!(openssl_verify(&sig, f, &sandbox_root(env.dir.path())));
+    }
+
+    // The service failing every call: nothing written, a JSON line for
+    // the batch, a non-zero exit.
+    for f in &files {
+        std::fs::remove_file(format!("{}.p7s", f.display())).unwrap();
+    }
+    env.sandbox.faults().set(crpki::sandbox::FaultSettings {
+        server_error_rate: 1.0,
+        ..Default::default()
+    });
+    let out = env.run(&args, &[("CRPKI_PIN", "1234")]).await;
+    env.sandbox.faults().set(crpki::sandbox::FaultSettings::default());
+    assert!(!out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", text(&out.stdout));
+    assert!(lines[0]["signature"].is_null());
+    assert!(lines[0]["error"].is_string());
+    for f in &files {
+        assert!(!PathBuf::from(format!("{}.p7s", f.display())).exists());
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".crpki-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

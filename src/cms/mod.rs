@@ -5,7 +5,9 @@
 //! messageDigest, signingTime, signingCertificateV2) are encoded, hashed,
 //! and only their digest goes to [`RemoteSigner::sign_digests`], exactly
 //! what a CSC `signHash` call receives. [`sign_digests`] signs many contents
-//! with one call to the signer, so a remote service authorizes them once.
+//! with one call to the signer, so a remote service authorizes them once;
+//! [`sign_pipeline`] signs any number of files in chunks, hashing, signing
+//! and writing at the same time, all or nothing and durably.
 //!
 //! The output is what `openssl cms -sign -binary` (without `-nodetach`)
 //! writes and `openssl cms -verify` accepts: SignerInfo version 1 with
@@ -39,9 +41,13 @@ use crate::signer::RemoteSigner;
 
 mod asn1;
 mod output;
+mod pipeline;
 mod sign;
 
-pub use output::{Existing, OutputBatch};
+pub use output::{Existing, OutputBatch, check_output};
+pub use pipeline::{
+    DEFAULT_CHUNK, PipelineEvent, PipelineFailure, PipelineOptions, SignJob, read_path_list, sign_pipeline,
+};
 mod verify;
 
 /// The largest signature [`verify_detached`] and [`verify_file`] accept:

@@ -83,67 +83,88 @@ impl OutputBatch {
 
 impl Pending {
     fn create(out: &Path, existing: Existing) -> Result<Self> {
-        if out.file_name().is_none() {
-            return Err(Error::invalid_argument(format!(
-                "{} is not a file path",
-                crate::text::path(out)
-            )));
-        }
-        if let Ok(meta) = std::fs::metadata(out) {
-            if !meta.is_file() {
-                return Err(Error::io(
-                    format!("refusing to replace {}", crate::text::path(out)),
-                    std::io::Error::other("it exists and is not a regular file"),
-                ));
-            }
-        }
-        if existing == Existing::Refuse && std::fs::symlink_metadata(out).is_ok() {
-            return Err(already_exists(out));
-        }
-        let dir = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".crpki-").suffix(".tmp").rand_bytes(8);
-        #[cfg(unix)]
-        {
-            // As a plain create would: what the umask lets through.
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let tmp = builder.tempfile_in(dir).map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", crate::text::path(dir)),
-                e,
-            )
-        })?;
+        check_output(out, existing)?;
         Ok(Self {
             out: out.to_path_buf(),
-            tmp,
+            tmp: temp_beside(out)?,
         })
     }
 
     fn rename(self, existing: Existing) -> Result<()> {
         let Self { out, tmp } = self;
-        let result = match existing {
-            Existing::Replace => tmp.persist(&out),
-            Existing::Refuse => tmp.persist_noclobber(&out),
-        };
-        result.map(drop).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                return already_exists(&out);
-            }
-            Error::io(
-                format!(
-                    "renaming {} to {}",
-                    crate::text::path(e.file.path()),
-                    crate::text::path(&out)
-                ),
-                e.error,
-            )
-        })
+        rename_over(tmp.into_temp_path(), &out, existing)
     }
+}
+
+/// Checks an output name before anything is signed for it: it must name a
+/// file; an existing node that is not a regular file is refused, and with
+/// [`Existing::Refuse`] any existing node.
+pub fn check_output(out: &Path, existing: Existing) -> Result<()> {
+    if out.file_name().is_none() {
+        return Err(Error::invalid_argument(format!(
+            "{} is not a file path",
+            crate::text::path(out)
+        )));
+    }
+    if let Ok(meta) = std::fs::metadata(out) {
+        if !meta.is_file() {
+            return Err(Error::io(
+                format!("refusing to replace {}", crate::text::path(out)),
+                std::io::Error::other("it exists and is not a regular file"),
+            ));
+        }
+    }
+    if existing == Existing::Refuse && std::fs::symlink_metadata(out).is_ok() {
+        return Err(already_exists(out));
+    }
+    Ok(())
+}
+
+/// A new temporary file beside `out` (same directory, short name
+/// `.crpki-XXXXXXXXXXXX.tmp`, mode as a plain create under the umask),
+/// removed when dropped.
+pub(super) fn temp_beside(out: &Path) -> Result<NamedTempFile> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".crpki-").suffix(".tmp").rand_bytes(8);
+    #[cfg(unix)]
+    {
+        // As a plain create would: what the umask lets through.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir).map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", crate::text::path(dir)),
+            e,
+        )
+    })
+}
+
+/// Renames a written temporary file over `out`: replacing what is there,
+/// or (with [`Existing::Refuse`]) only if the name is still free. On an
+/// error the temporary file is removed.
+pub(super) fn rename_over(tmp: tempfile::TempPath, out: &Path, existing: Existing) -> Result<()> {
+    let result = match existing {
+        Existing::Replace => tmp.persist(out),
+        Existing::Refuse => tmp.persist_noclobber(out),
+    };
+    result.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            return already_exists(out);
+        }
+        Error::io(
+            format!(
+                "renaming {} to {}",
+                crate::text::path(&e.path),
+                crate::text::path(out)
+            ),
+            e.error,
+        )
+    })
 }
 
 fn already_exists(out: &Path) -> Error {

@@ -26,7 +26,7 @@ use crate::signer::RemoteSigner;
 
 /// The algorithm to sign with: the caller's choice, or the signer's default
 /// with the hash of the given content digests.
-fn choose_algorithm(
+pub(super) fn choose_algorithm(
     signer: &dyn RemoteSigner,
     options: &SignOptions,
     content_hash: Option<HashAlgorithm>,

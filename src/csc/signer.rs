@@ -353,6 +353,12 @@ impl RemoteSigner for CscSigner {
         self.key_info
     }
 
+    /// The credential's `multisign` (capped by
+    /// [`SignerOptions::max_signatures_per_call`]): one `signHash` call.
+    fn max_batch(&self) -> Option<usize> {
+        Some(self.chunk_size())
+    }
+
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
         let csc_algorithm = CscSignAlgorithm::new(batch.algorithm(), &self.credential.key_algorithms)?;
         let mut out = Vec::with_capacity(batch.len());

@@ -34,12 +34,13 @@ pub use memory::MemorySigner;
 pub use pkcs12::Pkcs12Signer;
 
 /// Writes a [`RemoteSigner`]'s identity methods as forwards to the signer
-/// held in `self.$field`: all three (`certificate`, `chain`, `key_info`), or
+/// held in `self.$field`: all four (`certificate`, `chain`, `key_info`,
+/// `max_batch`), or
 /// those named after a colon. For wrappers that add behaviour only around
 /// `sign_batch`.
 macro_rules! forward_identity {
     ($field:ident) => {
-        $crate::signer::forward_identity!($field: certificate, chain, key_info);
+        $crate::signer::forward_identity!($field: certificate, chain, key_info, max_batch);
     };
     ($field:ident: $($method:ident),+) => {
         $($crate::signer::forward_identity!(@ $field $method);)+
@@ -52,6 +53,11 @@ macro_rules! forward_identity {
     (@ $field:ident chain) => {
         fn chain(&self) -> &[$crate::cert::Certificate] {
             self.$field.chain()
+        }
+    };
+    (@ $field:ident max_batch) => {
+        fn max_batch(&self) -> Option<usize> {
+            self.$field.max_batch()
         }
     };
     (@ $field:ident key_info) => {
@@ -111,6 +117,15 @@ pub trait RemoteSigner: fmt::Debug + Send + Sync + 'static {
     /// password, is nothing.
     fn user_authentication(&self) -> UserAuthentication {
         UserAuthentication::default()
+    }
+
+    /// The most digests one [`sign_batch`](Self::sign_batch) call handles
+    /// in one go (a CSC credential's `multisign`), when the backend has
+    /// such a limit; batch callers such as
+    /// [`crate::cms::sign_pipeline`] cut their chunks to it. `None` (the
+    /// default): no limit worth following.
+    fn max_batch(&self) -> Option<usize> {
+        None
     }
 
     /// What a backend implements: signs a batch already checked against

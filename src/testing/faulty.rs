@@ -16,6 +16,10 @@ use crate::signer::{RemoteSigner, sign_checked};
 pub enum Fault {
     /// Every call fails with [`Error::ServiceUnavailable`].
     Unavailable,
+    /// Calls succeed until this many were made (counting from 0), then
+    /// every call fails with [`Error::ServiceUnavailable`]: a service that
+    /// goes down in the middle of a batch.
+    UnavailableFrom(usize),
     /// Flips a bit of the first signature of every batch.
     CorruptsFirst,
     /// Drops the last signature of batches of more than one.
@@ -79,15 +83,20 @@ impl FaultySigner {
 
 #[async_trait]
 impl RemoteSigner for FaultySigner {
-    crate::signer::forward_identity!(inner: certificate, key_info);
+    crate::signer::forward_identity!(inner: certificate, key_info, max_batch);
 
     fn chain(&self) -> &[Certificate] {
         &self.chain
     }
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if matches!(self.fault, Some(Fault::Unavailable)) {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        let down = match self.fault {
+            Some(Fault::Unavailable) => true,
+            Some(Fault::UnavailableFrom(n)) => call >= n,
+            _ => false,
+        };
+        if down {
             return Err(Error::ServiceUnavailable {
                 detail: "test signer down".into(),
                 source: None,

@@ -79,3 +79,24 @@ pub fn pkeyutl_verifies(
     }
     run(dir, &args).status.success()
 }
+
+/// Whether `openssl cms -verify` accepts the detached DER signature file
+/// `sig` over the file `content`, trusting the root certificate file
+/// `root` (PEM), as this crate's signatures are checked (`-purpose any`,
+/// the MOJ extensions being critical).
+pub fn cms_verifies(sig: &Path, content: &Path, root: &Path) -> bool {
+    let out = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(sig)
+        .arg("-content")
+        .arg(content)
+        .arg("-CAfile")
+        .arg(root)
+        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
+        .output()
+        .unwrap_or_else(|e| panic!("the openssl CLI is needed by this test and could not be run: {e}"));
+    if !out.status.success() {
+        eprintln!("openssl cms -verify: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    out.status.success()
+}

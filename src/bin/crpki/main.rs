@@ -18,6 +18,7 @@ macro_rules! out {
 mod manage;
 mod pkcs11;
 mod remote;
+mod sign;
 mod windows;
 #[cfg(feature = "xml")]
 mod xml;
@@ -37,13 +38,14 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crpki::cms::{self, Existing};
+use crpki::cms;
 use crpki::profile::{Profile, ProfileStore};
 use crpki::source::{OpenOptions, Pkcs12Source, SignerSource};
 use crpki::{Certificate, Error, RemoteSigner};
 
 use manage::{ConfigCommand, LoginArgs, ProfileCommand, SandboxCommand};
 use remote::{CertsCommand, PrintOnly};
+use sign::SignArgs;
 
 #[derive(Parser)]
 #[command(
@@ -110,30 +112,6 @@ struct DemoArgs {
     /// (default: a new temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct SignArgs {
-    /// The files to sign.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// Sign with this PKCS#12 file (the legacy 商業登記電子証明書 file) instead of the remote service.
-    #[arg(long, value_name = "P12")]
-    p12: Option<PathBuf>,
-    /// Read the PKCS#12 password from this environment variable
-    /// (otherwise it is asked for on the terminal).
-    #[arg(long, value_name = "VAR", requires = "p12")]
-    password_env: Option<String>,
-    /// Where to write the signature (default FILE.p7s; one input file only).
-    #[arg(long, short)]
-    out: Option<PathBuf>,
-    /// Refuse to replace an existing signature file: checked before anything
-    /// is signed (by default an existing FILE.p7s is replaced).
-    #[arg(long)]
-    no_clobber: bool,
-    /// No progress bar and no summary.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -304,6 +282,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Sign(args) if args.p12.is_some() => return sign_p12(args).await,
         #[cfg(feature = "xml")]
         Command::Xml(command) => return xml::run(command, cli.profile).await,
+        Command::Sign(ref args) => args.check()?,
         _ => {}
     }
     let ctx = Context {
@@ -317,7 +296,7 @@ async fn run(cli: Cli) -> CliResult {
                     "--out is for --p12 signing of one file; remote signing writes FILE.p7s",
                 ));
             }
-            remote::sign_remote(&ctx, &args.files, args.existing(), args.quiet).await
+            remote::sign_remote(&ctx, &args).await
         }
         Command::Cert(CertCommand::Export { ca, out }) => remote::export(&ctx, ca, out).await,
         Command::Certs(command) => remote::certs(&ctx, command).await,
@@ -376,20 +355,26 @@ async fn sign_p12(args: SignArgs) -> CliResult {
     let Some(p12_path) = &args.p12 else {
         return Err(fail("--p12 is required here"));
     };
-    if args.out.is_some() && args.files.len() != 1 {
-        return Err(fail("--out needs exactly one file"));
-    }
-    let outs: Vec<PathBuf> = match &args.out {
-        Some(out) => vec![out.clone()],
-        None => args.files.iter().map(|f| default_sig_path(f)).collect(),
+    args.check()?;
+    let show = sign::Show {
+        quiet: args.quiet,
+        json: args.json,
     };
-    let replaced = count_existing(&outs);
-    let signer = open_p12(p12_path, args.password_env.as_deref()).await?;
-    remote::sign_files(signer.as_ref(), &args.files, &outs, args.existing(), args.quiet).await?;
-    if !args.quiet {
+    let (jobs, count) = args.jobs().map_err(|f| sign::early(show, f))?;
+    let replaced = match &args.out {
+        Some(out) => count_existing(std::slice::from_ref(out)),
+        None => count_existing(&args.files.iter().map(|f| default_sig_path(f)).collect::<Vec<_>>()),
+    };
+    let signer = open_p12(p12_path, args.password_env.as_deref())
+        .await
+        .map_err(|f| sign::early(show, f))?;
+    if args.is_stdin() {
+        return sign::sign_stdin(signer.as_ref()).await;
+    }
+    let signed = sign::sign_jobs(signer.as_ref(), jobs, count, &args.options(), show).await?;
+    if !args.quiet && !args.json {
         eprintln!(
-            "signed {} file(s) as {}{}",
-            args.files.len(),
+            "signed {signed} file(s) as {}{}",
             signer.certificate().subject(),
             replaced_note(replaced)
         );
@@ -404,16 +389,6 @@ pub async fn open_p12(p12_path: &Path, password_env: Option<&str>) -> CliResult<
         .open(None, OpenOptions::default())
         .await?
         .signer)
-}
-
-impl SignArgs {
-    fn existing(&self) -> Existing {
-        if self.no_clobber {
-            Existing::Refuse
-        } else {
-            Existing::Replace
-        }
-    }
 }
 
 /// How many of `outs` exist now (and will be replaced).
@@ -629,14 +604,12 @@ async fn demo(args: DemoArgs) -> CliResult {
     )
     .map_err(|e| Error::io(format!("writing {}", crpki::text::path(&doc)), e))?;
     let sig = default_sig_path(&doc);
-    remote::sign_files(
-        &signer,
-        std::slice::from_ref(&doc),
-        std::slice::from_ref(&sig),
-        Existing::Replace,
-        true,
-    )
-    .await?;
+    let jobs: sign::Jobs = Box::new(std::iter::once(Ok(cms::SignJob::beside(&doc))));
+    let show = sign::Show {
+        quiet: true,
+        json: false,
+    };
+    sign::sign_jobs(&signer, jobs, Some(1), &cms::PipelineOptions::default(), show).await?;
     let stats = sandbox.stats();
     out!(
         "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",

@@ -3,19 +3,20 @@
 //! authorization per `multisign` chunk.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use clap::Subcommand;
 
 use crpki::auth::{BrowserLauncher, SystemBrowser};
-use crpki::cms::{self, Existing, OutputBatch, SignOptions};
+use crpki::cms;
 use crpki::csc::{CredentialDescription, CscClient, CscSigner, PromptRequest, SecretPrompt, SignerOptions};
 use crpki::profile::Profile;
 use crpki::source::{EnvSecrets, ProfileRecipe, SECRET_ENV_PREFIX};
-use crpki::{Error, HashAlgorithm, RemoteSigner, Secret};
+use crpki::{Error, RemoteSigner, Secret};
 
+use crate::sign::{Show, SignArgs, early};
 use crate::{CliResult, Context, fail};
 
 #[derive(Subcommand)]
@@ -278,65 +279,31 @@ pub async fn export(ctx: &Context, ca: bool, out: Option<PathBuf>) -> CliResult 
     Ok(())
 }
 
-/// Signs every file with one signer: prepares every output (each an
-/// existing regular file or a new name; a temporary file beside each),
-/// hashes the files (streaming), signs all digests in one batch (the
-/// signer authorizes once per `multisign` chunk), then writes and renames
-/// all outputs. Nothing is written unless the whole batch was signed.
-/// `outs[i]` is the signature of `files[i]`.
-pub async fn sign_files(
-    signer: &dyn RemoteSigner,
-    files: &[PathBuf],
-    outs: &[PathBuf],
-    existing: Existing,
-    quiet: bool,
-) -> CliResult {
-    let output = OutputBatch::prepare(outs.iter().map(PathBuf::as_path), existing)?;
-    let show_progress = !quiet && files.len() > 1 && std::io::stderr().is_terminal();
-    let bar = if show_progress {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:10} [{bar:40}] {pos}/{len}") {
-            bar.set_style(style);
-        }
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
+/// `crpki sign` with the profile's credential: one pipelined batch (one
+/// authorization per `multisign` chunk), or standard input to standard
+/// output.
+pub async fn sign_remote(ctx: &Context, args: &SignArgs) -> CliResult {
+    let show = Show {
+        quiet: args.quiet,
+        json: args.json,
     };
-    let hash = signer.default_algorithm().hash;
-    bar.set_message("hashing");
-    let mut digests = Vec::with_capacity(files.len());
-    for file in files {
-        digests.push(hash_file(hash, file).await?);
-        bar.inc(1);
+    let (jobs, count) = args.jobs().map_err(|f| early(show, f))?;
+    let replaced = crate::count_existing(
+        &args
+            .files
+            .iter()
+            .map(|f| crate::default_sig_path(f))
+            .collect::<Vec<_>>(),
+    );
+    let profile = ctx.resolved_profile().map_err(|f| early(show, f))?;
+    let signer = signer(ctx, &profile).await.map_err(|f| early(show, f))?;
+    if args.is_stdin() {
+        return crate::sign::sign_stdin(&signer).await;
     }
-    bar.set_message("signing");
-    bar.set_position(0);
-    let signatures = cms::sign_digests(signer, &digests, &SignOptions::default()).await?;
-    bar.set_position(files.len() as u64);
-    bar.set_message("writing");
-    output.commit(&signatures)?;
-    bar.finish_and_clear();
-    Ok(())
-}
-
-async fn hash_file(hash: HashAlgorithm, file: &Path) -> CliResult<crpki::Digest> {
-    let path = file.to_path_buf();
-    let digest = tokio::task::spawn_blocking(move || crpki::signer::digest_file(hash, &path))
-        .await
-        .map_err(|e| fail(format!("hashing {}: {e}", crpki::text::path(file))))??;
-    Ok(digest)
-}
-
-pub async fn sign_remote(ctx: &Context, files: &[PathBuf], existing: Existing, quiet: bool) -> CliResult {
-    let outs: Vec<PathBuf> = files.iter().map(|f| crate::default_sig_path(f)).collect();
-    let replaced = crate::count_existing(&outs);
-    let profile = ctx.resolved_profile()?;
-    let signer = signer(ctx, &profile).await?;
-    sign_files(&signer, files, &outs, existing, quiet).await?;
-    if !quiet {
+    let signed = crate::sign::sign_jobs(&signer, jobs, count, &args.options(), show).await?;
+    if !args.quiet && !args.json {
         eprintln!(
-            "signed {} file(s) as {} (credential {}){}",
-            files.len(),
+            "signed {signed} file(s) as {} (credential {}){}",
             signer.certificate().subject(),
             signer.credential().id,
             crate::replaced_note(replaced)

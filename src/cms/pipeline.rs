@@ -1,0 +1,654 @@
+//! The pipelined batch signer: files are hashed while earlier chunks are at
+//! the signer and earlier signatures are being written, and the outputs
+//! appear all together, durably, or not at all.
+//! See [`sign_pipeline`] for the stages and what is guaranteed.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use futures_util::stream::{FuturesOrdered, StreamExt};
+
+use super::SignOptions;
+use super::output::{Existing, check_output, rename_over, temp_beside};
+use crate::crypto::{Digest, HashAlgorithm};
+use crate::error::{Error, Result};
+use crate::signer::RemoteSigner;
+
+/// The chunk size for signers that do not say
+/// ([`RemoteSigner::max_batch`] is `None`: local keys).
+pub const DEFAULT_CHUNK: usize = 256;
+
+/// One file to sign and where its detached CMS goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignJob {
+    /// The file to sign.
+    pub input: PathBuf,
+    /// Where its signature is written.
+    pub output: PathBuf,
+}
+
+impl SignJob {
+    /// Signs `input` into `input.p7s`.
+    pub fn beside(input: impl Into<PathBuf>) -> Self {
+        let input = input.into();
+        let mut name = input.as_os_str().to_os_string();
+        name.push(".p7s");
+        Self {
+            input,
+            output: PathBuf::from(name),
+        }
+    }
+}
+
+/// How [`sign_pipeline`] runs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PipelineOptions {
+    /// How each signature is made (algorithm, signing time, chain).
+    pub sign: SignOptions,
+    /// What to do with existing outputs.
+    pub existing: Existing,
+    /// Files per signer call; `None`: the signer's
+    /// [`max_batch`](RemoteSigner::max_batch), else [`DEFAULT_CHUNK`].
+    pub chunk_size: Option<usize>,
+    /// Chunks signed at once (at least 1; default 2: one at the signer
+    /// while the previous one's reply is being written).
+    pub chunks_in_flight: usize,
+    /// Threads writing and syncing the outputs of a chunk (at least 1;
+    /// default 16).
+    pub writers: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        Self {
+            sign: SignOptions::default(),
+            existing: Existing::Replace,
+            chunk_size: None,
+            chunks_in_flight: 2,
+            writers: 16,
+        }
+    }
+}
+
+impl PipelineOptions {
+    /// The default options with `existing`.
+    pub fn with_existing(existing: Existing) -> Self {
+        Self {
+            existing,
+            ..Self::default()
+        }
+    }
+}
+
+/// What [`sign_pipeline`] reports as it goes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PipelineEvent<'a> {
+    /// So many files are signed and written (not yet renamed).
+    Signed {
+        /// Files signed so far.
+        files: u64,
+    },
+    /// After every output is renamed and synced: this job's output is in
+    /// place (once per job, in input order).
+    Done(&'a SignJob),
+}
+
+/// Why a [`sign_pipeline`] failed, and the file it was about when it was
+/// about one.
+#[derive(Debug)]
+pub struct PipelineFailure {
+    /// The input file the error is about (`None`: the batch, such as the
+    /// signer refusing a chunk, or the list of jobs).
+    pub input: Option<PathBuf>,
+    /// What went wrong.
+    pub error: Error,
+}
+
+impl std::fmt::Display for PipelineFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for PipelineFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<PipelineFailure> for Error {
+    fn from(f: PipelineFailure) -> Self {
+        f.error
+    }
+}
+
+impl PipelineFailure {
+    fn batch(error: Error) -> Self {
+        Self { input: None, error }
+    }
+
+    fn file(input: &Path, error: Error) -> Self {
+        Self {
+            input: Some(input.to_path_buf()),
+            error,
+        }
+    }
+}
+
+/// Signs every job's input into its output, all or nothing, pipelined.
+/// Returns the number of files signed (0 for no jobs: nothing is written).
+///
+/// `jobs` is walked once, on a blocking thread, so it may read a list as
+/// it goes; an `Err` from it fails the batch. `on_event` hears progress
+/// and, after the commit, each job done. Runs inside a Tokio runtime.
+///
+/// # Stages
+///
+/// 1. One blocking thread walks the jobs (an iterator, so a list of any
+///    length is read as it goes), checks each output name
+///    ([`Existing`]) and hashes the input, streaming; it hands over
+///    chunks of the signer's [`max_batch`](RemoteSigner::max_batch) (a
+///    CSC credential's `multisign`) through a bounded queue.
+/// 2. Up to [`PipelineOptions::chunks_in_flight`] chunks are signed at
+///    once, each with one [`RemoteSigner::sign_digests`] call (one
+///    authorization per chunk at a CSC service).
+/// 3. Each signed chunk is written into temporary files beside the outputs
+///    by [`PipelineOptions::writers`] blocking threads, each file flushed
+///    to disk (`fsync`) there, so the waits for the disk overlap with each
+///    other and with signing.
+/// 4. When every chunk is written, every temporary file is renamed over its
+///    output name, and then each output directory is synced once.
+///
+/// Memory stays flat in the number of files: what is kept per file (the
+/// input, output and temporary names, for the renames at the end) goes to
+/// an unnamed spool file, not to memory; in memory are only the chunks in
+/// flight and the set of distinct output directories.
+///
+/// # What is guaranteed
+///
+/// - **Success**: every output exists with its complete signature, its
+///   data and its name made durable (file `fsync` before the rename,
+///   directory `fsync` after the renames, on Unix; on Windows the files
+///   are flushed and the renames are what `MoveFileEx` makes them).
+/// - **Failure before the renames** (a file that cannot be read, an output
+///   name refused, the signer failing, a disk error while writing): no
+///   output name was touched and every temporary file is removed.
+/// - **Failure during the renames** (the directory becoming unwritable, a
+///   `--no-clobber` name appearing meanwhile): the outputs already renamed
+///   stay, the rest are removed, as with [`OutputBatch`](super::OutputBatch).
+/// - **A crash** (power loss, `SIGKILL`) leaves the old outputs as they
+///   were, possibly some new ones if the renames had begun, and
+///   `.crpki-*.tmp` files to delete.
+///
+/// Why per-file `fsync` on writer threads rather than one `syncfs`: it
+/// syncs exactly our files (a `syncfs` also waits for every other
+/// process's dirty data on the file system, which on a build machine can be
+/// gigabytes), it is portable, and with many writers the file system
+/// commits their `fsync`s together, overlapped with the signing of the
+/// next chunks.
+pub async fn sign_pipeline<I>(
+    signer: &dyn RemoteSigner,
+    jobs: I,
+    options: &PipelineOptions,
+    mut on_event: impl FnMut(PipelineEvent<'_>),
+) -> std::result::Result<u64, PipelineFailure>
+where
+    I: IntoIterator<Item = Result<SignJob>>,
+    I::IntoIter: Send + 'static,
+{
+    let algorithm =
+        super::sign::choose_algorithm(signer, &options.sign, None).map_err(PipelineFailure::batch)?;
+    let sign_options = SignOptions {
+        algorithm: Some(algorithm),
+        // One signing time for the whole batch.
+        signing_time: Some(
+            options
+                .sign
+                .signing_time
+                .unwrap_or_else(std::time::SystemTime::now),
+        ),
+        ..options.sign.clone()
+    };
+    let chunk = options
+        .chunk_size
+        .or_else(|| signer.max_batch())
+        .unwrap_or(DEFAULT_CHUNK)
+        .max(1);
+    let depth = options.chunks_in_flight.max(1);
+    let writers = options.writers.max(1);
+    let mut spool = Spool::new().map_err(PipelineFailure::batch)?;
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(depth);
+    let jobs = jobs.into_iter();
+    let (hash, existing) = (algorithm.hash, options.existing);
+    let feeder = tokio::task::spawn_blocking(move || feed(jobs, hash, existing, chunk, &tx));
+
+    let mut in_flight = FuturesOrdered::new();
+    let mut failure: Option<PipelineFailure> = None;
+    let mut input_done = false;
+    let mut signed = 0u64;
+    loop {
+        tokio::select! {
+            biased;
+            Some(outcome) = in_flight.next(), if !in_flight.is_empty() => {
+                let outcome: ChunkOutcome = outcome;
+                signed += outcome.written.len() as u64;
+                if let Err(e) = spool.push_all(outcome.written) {
+                    failure.get_or_insert(PipelineFailure::batch(e));
+                }
+                if let Some(f) = outcome.failure {
+                    failure.get_or_insert(f);
+                }
+                if failure.is_some() {
+                    break;
+                }
+                on_event(PipelineEvent::Signed { files: signed });
+            }
+            message = rx.recv(), if !input_done && in_flight.len() < depth => match message {
+                None => input_done = true,
+                Some(Err(f)) => {
+                    failure = Some(f);
+                    break;
+                }
+                Some(Ok(hashed)) => in_flight.push_back(sign_chunk(signer, hashed, &sign_options, writers)),
+            },
+            else => break,
+        }
+    }
+
+    if let Some(failure) = failure {
+        // Stop the feeder, let the chunks in flight finish (their writers
+        // are threads: their files are known only when they are done),
+        // and remove every temporary file.
+        drop(rx);
+        while let Some(outcome) = in_flight.next().await {
+            drop(outcome);
+        }
+        spool.remove_all();
+        return Err(failure);
+    }
+    drop(in_flight);
+    // The feeder sent everything and ended; a panic there is a failure.
+    if let Err(e) = feeder.await {
+        spool.remove_all();
+        return Err(PipelineFailure::batch(Error::Other(std::sync::Arc::new(e))));
+    }
+    spool.commit(options.existing, &mut on_event)?;
+    Ok(signed)
+}
+
+/// A hashed job.
+struct Hashed {
+    job: SignJob,
+    digest: Digest,
+}
+
+/// Stage 1: check each output, hash each input, send chunks. Stops at the
+/// first error (sent on) or when the receiver is gone.
+fn feed(
+    jobs: impl Iterator<Item = Result<SignJob>>,
+    hash: HashAlgorithm,
+    existing: Existing,
+    chunk: usize,
+    tx: &tokio::sync::mpsc::Sender<std::result::Result<Vec<Hashed>, PipelineFailure>>,
+) {
+    let mut batch = Vec::with_capacity(chunk.min(4096));
+    for job in jobs {
+        let hashed = job.map_err(PipelineFailure::batch).and_then(|job| {
+            check_output(&job.output, existing).map_err(|e| PipelineFailure::file(&job.input, e))?;
+            let digest = crate::crypto::digest_file(hash, &job.input)
+                .map_err(|e| PipelineFailure::file(&job.input, e))?;
+            Ok(Hashed { job, digest })
+        });
+        match hashed {
+            Ok(h) => batch.push(h),
+            Err(f) => {
+                let _ = tx.blocking_send(Err(f));
+                return;
+            }
+        }
+        if batch.len() >= chunk && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Ok(batch));
+    }
+}
+
+/// A written output: its temporary file is removed when this is dropped.
+struct Written {
+    job: SignJob,
+    tmp: tempfile::TempPath,
+}
+
+/// What a chunk left: the outputs written (in order) and the first error.
+struct ChunkOutcome {
+    written: Vec<Written>,
+    failure: Option<PipelineFailure>,
+}
+
+/// Stages 2 and 3 for one chunk.
+async fn sign_chunk(
+    signer: &dyn RemoteSigner,
+    hashed: Vec<Hashed>,
+    options: &SignOptions,
+    writers: usize,
+) -> ChunkOutcome {
+    let (jobs, digests): (Vec<SignJob>, Vec<Digest>) = hashed.into_iter().map(|h| (h.job, h.digest)).unzip();
+    let signatures = match super::sign::sign_digests(signer, &digests, options).await {
+        Ok(s) => s,
+        Err(e) => {
+            return ChunkOutcome {
+                written: Vec::new(),
+                failure: Some(PipelineFailure::batch(e)),
+            };
+        }
+    };
+    drop(digests);
+    // Contiguous groups, one writer thread each.
+    let per_writer = jobs.len().div_ceil(writers).max(1);
+    let mut items = jobs.into_iter().zip(signatures);
+    let mut handles = Vec::new();
+    loop {
+        let group: Vec<(SignJob, Vec<u8>)> = items.by_ref().take(per_writer).collect();
+        if group.is_empty() {
+            break;
+        }
+        handles.push(tokio::task::spawn_blocking(move || write_group(group)));
+    }
+    let mut outcome = ChunkOutcome {
+        written: Vec::new(),
+        failure: None,
+    };
+    for handle in handles {
+        match handle.await {
+            Ok(group) => {
+                outcome.written.extend(group.written);
+                if outcome.failure.is_none() {
+                    outcome.failure = group.failure;
+                }
+            }
+            Err(e) => {
+                outcome
+                    .failure
+                    .get_or_insert(PipelineFailure::batch(Error::Other(std::sync::Arc::new(e))));
+            }
+        }
+    }
+    outcome
+}
+
+/// Writes and syncs each signature into a temporary file beside its
+/// output; stops at the first error.
+fn write_group(group: Vec<(SignJob, Vec<u8>)>) -> ChunkOutcome {
+    let mut written = Vec::with_capacity(group.len());
+    for (job, bytes) in group {
+        match write_one(&job.output, &bytes) {
+            Ok(tmp) => written.push(Written { job, tmp }),
+            Err(e) => {
+                return ChunkOutcome {
+                    written,
+                    failure: Some(PipelineFailure::file(&job.input, e)),
+                };
+            }
+        }
+    }
+    ChunkOutcome {
+        written,
+        failure: None,
+    }
+}
+
+fn write_one(out: &Path, bytes: &[u8]) -> Result<tempfile::TempPath> {
+    let mut tmp = temp_beside(out)?;
+    let file = tmp.as_file_mut();
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(format!("writing {}", crate::text::path(tmp.path())), e))?;
+    Ok(tmp.into_temp_path())
+}
+
+/// The per-file records of a batch (input, output, temporary file), in an
+/// unnamed temporary file rather than in memory.
+struct Spool {
+    file: BufWriter<std::fs::File>,
+    count: u64,
+}
+
+impl Spool {
+    fn new() -> Result<Self> {
+        let file = tempfile::tempfile().map_err(|e| Error::io("creating the batch's spool file", e))?;
+        Ok(Self {
+            file: BufWriter::with_capacity(64 * 1024, file),
+            count: 0,
+        })
+    }
+
+    /// Records written outputs; their temporary files are then the spool's
+    /// to remove or rename.
+    fn push_all(&mut self, written: Vec<Written>) -> Result<()> {
+        for w in written {
+            // Recorded first, kept after: a record without its file is
+            // harmless (removing it finds nothing), a file without a record
+            // would be left behind.
+            let record = [w.job.input.as_path(), w.job.output.as_path(), &*w.tmp];
+            record
+                .iter()
+                .try_for_each(|p| write_path(&mut self.file, p))
+                .map_err(|e| Error::io("writing the batch's spool file", e))?;
+            let _ = w.tmp.keep();
+            self.count += 1;
+        }
+        Ok(())
+    }
+
+    /// Reads the records back from the start.
+    fn records(&mut self) -> Result<Records<'_>> {
+        self.file
+            .flush()
+            .and_then(|()| self.file.get_mut().rewind())
+            .map_err(|e| Error::io("reading the batch's spool file", e))?;
+        Ok(Records {
+            reader: BufReader::with_capacity(64 * 1024, self.file.get_mut()),
+            left: self.count,
+        })
+    }
+
+    /// Removes every recorded temporary file (after a failure).
+    fn remove_all(&mut self) {
+        let Ok(records) = self.records() else {
+            return;
+        };
+        for record in records {
+            match record {
+                Ok((_, tmp)) => {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Stage 4: renames every temporary file over its output, syncs each
+    /// output directory once, then reports each job done.
+    fn commit(
+        mut self,
+        existing: Existing,
+        on_event: &mut impl FnMut(PipelineEvent<'_>),
+    ) -> std::result::Result<(), PipelineFailure> {
+        let mut dirs: HashSet<PathBuf> = HashSet::new();
+        let mut failure = None;
+        for record in self.records().map_err(PipelineFailure::batch)? {
+            let (job, tmp) = record.map_err(PipelineFailure::batch)?;
+            if failure.is_some() {
+                let _ = std::fs::remove_file(tmp);
+                continue;
+            }
+            let renamed = tempfile::TempPath::try_from_path(&tmp)
+                .map_err(|e| Error::io(format!("renaming {}", crate::text::path(&tmp)), e))
+                .and_then(|tmp| rename_over(tmp, &job.output, existing));
+            match renamed {
+                Ok(()) => {
+                    let dir = job.output.parent().filter(|p| !p.as_os_str().is_empty());
+                    let dir = dir.unwrap_or(Path::new("."));
+                    if !dirs.contains(dir) {
+                        dirs.insert(dir.to_path_buf());
+                    }
+                }
+                Err(e) => failure = Some(PipelineFailure::file(&job.input, e)),
+            }
+        }
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        for dir in &dirs {
+            sync_dir(dir).map_err(PipelineFailure::batch)?;
+        }
+        for record in self.records().map_err(PipelineFailure::batch)? {
+            let (job, _) = record.map_err(PipelineFailure::batch)?;
+            on_event(PipelineEvent::Done(&job));
+        }
+        Ok(())
+    }
+}
+
+struct Records<'a> {
+    reader: BufReader<&'a mut std::fs::File>,
+    left: u64,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<(SignJob, PathBuf)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let mut read = || -> std::io::Result<(SignJob, PathBuf)> {
+            let input = read_path(&mut self.reader)?;
+            let output = read_path(&mut self.reader)?;
+            let tmp = read_path(&mut self.reader)?;
+            Ok((SignJob { input, output }, tmp))
+        };
+        Some(read().map_err(|e| Error::io("reading the batch's spool file", e)))
+    }
+}
+
+/// Makes the renames in `dir` durable (Unix: `fsync` of the directory).
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(format!("syncing the directory {}", crate::text::path(dir)), e))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// A path as a length-prefixed byte string (the OS's own form: bytes on
+/// Unix, UTF-16 on Windows).
+fn write_path(w: &mut impl Write, path: &Path) -> std::io::Result<()> {
+    let bytes = path_bytes(path)?;
+    let len = u32::try_from(bytes.len()).map_err(|_| std::io::Error::other("path too long"))?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(&bytes)
+}
+
+fn read_path(r: &mut impl BufRead) -> std::io::Result<PathBuf> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
+    r.read_exact(&mut bytes)?;
+    path_from_bytes(bytes)
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(path.as_os_str().as_bytes().to_vec())
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> std::io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+#[cfg(windows)]
+fn path_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::windows::ffi::OsStrExt;
+    Ok(path
+        .as_os_str()
+        .encode_wide()
+        .flat_map(u16::to_le_bytes)
+        .collect())
+}
+
+#[cfg(windows)]
+fn path_from_bytes(bytes: Vec<u8>) -> std::io::Result<PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    let wide: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    Ok(PathBuf::from(std::ffi::OsString::from_wide(&wide)))
+}
+
+#[cfg(not(any(unix, windows)))]
+fn path_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    path.to_str()
+        .map(|s| s.as_bytes().to_vec())
+        .ok_or_else(|| std::io::Error::other("a path that is not UTF-8"))
+}
+
+#[cfg(not(any(unix, windows)))]
+fn path_from_bytes(bytes: Vec<u8>) -> std::io::Result<PathBuf> {
+    String::from_utf8(bytes)
+        .map(PathBuf::from)
+        .map_err(std::io::Error::other)
+}
+
+/// Reads a list of paths as it goes: one per line (a trailing `\r` is
+/// dropped), or NUL-separated (`nul`); empty entries are skipped. Entries
+/// are bytes on Unix, UTF-8 elsewhere. For `crpki sign --files-from`.
+pub fn read_path_list(
+    reader: impl Read + Send + 'static,
+    nul: bool,
+) -> impl Iterator<Item = Result<PathBuf>> + Send {
+    let separator = if nul { 0 } else { b'\n' };
+    BufReader::new(reader)
+        .split(separator)
+        .filter_map(move |entry| match entry {
+            Err(e) => Some(Err(Error::io("reading the list of files", e))),
+            Ok(mut bytes) => {
+                if !nul && bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+                if bytes.is_empty() {
+                    return None;
+                }
+                Some(list_entry(bytes).map_err(|e| Error::io("reading the list of files", e)))
+            }
+        })
+}
+
+#[cfg(unix)]
+fn list_entry(bytes: Vec<u8>) -> std::io::Result<PathBuf> {
+    path_from_bytes(bytes)
+}
+
+#[cfg(not(unix))]
+fn list_entry(bytes: Vec<u8>) -> std::io::Result<PathBuf> {
+    String::from_utf8(bytes)
+        .map(PathBuf::from)
+        .map_err(|_| std::io::Error::other("an entry that is not UTF-8"))
+}

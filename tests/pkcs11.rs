@@ -366,7 +366,11 @@ async fn openssl_cms_through_libp11_engine() {
     let home = env.path("home");
     std::fs::create_dir(&home).unwrap();
     let crpki = env!("CARGO_BIN_EXE_crpki");
-    let module = module_path();
+    // p11-kit reads no user configuration for root, so the listing runs as
+    // `nobody` (p11_kit_list), which loads the module: a copy in the test's
+    // home, as the build directory may be in a private one (~/.cache).
+    let module = home.join("libcrpki.so");
+    std::fs::copy(module_path(), &module).unwrap();
     let with_home = |program: &str, args: &[&str]| {
         Command::new(program)
             .args(args)

@@ -283,22 +283,9 @@ impl CscClient {
     pub async fn list_credentials(&self) -> Result<Vec<CredentialDescription>> {
         let ids = match self.wire.list_with_infos() {
             Some(mut body) => {
-                let method = "credentials/list";
-                let flags = RequestFlags::READ;
-                let bytes = match self
-                    .ex
-                    .post_body(method, &body, flags, Bearer::Service, None)
-                    .await
-                {
-                    Err(e) if refuses_cert_info(&e) => {
-                        tracing::debug!(target: "crpki::csc", "{method} refused certInfo ({e}); asking without it");
-                        body.cert_info = None;
-                        self.ex
-                            .post_body(method, &body, flags, Bearer::Service, None)
-                            .await?
-                    }
-                    other => other?,
-                };
+                let bytes = self
+                    .read_asking_cert_info("credentials/list", &mut body, |b| b.cert_info = None)
+                    .await?;
                 match replies::listed_descriptions(&self.ex.service, &bytes)? {
                     Ok(all) => return Ok(all),
                     Err(ids) => ids,
@@ -325,23 +312,10 @@ impl CscClient {
             auth_info: Some(true),
             ..Default::default()
         };
-        let method = "credentials/info";
         let result = async {
-            let flags = RequestFlags::READ;
-            let bytes = match self
-                .ex
-                .post_body(method, &body, flags, Bearer::Service, None)
-                .await
-            {
-                Err(e) if refuses_cert_info(&e) => {
-                    tracing::debug!(target: "crpki::csc", "{method} refused certInfo ({e}); asking without it");
-                    body.cert_info = None;
-                    self.ex
-                        .post_body(method, &body, flags, Bearer::Service, None)
-                        .await?
-                }
-                other => other?,
-            };
+            let bytes = self
+                .read_asking_cert_info("credentials/info", &mut body, |b| b.cert_info = None)
+                .await?;
             replies::credential_info(self.wire.version(), &self.ex.service, credential_id, &bytes)
         }
         .await;
@@ -412,6 +386,34 @@ impl CscClient {
             .post(method, &body, RequestFlags::SENSITIVE_ONCE, bearer, None)
             .await?;
         replies::signatures(&self.ex.service, &bytes, call.digests.len())
+    }
+}
+
+impl CscClient {
+    /// POSTs `body`, a read that asks for `certInfo`, to `method`. A service
+    /// that refuses `certInfo` ([`refuses_cert_info`]) is asked once more,
+    /// `without_cert_info` having taken it out of `body`.
+    async fn read_asking_cert_info<B: serde::Serialize>(
+        &self,
+        method: &str,
+        body: &mut B,
+        without_cert_info: fn(&mut B),
+    ) -> Result<Vec<u8>> {
+        let flags = RequestFlags::READ;
+        match self
+            .ex
+            .post_body(method, body, flags, Bearer::Service, None)
+            .await
+        {
+            Err(e) if refuses_cert_info(&e) => {
+                tracing::debug!(target: "crpki::csc", "{method} refused certInfo ({e}); asking without it");
+                without_cert_info(body);
+                self.ex
+                    .post_body(method, body, flags, Bearer::Service, None)
+                    .await
+            }
+            other => other,
+        }
     }
 }
 

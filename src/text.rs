@@ -128,6 +128,7 @@ pub fn path(path: &Path) -> Cow<'_, str> {
 
 /// Escapes text for HTML element content and attribute values (the
 /// pages crpki serves: the sandbox's, the login's loopback page).
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

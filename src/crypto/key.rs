@@ -283,7 +283,9 @@ fn aws_digest(digest: &Digest) -> Result<aws_lc_rs::digest::Digest> {
 /// The signing encoding of RSASSA-PSS with `hash` and a salt of `salt_len`
 /// bytes. aws-lc-rs takes encodings by `'static` reference, so each one
 /// asked for is made once and kept: at most one per hash and salt length
-/// (a few hundred for the largest keys), never freed.
+/// (a few hundred for the largest keys), never freed. Only the sandbox
+/// signs with a salt its client names.
+#[cfg(feature = "sandbox")]
 fn pss_encoding(hash: HashAlgorithm, salt_len: usize) -> Result<&'static sig::RsaSignatureEncoding> {
     type Table = std::collections::HashMap<(HashAlgorithm, u16), &'static sig::RsaSignatureEncoding>;
     static MADE: Mutex<Option<Table>> = Mutex::new(None);
@@ -493,6 +495,7 @@ impl PrivateKey {
     /// asks for the largest), and a service must sign with the salt the
     /// signature's parameters name. Not an RSA key, or a salt too long, is
     /// [`Error::Unsupported`].
+    #[cfg(feature = "sandbox")]
     pub(crate) fn sign_digest_pss_salt(&self, digest: &Digest, salt_len: usize) -> Result<Vec<u8>> {
         let Inner::Rsa(kp) = &self.inner else {
             return Err(Error::unsupported("RSASSA-PSS with a key that is not RSA"));

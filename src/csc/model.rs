@@ -257,7 +257,7 @@ impl CscSignAlgorithm {
             SignatureScheme::RsaPkcs1v15 if listed(&oid::RSA_ENCRYPTION) => (oid::RSA_ENCRYPTION, None),
             SignatureScheme::RsaPss if listed(&oid::RSASSA_PSS) => (
                 oid::RSASSA_PSS,
-                Some(crate::signer::pss::params_der(algorithm.hash)?),
+                Some(crate::crypto::pss::params_der(algorithm.hash)?),
             ),
             SignatureScheme::Ecdsa if listed(&specific) => (specific, None),
             _ => {

@@ -820,9 +820,9 @@ pub(crate) fn parse_sign_algo(
 /// key allows (checked against the key by the caller), exactly as asked:
 /// pyHanko asks for the largest, crpki for the hash length. Other mask
 /// generations are refused rather than signed differently than asked.
-fn pss_params(params_b64: &str) -> ApiResult<crate::signer::pss::Pss> {
+fn pss_params(params_b64: &str) -> ApiResult<crate::crypto::pss::Pss> {
     let bad = || ApiError::invalid_param("signAlgoParams");
     let der = decode_b64(params_b64).ok_or_else(bad)?;
     let any = der::Any::from_der(&der).map_err(|_| bad())?;
-    crate::signer::pss::parse(Some(&any), "signAlgoParams").map_err(|_| bad())
+    crate::crypto::pss::parse(Some(&any), "signAlgoParams").map_err(|_| bad())
 }

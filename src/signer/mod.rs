@@ -24,7 +24,6 @@ mod pkcs12;
 
 // The algorithm types and local keys live in `crate::crypto`; these paths
 // (`crpki::signer::Digest`, …) keep working.
-pub(crate) use crate::crypto::pss;
 pub use crate::crypto::{
     Digest, DigestBatch, HashAlgorithm, Hasher, KeyAlgorithm, KeyInfo, PrivateKey, PublicKey,
     SignatureAlgorithm, SignatureScheme, digest_file, key, oid,
@@ -38,6 +37,11 @@ pub use pkcs12::Pkcs12Signer;
 /// `max_batch`), or
 /// those named after a colon. For wrappers that add behaviour only around
 /// `sign_batch`.
+// Unused only when no backend or wrapper is built in.
+#[cfg_attr(
+    not(any(feature = "pkcs12", feature = "remote", feature = "test-util")),
+    allow(unused_macros)
+)]
 macro_rules! forward_identity {
     ($field:ident) => {
         $crate::signer::forward_identity!($field: certificate, chain, key_info, max_batch);
@@ -66,6 +70,10 @@ macro_rules! forward_identity {
         }
     };
 }
+#[cfg_attr(
+    not(any(feature = "pkcs12", feature = "remote", feature = "test-util")),
+    allow(unused_imports)
+)]
 pub(crate) use forward_identity;
 
 /// A source of signatures: a remote signing service, a PKCS#12 file, or a

@@ -64,6 +64,7 @@ pub struct V1CredentialInfo {
 /// describes a PIN or an OTP that is not absent, else unknown (empty), which
 /// the authorizer refuses with a clear error rather than guessing that no
 /// authorization is needed.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 fn inferred_auth_mode(info: &V1CredentialInfo) -> String {
     if !info.auth_mode.trim().is_empty() {
         return info.auth_mode.clone();

@@ -88,21 +88,6 @@ fn ok(out: &Output) {
     );
 }
 
-fn openssl_verify(sig: &Path, content: &Path, root: &Path) -> bool {
-    std::process::Command::new("openssl")
-        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
-        .arg(sig)
-        .arg("-content")
-        .arg(content)
-        .arg("-CAfile")
-        .arg(root)
-        .args(["-purpose", "any", "-ignore_critical", "-out", "/dev/null"])
-        .output()
-        .expect("openssl must be installed (scripts/test.sh installs it)")
-        .status
-        .success()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_list_sign_export_proxy_logout() {
     let env = Env::start().await;
@@ -162,7 +147,7 @@ async fn login_list_sign_export_proxy_logout() {
     for f in &files {
         let sig = PathBuf::from(format!("{}.p7s", f.display()));
         assert!(
-            openssl_verify(&sig, f, &sandbox_root(env.dir.path())),
+            crpki::testing::openssl::cms_verifies(&sig, f, &sandbox_root(env.dir.path())),
             "{}",
             sig.display()
         );
@@ -346,7 +331,7 @@ async fn several_credentials_need_a_choice() {
         .run(&["sign", doc.to_str().unwrap()], &[("CRPKI_PIN", "5678")])
         .await;
     ok(&out);
-    assert!(openssl_verify(
+    assert!(crpki::testing::openssl::cms_verifies(
         &env.path("doc.txt.p7s"),
         &doc,
         &sandbox_root(env.dir.path())
@@ -489,7 +474,11 @@ async fn logout_while_a_batch_is_signing() {
         );
         for f in &files {
             let sig = PathBuf::from(format!("{}.p7s", f.display()));
-            assert!(openssl_verify(&sig, f, &sandbox_root(env.dir.path())));
+            assert!(crpki::testing::openssl::cms_verifies(
+                &sig,
+                f,
+                &sandbox_root(env.dir.path())
+            ));
         }
     } else {
         assert!(
@@ -758,7 +747,11 @@ async fn files_from_signs_in_multisign_chunks_with_json_lines() {
         assert_eq!(line["path"], f.to_str().unwrap());
         assert_eq!(line["signature"], sig.to_str().unwrap());
         assert!(line["error"].is_null());
-        assert!(openssl_verify(&sig, f, &sandbox_root(env.dir.path())));
+        assert!(crpki::testing::openssl::cms_verifies(
+            &sig,
+            f,
+            &sandbox_root(env.dir.path())
+        ));
     }
 
     // The service failing every call: nothing written, a JSON line for

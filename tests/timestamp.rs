@@ -134,3 +134,45 @@ async fn a_token_for_another_imprint_or_root_is_refused() {
     assert!(matches!(err, Error::Untrusted(_)), "{err}");
     sb.shutdown().await;
 }
+
+/// The CAdES-T signature of `data` by the fixture representative,
+/// timestamped at the sandbox; written to `dir` as `data.bin`, `sig.p7s`.
+async fn cades_t(sb: &Sandbox, dir: &Path, data: &[u8]) -> (Vec<u8>, tsp::Timestamp) {
+    let signer = crpki::testing::fixtures::memory_signer("rep-rsa2048");
+    let cms = crpki::cms::sign_reader(&signer, data, &crpki::cms::SignOptions::default())
+        .await
+        .expect("sign");
+    let tsa =
+        TsaClient::new(client_for(sb), &sb.tsa_url(), Some(vec![sb.tsa_root().clone()])).expect("client");
+    let (stamped, ts) = crpki::cms::timestamp_signature(&cms, &tsa, HashAlgorithm::Sha256)
+        .await
+        .expect("timestamp");
+    write(dir, "data.bin", data);
+    write(dir, "sig.p7s", &stamped);
+    (stamped, ts)
+}
+
+#[tokio::test]
+async fn a_cades_t_signature_carries_a_token_over_its_signature_value() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (stamped, ts) = cades_t(&sb, d, b"CAdES-T content").await;
+    let tokens = crpki::cms::signature_timestamp_tokens(&stamped).expect("tokens");
+    assert_eq!(tokens, vec![ts.token.clone()]);
+    let imprint = crpki::cms::signature_timestamp_imprint(&stamped, HashAlgorithm::Sha256).expect("imprint");
+    assert_eq!(imprint, ts.imprint);
+    tsp::check_token(&tokens[0], &imprint, Some(&[sb.tsa_root().clone()])).expect("token");
+    // openssl still accepts the signature with its unsigned attribute.
+    write(
+        d,
+        "root.pem",
+        crpki::testing::fixtures::text("registrar-root.pem").as_bytes(),
+    );
+    assert!(crpki::testing::openssl::cms_verifies(
+        &d.join("sig.p7s"),
+        &d.join("data.bin"),
+        &d.join("root.pem")
+    ));
+    sb.shutdown().await;
+}

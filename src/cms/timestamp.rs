@@ -10,9 +10,11 @@ use der::{Decode, Encode};
 use x509_cert::attr::Attribute;
 
 use super::asn1::{ID_SIGNED_DATA, internal, malformed, malformed_der};
+use crate::cert::Certificate;
 use crate::crypto::{Digest, HashAlgorithm};
 use crate::error::Result;
 use crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN;
+use crate::tsp::Timestamp;
 
 fn signed_data(cms_der: &[u8]) -> Result<SignedData> {
     let ci = ContentInfo::from_der(cms_der).map_err(malformed_der)?;
@@ -103,4 +105,44 @@ pub async fn timestamp_signature(
     let ts = tsa.timestamp(&imprint).await?;
     let out = add_signature_timestamp(cms_der, &ts.token)?;
     Ok((out, ts))
+}
+
+/// The signature timestamp among a SignerInfo's unsigned attributes
+/// (`unsigned`: the value bytes inside `[1]`), checked against the
+/// signature value and `tsa_roots` (none: checked but not trusted). The
+/// first token counts; `None` without one.
+pub(super) fn check_attached(
+    unsigned: Option<&[u8]>,
+    signature: &[u8],
+    tsa_roots: &[Certificate],
+) -> Result<Option<Timestamp>> {
+    let Some(value) = unsigned else { return Ok(None) };
+    let len = der::Length::try_from(value.len()).map_err(malformed_der)?;
+    let mut set = der::Header::new(der::Tag::Set, len)
+        .to_der()
+        .map_err(malformed_der)?;
+    set.extend_from_slice(value);
+    let attrs = x509_cert::attr::Attributes::from_der(&set).map_err(malformed_der)?;
+    let Some(token) = attrs
+        .iter()
+        .filter(|a| a.oid == ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+        .flat_map(|a| a.values.iter())
+        .next()
+    else {
+        return Ok(None);
+    };
+    let token = token.to_der().map_err(internal)?;
+    let hash = crate::tsp::read_token(&token)?.imprint.algorithm();
+    let imprint = hash.digest(signature);
+    let roots = (!tsa_roots.is_empty()).then_some(tsa_roots);
+    let ts = crate::tsp::check_token(&token, &imprint, roots).map_err(|e| match e {
+        crate::Error::BadSignature { detail } => crate::Error::BadSignature {
+            detail: format!("the signature timestamp: {detail}"),
+        },
+        crate::Error::Untrusted(f) => crate::Error::BadSignature {
+            detail: format!("the signature timestamp's TSA is not trusted: {f}"),
+        },
+        other => other,
+    })?;
+    Ok(Some(ts))
 }

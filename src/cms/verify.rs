@@ -36,6 +36,8 @@ struct ParsedSignerInfo<'a> {
     signed_attrs: Option<SignedAttrs>,
     signature_alg: AlgorithmIdentifierOwned,
     signature: &'a [u8],
+    /// The unsigned attributes' value bytes (inside `[1]`), if any.
+    unsigned_attrs: Option<&'a [u8]>,
 }
 
 struct ParsedSignedData<'a> {
@@ -49,6 +51,7 @@ pub(super) fn verify_detached(
     signature: &[u8],
     content: impl Read,
     trusted_roots: &[Certificate],
+    tsa_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
     if signature.len() > super::MAX_SIGNATURE_SIZE {
@@ -157,8 +160,12 @@ pub(super) fn verify_detached(
             intermediates.push(c.clone());
         }
     }
-    // Never the signingTime attribute: it is the signer's claim, not a proof.
-    let at = at.unwrap_or_else(SystemTime::now);
+    // Never the signingTime attribute: it is the signer's claim, not a
+    // proof. A signature timestamp from a TSA the caller trusts is one.
+    let timestamp = super::timestamp::check_attached(si.unsigned_attrs, si.signature, tsa_roots)?;
+    let at = at
+        .or_else(|| timestamp.as_ref().filter(|t| t.trusted).map(|t| t.gen_time))
+        .unwrap_or_else(SystemTime::now);
     let chain = crate::cert::validate_chain(&signer, &intermediates, trusted_roots, at)?;
     let moj = signer.moj()?;
 
@@ -171,6 +178,7 @@ pub(super) fn verify_detached(
         signature_algorithm: algorithm,
         content_digest,
         moj,
+        timestamp,
     })
 }
 
@@ -287,17 +295,18 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
     let signature = next("signature")?
         .expect(Tag::OctetString, "SignerInfo signature")?
         .value;
-    match fields.next() {
-        None => {}
-        Some(f) if f.tag == context(1) && fields.next().is_none() => {}
+    let unsigned_attrs = match fields.next() {
+        None => None,
+        Some(f) if f.tag == context(1) && fields.next().is_none() => Some(f.value),
         Some(_) => return Err(malformed("unexpected data after the SignerInfo signature")),
-    }
+    };
     Ok(ParsedSignerInfo {
         sid,
         digest_alg,
         signed_attrs,
         signature_alg,
         signature,
+        unsigned_attrs,
     })
 }
 

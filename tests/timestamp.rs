@@ -176,3 +176,280 @@ async fn a_cades_t_signature_carries_a_token_over_its_signature_value() {
     ));
     sb.shutdown().await;
 }
+
+/// A TEST TSA made and run with the openssl CLI (`openssl ts -reply`).
+struct OpensslTsa {
+    dir: tempfile::TempDir,
+}
+
+impl OpensslTsa {
+    /// A root, and a TSA certificate under it with `extensions` (an
+    /// openssl extension file's lines).
+    fn new(extensions: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        run_ok(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "root.key",
+                "-out",
+                "root.pem",
+                "-subj",
+                "/O=crpki TEST/CN=openssl TEST TSA root",
+                "-days",
+                "30",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        run_ok(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "tsa.key",
+                "-out",
+                "tsa.csr",
+                "-subj",
+                "/O=crpki TEST/CN=openssl TEST TSA",
+            ],
+        );
+        write(d, "ext.cnf", extensions.as_bytes());
+        run_ok(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-CAcreateserial",
+                "-out",
+                "tsa.pem",
+                "-days",
+                "30",
+                "-extfile",
+                "ext.cnf",
+            ],
+        );
+        write(
+            d,
+            "ts.cnf",
+            b"[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = .\nserial = ./tsaserial\ncrypto_device = builtin\n\
+              signer_cert = ./tsa.pem\nsigner_key = ./tsa.key\nsigner_digest = sha256\n\
+              default_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\n\
+              ordering = no\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+        );
+        write(d, "tsaserial", b"01\n");
+        Self { dir }
+    }
+
+    fn root(&self) -> crpki::Certificate {
+        crpki::Certificate::from_pem_or_der(&std::fs::read(self.dir.path().join("root.pem")).expect("root"))
+            .expect("root")
+    }
+
+    /// `openssl ts -reply` to a DER request.
+    fn reply(&self, request: &[u8]) -> Vec<u8> {
+        reply_in(self.dir.path(), request)
+    }
+}
+
+fn reply_in(d: &Path, request: &[u8]) -> Vec<u8> {
+    let name = format!(
+        "req-{}.tsq",
+        hex::encode(&HashAlgorithm::Sha256.digest(request).as_bytes()[..8])
+    );
+    write(d, &name, request);
+    let out = format!("{name}.tsr");
+    run_ok(
+        d,
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "ts.cnf",
+            "-queryfile",
+            &name,
+            "-out",
+            &out,
+        ],
+    );
+    std::fs::read(d.join(out)).expect("reply")
+}
+
+const TSA_EXTENSIONS: &str = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n\
+                              extendedKeyUsage=critical,timeStamping\n";
+
+fn plain_client() -> crpki::http::HttpClient {
+    http_client(&TransportConfig::default()).expect("http client")
+}
+
+#[tokio::test]
+async fn our_client_accepts_openssl_ts_reply_tokens() {
+    let tsa = OpensslTsa::new(TSA_EXTENSIONS);
+    let tsa_dir = tsa.dir.path().to_path_buf();
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("POST", "/tsa")
+        .match_header("content-type", tsp::TIMESTAMP_QUERY)
+        .with_header("content-type", tsp::TIMESTAMP_REPLY)
+        .with_body_from_request(move |req| reply_in(&tsa_dir, req.body().expect("body")))
+        .expect(3)
+        .create_async()
+        .await;
+    let url = format!("{}/tsa", server.url());
+    let client = TsaClient::new(plain_client(), &url, Some(vec![tsa.root()])).expect("client");
+    for hash in [
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha384,
+        HashAlgorithm::Sha512,
+    ] {
+        let imprint = hash.digest(b"contract");
+        let ts = client.timestamp(&imprint).await.expect("openssl token");
+        assert!(ts.trusted);
+        assert_eq!(ts.imprint, imprint);
+        assert_eq!(ts.policy.to_string(), "1.2.3.4.1");
+        assert!(ts.tsa_name.contains("openssl TEST TSA"), "{}", ts.tsa_name);
+    }
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn tsa_failures_give_clear_errors() {
+    let tsa = OpensslTsa::new(TSA_EXTENSIONS);
+    let imprint = HashAlgorithm::Sha256.digest(b"contract");
+    let mut server = mockito::Server::new_async().await;
+    let url = format!("{}/tsa", server.url());
+    let client = || {
+        TsaClient::new(plain_client(), &url, Some(vec![tsa.root()]))
+            .expect("client")
+            .with_retry(crpki::http::RetryConfig::none())
+    };
+    let serve = |server: &mut mockito::ServerGuard, status: usize, ct: &str, body: Vec<u8>| {
+        server
+            .mock("POST", "/tsa")
+            .with_status(status)
+            .with_header("content-type", ct)
+            .with_body(body)
+            .create()
+    };
+
+    // An HTTP refusal.
+    let m = serve(
+        &mut server,
+        403,
+        "text/plain",
+        b"forbidden for this client".to_vec(),
+    );
+    let err = client().timestamp(&imprint).await.expect_err("403");
+    assert!(
+        matches!(&err, Error::Remote { status: 403, description, .. } if description.contains("forbidden")),
+        "{err}"
+    );
+    m.remove();
+    // A server error, after the (disabled) retries.
+    let m = serve(&mut server, 503, "text/plain", b"down".to_vec());
+    let err = client().timestamp(&imprint).await.expect_err("503");
+    assert!(matches!(&err, Error::ServiceUnavailable { .. }), "{err}");
+    m.remove();
+    // A reply that is not a timestamp reply (a captive portal, a proxy page).
+    let other = tsa.reply(tsp::TimestampRequest::new(&imprint).expect("req").to_der());
+    let m = serve(&mut server, 200, "text/html", other.clone());
+    let err = client().timestamp(&imprint).await.expect_err("content type");
+    assert!(
+        matches!(&err, Error::Protocol { detail, .. } if detail.contains("text/html")),
+        "{err}"
+    );
+    m.remove();
+    // A valid token for the same imprint but another request: wrong nonce.
+    let m = serve(&mut server, 200, tsp::TIMESTAMP_REPLY, other);
+    let err = client().timestamp(&imprint).await.expect_err("nonce");
+    assert!(
+        matches!(&err, Error::Protocol { detail, .. } if detail.contains("nonce")),
+        "{err}"
+    );
+    m.remove();
+    // A valid token for another imprint (tampered or mixed up).
+    let elsewhere = tsa.reply(
+        tsp::TimestampRequest::new(&HashAlgorithm::Sha256.digest(b"other"))
+            .expect("req")
+            .to_der(),
+    );
+    let m = serve(&mut server, 200, tsp::TIMESTAMP_REPLY, elsewhere);
+    let err = client().timestamp(&imprint).await.expect_err("imprint");
+    assert!(
+        matches!(&err, Error::Protocol { detail, .. } if detail.contains("imprint")),
+        "{err}"
+    );
+    m.remove();
+    // A rejection, with its reason and failure bit.
+    let m = serve(
+        &mut server,
+        200,
+        tsp::TIMESTAMP_REPLY,
+        crpki::sandbox::timestamp_rejection("policy 1.2.3 is not offered", 15).expect("rejection"),
+    );
+    let err = client().timestamp(&imprint).await.expect_err("rejection");
+    let shown = err.to_string();
+    assert!(
+        matches!(&err, Error::Remote { code, .. } if code == "PKIStatus rejection"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("policy 1.2.3 is not offered") && shown.contains("unacceptedPolicy"),
+        "{shown}"
+    );
+    m.remove();
+}
+
+#[test]
+fn a_tsa_certificate_without_the_timestamping_purpose_is_refused() {
+    // openssl ts -reply refuses to sign with such a certificate, so the
+    // token is made by the sandbox's TSA code with a TEST signing
+    // certificate (MOJ-style, no extendedKeyUsage) as the "TSA".
+    let key = crpki::testing::fixtures::key("rep-rsa2048");
+    let cert = crpki::testing::fixtures::cert("rep-rsa2048");
+    let root = crpki::testing::fixtures::cert("registrar-root");
+    let at = cert.not_before() + Duration::from_secs(86_400);
+    let imprint = HashAlgorithm::Sha256.digest(b"x");
+    let req = tsp::TimestampRequest::new(&imprint).expect("req");
+    let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), at).expect("reply");
+    let err = tsp::check_reply(&reply, &req, Some(&[root.clone()]), "test TSA").expect_err("no EKU");
+    assert!(
+        matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { needed, .. }) if needed.contains("timeStamping")),
+        "{err}"
+    );
+    // Without roots too: the purpose is checked even when trust is not.
+    let err = tsp::check_reply(&reply, &req, None, "test TSA").expect_err("no EKU");
+    assert!(matches!(&err, Error::Untrusted(_)), "{err}");
+    // The purpose in a non-critical extension (RFC 3161 §2.3 requires it
+    // critical; openssl ts -reply refuses to sign with it): refused too.
+    let tsa = OpensslTsa::new("basicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\n");
+    let pem = std::fs::read(tsa.dir.path().join("tsa.key")).expect("key");
+    let (_, der) = der::pem::decode_vec(&pem).expect("PEM key");
+    let key = crpki::PrivateKey::from_pkcs8_der(&der).expect("key");
+    let cert =
+        crpki::Certificate::from_pem_or_der(&std::fs::read(tsa.dir.path().join("tsa.pem")).expect("cert"))
+            .expect("cert");
+    let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), SystemTime::now()).expect("reply");
+    let err = tsp::check_reply(&reply, &req, Some(&[tsa.root()]), "test TSA").expect_err("not critical");
+    assert!(
+        matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { .. })),
+        "{err}"
+    );
+}

@@ -453,3 +453,288 @@ fn a_tsa_certificate_without_the_timestamping_purpose_is_refused() {
         "{err}"
     );
 }
+
+/// A signer whose certificate (under the fixture registrar root, same
+/// name and key) expires `seconds` from now.
+fn short_lived_signer(seconds: i64) -> (crpki::MemorySigner, SystemTime) {
+    use rcgen::{CertificateParams, DistinguishedName, DnType, Issuer, KeyPair, KeyUsagePurpose};
+    let rsa = |name: &str| {
+        KeyPair::from_pem_and_sign_algo(
+            &crpki::testing::fixtures::text(&format!("{name}.key.pem")),
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .expect("key")
+    };
+    let mut root = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "JP");
+    dn.push(DnType::OrganizationName, "Japanese Government");
+    dn.push(DnType::OrganizationalUnitName, "Ministry of Justice");
+    dn.push(DnType::CommonName, "TEST Registrar of Tokyo Legal Affairs Bureau");
+    root.distinguished_name = dn;
+    let issuer = Issuer::new(root, rsa("registrar-root"));
+    let now = time::OffsetDateTime::now_utc();
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "short-lived TEST signer");
+    p.distinguished_name = dn;
+    p.serial_number = Some(4242u64.into());
+    p.not_before = now - time::Duration::hours(1);
+    p.not_after = now + time::Duration::seconds(seconds);
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    let leaf = p.signed_by(&rsa("rep-rsa2048"), &issuer).expect("leaf");
+    let cert = crpki::Certificate::from_der(leaf.der()).expect("cert");
+    let not_after = cert.not_after();
+    let signer = crpki::MemorySigner::new(
+        crpki::testing::fixtures::key("rep-rsa2048"),
+        cert,
+        vec![crpki::testing::fixtures::cert("registrar-root")],
+    )
+    .expect("signer");
+    (signer, not_after)
+}
+
+#[tokio::test]
+async fn a_timestamp_keeps_a_signature_valid_after_its_certificate_expires() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let (signer, not_after) = short_lived_signer(3);
+    let data = b"signed while the certificate was valid";
+    let cms = crpki::cms::sign_reader(&signer, &data[..], &crpki::cms::SignOptions::default())
+        .await
+        .expect("sign");
+    let tsa = TsaClient::new(client_for(&sb), &sb.tsa_url(), None).expect("client");
+    let (stamped, ts) = crpki::cms::timestamp_signature(&cms, &tsa, HashAlgorithm::Sha256)
+        .await
+        .expect("timestamp");
+    // Wait until the certificate has expired (not a timing assertion: the
+    // checks below hold however long this takes).
+    while SystemTime::now() <= not_after + Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let root = crpki::testing::fixtures::cert("registrar-root");
+    let tsa_root = sb.tsa_root().clone();
+
+    // Trusted timestamp: the chain is validated at genTime.
+    let v = crpki::cms::verify_detached_timestamped(
+        &stamped,
+        &data[..],
+        &[root.clone()],
+        &[tsa_root.clone()],
+        None,
+    )
+    .expect("valid at the timestamp's time");
+    let got = v.timestamp.expect("timestamp");
+    assert!(got.trusted);
+    assert_eq!(got.serial_hex, ts.serial_hex);
+    assert_eq!(v.validated_at, got.gen_time);
+
+    // Without a trusted timestamp: validated now, and expired.
+    for result in [
+        crpki::cms::verify_detached(&stamped, &data[..], &[root.clone()], None),
+        crpki::cms::verify_detached_timestamped(&stamped, &data[..], &[root.clone()], &[], None),
+        // A TSA root that is not the sandbox's: the timestamp is refused.
+        crpki::cms::verify_detached_timestamped(&stamped, &data[..], &[root.clone()], &[root.clone()], None),
+    ] {
+        let err = result.expect_err("expired now");
+        assert!(
+            matches!(&err, Error::Untrusted(crpki::TrustFailure::Expired { .. }))
+                || matches!(&err, Error::BadSignature { detail } if detail.contains("TSA is not trusted")),
+            "{err}"
+        );
+    }
+    // The signature without its timestamp: expired.
+    let err = crpki::cms::verify_detached_timestamped(&cms, &data[..], &[root], &[tsa_root], None)
+        .expect_err("no ts");
+    assert!(
+        matches!(&err, Error::Untrusted(crpki::TrustFailure::Expired { .. })),
+        "{err}"
+    );
+    sb.shutdown().await;
+}
+
+/// The byte ranges openssl's own parser (`openssl asn1parse`) gives for a
+/// CAdES-T file: the signature-timestamp token (whole TLV) and the
+/// SignerInfo's signature value (contents of the OCTET STRING just before
+/// the unsigned attributes).
+fn openssl_extract(dir: &Path, file: &str) -> (Vec<u8>, Vec<u8>) {
+    let out = run_ok(dir, &["asn1parse", "-inform", "DER", "-in", file]);
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let bytes = std::fs::read(dir.join(file)).expect("read");
+    // "  123:d=4  hl=2 l= 256 prim: OCTET STRING"
+    let parse = |line: &str| -> (usize, usize, usize, usize) {
+        let num = |key: &str| -> usize {
+            let at = line.find(key).expect(key) + key.len();
+            line[at..]
+                .trim_start()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .expect("n")
+                .parse()
+                .expect("n")
+        };
+        let offset = line
+            .trim_start()
+            .split(':')
+            .next()
+            .expect("offset")
+            .trim()
+            .parse()
+            .expect("offset");
+        (offset, num("d="), num("hl="), num(" l="))
+    };
+    let lines: Vec<&str> = listing.lines().collect();
+    let oid_at = lines
+        .iter()
+        .position(|l| l.contains("id-smime-aa-timeStampToken"))
+        .expect("openssl sees the signature-timestamp attribute");
+    // OID, then SET, then the token's SEQUENCE.
+    let (off, _, hl, l) = parse(lines[oid_at + 2]);
+    let token = bytes[off..off + hl + l].to_vec();
+    // The unsigned attributes' [1] is the line before the attribute's SEQUENCE;
+    // the signature value is the last OCTET STRING at the same depth before it.
+    let (_, cont_depth, _, _) = parse(lines[oid_at - 2]);
+    assert!(lines[oid_at - 2].contains("cont [ 1 ]"), "{}", lines[oid_at - 2]);
+    let sig_line = lines[..oid_at - 2]
+        .iter()
+        .rev()
+        .find(|l| l.contains("OCTET STRING") && parse(l).1 == cont_depth)
+        .expect("signature value");
+    let (off, _, hl, l) = parse(sig_line);
+    (token, bytes[off + hl..off + hl + l].to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crpki_sign_timestamp_makes_cades_t_that_openssl_and_crpki_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let state = d.join("state");
+    let sb = Sandbox::start(SandboxConfig {
+        state_dir: Some(state.clone()),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    crpki::profile::SandboxEndpoints::of(&sb)
+        .write(&state)
+        .expect("endpoints");
+    let files = ["a.txt", "b.txt"];
+    for f in files {
+        write(d, f, format!("document {f}\n").as_bytes());
+    }
+    write(
+        d,
+        "root.pem",
+        crpki::testing::fixtures::text("registrar-root.pem").as_bytes(),
+    );
+    let crpki = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crpki"))
+            .args(args)
+            .current_dir(d)
+            .env("CRPKI_CONFIG_DIR", d.join("config"))
+            .env("CRPKI_SANDBOX_STATE", &state)
+            .env("P12_PASSWORD", crpki::testing::fixtures::P12_PASSWORD)
+            .env_remove("CRPKI_PROFILE")
+            .output()
+            .expect("crpki");
+        assert!(
+            out.status.success(),
+            "crpki {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let p12 = crpki::testing::fixtures::path("rep-rsa2048.p12");
+    let p12 = p12.to_str().expect("path");
+    // The sandbox profile knows the TSA and its root: no --tsa needed.
+    crpki(&[
+        "sign",
+        "--p12",
+        p12,
+        "--password-env",
+        "P12_PASSWORD",
+        "--timestamp",
+        "--quiet",
+        "a.txt",
+        "b.txt",
+    ]);
+    let tsa_root = sb.tsa_root_path().to_str().expect("path").to_owned();
+    for f in files {
+        let sig = format!("{f}.p7s");
+        let json = crpki(&["verify", f, "--ca", "root.pem", "--tsa-ca", &tsa_root, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v["timestamp"]["trusted"], true, "{json}");
+        assert_eq!(v["validated_at"], v["timestamp"]["time"], "{json}");
+        let text = crpki(&["verify", f, "--ca", "root.pem"]);
+        assert!(
+            text.contains("timestamp:") && text.contains("NOT trusted"),
+            "{text}"
+        );
+
+        // openssl: the signature as a whole, and the token inside it over
+        // the signature value, both found by openssl's own parser.
+        assert!(crpki::testing::openssl::cms_verifies(
+            &d.join(&sig),
+            &d.join(f),
+            &d.join("root.pem")
+        ));
+        let (token, signature_value) = openssl_extract(d, &sig);
+        write(d, "token.der", &token);
+        write(d, "sigvalue.bin", &signature_value);
+        run_ok(
+            d,
+            &[
+                "ts",
+                "-verify",
+                "-token_in",
+                "-in",
+                "token.der",
+                "-data",
+                "sigvalue.bin",
+                "-CAfile",
+                &tsa_root,
+            ],
+        );
+        let mut other = signature_value.clone();
+        other[0] ^= 1;
+        write(d, "other.bin", &other);
+        let out = run(
+            d,
+            &[
+                "ts",
+                "-verify",
+                "-token_in",
+                "-in",
+                "token.der",
+                "-data",
+                "other.bin",
+                "-CAfile",
+                &tsa_root,
+            ],
+        );
+        assert!(
+            !out.status.success(),
+            "openssl accepted the token for another signature value"
+        );
+    }
+    // An explicit --tsa works the same way.
+    let url = sb.tsa_url();
+    crpki(&[
+        "sign",
+        "--p12",
+        p12,
+        "--password-env",
+        "P12_PASSWORD",
+        "--tsa",
+        &url,
+        "--quiet",
+        "a.txt",
+    ]);
+    assert!(
+        crpki(&["verify", "a.txt", "--ca", "root.pem", "--tsa-ca", &tsa_root]).contains("trusted (--tsa-ca)")
+    );
+    sb.shutdown().await;
+}

@@ -429,7 +429,8 @@ fn a_tsa_certificate_without_the_timestamping_purpose_is_refused() {
     let imprint = HashAlgorithm::Sha256.digest(b"x");
     let req = tsp::TimestampRequest::new(&imprint).expect("req");
     let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), at).expect("reply");
-    let err = tsp::check_reply(&reply, &req, Some(&[root.clone()]), "test TSA").expect_err("no EKU");
+    let err =
+        tsp::check_reply(&reply, &req, Some(std::slice::from_ref(&root)), "test TSA").expect_err("no EKU");
     assert!(
         matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { needed, .. }) if needed.contains("timeStamping")),
         "{err}"
@@ -521,8 +522,8 @@ async fn a_timestamp_keeps_a_signature_valid_after_its_certificate_expires() {
     let v = crpki::cms::verify_detached_timestamped(
         &stamped,
         &data[..],
-        &[root.clone()],
-        &[tsa_root.clone()],
+        std::slice::from_ref(&root),
+        std::slice::from_ref(&tsa_root),
         None,
     )
     .expect("valid at the timestamp's time");
@@ -533,10 +534,16 @@ async fn a_timestamp_keeps_a_signature_valid_after_its_certificate_expires() {
 
     // Without a trusted timestamp: validated now, and expired.
     for result in [
-        crpki::cms::verify_detached(&stamped, &data[..], &[root.clone()], None),
-        crpki::cms::verify_detached_timestamped(&stamped, &data[..], &[root.clone()], &[], None),
+        crpki::cms::verify_detached(&stamped, &data[..], std::slice::from_ref(&root), None),
+        crpki::cms::verify_detached_timestamped(&stamped, &data[..], std::slice::from_ref(&root), &[], None),
         // A TSA root that is not the sandbox's: the timestamp is refused.
-        crpki::cms::verify_detached_timestamped(&stamped, &data[..], &[root.clone()], &[root.clone()], None),
+        crpki::cms::verify_detached_timestamped(
+            &stamped,
+            &data[..],
+            std::slice::from_ref(&root),
+            std::slice::from_ref(&root),
+            None,
+        ),
     ] {
         let err = result.expect_err("expired now");
         assert!(

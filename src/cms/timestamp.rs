@@ -47,7 +47,7 @@ pub fn signature_timestamp_imprint(cms_der: &[u8], hash: HashAlgorithm) -> Resul
 /// Adds `token` (a DER timestamp token, `ContentInfo`) to the one
 /// SignerInfo of a DER CMS as its `id-aa-signatureTimeStampToken` unsigned
 /// attribute and returns the new DER; other unsigned attributes stay. The
-/// token is not checked here: get it with [`crate::tsp::TsaClient`] or check
+/// token is not checked here: get it with `crate::tsp::TsaClient` (feature `remote`) or check
 /// it with [`crate::tsp::check_token`] against
 /// [`signature_timestamp_imprint`].
 pub fn add_signature_timestamp(cms_der: &[u8], token: &[u8]) -> Result<Vec<u8>> {

@@ -86,7 +86,7 @@ pub struct Accuracy {
 
 /// `TSTInfo` (RFC 3161 §2.4.2). `genTime` is kept as the raw
 /// GeneralizedTime (TSAs write fractions of a second, which `der`'s
-/// `GeneralizedTime` refuses); see [`super::parse_gen_time`].
+/// `GeneralizedTime` refuses); [`Timestamp::gen_time`](super::Timestamp::gen_time) is its value.
 #[derive(Clone, Debug, der::Sequence)]
 pub struct TstInfo {
     /// `v1(1)`.

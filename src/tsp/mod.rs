@@ -1,6 +1,6 @@
 //! RFC 3161 timestamps: requests, replies, and tokens checked against a
 //! message imprint and a TSA root; with feature `remote`, the TSA client
-//! over the crate's one HTTP transport ([`TsaClient`]).
+//! over the crate's one HTTP transport (`TsaClient`).
 //!
 //! This room sits above [`crate::cert`] and below [`crate::cms`] (which
 //! puts tokens into CAdES-T signatures and checks them when verifying) and

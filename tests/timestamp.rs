@@ -23,6 +23,29 @@ fn client_for(sb: &Sandbox) -> crpki::http::HttpClient {
     .expect("http client")
 }
 
+/// Whether `openssl ts -verify` accepts `token.der` in `d` for the data
+/// file or hex digest `over` (`flag`: `-data` or `-digest`), trusting `ca`.
+fn ts_verify(d: &Path, flag: &str, over: &str, ca: &str) -> bool {
+    let out = run(
+        d,
+        &[
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "token.der",
+            flag,
+            over,
+            "-CAfile",
+            ca,
+        ],
+    );
+    if !out.status.success() {
+        eprintln!("openssl ts -verify: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    out.status.success()
+}
+
 fn write(dir: &Path, name: &str, data: &[u8]) {
     std::fs::write(dir.join(name), data).expect("write");
 }
@@ -61,53 +84,20 @@ async fn the_sandbox_tsa_tokens_pass_our_checks_and_openssl_ts_verify() {
         write(d, "data.bin", data);
         write(d, "token.der", &ts.token);
         std::fs::copy(sb.tsa_root_path(), d.join("tsa-root.pem")).expect("copy root");
-        run_ok(
-            d,
-            &[
-                "ts",
-                "-verify",
-                "-token_in",
-                "-in",
-                "token.der",
-                "-data",
-                "data.bin",
-                "-CAfile",
-                "tsa-root.pem",
-            ],
+        assert!(
+            ts_verify(d, "-data", "data.bin", "tsa-root.pem"),
+            "openssl ts -verify refused the token"
         );
         // And against the digest itself.
         let hex_digest = hex::encode(imprint.as_bytes());
-        run_ok(
-            d,
-            &[
-                "ts",
-                "-verify",
-                "-token_in",
-                "-in",
-                "token.der",
-                "-digest",
-                &hex_digest,
-                "-CAfile",
-                "tsa-root.pem",
-            ],
+        assert!(
+            ts_verify(d, "-digest", &hex_digest, "tsa-root.pem"),
+            "openssl ts -verify refused the token"
         );
         // openssl refuses other data: the check is real.
         write(d, "other.bin", b"another contract");
-        let out = run(
-            d,
-            &[
-                "ts",
-                "-verify",
-                "-token_in",
-                "-in",
-                "token.der",
-                "-data",
-                "other.bin",
-                "-CAfile",
-                "tsa-root.pem",
-            ],
-        );
-        assert!(!out.status.success(), "openssl accepted other data ({name})");
+        let refused = !ts_verify(d, "-data", "other.bin", "tsa-root.pem");
+        assert!(refused, "openssl accepted other data ({name})");
     }
     sb.shutdown().await;
 }
@@ -691,41 +681,15 @@ async fn crpki_sign_timestamp_makes_cades_t_that_openssl_and_crpki_verify() {
         let (token, signature_value) = openssl_extract(d, &sig);
         write(d, "token.der", &token);
         write(d, "sigvalue.bin", &signature_value);
-        run_ok(
-            d,
-            &[
-                "ts",
-                "-verify",
-                "-token_in",
-                "-in",
-                "token.der",
-                "-data",
-                "sigvalue.bin",
-                "-CAfile",
-                &tsa_root,
-            ],
+        assert!(
+            ts_verify(d, "-data", "sigvalue.bin", &tsa_root),
+            "openssl ts -verify refused the token"
         );
         let mut other = signature_value.clone();
         other[0] ^= 1;
         write(d, "other.bin", &other);
-        let out = run(
-            d,
-            &[
-                "ts",
-                "-verify",
-                "-token_in",
-                "-in",
-                "token.der",
-                "-data",
-                "other.bin",
-                "-CAfile",
-                &tsa_root,
-            ],
-        );
-        assert!(
-            !out.status.success(),
-            "openssl accepted the token for another signature value"
-        );
+        let refused = !ts_verify(d, "-data", "other.bin", &tsa_root);
+        assert!(refused, "openssl accepted the token for another signature value");
     }
     // An explicit --tsa works the same way.
     let url = sb.tsa_url();

@@ -2,8 +2,10 @@
 //! signed attribute that binds a CMS signature (ours, or an RFC 3161
 //! token's) to one certificate.
 
+use const_oid::ObjectIdentifier;
 use der::asn1::{Any, OctetString};
 use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
@@ -94,4 +96,30 @@ fn issuer_serial_matches(is: &IssuerSerial, cert: &Certificate) -> bool {
             .issuer
             .iter()
             .any(|n| matches!(n, GeneralName::DirectoryName(name) if name == tbs.issuer()))
+}
+
+/// The one value of the one attribute of type `oid` among `attrs`, if
+/// present; two such attributes, or one with other than one value, is
+/// [`Error::Malformed`](crate::Error::Malformed) about `input`.
+pub(crate) fn single_attribute<'a>(
+    attrs: &'a [Attribute],
+    oid: ObjectIdentifier,
+    name: &str,
+    input: &'static str,
+) -> Result<Option<&'a Any>> {
+    let mut found = attrs.iter().filter(|a| a.oid == oid);
+    let Some(attr) = found.next() else { return Ok(None) };
+    if found.next().is_some() {
+        return Err(crate::error::Error::malformed(
+            input,
+            format!("more than one {name} attribute"),
+        ));
+    }
+    match attr.values.as_slice() {
+        [value] => Ok(Some(value)),
+        _ => Err(crate::error::Error::malformed(
+            input,
+            format!("the {name} attribute must have exactly one value"),
+        )),
+    }
 }

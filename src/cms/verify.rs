@@ -312,17 +312,7 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
 
 /// The one value of the one attribute of type `oid`, if present.
 fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Result<Option<&'a Any>> {
-    let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let Some(attr) = found.next() else { return Ok(None) };
-    if found.next().is_some() {
-        return Err(malformed(format!("more than one {name} attribute")));
-    }
-    match attr.values.as_slice() {
-        [value] => Ok(Some(value)),
-        _ => Err(malformed(format!(
-            "the {name} attribute must have exactly one value"
-        ))),
-    }
+    crate::cert::ess::single_attribute(attrs, oid, name, asn1::WHAT)
 }
 
 fn find_signer(certificates: &[Certificate], sid: &SignerId) -> Result<Certificate> {

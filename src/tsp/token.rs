@@ -206,15 +206,7 @@ fn find_signer(certs: &[Certificate], si: &SignerInfo) -> Result<Certificate> {
 
 /// The one value of the one attribute `oid`, if present.
 fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Result<Option<&'a Any>> {
-    let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let Some(attr) = found.next() else { return Ok(None) };
-    if found.next().is_some() {
-        return Err(malformed(format!("more than one {name} attribute")));
-    }
-    match attr.values.as_slice() {
-        [value] => Ok(Some(value)),
-        _ => Err(malformed(format!("the {name} attribute must have one value"))),
-    }
+    crate::cert::ess::single_attribute(attrs, oid, name, TOKEN)
 }
 
 fn check_signer_info(si: &SignerInfo, tst_der: &[u8], cert: &Certificate) -> Result<()> {

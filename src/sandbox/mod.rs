@@ -23,6 +23,12 @@
 //! `signatures/signHash` signs RSASSA-PSS with the salt length the
 //! client's `signAlgoParams` name, from 0 to the key's largest (other CSC
 //! clients, such as pyHanko, ask for the largest).
+//! - A time-stamping authority at `/tsa` (RFC 3161 over HTTP:
+//!   `application/timestamp-query` in, `application/timestamp-reply`
+//!   out), signing with its TEST TSA certificate (extendedKeyUsage
+//!   timeStamping, critical) under the TEST TSA root in
+//!   `<state>/tsa/tsa-root.pem` ([`Sandbox::tsa_url`], [`Sandbox::tsa_root`]);
+//!   the `sandbox` profile gets both through `endpoints.toml`.
 //! - Fault control under `/admin/`: `GET|POST faults`, `POST expire`, with
 //!   the bearer token in [`ADMIN_TOKEN_FILE`] of the state directory.
 //!
@@ -637,6 +643,11 @@ pub fn describe(sb: &Sandbox) -> String {
     s.push_str(&format!(
         "registrar root  : {}\n",
         sb.state_dir().join("registrar-root.pem").display()
+    ));
+    s.push_str(&format!(
+        "TSA (RFC 3161)  : {} (TEST TSA root {})\n",
+        sb.tsa_url(),
+        sb.tsa_root_path().display()
     ));
     s.push_str(&format!(
         "TEST client     : id {} secret {}\n",

@@ -709,3 +709,30 @@ async fn crpki_sign_timestamp_makes_cades_t_that_openssl_and_crpki_verify() {
     );
     sb.shutdown().await;
 }
+
+#[test]
+fn truncated_or_altered_tokens_are_errors_not_panics() {
+    let tsa = OpensslTsa::new(TSA_EXTENSIONS);
+    let imprint = HashAlgorithm::Sha256.digest(b"robust");
+    let req = tsp::TimestampRequest::new(&imprint).expect("req");
+    let reply = tsa.reply(req.to_der());
+    let token = tsp::parse_reply(&reply).expect("reply").token.expect("token");
+    let roots = [tsa.root()];
+    tsp::check_token(&token, &imprint, Some(&roots)).expect("the original is good");
+    for len in (0..token.len()).step_by(7) {
+        assert!(tsp::check_token(&token[..len], &imprint, Some(&roots)).is_err(), "truncated to {len}");
+        assert!(tsp::check_reply(&reply[..len.min(reply.len())], &req, Some(&roots), "t").is_err());
+    }
+    // Single-byte changes: whatever they hit, an error or a still-valid
+    // token, never a panic; and never a changed genTime, serial or imprint
+    // that still verifies.
+    let good = tsp::check_token(&token, &imprint, Some(&roots)).expect("good");
+    for at in (0..token.len()).step_by(3) {
+        let mut t = token.clone();
+        t[at] ^= 0x5a;
+        if let Ok(ts) = tsp::check_token(&t, &imprint, Some(&roots)) {
+            assert_eq!(ts.gen_time, good.gen_time, "byte {at}");
+            assert_eq!(ts.serial_hex, good.serial_hex, "byte {at}");
+        }
+    }
+}

@@ -720,7 +720,10 @@ fn truncated_or_altered_tokens_are_errors_not_panics() {
     let roots = [tsa.root()];
     tsp::check_token(&token, &imprint, Some(&roots)).expect("the original is good");
     for len in (0..token.len()).step_by(7) {
-        assert!(tsp::check_token(&token[..len], &imprint, Some(&roots)).is_err(), "truncated to {len}");
+        assert!(
+            tsp::check_token(&token[..len], &imprint, Some(&roots)).is_err(),
+            "truncated to {len}"
+        );
         assert!(tsp::check_reply(&reply[..len.min(reply.len())], &req, Some(&roots), "t").is_err());
     }
     // Single-byte changes: whatever they hit, an error or a still-valid

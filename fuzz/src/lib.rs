@@ -34,7 +34,7 @@ pub const PKCS12_PASSWORD: &str = "crpki-test";
 
 /// The names of the targets, as `fuzz_targets/NAME.rs` and
 /// `fuzz/corpus/NAME/`.
-pub const TARGETS: &[&str] = &["cert", "cms_verify", "csc_replies", "pkcs12", "provider"];
+pub const TARGETS: &[&str] = &["cert", "cms_verify", "csc_replies", "pkcs12", "provider", "tsp"];
 
 /// Runs target `name` on `data`; `false` for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -44,6 +44,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "csc_replies" => csc_replies(data),
         "pkcs12" => pkcs12(data),
         "provider" => provider(data),
+        "tsp" => tsp(data),
         _ => return false,
     }
     true
@@ -127,6 +128,25 @@ pub fn cms_verify(data: &[u8]) {
     if let Ok(v) = crpki::cms::verify_detached(data, Cursor::new(CMS_CONTENT), &roots(), Some(fixed_time())) {
         exercise(&v.signer);
     }
+}
+
+/// RFC 3161 as a stranger sends it: the bytes as a TSA reply, as a
+/// token (read, and checked against its own imprint without roots and
+/// against the fixture roots), and as a request (what a TSA reads).
+pub fn tsp(data: &[u8]) {
+    use crpki::tsp;
+    let mut tokens = vec![data.to_vec()];
+    if let Ok(reply) = tsp::parse_reply(data) {
+        tokens.extend(reply.token);
+    }
+    for token in &tokens {
+        if let Ok(ts) = tsp::read_token(token) {
+            let _ = ts.gen_time_rfc3339();
+            let _ = tsp::check_token(token, &ts.imprint, None);
+            let _ = tsp::check_token(token, &ts.imprint, Some(&roots()));
+        }
+    }
+    let _ = tsp::parse_request(data);
 }
 
 /// Which CSC reply the bytes after the first are, by the first byte.

@@ -38,7 +38,7 @@ use der::{Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
 
 use crate::cert::Certificate;
-use crate::crypto::{Digest, HashAlgorithm};
+use crate::crypto::Digest;
 use crate::error::{Error, Result};
 
 pub use asn1::{ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_CT_TST_INFO};
@@ -410,14 +410,10 @@ pub(crate) fn internal(e: der::Error) -> Error {
     Error::Other(std::sync::Arc::new(e))
 }
 
-/// The hash for a timestamp imprint: the one given, SHA-256 by default.
-pub fn imprint_hash(hash: Option<HashAlgorithm>) -> HashAlgorithm {
-    hash.unwrap_or(HashAlgorithm::Sha256)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::HashAlgorithm;
 
     #[test]
     fn requests_round_trip_with_a_fresh_nonce() {

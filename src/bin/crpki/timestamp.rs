@@ -4,7 +4,8 @@
 //! A timestamped batch is signed with one call to the signer (one
 //! authorization, cut to the signer's `multisign`), then each signature is
 //! timestamped with its own request to the TSA (RFC 3161 stamps one imprint
-//! per request), then every output is written at once, all or nothing.
+//! per request; up to eight requests at once), then every output is
+//! written at once, all or nothing.
 //! The files' digests are computed first, so the pipeline's streaming of
 //! endless lists does not apply here.
 
@@ -16,9 +17,13 @@ use crpki::http::{TransportConfig, http_client};
 use crpki::profile::{Profile, ProfileStore};
 use crpki::tsp::{Timestamp, TsaClient};
 use crpki::{Certificate, Error, RemoteSigner};
+use futures_util::StreamExt as _;
 
 use crate::sign::{Jobs, Show, json_line};
 use crate::{CliResult, fail, load_roots};
+
+/// How many timestamp requests a batch has at the TSA at once.
+const TSA_IN_FLIGHT: usize = 8;
 
 /// The TSA a `crpki sign --timestamp` asks.
 pub struct Stamper {
@@ -140,14 +145,14 @@ pub async fn sign_jobs(
         let cmss = cms::sign_digests(signer, part, &SignOptions::default())
             .await
             .map_err(|e| report(None, e))?;
-        for (j, cms) in cmss.into_iter().enumerate() {
+        // Up to TSA_IN_FLIGHT requests at once, answers kept in order.
+        let mut stamped =
+            futures_util::stream::iter(cmss.iter().map(|cms| stamper.stamp(cms))).buffered(TSA_IN_FLIGHT);
+        let mut j = 0;
+        while let Some(result) = stamped.next().await {
             let job = &jobs[i * chunk + j];
-            signed.push(
-                stamper
-                    .stamp(&cms)
-                    .await
-                    .map_err(|e| report(Some(&job.input), e))?,
-            );
+            signed.push(result.map_err(|e| report(Some(&job.input), e))?);
+            j += 1;
         }
     }
     output.commit(&signed).map_err(|e| report(None, e))?;

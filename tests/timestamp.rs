@@ -253,6 +253,19 @@ impl OpensslTsa {
             .expect("root")
     }
 
+    /// A reply made by the sandbox's TSA code with this TSA's key and
+    /// certificate (for certificates `openssl ts -reply` refuses to use).
+    fn signed_by_our_code(&self, request: &[u8]) -> Vec<u8> {
+        let pem = std::fs::read(self.dir.path().join("tsa.key")).expect("key");
+        let (_, der) = der::pem::decode_vec(&pem).expect("PEM key");
+        let key = crpki::PrivateKey::from_pkcs8_der(&der).expect("key");
+        let cert = crpki::Certificate::from_pem_or_der(
+            &std::fs::read(self.dir.path().join("tsa.pem")).expect("cert"),
+        )
+        .expect("cert");
+        crpki::sandbox::timestamp_reply(&key, &cert, request, SystemTime::now()).expect("reply")
+    }
+
     /// `openssl ts -reply` to a DER request.
     fn reply(&self, request: &[u8]) -> Vec<u8> {
         reply_in(self.dir.path(), request)
@@ -387,6 +400,19 @@ async fn tsa_failures_give_clear_errors() {
         "{err}"
     );
     m.remove();
+    // A reply larger than any token: refused before it is parsed.
+    let m = serve(
+        &mut server,
+        200,
+        tsp::TIMESTAMP_REPLY,
+        vec![0x30; tsp::MAX_TOKEN_SIZE + 1],
+    );
+    let err = client().timestamp(&imprint).await.expect_err("too large");
+    assert!(
+        matches!(&err, Error::Protocol { detail, .. } if detail.contains("at most")),
+        "{err}"
+    );
+    m.remove();
     // A rejection, with its reason and failure bit.
     let m = serve(
         &mut server,
@@ -439,6 +465,21 @@ fn a_tsa_certificate_without_the_timestamping_purpose_is_refused() {
             .expect("cert");
     let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), SystemTime::now()).expect("reply");
     let err = tsp::check_reply(&reply, &req, Some(&[tsa.root()]), "test TSA").expect_err("not critical");
+    assert!(
+        matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { .. })),
+        "{err}"
+    );
+    // Critical, but with a second purpose: RFC 3161 wants timeStamping only.
+    let tsa =
+        OpensslTsa::new("basicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping,serverAuth\n");
+    let pem = std::fs::read(tsa.dir.path().join("tsa.key")).expect("key");
+    let (_, der) = der::pem::decode_vec(&pem).expect("PEM key");
+    let key = crpki::PrivateKey::from_pkcs8_der(&der).expect("key");
+    let cert =
+        crpki::Certificate::from_pem_or_der(&std::fs::read(tsa.dir.path().join("tsa.pem")).expect("cert"))
+            .expect("cert");
+    let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), SystemTime::now()).expect("reply");
+    let err = tsp::check_reply(&reply, &req, Some(&[tsa.root()]), "test TSA").expect_err("two purposes");
     assert!(
         matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { .. })),
         "{err}"

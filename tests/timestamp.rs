@@ -457,13 +457,7 @@ fn a_tsa_certificate_without_the_timestamping_purpose_is_refused() {
     // The purpose in a non-critical extension (RFC 3161 §2.3 requires it
     // critical; openssl ts -reply refuses to sign with it): refused too.
     let tsa = OpensslTsa::new("basicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\n");
-    let pem = std::fs::read(tsa.dir.path().join("tsa.key")).expect("key");
-    let (_, der) = der::pem::decode_vec(&pem).expect("PEM key");
-    let key = crpki::PrivateKey::from_pkcs8_der(&der).expect("key");
-    let cert =
-        crpki::Certificate::from_pem_or_der(&std::fs::read(tsa.dir.path().join("tsa.pem")).expect("cert"))
-            .expect("cert");
-    let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), SystemTime::now()).expect("reply");
+    let reply = tsa.signed_by_our_code(req.to_der());
     let err = tsp::check_reply(&reply, &req, Some(&[tsa.root()]), "test TSA").expect_err("not critical");
     assert!(
         matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { .. })),
@@ -472,13 +466,7 @@ fn a_tsa_certificate_without_the_timestamping_purpose_is_refused() {
     // Critical, but with a second purpose: RFC 3161 wants timeStamping only.
     let tsa =
         OpensslTsa::new("basicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping,serverAuth\n");
-    let pem = std::fs::read(tsa.dir.path().join("tsa.key")).expect("key");
-    let (_, der) = der::pem::decode_vec(&pem).expect("PEM key");
-    let key = crpki::PrivateKey::from_pkcs8_der(&der).expect("key");
-    let cert =
-        crpki::Certificate::from_pem_or_der(&std::fs::read(tsa.dir.path().join("tsa.pem")).expect("cert"))
-            .expect("cert");
-    let reply = crpki::sandbox::timestamp_reply(&key, &cert, req.to_der(), SystemTime::now()).expect("reply");
+    let reply = tsa.signed_by_our_code(req.to_der());
     let err = tsp::check_reply(&reply, &req, Some(&[tsa.root()]), "test TSA").expect_err("two purposes");
     assert!(
         matches!(&err, Error::Untrusted(crpki::TrustFailure::KeyUsage { .. })),

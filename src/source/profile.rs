@@ -24,14 +24,23 @@
 //! Credentials authorized with a PIN get the one the application gave
 //! ([`SignerSource::set_pin`]: the KSP's `NCRYPT_PIN_PROPERTY`, the CSP's
 //! `PP_SIGNATURE_PIN`, as with a smart card), else it comes from the
-//! environment like an OTP (`CRPKI_PIN`, `CRPKI_OTP`: the variable is
-//! `CRPKI_` and the input's id in capitals). Neither needs anybody, so
+//! environment (`CRPKI_PIN`, `CRPKI_OTP`: the variable is `CRPKI_` and the
+//! input's id in capitals). A one-time password likewise comes from the
+//! application when it gave one ([`SignerSource::set_otp`]: the PKCS#11
+//! module's `C_Login(CKU_CONTEXT_SPECIFIC)`), else from the environment;
+//! the application's OTP serves one authorization only (it is taken, and
+//! its memory wiped, by the one that uses it; a signature that fails first
+//! wipes it too) and never reaches a log. Neither needs anybody, so
 //! both serve with and without `CRYPT_SILENT`. A PIN dialog of the
 //! provider's own is future work: until then a missing PIN is
 //! [`Error::InteractionRequired`] (`NTE_SILENT_CONTEXT`), whatever the
 //! flags. A PIN the service refuses is forgotten at once, so that it is
 //! never sent twice (each refusal may count towards a lock-out), and the
-//! application's PINs go when the profile logs out.
+//! application's PINs go when the profile logs out, or when the
+//! application logs the container out ([`SignerSource::log_out`], the
+//! PKCS#11 module's `C_Logout`), which also drops the authorization those
+//! PINs bought: the next signature is authorized, and its PIN checked,
+//! again.
 //!
 //! Only a non-silent open may use the system browser (credentials in
 //! `oauth2code` mode, and the RSSP's own OAuth2 login for profiles in
@@ -231,7 +240,9 @@ pub fn resolve_profile(store: &ProfileStore, name: Option<&str>) -> Result<Profi
     store.resolve(&name)
 }
 
-/// PINs the application gave, by (profile, credential id).
+/// Secrets the application gave, by (profile, credential id): one map for
+/// the PINs (kept until a logout or a refusal), one for the one-time
+/// passwords (each taken by the one authorization that uses it).
 #[derive(Clone, Default)]
 struct Pins(Arc<Mutex<HashMap<(String, String), Secret>>>);
 
@@ -252,6 +263,11 @@ impl Pins {
             .cloned()
     }
 
+    /// The value, removed: a one-time password serves once.
+    fn take(&self, profile: &str, credential: &str) -> Option<Secret> {
+        self.lock().remove(&(profile.to_owned(), credential.to_owned()))
+    }
+
     fn set(&self, profile: &str, credential: &str, pin: Secret) {
         self.lock()
             .insert((profile.to_owned(), credential.to_owned()), pin);
@@ -267,10 +283,12 @@ impl Pins {
 }
 
 /// Answers a `PIN` input with the application's PIN for the credential,
-/// and everything else (or a PIN not given) through `fallback`.
+/// an `OTP` input with its one-time password (taken: it serves once), and
+/// everything else (or a value not given) through `fallback`.
 #[derive(Debug)]
 struct PinsFirst {
     pins: Pins,
+    otps: Pins,
     profile: String,
     fallback: Arc<dyn SecretPrompt>,
 }
@@ -278,12 +296,18 @@ struct PinsFirst {
 #[async_trait]
 impl SecretPrompt for PinsFirst {
     async fn ask(&self, request: &PromptRequest<'_>) -> Result<Secret> {
-        if request.input.id.eq_ignore_ascii_case("PIN")
-            && let Some(pin) = self.pins.get(&self.profile, &request.credential.id)
-        {
-            return Ok(pin);
+        let (input, credential) = (request.input, &request.credential.id);
+        let given = if input.id.eq_ignore_ascii_case("PIN") {
+            self.pins.get(&self.profile, credential)
+        } else if input.kind == AuthInputKind::Otp || input.id.eq_ignore_ascii_case("OTP") {
+            self.otps.take(&self.profile, credential)
+        } else {
+            None
+        };
+        match given {
+            Some(value) => Ok(value),
+            None => self.fallback.ask(request).await,
         }
-        self.fallback.ask(request).await
     }
 }
 
@@ -309,6 +333,7 @@ pub struct ProfileSource {
     browser: Option<Arc<dyn BrowserLauncher>>,
     kept: Mutex<HashMap<(String, String, bool), Kept>>,
     pins: Pins,
+    otps: Pins,
 }
 
 impl fmt::Debug for ProfileSource {
@@ -338,6 +363,7 @@ impl ProfileSource {
             browser: Some(Arc::new(SystemBrowser::new())),
             kept: Mutex::new(HashMap::new()),
             pins: Pins::default(),
+            otps: Pins::default(),
         }
     }
 
@@ -382,6 +408,7 @@ impl ProfileSource {
     fn recipe(&self, profile: &str, silent: bool) -> ProfileRecipe {
         let prompt = PinsFirst {
             pins: self.pins.clone(),
+            otps: self.otps.clone(),
             profile: profile.to_owned(),
             fallback: self.prompt.clone(),
         };
@@ -477,6 +504,33 @@ impl SignerSource for ProfileSource {
         Ok(())
     }
 
+    fn set_otp(&self, container: &str, otp: Secret) -> Result<()> {
+        if otp.is_empty() {
+            return Err(Error::invalid_argument("an empty one-time password"));
+        }
+        let (_, profile) = self.profile()?;
+        self.otps.set(&profile.name, container, otp);
+        Ok(())
+    }
+
+    async fn log_out(&self, container: &str) -> Result<()> {
+        let (_, profile) = self.profile()?;
+        self.pins.forget(&profile.name, container);
+        self.otps.forget(&profile.name, container);
+        let signers: Vec<_> = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|((p, _, _), k)| *p == profile.name && k.signer.inner.credential().id == container)
+            .map(|(_, k)| k.signer.clone())
+            .collect();
+        for signer in signers {
+            signer.inner.forget_authorization().await;
+        }
+        Ok(())
+    }
+
     async fn open(&self, container: Option<&str>, options: OpenOptions) -> Result<OpenedSigner> {
         let silent = options.silent;
         let (store, profile) = self.profile()?;
@@ -489,6 +543,7 @@ impl SignerSource for ProfileSource {
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|(p, _, _), _| *p != profile.name);
             self.pins.forget_profile(&profile.name);
+            self.otps.forget_profile(&profile.name);
             return Err(not_logged_in(&profile.name, silent));
         }
         let chosen = container
@@ -517,6 +572,7 @@ impl SignerSource for ProfileSource {
         let signer = Arc::new(ProfileSigner {
             inner,
             pins: self.pins.clone(),
+            otps: self.otps.clone(),
             profile: profile.name.clone(),
             session: session.clone(),
             stamp: Mutex::new(session.as_deref().and_then(stamp)),
@@ -538,6 +594,7 @@ impl SignerSource for ProfileSource {
 struct ProfileSigner {
     inner: CscSigner,
     pins: Pins,
+    otps: Pins,
     profile: String,
     session: Option<PathBuf>,
     /// The token file as this signer last saw it (its own token refreshes
@@ -573,6 +630,7 @@ impl RemoteSigner for ProfileSigner {
             needs(AuthInputKind::Pin),
             credential.scal == Scal::Two || needs(AuthInputKind::Otp),
         )
+        .with_otp(needs(AuthInputKind::Otp))
     }
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
@@ -581,15 +639,20 @@ impl RemoteSigner for ProfileSigner {
         {
             self.inner.forget_authorization().await;
             self.pins.forget_profile(&self.profile);
+            self.otps.forget_profile(&self.profile);
             return Err(not_logged_in(&self.profile, self.silent));
         }
         let signatures = match self.inner.sign_batch(batch).await {
             Ok(s) => s,
             Err(e) => {
+                let credential = &self.inner.credential().id;
                 if matches!(e, Error::WrongPassword { .. } | Error::InvalidOtp { .. }) {
                     // Never sent again: the application must give another.
-                    self.pins.forget(&self.profile, &self.inner.credential().id);
+                    self.pins.forget(&self.profile, credential);
                 }
+                // A one-time password given for this signature and not
+                // used (the call failed before the authorization) goes too.
+                self.otps.forget(&self.profile, credential);
                 return Err(silence(e, self.silent));
             }
         };

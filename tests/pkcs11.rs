@@ -87,8 +87,14 @@ impl Env {
 
     /// `program args…` with the module's environment, off the runtime.
     async fn run(&self, program: &str, args: &[&str]) -> Output {
+        self.run_with(program, args, &[]).await
+    }
+
+    /// [`run`](Self::run) with more environment variables.
+    async fn run_with(&self, program: &str, args: &[&str], vars: &[(&str, &Path)]) -> Output {
         let mut cmd = Command::new(program);
         cmd.args(args)
+            .envs(vars.iter().copied())
             .current_dir(self.dir.path())
             .env("CRPKI_CONFIG_DIR", self.store.dir())
             .env("CRPKI_PROVIDER_LOG", self.path("provider.log"))
@@ -402,6 +408,52 @@ async fn pkcs11_tool_otp_per_signature_with_bob() {
         "an OTP is never logged:\n{log}"
     );
     assert_eq!(env.sb().stats().signatures, after.signatures);
+}
+
+/// bob's `oauth2code` credential is approved in the browser for each
+/// signature (here a "browser" that follows the sandbox's auto-approval
+/// with curl): its key asks for no `CKU_CONTEXT_SPECIFIC` value
+/// (`CKA_ALWAYS_AUTHENTICATE` false), so `pkcs11-tool` signs without a PIN.
+#[tokio::test(flavor = "multi_thread")]
+async fn pkcs11_tool_browser_approval_with_bob() {
+    need("pkcs11-tool", "opensc");
+    need("openssl", "openssl");
+    need("curl", "curl");
+    let env = Env::new("bob").await;
+    let slot = env.slot_of("bob-oauth").await;
+    let key = env.read_cert(&slot, "bob-oauth").await;
+    let browser = env.path("browser.sh");
+    std::fs::write(&browser, "#!/bin/sh\nexec curl -sk -L -o /dev/null \"$1\"\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"a SCAL 2 signature approved in the browser").unwrap();
+    let sig = env.path("approved.sig");
+    let module = module_path();
+    let args = [
+        "--module",
+        s(&module),
+        "--slot",
+        &slot,
+        "--sign",
+        "-m",
+        "SHA256-RSA-PKCS",
+        "-i",
+        s(&data),
+        "-o",
+        s(&sig),
+    ];
+    let before = env.sb().stats();
+    let out = env
+        .run_with("pkcs11-tool", &args, &[("BROWSER", &browser)])
+        .await;
+    assert!(out.status.success(), "{out:?}\nlog:\n{}", env.log());
+    env.openssl_verify(&key, &data, &sig, &[]).await;
+    let after = env.sb().stats();
+    assert_eq!(after.signatures - before.signatures, 1);
+    assert_eq!(after.authorizations - before.authorizations, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

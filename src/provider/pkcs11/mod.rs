@@ -55,7 +55,9 @@
 //! "token user"), the public key, the private key (`CKA_SIGN`,
 //! `CKA_SENSITIVE`, not extractable; `CKA_PRIVATE` and hidden before
 //! `C_Login` when the token needs one; `CKA_ALWAYS_AUTHENTICATE` when every
-//! signature needs the user again), all with the same `CKA_ID`, and the
+//! signature needs a PIN or a one-time password from the user: not for a
+//! credential approved in the browser, `oauth2code`, whose every signature
+//! opens the approval page instead), all with the same `CKA_ID`, and the
 //! registrar's self-signed certificate (登記官証明書) as an authority
 //! certificate, when the signer knows it. Nothing can be created, copied,
 //! changed or destroyed.
@@ -84,8 +86,8 @@
 //! login a token needs is `CKR_USER_NOT_LOGGED_IN`.
 //!
 //! `CKU_CONTEXT_SPECIFIC` (after `C_SignInit`, for keys with
-//! `CKA_ALWAYS_AUTHENTICATE`: SCAL 2 credentials and those that need a
-//! one-time password) gives what that one signature needs: the one-time
+//! `CKA_ALWAYS_AUTHENTICATE`: SCAL 2 credentials authorized with a PIN, and
+//! those that need a one-time password) gives what that one signature needs: the one-time
 //! password when the credential asks for one
 //! ([`SignerSource::set_otp`](super::SignerSource::set_otp): it serves one
 //! authorization, then its memory is wiped; it is never logged), else the

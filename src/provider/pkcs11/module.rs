@@ -429,7 +429,7 @@ impl Module {
                         "CKU_CONTEXT_SPECIFIC without C_SignInit",
                     )
                 })?;
-                if !token.auth.per_signature {
+                if !token.always_authenticate {
                     // The kept authorization would sign without ever
                     // checking this value: refused, as the specification
                     // says for a key without CKA_ALWAYS_AUTHENTICATE.
@@ -621,7 +621,7 @@ impl Module {
                 "the service refused the PIN of the last C_Login; it is not sent again: log in with another",
             ));
         }
-        if token.auth.per_signature && !op.context_login {
+        if token.always_authenticate && !op.context_login {
             return Err(Rv::new(
                 CKR_USER_NOT_LOGGED_IN,
                 "the key needs C_Login(CKU_CONTEXT_SPECIFIC) for every signature",

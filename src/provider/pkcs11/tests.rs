@@ -439,6 +439,18 @@ fn context_specific_login_gives_the_otp_or_the_pin() {
     assert_eq!(source.pins().last().unwrap().1, "4321");
     assert!(source.otps().is_empty());
 
+    // Approved in the browser (oauth2code): the user per signature, but no
+    // value from the application, so no CKA_ALWAYS_AUTHENTICATE.
+    let (m, _, approved) = recording_module(UserAuthentication::new(false, true));
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    assert_eq!(
+        attribute(&m, h, key, CKA_ALWAYS_AUTHENTICATE).unwrap(),
+        vec![CK_FALSE]
+    );
+    assert!(matches!(sign_once(&m, h, key, b"approved"), Ok(Answer::Data(_))));
+    assert_eq!(approved.calls(), 1);
+
     // A key without CKA_ALWAYS_AUTHENTICATE: the value would never be
     // checked, so it is refused.
     let (m, source, _) = recording_module(UserAuthentication::new(true, false));

@@ -846,9 +846,15 @@ async fn otp_through_cryptoki() {
     let before = env.sb().stats();
     env.wait(env.child("otp")).await;
     let after = env.sb().stats();
-    assert_eq!(env.verify_out().await, 2);
-    assert_eq!(after.signatures - before.signatures, 2);
-    assert_eq!(after.authorizations - before.authorizations, 2);
+    assert_eq!(env.verify_out().await, 4, "two, then two after C_Finalize");
+    assert_eq!(after.signatures - before.signatures, 4);
+    assert_eq!(after.authorizations - before.authorizations, 4);
+    let log = env.log();
+    assert!(
+        log.contains("CKF_LIBRARY_CANT_CREATE_OS_THREADS: accepted"),
+        "{log}"
+    );
+    assert!(!log.contains("123456"), "an OTP is never logged:\n{log}");
 }
 
 /// Not a test by itself: the program [`Env::child`] runs in a child
@@ -1023,11 +1029,25 @@ mod child {
         );
     }
 
-    /// bob's SCAL 2 credential: an OTP per signature.
+    /// bob's SCAL 2 credential: an OTP per signature, through a module
+    /// initialized as NSS does (`CKF_LIBRARY_CANT_CREATE_OS_THREADS`), then
+    /// finalized and initialized again.
     fn otp() {
         let p = Pkcs11::new(std::env::var("CRPKI_P11_MODULE").unwrap()).unwrap();
-        p.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        p.initialize(CInitializeArgs::new(
+            CInitializeFlags::OS_LOCKING_OK | CInitializeFlags::LIBRARY_CANT_CREATE_OS_THREADS,
+        ))
+        .unwrap();
+        otp_signatures(&p, "");
+        p.finalize().unwrap();
+        let p = Pkcs11::new(std::env::var("CRPKI_P11_MODULE").unwrap()).unwrap();
+        p.initialize(CInitializeArgs::new(CInitializeFlags::empty()))
             .unwrap();
+        otp_signatures(&p, "again-");
+    }
+
+    /// Signatures with bob's OTP, named with `prefix`.
+    fn otp_signatures(p: &Pkcs11, prefix: &str) {
         let slot = p
             .get_slots_with_token()
             .unwrap()
@@ -1048,6 +1068,7 @@ mod child {
             std::fs::write(out("cert.der"), der).unwrap();
         }
         let signed = |name: &str, otp: Option<&str>| -> Result<(), Error> {
+            let name = format!("{prefix}{name}");
             let data = format!("an OTP signature {name}");
             s.sign_init(&Mechanism::Sha256RsaPkcs, key)?;
             if let Some(otp) = otp {

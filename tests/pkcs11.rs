@@ -446,9 +446,7 @@ async fn pkcs11_tool_browser_approval_with_bob() {
         s(&sig),
     ];
     let before = env.sb().stats();
-    let out = env
-        .run_with("pkcs11-tool", &args, &[("BROWSER", &browser)])
-        .await;
+    let out = env.run_with("pkcs11-tool", &args, &[("BROWSER", &browser)]).await;
     assert!(out.status.success(), "{out:?}\nlog:\n{}", env.log());
     env.openssl_verify(&key, &data, &sig, &[]).await;
     let after = env.sb().stats();
@@ -1012,7 +1010,10 @@ mod child {
         );
         // The service checks this PIN at the next signature.
         main.login(UserType::User, Some(&pin("9999"))).unwrap();
-        assert_eq!(code(sign(&main, key, "wrong").unwrap_err()), RvError::PinIncorrect);
+        assert_eq!(
+            code(sign(&main, key, "wrong").unwrap_err()),
+            RvError::PinIncorrect
+        );
         main.login(UserType::User, Some(&pin("1234"))).unwrap();
         sign(&main, key, "good-again").unwrap();
         assert_eq!(

@@ -424,7 +424,10 @@ fn context_specific_login_gives_the_otp_or_the_pin() {
     m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
         .unwrap();
     m.login(h, CKU_CONTEXT_SPECIFIC, b"123456").unwrap();
-    assert!(matches!(m.sign(h, Some(b"three"), Some(256)), Ok(Answer::Data(_))));
+    assert!(matches!(
+        m.sign(h, Some(b"three"), Some(256)),
+        Ok(Answer::Data(_))
+    ));
     assert!(source.pins().is_empty(), "an OTP is never taken as the PIN");
     assert_eq!(source.otps().len(), 2);
 

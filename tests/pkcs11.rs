@@ -147,6 +147,23 @@ impl Env {
         );
     }
 
+    /// `pkcs11-tool --sign` with a `pin` the service refuses:
+    /// `CKR_PIN_INCORRECT` at `C_Sign`, in the log too.
+    async fn sign_refused(&self, slot: &str, pin: &str, data: &Path) {
+        let how = ["-m", "SHA256-RSA-PKCS"];
+        let wrong = self.sign(slot, pin, &how, data, &self.path("wrong.sig")).await;
+        assert!(!wrong.status.success());
+        assert!(
+            String::from_utf8_lossy(&wrong.stderr).contains("CKR_PIN_INCORRECT"),
+            "{wrong:?}"
+        );
+        assert!(
+            self.log().contains("C_Sign 0x000000a0 CKR_PIN_INCORRECT"),
+            "{}",
+            self.log()
+        );
+    }
+
     async fn tool_ok(&self, args: &[&str]) -> String {
         let module = module_path();
         let mut all = vec!["--module", module.to_str().unwrap()];
@@ -292,25 +309,7 @@ async fn pkcs11_tool_rsa_with_alice() {
     );
 
     // A wrong PIN: CKR_PIN_INCORRECT, logged, nothing signed.
-    let wrong = env
-        .sign(
-            &slot,
-            "9999",
-            &["-m", "SHA256-RSA-PKCS"],
-            &data,
-            &env.path("wrong.sig"),
-        )
-        .await;
-    assert!(!wrong.status.success());
-    assert!(
-        String::from_utf8_lossy(&wrong.stderr).contains("CKR_PIN_INCORRECT"),
-        "{wrong:?}"
-    );
-    assert!(
-        env.log().contains("C_Sign 0x000000a0 CKR_PIN_INCORRECT"),
-        "{}",
-        env.log()
-    );
+    env.sign_refused(&slot, "9999", &data).await;
     assert_eq!(env.sb().stats().signatures, after.signatures);
 }
 
@@ -387,22 +386,8 @@ async fn pkcs11_tool_otp_per_signature_with_bob() {
     );
 
     // A wrong OTP: CKR_PIN_INCORRECT, logged, nothing signed.
-    let wrong = env
-        .sign(
-            &slot,
-            "000000",
-            &["-m", "SHA256-RSA-PKCS"],
-            &data,
-            &env.path("wrong.sig"),
-        )
-        .await;
-    assert!(!wrong.status.success());
-    assert!(
-        String::from_utf8_lossy(&wrong.stderr).contains("CKR_PIN_INCORRECT"),
-        "{wrong:?}"
-    );
+    env.sign_refused(&slot, "000000", &data).await;
     let log = env.log();
-    assert!(log.contains("C_Sign 0x000000a0 CKR_PIN_INCORRECT"), "{log}");
     assert!(
         !log.contains("000000 ") && !log.contains("123456"),
         "an OTP is never logged:\n{log}"
@@ -895,19 +880,26 @@ mod child {
         let s = p.open_ro_session(slot).unwrap();
         s.login(UserType::User, Some(&AuthPin::new("1234".into())))
             .unwrap();
+        let key = key_and_cert(&s, "alice-rsa");
+        (s, key)
+    }
+
+    /// The private key of the session's token; the certificate labelled
+    /// `label` goes to `out/cert.der`.
+    fn key_and_cert(s: &Session, label: &str) -> ObjectHandle {
         let key = s
             .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
             .unwrap()[0];
         let cert = s
             .find_objects(&[
                 Attribute::Class(ObjectClass::CERTIFICATE),
-                Attribute::Label(b"alice-rsa".to_vec()),
+                Attribute::Label(label.as_bytes().to_vec()),
             ])
             .unwrap()[0];
         if let [Attribute::Value(der)] = &s.get_attributes(cert, &[AttributeType::Value]).unwrap()[..] {
             std::fs::write(out("cert.der"), der).unwrap();
         }
-        (s, key)
+        key
     }
 
     /// Signs `name`'s data; the signature goes to `out/NAME.sig`.
@@ -1056,18 +1048,7 @@ mod child {
             .find(|s| p.get_token_info(*s).unwrap().label().starts_with("bob-rsa-scal2"))
             .expect("a token for bob-rsa-scal2");
         let s = p.open_ro_session(slot).unwrap();
-        let key = s
-            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
-            .unwrap()[0];
-        let cert = s
-            .find_objects(&[
-                Attribute::Class(ObjectClass::CERTIFICATE),
-                Attribute::Label(b"bob-rsa-scal2".to_vec()),
-            ])
-            .unwrap()[0];
-        if let [Attribute::Value(der)] = &s.get_attributes(cert, &[AttributeType::Value]).unwrap()[..] {
-            std::fs::write(out("cert.der"), der).unwrap();
-        }
+        let key = key_and_cert(&s, "bob-rsa-scal2");
         let signed = |name: &str, otp: Option<&str>| -> Result<(), Error> {
             let name = format!("{prefix}{name}");
             let data = format!("an OTP signature {name}");

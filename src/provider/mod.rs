@@ -397,6 +397,17 @@ pub(crate) mod testutil {
         }
     }
 
+    fn record(
+        list: &std::sync::Mutex<Vec<(String, String)>>,
+        container: &str,
+        value: &crate::Secret,
+    ) -> Result<()> {
+        list.lock()
+            .unwrap()
+            .push((container.to_owned(), value.expose().to_owned()));
+        Ok(())
+    }
+
     #[async_trait]
     impl SignerSource for PinRecorder {
         async fn containers(&self, options: OpenOptions) -> Result<Vec<ContainerInfo>> {
@@ -406,18 +417,10 @@ pub(crate) mod testutil {
             self.inner.open(container, options).await
         }
         fn set_pin(&self, container: &str, pin: crate::Secret) -> Result<()> {
-            self.pins
-                .lock()
-                .unwrap()
-                .push((container.to_owned(), pin.expose().to_owned()));
-            Ok(())
+            record(&self.pins, container, &pin)
         }
         fn set_otp(&self, container: &str, otp: crate::Secret) -> Result<()> {
-            self.otps
-                .lock()
-                .unwrap()
-                .push((container.to_owned(), otp.expose().to_owned()));
-            Ok(())
+            record(&self.otps, container, &otp)
         }
         async fn log_out(&self, container: &str) -> Result<()> {
             self.logouts.lock().unwrap().push(container.to_owned());

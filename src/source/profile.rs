@@ -429,6 +429,17 @@ impl ProfileSource {
             .map_err(|e| silence(e, silent))
     }
 
+    /// Keeps `value` (a `what`) of `container` in `map`, for the current
+    /// profile.
+    fn give(&self, map: &Pins, what: &str, container: &str, value: Secret) -> Result<()> {
+        if value.is_empty() {
+            return Err(Error::invalid_argument(format!("an empty {what}")));
+        }
+        let (_, profile) = self.profile()?;
+        map.set(&profile.name, container, value);
+        Ok(())
+    }
+
     /// Forgets every kept signer (and so their authorizations).
     pub fn forget_all(&self) {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner).clear();
@@ -496,21 +507,11 @@ impl SignerSource for ProfileSource {
     }
 
     fn set_pin(&self, container: &str, pin: Secret) -> Result<()> {
-        if pin.is_empty() {
-            return Err(Error::invalid_argument("an empty PIN"));
-        }
-        let (_, profile) = self.profile()?;
-        self.pins.set(&profile.name, container, pin);
-        Ok(())
+        self.give(&self.pins, "PIN", container, pin)
     }
 
     fn set_otp(&self, container: &str, otp: Secret) -> Result<()> {
-        if otp.is_empty() {
-            return Err(Error::invalid_argument("an empty one-time password"));
-        }
-        let (_, profile) = self.profile()?;
-        self.otps.set(&profile.name, container, otp);
-        Ok(())
+        self.give(&self.otps, "one-time password", container, otp)
     }
 
     async fn log_out(&self, container: &str) -> Result<()> {

@@ -371,6 +371,24 @@ fn recording_module(
     (m, source, signer)
 }
 
+/// [`recording_module`] with a session logged in with PIN 1234, its
+/// private key, and a signature begun.
+fn signing_with(
+    auth: crate::signer::UserAuthentication,
+) -> (
+    Module,
+    Arc<crate::provider::testutil::PinRecorder>,
+    CK_SESSION_HANDLE,
+) {
+    let (m, source, _) = recording_module(auth);
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    m.login(h, CKU_USER, b"1234").unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
+        .unwrap();
+    (m, source, h)
+}
+
 fn sign_once(m: &Module, h: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE, data: &[u8]) -> Result<Answer, Rv> {
     m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)?;
     m.sign(h, Some(data), Some(256))
@@ -432,12 +450,7 @@ fn context_specific_login_gives_the_otp_or_the_pin() {
     assert_eq!(source.otps().len(), 2);
 
     // PIN per signature (SCAL 2 with a PIN): the value is the PIN.
-    let (m, source, _) = recording_module(UserAuthentication::new(true, true));
-    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
-    m.login(h, CKU_USER, b"1234").unwrap();
-    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
-    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
-        .unwrap();
+    let (m, source, h) = signing_with(UserAuthentication::new(true, true));
     m.login(h, CKU_CONTEXT_SPECIFIC, b"4321").unwrap();
     assert_eq!(source.pins().last().unwrap().1, "4321");
     assert!(source.otps().is_empty());
@@ -456,12 +469,7 @@ fn context_specific_login_gives_the_otp_or_the_pin() {
 
     // A key without CKA_ALWAYS_AUTHENTICATE: the value would never be
     // checked, so it is refused.
-    let (m, source, _) = recording_module(UserAuthentication::new(true, false));
-    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
-    m.login(h, CKU_USER, b"1234").unwrap();
-    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
-    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
-        .unwrap();
+    let (m, source, h) = signing_with(UserAuthentication::new(true, false));
     assert_eq!(
         m.login(h, CKU_CONTEXT_SPECIFIC, b"9999").unwrap_err().code,
         CKR_OPERATION_NOT_INITIALIZED

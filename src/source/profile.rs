@@ -280,6 +280,12 @@ impl Pins {
     fn forget_profile(&self, profile: &str) {
         self.lock().retain(|(p, _), _| p != profile);
     }
+
+    /// Forgets `credential` in every profile (a logout must not depend on
+    /// the profile still resolving).
+    fn forget_credential(&self, credential: &str) {
+        self.lock().retain(|(_, c), _| c != credential);
+    }
 }
 
 /// Answers a `PIN` input with the application's PIN for the credential,
@@ -515,16 +521,15 @@ impl SignerSource for ProfileSource {
     }
 
     async fn log_out(&self, container: &str) -> Result<()> {
-        let (_, profile) = self.profile()?;
-        self.pins.forget(&profile.name, container);
-        self.otps.forget(&profile.name, container);
+        self.pins.forget_credential(container);
+        self.otps.forget_credential(container);
         let signers: Vec<_> = self
             .kept
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|((p, _, _), k)| *p == profile.name && k.signer.inner.credential().id == container)
-            .map(|(_, k)| k.signer.clone())
+            .values()
+            .filter(|k| k.signer.inner.credential().id == container)
+            .map(|k| k.signer.clone())
             .collect();
         for signer in signers {
             signer.inner.forget_authorization().await;
@@ -690,6 +695,102 @@ mod tests {
         assert_eq!(resolve_profile(&store, None).unwrap().name, "prod");
         assert_eq!(resolve_profile(&store, Some("prod")).unwrap().name, "prod");
         assert!(resolve_profile(&store, Some("nope")).is_err());
+    }
+
+    /// What `PinsFirst` answers for `input` of credential `cred`; `None`
+    /// when it fell back to the prompt (which has nothing here).
+    fn answer(first: &PinsFirst, cred: &str, kind: AuthInputKind, id: &str) -> Option<String> {
+        let credential = crate::csc::CredentialDescription {
+            id: cred.into(),
+            description: None,
+            key_status: "enabled".into(),
+            key_algorithms: Vec::new(),
+            key_len: 2048,
+            key_curve: None,
+            cert_status: crate::csc::CertificateStatus::Valid,
+            certificate: None,
+            chain: Vec::new(),
+            auth_mode: AuthMode::Implicit,
+            scal: Scal::Two,
+            multisign: 1,
+        };
+        let input = crate::csc::AuthInput {
+            kind,
+            id: id.into(),
+            format: None,
+            label: None,
+            description: None,
+            optional: false,
+        };
+        let request = PromptRequest {
+            credential: &credential,
+            input: &input,
+            num_signatures: 1,
+        };
+        super::super::tests::block(first.ask(&request))
+            .ok()
+            .map(|s| s.expose().to_owned())
+    }
+
+    #[test]
+    fn otps_serve_once_and_a_logout_wipes_pins_and_otps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::open(dir.path());
+        store
+            .add(Profile::new(
+                "prod",
+                "https://gbiz.example/oauth/",
+                "client",
+                "https://rssp.example/csc/v2/",
+            ))
+            .unwrap();
+        /// A prompt with nothing to give.
+        #[derive(Debug)]
+        struct Nothing;
+        #[async_trait]
+        impl SecretPrompt for Nothing {
+            async fn ask(&self, _: &PromptRequest<'_>) -> Result<Secret> {
+                Err(Error::InteractionRequired {
+                    detail: "none".into(),
+                })
+            }
+        }
+        let source = ProfileSource::new()
+            .with_store(store)
+            .with_profile("prod")
+            .with_prompt(Arc::new(Nothing));
+        source.set_pin("cred", Secret::new("1234")).unwrap();
+        source.set_otp("cred", Secret::new("123456")).unwrap();
+        assert!(source.set_otp("cred", Secret::new("")).is_err());
+        let first = PinsFirst {
+            pins: source.pins.clone(),
+            otps: source.otps.clone(),
+            profile: "prod".into(),
+            fallback: source.prompt.clone(),
+        };
+        assert_eq!(answer(&first, "other", AuthInputKind::Otp, "OTP"), None);
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Otp, "OTP").as_deref(),
+            Some("123456")
+        );
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Otp, "OTP"),
+            None,
+            "a one-time password serves once"
+        );
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Pin, "PIN").as_deref(),
+            Some("1234")
+        );
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Pin, "PIN").as_deref(),
+            Some("1234"),
+            "a PIN is kept"
+        );
+        source.set_otp("cred", Secret::new("654321")).unwrap();
+        super::super::tests::block(source.log_out("cred")).unwrap();
+        assert_eq!(answer(&first, "cred", AuthInputKind::Pin, "PIN"), None);
+        assert_eq!(answer(&first, "cred", AuthInputKind::Otp, "OTP"), None);
     }
 
     #[test]

@@ -87,16 +87,17 @@
 //!
 //! `CKU_CONTEXT_SPECIFIC` (after `C_SignInit`, for keys with
 //! `CKA_ALWAYS_AUTHENTICATE`: SCAL 2 credentials authorized with a PIN, and
-//! those that need a one-time password) gives what that one signature needs: the one-time
-//! password when the credential asks for one
+//! those that need a one-time password) gives what that one signature
+//! needs: the one-time password when the credential asks for one
 //! ([`SignerSource::set_otp`](super::SignerSource::set_otp): it serves one
 //! authorization, then its memory is wiped; it is never logged), else the
 //! PIN. A credential that needs both takes its PIN with `CKU_USER` and the
 //! OTP here. A refused OTP is `CKR_PIN_INCORRECT` for that signature only:
 //! the next one brings another (for a credential that needs both, the
 //! service does not say which of the two it refused, so the PIN is
-//! forgotten as well and the next signature needs `C_Login` again). On a key without `CKA_ALWAYS_AUTHENTICATE`
-//! it is `CKR_OPERATION_NOT_INITIALIZED`, as the specification says for an
+//! forgotten as well and the next signature needs `C_Login` again). On a
+//! key without `CKA_ALWAYS_AUTHENTICATE` it is
+//! `CKR_OPERATION_NOT_INITIALIZED`, as the specification says for an
 //! improper use: the value would never be checked. `CRPKI_PIN` and
 //! `CRPKI_OTP` still serve when the application gives nothing.
 //!

@@ -79,6 +79,7 @@ pub mod http;
 pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp", feature = "pkcs11"))]
 pub mod provider;
+pub mod revocation;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;

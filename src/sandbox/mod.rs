@@ -56,6 +56,7 @@ mod faults;
 mod html;
 mod oidc;
 mod registration;
+mod revocation;
 mod rssp;
 mod state;
 mod tls;
@@ -75,6 +76,7 @@ use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
+pub use revocation::{CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH, REVOKED};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;
@@ -207,7 +209,7 @@ impl Sandbox {
             }
         };
         let dir2 = dir.clone();
-        let st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
+        let mut st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
             .await
             .map_err(|e| Error::Other(Arc::new(e)))??;
         let dir3 = dir.clone();
@@ -232,6 +234,7 @@ impl Sandbox {
             base,
         };
 
+        let revocation = revocation::RevocationService::prepare(&mut st, &urls.base)?;
         let key_der = pem_body(&st.oidc_key_pem)?;
         let jwt_key = crate::signer::PrivateKey::from_pkcs8_der(&key_der)?;
         let enc = jsonwebtoken::EncodingKey::from_rsa_pem(st.oidc_key_pem.as_bytes()).map_err(|e| {
@@ -295,6 +298,7 @@ impl Sandbox {
             faults: Arc::new(faults::FaultState::new(config.faults.clone())),
             counters: Arc::new(core::Counters::default()),
             admin_token,
+            revocation,
         });
 
         let app = router(Arc::clone(&shared));
@@ -432,6 +436,15 @@ impl Sandbox {
         }
     }
 
+    /// Requests to the OCSP responder and to the CRL so far.
+    pub fn revocation_requests(&self) -> (u64, u64) {
+        let r = &self.shared.revocation;
+        (
+            r.ocsp_requests.load(Ordering::Relaxed),
+            r.crl_requests.load(Ordering::Relaxed),
+        )
+    }
+
     /// The fault-injection handle.
     pub fn faults(&self) -> FaultControl {
         FaultControl {
@@ -536,6 +549,7 @@ fn router(shared: Arc<core::Shared>) -> Router {
         .nest("/csc/v1", csc_v1)
         .nest("/oauth", oauth)
         .nest("/admin", admin)
+        .merge(revocation::routes())
         .fallback(rssp::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),

@@ -76,7 +76,7 @@ use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
-pub use revocation::{CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH, REVOKED};
+pub use revocation::{CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH, OcspFault, REVOKED};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 
 use crate::cert::Certificate;

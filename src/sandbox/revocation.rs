@@ -72,6 +72,25 @@ const ANSWER_LIFETIME: Duration = DAY;
 /// How far back thisUpdate is put, for clients whose clock is behind.
 const BACKDATE: Duration = Duration::from_secs(60);
 
+/// How the OCSP responder misbehaves ([`super::FaultSettings::ocsp`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcspFault {
+    /// Answers correctly.
+    #[default]
+    None,
+    /// HTTP 503 without an OCSP body (a responder down behind its proxy).
+    Unavailable,
+    /// The OCSP status `tryLater`, no answer.
+    TryLater,
+    /// Answers made two days ago, their nextUpdate a day ago.
+    Stale,
+    /// A body that is not DER.
+    Garbage,
+    /// Answers signed by a key that is not the responder's.
+    BadSignature,
+}
+
 /// The responder, the CRL and their counters.
 pub(crate) struct RevocationService {
     issuer: Certificate,
@@ -273,20 +292,42 @@ impl RevocationService {
         }
     }
 
-    /// The DER OCSPResponse for a DER OCSPRequest.
-    fn answer(&self, request: &[u8]) -> Result<Vec<u8>> {
+    /// The reply to a DER OCSPRequest: the DER OCSPResponse, or an HTTP
+    /// status when `fault` says so.
+    fn answer(&self, request: &[u8], fault: OcspFault) -> std::result::Result<Result<Vec<u8>>, StatusCode> {
         self.ocsp_requests.fetch_add(1, Ordering::Relaxed);
         let asked = match RequestAsked::parse(request) {
             Ok(asked) if !asked.is_empty() => asked,
-            _ => return error_response(OcspResponseStatus::MalformedRequest),
+            _ => return Ok(error_response(OcspResponseStatus::MalformedRequest)),
         };
-        let now = SystemTime::now();
-        OcspResponseBuilder::new(&self.responder, &self.issuer).respond(
+        let mut now = SystemTime::now();
+        let forged;
+        let mut signer = &self.responder;
+        match fault {
+            OcspFault::None => {}
+            OcspFault::Unavailable => return Err(StatusCode::SERVICE_UNAVAILABLE),
+            OcspFault::TryLater => return Ok(error_response(OcspResponseStatus::TryLater)),
+            OcspFault::Garbage => return Ok(Ok(b"<html>responder error</html>".to_vec())),
+            OcspFault::Stale => now -= 2 * DAY,
+            OcspFault::BadSignature => {
+                let key = match PrivateKey::generate_p256() {
+                    Ok(key) => key,
+                    Err(e) => return Ok(Err(e)),
+                };
+                forged = ResponderSigner {
+                    certificate: self.responder.certificate.clone(),
+                    key,
+                    delegated: true,
+                };
+                signer = &forged;
+            }
+        }
+        Ok(OcspResponseBuilder::new(signer, &self.issuer).respond(
             &asked,
             now - BACKDATE,
             Some(now + ANSWER_LIFETIME),
             |serial| self.status_of(serial),
-        )
+        ))
     }
 
     /// The current CRL (made again when it is an hour old).
@@ -321,8 +362,15 @@ fn der_reply(content_type: &'static str, body: Result<Vec<u8>>) -> Response {
     }
 }
 
+fn ocsp_reply(shared: &Shared, request: &[u8]) -> Response {
+    match shared.revocation.answer(request, shared.faults.get().ocsp) {
+        Ok(body) => der_reply("application/ocsp-response", body),
+        Err(status) => status.into_response(),
+    }
+}
+
 async fn ocsp_post(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    der_reply("application/ocsp-response", shared.revocation.answer(&body))
+    ocsp_reply(&shared, &body)
 }
 
 /// RFC 6960 appendix A.1: `GET {url}/{url-encoding of base-64 of the DER request}`.
@@ -330,7 +378,7 @@ async fn ocsp_get(State(shared): State<Arc<Shared>>, Path(request): Path<String>
     let der = base64::engine::general_purpose::STANDARD
         .decode(request.trim_start_matches('/'))
         .unwrap_or_default();
-    der_reply("application/ocsp-response", shared.revocation.answer(&der))
+    ocsp_reply(&shared, &der)
 }
 
 async fn crl(State(shared): State<Arc<Shared>>) -> Response {

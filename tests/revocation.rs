@@ -16,7 +16,7 @@ use crpki::revocation::{
     AnswerSource, CertStatus, CheckOptions, RevocationClient, RevocationData, RevocationPolicy,
     RevocationReason, check_chain_offline,
 };
-use crpki::sandbox::{FaultSettings, OcspFault, Sandbox};
+use crpki::sandbox::{FaultSettings, OcspFault, Sandbox, SandboxConfig};
 use crpki::testing::openssl;
 use crpki::{Certificate, Error, RemoteSigner, TrustFailure};
 
@@ -64,18 +64,31 @@ fn client(sb: &Sandbox) -> RevocationClient {
     RevocationClient::new(csc_support::http(sb))
 }
 
+/// A sandbox with a state of its own: it then serves the revocation
+/// origin its certificates name (no other sandbox holds that port).
+async fn own_sandbox() -> Sandbox {
+    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    assert!(sb.revocation_origin().is_some());
+    sb
+}
+
+fn origin(sb: &Sandbox) -> String {
+    sb.revocation_origin().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssl_accepts_the_responder_and_the_crl() {
-    let sb = csc_support::sandbox().await;
+    let sb = own_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_pem(d, "root.pem", sb.registrar_root());
     write_pem(d, "alice.pem", &served(&sb, "alice"));
     write_pem(d, "erin.pem", &served(&sb, "erin"));
     std::fs::write(d.join("tls.pem"), sb.tls_ca_pem()).unwrap();
-    let ocsp_url = format!("{}/ocsp", sb.base_url());
+    let ocsp_url = format!("{}/ocsp", origin(&sb));
 
-    // The certificates name the responder, caIssuers and the CRL.
+    // The certificates name the responder, caIssuers and the CRL, on the
+    // state's plain-HTTP revocation origin.
     let aia = openssl_in(
         d,
         &[
@@ -91,14 +104,11 @@ async fn openssl_accepts_the_responder_and_the_crl() {
     let aia = text(&aia.stdout);
     assert!(aia.contains(&format!("OCSP - URI:{ocsp_url}")), "{aia}");
     assert!(
-        aia.contains(&format!(
-            "CA Issuers - URI:{}/ca/registrar-root.der",
-            sb.base_url()
-        )),
+        aia.contains(&format!("CA Issuers - URI:{}/ca/registrar-root.der", origin(&sb))),
         "{aia}"
     );
     assert!(
-        aia.contains(&format!("URI:{}/crl/registrar.crl", sb.base_url())),
+        aia.contains(&format!("URI:{}/crl/registrar.crl", origin(&sb))),
         "{aia}"
     );
 
@@ -128,6 +138,26 @@ async fn openssl_accepts_the_responder_and_the_crl() {
     assert!(
         stdout.contains("erin.pem: revoked") && stdout.contains("Reason: keyCompromise"),
         "{stdout}"
+    );
+    // The same responder on the sandbox's HTTPS origin.
+    let https_url = format!("{}/ocsp", sb.base_url());
+    let out = openssl_in(
+        d,
+        &[
+            "ocsp", "-issuer", "root.pem", "-cert", "erin.pem", "-url", &https_url, "-CAfile", "root.pem",
+        ],
+    )
+    .await;
+    assert!(
+        text(&out.stdout).contains("erin.pem: revoked"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("Response verify OK"),
+        "{}",
+        text(&out.stderr)
     );
     // The same answers do not verify against another root.
     std::fs::write(
@@ -228,7 +258,7 @@ async fn openssl_accepts_the_responder_and_the_crl() {
         &d.join("tls.pem").display().to_string(),
         "-o",
         &crl,
-        &format!("{}/crl/registrar.crl", sb.base_url()),
+        &format!("{}/crl/registrar.crl", origin(&sb)),
     ])
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -260,7 +290,7 @@ fn fixture(name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_checks_caches_collects_and_checks_offline() {
-    let sb = csc_support::sandbox().await;
+    let sb = own_sandbox().await;
     let root = sb.registrar_root().clone();
     let alice = vec![served(&sb, "alice"), root.clone()];
     let erin = vec![served(&sb, "erin"), root.clone()];
@@ -278,7 +308,7 @@ async fn the_client_checks_caches_collects_and_checks_offline() {
     );
     assert_eq!(
         answer.url.as_deref(),
-        Some(format!("{}/ocsp", sb.base_url()).as_str())
+        Some(format!("{}/ocsp", origin(&sb)).as_str())
     );
     assert_eq!(
         alice_result.enforce(RevocationPolicy::Require).unwrap(),
@@ -303,9 +333,23 @@ async fn the_client_checks_caches_collects_and_checks_offline() {
         "{e:?}"
     );
 
+    // A chain without its issuer: the issuer comes from caIssuers, and is collected.
+    let (lone_result, lone_data) = RevocationClient::new(csc_support::http(&sb))
+        .check_chain(&alice[..1], &now)
+        .await;
+    assert_eq!(
+        lone_result.certificates[0].answer.as_ref().unwrap().status,
+        CertStatus::Good
+    );
+    assert!(
+        lone_data.certificates.contains(&root),
+        "{:?}",
+        lone_data.certificates
+    );
+
     // The per-run cache: asking again sends nothing.
     let (ocsp_before, _) = sb.revocation_requests();
-    assert_eq!(ocsp_before, 2, "one OCSP request per certificate");
+    assert_eq!(ocsp_before, 3, "one OCSP request per certificate and client");
     let sent = client.requests_sent();
     let again = client.check_chain(&alice, &now).await.0;
     assert_eq!(again, alice_result);

@@ -8,7 +8,7 @@
 //!   first, the trusted root last) against given [`RevocationData`]: DER
 //!   OCSP responses and CRLs, the way a PAdES DSS or a CAdES-LT signature
 //!   carries them. No network.
-//! - [`RevocationClient`] (feature `remote`) asks the responders and
+//! - `RevocationClient` (feature `remote`) asks the responders and
 //!   distribution points a chain names, once per URL and certificate per
 //!   client (the per-run cache), and returns both the verdict
 //!   ([`ChainRevocation`]) and the DER it used ([`RevocationData`]) so
@@ -224,11 +224,11 @@ pub struct CheckOptions {
     pub skew: Duration,
     /// How old an answer without `nextUpdate` may be.
     pub max_age: Duration,
-    /// Accept answers past their `nextUpdate` (long-term validation from
-    /// embedded data, where the answers were current when collected): only
-    /// the signature, the CertID and a `thisUpdate` not after `at` plus
-    /// [`CheckOptions::skew`]… are checked, and revocation before `at` still
-    /// fails.
+    /// Accept answers past their `nextUpdate` or `max_age` (long-term
+    /// validation from embedded data, where the answers were current when
+    /// they were collected): the signature, the CertID and a `thisUpdate`
+    /// not after `at` (plus `skew`) are still checked, and a revoked
+    /// status still fails.
     pub accept_expired: bool,
 }
 
@@ -253,7 +253,7 @@ impl CheckOptions {
     }
 
     /// Checks that an answer made at `this_update`, valid until
-    /// `next_update`, is current at [`CheckOptions::at`]; the error says why not.
+    /// `next_update`, is current at `at`; the error says why not.
     fn check_window(&self, this_update: SystemTime, next_update: Option<SystemTime>) -> Result<(), String> {
         if this_update > self.at + self.skew {
             return Err(format!(

@@ -1,16 +1,20 @@
-//! The sandbox registrar's revocation services on the sandbox's own
-//! origin: an OCSP responder (RFC 6960, POST and the GET of its appendix
-//! A) at [`OCSP_PATH`], a CRL at [`CRL_PATH`], and the registrar's
-//! certificate at [`CA_ISSUERS_PATH`] for `caIssuers`.
+//! The sandbox registrar's revocation services: an OCSP responder (RFC
+//! 6960, POST and the GET of its appendix A) at [`OCSP_PATH`], a CRL at
+//! [`CRL_PATH`], and the registrar's certificate at [`CA_ISSUERS_PATH`]
+//! for `caIssuers`.
 //!
-//! The port is known only once the server has bound it, and the state
-//! directory is generated once for every later start: so at every start
-//! the credentials' certificates are issued again, the same in every other
-//! respect (serial, subject, key, validity, MOJ extensions), with an
-//! authority information access (`id-ad-ocsp`, `id-ad-caIssuers`) and a
-//! CRL distribution point naming this origin; the files in
-//! `credentials/` stay the originals, without them. The certificates the
-//! CSC API hands out are the ones issued at start.
+//! Certificates are issued once, when the state directory is made, but
+//! the sandbox's port changes at every start. So the state gets a
+//! revocation origin of its own, `http://127.0.0.1:PORT` with a port
+//! chosen when the state is made (in [`ORIGIN_FILE`]); the credentials'
+//! certificates name it in their authority information access
+//! (`id-ad-ocsp`, `id-ad-caIssuers`) and CRL distribution points, and
+//! every start serves these routes there, over plain HTTP as
+//! certification authorities publish them (what is served is signed), as
+//! well as on the sandbox's own HTTPS origin. When that port is taken
+//! (another sandbox on the same state serves it, answering the same), the
+//! start goes on without it and says so in the log. A state made before
+//! the revocation services has no origin: its certificates name none.
 //!
 //! OCSP answers are signed by a delegated responder (P-256, extended key
 //! usage `id-kp-OCSPSigning`, `id-pkix-ocsp-nocheck`), issued by the
@@ -166,36 +170,63 @@ fn sign(mut tbs: Tbs, key: &PrivateKey) -> Result<Certificate> {
     Certificate::from_der(&parts.to_der().map_err(bad)?)
 }
 
-/// `cert` issued again with an AIA and a CRL distribution point on `base`.
-fn with_pointers(cert: &Certificate, base: &str, key: &PrivateKey) -> Result<Certificate> {
-    let mut tbs = CertParts::from_der(cert.der()).map_err(bad)?.tbs;
+/// The file of the state directory holding the revocation origin.
+pub const ORIGIN_FILE: &str = "revocation-origin";
+
+/// Chooses the revocation origin of a new state (a loopback port free
+/// now) and writes it to [`ORIGIN_FILE`].
+pub(crate) fn choose_origin(dir: &std::path::Path) -> Result<String> {
+    let probe = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::io("choosing the sandbox's revocation port", e))?;
+    let origin = format!("http://127.0.0.1:{}", probe.port());
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::write(dir.join(ORIGIN_FILE), &origin)
+        .map_err(|e| Error::io(format!("writing {}", dir.join(ORIGIN_FILE).display()), e))?;
+    Ok(origin)
+}
+
+/// The revocation origin of a state, if it has one.
+pub(crate) fn read_origin(dir: &std::path::Path) -> Option<String> {
+    let origin = std::fs::read_to_string(dir.join(ORIGIN_FILE)).ok()?;
+    let origin = origin.trim();
+    origin.starts_with("http://127.0.0.1:").then(|| origin.to_owned())
+}
+
+/// The authority information access and CRL distribution points naming
+/// `origin`, as extensions for the credentials' certificates.
+pub(crate) fn pointer_extensions(origin: &str) -> Result<Vec<rcgen::CustomExtension>> {
     let aia = AuthorityInfoAccessSyntax(vec![
         AccessDescription {
             access_method: crate::revocation::asn1::AD_OCSP,
-            access_location: uri(&format!("{base}{OCSP_PATH}"))?,
+            access_location: uri(&format!("{origin}{OCSP_PATH}"))?,
         },
         AccessDescription {
             access_method: crate::revocation::asn1::AD_CA_ISSUERS,
-            access_location: uri(&format!("{base}{CA_ISSUERS_PATH}"))?,
+            access_location: uri(&format!("{origin}{CA_ISSUERS_PATH}"))?,
         },
     ]);
     let cdp = CrlDistributionPoints(vec![DistributionPoint {
         distribution_point: Some(DistributionPointName::FullName(vec![uri(&format!(
-            "{base}{CRL_PATH}"
+            "{origin}{CRL_PATH}"
         ))?])),
         reasons: None,
         crl_issuer: None,
     }]);
-    let pointers = [
-        crate::cert::oid::AUTHORITY_INFO_ACCESS,
-        crate::cert::oid::CRL_DISTRIBUTION_POINTS,
-    ];
-    let mut extensions = tbs.extensions.take().unwrap_or_default();
-    extensions.retain(|e| !pointers.contains(&e.extn_id));
-    extensions.push(extension(pointers[0], false, &aia)?);
-    extensions.push(extension(pointers[1], false, &cdp)?);
-    tbs.extensions = Some(extensions);
-    sign(tbs, key)
+    let ext = |oid: const_oid::ObjectIdentifier, value: Vec<u8>| {
+        let arcs: Vec<u64> = oid.arcs().map(u64::from).collect();
+        rcgen::CustomExtension::from_oid_content(&arcs, value)
+    };
+    Ok(vec![
+        ext(
+            crate::cert::oid::AUTHORITY_INFO_ACCESS,
+            aia.to_der().map_err(bad)?,
+        ),
+        ext(
+            crate::cert::oid::CRL_DISTRIBUTION_POINTS,
+            cdp.to_der().map_err(bad)?,
+        ),
+    ])
 }
 
 /// A delegated OCSP responder certificate for `issuer`, with a new P-256 key.
@@ -241,9 +272,9 @@ fn responder(issuer: &Certificate, issuer_key: &PrivateKey) -> Result<ResponderS
 }
 
 impl RevocationService {
-    /// Issues the credentials' certificates again with pointers to `base`
-    /// (see the module docs) and sets up the responder and the CRL.
-    pub fn prepare(st: &mut SandboxState, base: &str) -> Result<Self> {
+    /// Sets up the responder (a new delegated responder certificate) and
+    /// the CRL for the credentials of `st`.
+    pub fn prepare(st: &SandboxState) -> Result<Self> {
         let pem = std::fs::read_to_string(st.dir.join("registrar-root.key.pem"))
             .map_err(|e| Error::io("reading the sandbox registrar key", e))?;
         let (_, der) = der::pem::decode_vec(pem.as_bytes()).map_err(|e| Error::malformed_from("PEM", e))?;
@@ -251,13 +282,8 @@ impl RevocationService {
         let issuer = st.registrar_root.clone();
         let mut revoked = Vec::new();
         let mut issued = Vec::new();
-        for key in &mut st.keys {
-            let cert = with_pointers(&key.info.certificate, base, &issuer_key)?;
-            for user in st.users.iter_mut().filter(|u| u.id == key.owner) {
-                for c in user.credentials.iter_mut().filter(|c| c.id == key.info.id) {
-                    c.certificate = cert.clone();
-                }
-            }
+        for key in &st.keys {
+            let cert = &key.info.certificate;
             if let Some((_, reason)) = REVOKED.iter().find(|(id, _)| *id == key.info.id) {
                 revoked.push(CrlEntry {
                     serial: cert.serial_bytes().to_vec(),
@@ -266,7 +292,6 @@ impl RevocationService {
                 });
             }
             issued.push(cert.serial_bytes().to_vec());
-            key.info.certificate = cert;
         }
         let responder = responder(&issuer, &issuer_key)?;
         issued.push(responder.certificate.serial_bytes().to_vec());
@@ -393,6 +418,39 @@ async fn ca_issuers(State(shared): State<Arc<Shared>>) -> Response {
         "application/pkix-cert",
         Ok(shared.revocation.issuer.der().to_vec()),
     )
+}
+
+/// Serves the revocation routes on the state's revocation origin (plain
+/// HTTP), or `None` when the state has none or its port is taken (logged).
+pub(crate) fn serve_origin(
+    shared: &Arc<Shared>,
+) -> Option<(
+    String,
+    axum_server::Handle<std::net::SocketAddr>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let origin = read_origin(&shared.state.dir)?;
+    let addr: std::net::SocketAddr = origin.trim_start_matches("http://").parse().ok()?;
+    let listener = match std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(
+                "sandbox: the revocation origin {origin} of this state is not served by this sandbox ({e}); \
+                 another sandbox on the same state may serve it"
+            );
+            return None;
+        }
+    };
+    let server = axum_server::from_tcp(listener).ok()?;
+    let handle = axum_server::Handle::new();
+    let app = routes().with_state(Arc::clone(shared));
+    let server = server.handle(handle.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = server.serve(app.into_make_service()).await {
+            tracing::error!("sandbox revocation server stopped: {e}");
+        }
+    });
+    Some((origin, handle, task))
 }
 
 /// The routes of the revocation services.

@@ -443,6 +443,7 @@ fn generate(dir: &Path) -> Result<()> {
         true,
     )?;
     let issuer = Issuer::new(ca_params, ca_key);
+    let revocation_origin = super::revocation::choose_origin(dir)?;
 
     for user in USERS {
         for c in user.creds {
@@ -485,6 +486,9 @@ fn generate(dir: &Path) -> Result<()> {
                 critical_ext(&moj::OID_REGISTRAR, moj::registrar_to_der("東京法務局登記官")?),
                 critical_ext(&moj::OID_REGISTERED_CORPORATE_INFO, info.to_der()?),
             ];
+            params
+                .custom_extensions
+                .extend(super::revocation::pointer_extensions(&revocation_origin)?);
             let cert = params
                 .signed_by(&key, &issuer)
                 .map_err(|e| gen_err("credential certificate", e))?;

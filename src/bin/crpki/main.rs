@@ -661,11 +661,9 @@ async fn demo(args: DemoArgs) -> CliResult {
         "6. verifying against the sandbox registrar root {}",
         crpki::text::path(&root_path)
     );
-    // The sandbox's OCSP responder answers over its own TLS.
-    let transport = crpki::http::TransportConfig {
-        extra_ca_pem: vec![sandbox.tls_ca_pem().as_bytes().to_vec()],
-        ..Default::default()
-    };
+    // The certificate names the sandbox's OCSP responder (plain HTTP on
+    // the state's revocation origin): it is asked, and must answer.
+    let transport = crpki::http::TransportConfig::default();
     verify(
         VerifyArgs {
             file: doc.clone(),

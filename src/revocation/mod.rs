@@ -15,7 +15,7 @@
 //!   that it can be embedded and checked again offline later.
 //! - [`ChainRevocation::enforce`] applies a [`RevocationPolicy`]: a
 //!   revoked certificate is always an error
-//!   ([`TrustFailure::Revoked`](crate::TrustFailure::Revoked), with the
+//!   ([`TrustFailure::Revoked`], with the
 //!   reason and time); no usable answer is an error under
 //!   [`RevocationPolicy::Require`] and a warning under
 //!   [`RevocationPolicy::Prefer`].
@@ -54,6 +54,7 @@ use crate::cert::Certificate;
 use crate::error::{Error, Result, TrustFailure};
 
 pub use asn1::ResponseStatus as OcspResponseStatus;
+#[cfg(feature = "sandbox")]
 pub(crate) use crl::signing_algorithm;
 pub use crl::{CrlEntry, build_crl};
 #[cfg(feature = "remote")]

@@ -148,8 +148,9 @@ impl OcspRequest {
         &self.cert_id_der
     }
 
-    /// The nonce extension's value, if one was sent.
-    pub(crate) fn nonce(&self) -> Option<&OctetString> {
+    /// The nonce extension's value (the DER OCTET STRING inside
+    /// `extnValue`), if one is sent.
+    pub fn nonce(&self) -> Option<&OctetString> {
         self.nonce.as_ref().map(|n| &n.extn_value)
     }
 }
@@ -230,6 +231,7 @@ impl ParsedResponse {
     }
 
     /// The certificates the response carries (a delegated responder's).
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub fn certificates(&self) -> &[Certificate] {
         &self.certs
     }

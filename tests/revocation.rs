@@ -46,9 +46,16 @@ async fn openssl_in(dir: &Path, args: &[&str]) -> Output {
     .unwrap()
 }
 
-async fn curl(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
+/// Fetches `url` (plain HTTP) into `to` with curl, which must succeed.
+async fn download(url: &str, to: &Path) {
+    let args = vec![
+        "-sS".to_owned(),
+        "--fail".into(),
+        "-o".into(),
+        to.display().to_string(),
+        url.into(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("curl")
             .args(&args)
             .output()
@@ -57,7 +64,25 @@ async fn curl(args: &[&str]) -> Output {
             })
     })
     .await
-    .unwrap()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// `openssl ocsp` verified the response and says `cert` is revoked.
+fn verified_revoked(out: &Output, cert: &str) {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains(&format!("{cert}: revoked")), "{stdout}{stderr}");
+    assert!(stderr.contains("Response verify OK"), "{stderr}");
+}
+
+/// `openssl ocsp -issuer root.pem -cert CERT… -url URL -CAfile CA` in `dir`.
+async fn openssl_ask(dir: &Path, certs: &[&str], url: &str, ca: &str) -> Output {
+    let mut args = vec!["ocsp", "-issuer", "root.pem"];
+    for c in certs {
+        args.extend(["-cert", c]);
+    }
+    args.extend(["-url", url, "-CAfile", ca]);
+    openssl_in(dir, &args).await
 }
 
 fn client(sb: &Sandbox) -> RevocationClient {
@@ -84,7 +109,6 @@ async fn openssl_accepts_the_responder_and_the_crl() {
     write_pem(d, "root.pem", sb.registrar_root());
     write_pem(d, "alice.pem", &served(&sb, "alice"));
     write_pem(d, "erin.pem", &served(&sb, "erin"));
-    std::fs::write(d.join("tls.pem"), sb.tls_ca_pem()).unwrap();
     let ocsp_url = format!("{}/ocsp", origin(&sb));
 
     // The certificates name the responder, caIssuers and the CRL, on the
@@ -114,23 +138,7 @@ async fn openssl_accepts_the_responder_and_the_crl() {
 
     // openssl ocsp over POST: alice good, erin revoked (keyCompromise); the
     // responder's certificate chains to the registrar root.
-    let out = openssl_in(
-        d,
-        &[
-            "ocsp",
-            "-issuer",
-            "root.pem",
-            "-cert",
-            "alice.pem",
-            "-cert",
-            "erin.pem",
-            "-url",
-            &ocsp_url,
-            "-CAfile",
-            "root.pem",
-        ],
-    )
-    .await;
+    let out = openssl_ask(d, &["alice.pem", "erin.pem"], &ocsp_url, "root.pem").await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("Response verify OK"), "{stderr}");
@@ -141,45 +149,15 @@ async fn openssl_accepts_the_responder_and_the_crl() {
     );
     // The same responder on the sandbox's HTTPS origin.
     let https_url = format!("{}/ocsp", sb.base_url());
-    let out = openssl_in(
-        d,
-        &[
-            "ocsp", "-issuer", "root.pem", "-cert", "erin.pem", "-url", &https_url, "-CAfile", "root.pem",
-        ],
-    )
-    .await;
-    assert!(
-        text(&out.stdout).contains("erin.pem: revoked"),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stderr).contains("Response verify OK"),
-        "{}",
-        text(&out.stderr)
-    );
+    let out = openssl_ask(d, &["erin.pem"], &https_url, "root.pem").await;
+    verified_revoked(&out, "erin.pem");
     // The same answers do not verify against another root.
     std::fs::write(
         d.join("other.pem"),
         std::fs::read(fixture("other-root.pem")).unwrap(),
     )
     .unwrap();
-    let out = openssl_in(
-        d,
-        &[
-            "ocsp",
-            "-issuer",
-            "root.pem",
-            "-cert",
-            "alice.pem",
-            "-url",
-            &ocsp_url,
-            "-CAfile",
-            "other.pem",
-        ],
-    )
-    .await;
+    let out = openssl_ask(d, &["alice.pem"], &ocsp_url, "other.pem").await;
     assert!(
         text(&out.stderr).contains("Response Verify Failure"),
         "{}",
@@ -209,18 +187,7 @@ async fn openssl_accepts_the_responder_and_the_crl() {
             .replace('/', "%2F")
             .replace('=', "%3D")
     };
-    let resp = d.join("get.der").display().to_string();
-    let out = curl(&[
-        "-sS",
-        "--fail",
-        "--cacert",
-        &d.join("tls.pem").display().to_string(),
-        "-o",
-        &resp,
-        &format!("{ocsp_url}/{b64}"),
-    ])
-    .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    download(&format!("{ocsp_url}/{b64}"), &d.join("get.der")).await;
     let out = openssl_in(
         d,
         &[
@@ -237,31 +204,10 @@ async fn openssl_accepts_the_responder_and_the_crl() {
         ],
     )
     .await;
-    assert!(
-        text(&out.stdout).contains("erin.pem: revoked"),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stderr).contains("Response verify OK"),
-        "{}",
-        text(&out.stderr)
-    );
+    verified_revoked(&out, "erin.pem");
 
     // The CRL: signed by the registrar, listing erin's serial with keyCompromise, not alice's.
-    let crl = d.join("crl.der").display().to_string();
-    let out = curl(&[
-        "-sS",
-        "--fail",
-        "--cacert",
-        &d.join("tls.pem").display().to_string(),
-        "-o",
-        &crl,
-        &format!("{}/crl/registrar.crl", origin(&sb)),
-    ])
-    .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    download(&format!("{}/crl/registrar.crl", origin(&sb)), &d.join("crl.der")).await;
     let out = openssl_in(
         d,
         &[
@@ -423,6 +369,22 @@ async fn sign_file(sb: &Sandbox, user: &str, credential: &str, file: &Path) {
     std::fs::write(format!("{}.p7s", file.display()), sig).unwrap();
 }
 
+/// `crpki verify FILE --ca ROOT EXTRA…` with the test's config directory.
+async fn verify(config: &Path, file: &str, root: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", file, "--ca", root];
+    args.extend_from_slice(extra);
+    crpki(config, &args).await
+}
+
+/// The `revocation` member of `crpki verify --json --revocation require`
+/// for `file`, which must verify.
+async fn require_json(config: &Path, file: &str, root: &str) -> serde_json::Value {
+    let out = verify(config, file, root, &["--revocation", "require", "--json"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["revocation"].clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crpki_verify_revocation_policies() {
     let dir = tempfile::tempdir().unwrap();
@@ -444,9 +406,7 @@ async fn crpki_verify_revocation_policies() {
 
     // erin: revoked under require and under the default (prefer), exit 3, reason and time.
     for extra in [&["--revocation", "require"][..], &[][..]] {
-        let mut args = vec!["verify", &erin, "--ca", &root];
-        args.extend_from_slice(extra);
-        let out = crpki(&config, &args).await;
+        let out = verify(&config, &erin, &root, extra).await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{stderr}");
         assert!(
@@ -455,38 +415,21 @@ async fn crpki_verify_revocation_policies() {
         );
     }
     // off: no check.
-    let out = crpki(&config, &["verify", &erin, "--ca", &root, "--revocation", "off"]).await;
+    let out = verify(&config, &erin, &root, &["--revocation", "off"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // alice: good, by OCSP; --json says so.
-    let out = crpki(
-        &config,
-        &["verify", &alice, "--ca", &root, "--revocation", "require"],
-    )
-    .await;
+    let out = verify(&config, &alice, &root, &["--revocation", "require"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("revocation:    not revoked (OCSP"),
         "{}",
         text(&out.stdout)
     );
-    let out = crpki(
-        &config,
-        &[
-            "verify",
-            &alice,
-            "--ca",
-            &root,
-            "--revocation",
-            "require",
-            "--json",
-        ],
-    )
-    .await;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["revocation"]["policy"], "require");
-    assert_eq!(v["revocation"]["certificates"][0]["answer"]["status"], "good");
-    assert_eq!(v["revocation"]["certificates"][0]["answer"]["source"], "ocsp");
+    let r = require_json(&config, &alice, &root).await;
+    assert_eq!(r["policy"], "require");
+    assert_eq!(r["certificates"][0]["answer"]["status"], "good");
+    assert_eq!(r["certificates"][0]["answer"]["source"], "ocsp");
 
     // A misbehaving responder: each is named, and the CRL answers instead.
     for (fault, said) in [
@@ -500,50 +443,27 @@ async fn crpki_verify_revocation_policies() {
             ocsp: fault,
             ..Default::default()
         });
-        let out = crpki(
-            &config,
-            &[
-                "verify",
-                &alice,
-                "--ca",
-                &root,
-                "--revocation",
-                "require",
-                "--json",
-            ],
-        )
-        .await;
-        assert!(out.status.success(), "{fault:?}: {}", text(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let c = &v["revocation"]["certificates"][0];
+        let c = require_json(&config, &alice, &root).await["certificates"][0].clone();
         assert_eq!(c["answer"]["source"], "crl", "{fault:?}: {c}");
         assert!(
             c["problems"][0].as_str().unwrap().contains(said),
             "{fault:?}: {c}"
         );
-        let out = crpki(
-            &config,
-            &["verify", &erin, "--ca", &root, "--revocation", "require"],
-        )
-        .await;
+        let out = verify(&config, &erin, &root, &["--revocation", "require"]).await;
         assert_eq!(out.status.code(), Some(3), "{fault:?}: {}", text(&out.stderr));
     }
     sb.faults().set(FaultSettings::default());
 
     // The sandbox gone: require fails (exit 3), prefer warns and passes.
     sb.shutdown().await;
-    let out = crpki(
-        &config,
-        &["verify", &alice, "--ca", &root, "--revocation", "require"],
-    )
-    .await;
+    let out = verify(&config, &alice, &root, &["--revocation", "require"]).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("revocation status of") && stderr.contains("unknown"),
         "{stderr}"
     );
-    let out = crpki(&config, &["verify", &alice, "--ca", &root]).await;
+    let out = verify(&config, &alice, &root, &[]).await;
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(

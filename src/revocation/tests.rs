@@ -67,11 +67,16 @@ fn data_with_ocsp(der: Vec<u8>) -> RevocationData {
     }
 }
 
+/// The fixture chain checked now against one OCSP response.
+fn offline(der: Vec<u8>) -> ChainRevocation {
+    check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default())
+}
+
 #[test]
 fn good_ocsp_answer_passes_every_policy() {
     for hash in [CertIdHash::Sha1, CertIdHash::Sha2(HashAlgorithm::Sha256)] {
         let (_, der) = ocsp_for(&cert("rep-rsa2048"), &root_signer(), OcspStatus::Good, hash, true);
-        let result = check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default());
+        let result = offline(der);
         assert_eq!(result.certificates.len(), 1, "the root is not checked");
         let answer = result.certificates[0].answer.as_ref().expect("an answer");
         assert_eq!(
@@ -96,7 +101,7 @@ fn revoked_ocsp_answer_fails_with_reason_and_time() {
         CertIdHash::Sha1,
         false,
     );
-    let result = check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default());
+    let result = offline(der);
     for policy in [RevocationPolicy::Require, RevocationPolicy::Prefer] {
         let e = result.enforce(policy).unwrap_err();
         let text = e.to_string();
@@ -122,7 +127,7 @@ fn answers_about_others_or_from_others_do_not_count() {
         CertIdHash::Sha1,
         false,
     );
-    let result = check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default());
+    let result = offline(der);
     assert!(result.certificates[0].answer.is_none());
     let e = result.enforce(RevocationPolicy::Require).unwrap_err();
     assert!(
@@ -145,7 +150,7 @@ fn answers_about_others_or_from_others_do_not_count() {
         CertIdHash::Sha1,
         false,
     );
-    let result = check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default());
+    let result = offline(der);
     assert!(result.certificates[0].answer.is_none());
     assert!(
         result.certificates[0].problems[0].contains("does not verify"),
@@ -166,7 +171,7 @@ fn answers_about_others_or_from_others_do_not_count() {
         CertIdHash::Sha1,
         false,
     );
-    let result = check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default());
+    let result = offline(der);
     let problems = &result.certificates[0].problems;
     assert!(
         problems[0].contains("lacks the extended key usage id-kp-OCSPSigning"),
@@ -235,7 +240,7 @@ fn unknown_status_is_not_an_answer() {
         CertIdHash::Sha1,
         false,
     );
-    let result = check_chain_offline(&chain(), &data_with_ocsp(der), &CheckOptions::default());
+    let result = offline(der);
     assert!(result.certificates[0].answer.is_none());
     assert!(result.certificates[0].problems[0].contains("status unknown"));
 }

@@ -80,6 +80,11 @@ fn provider() {
     replay("provider");
 }
 
+#[test]
+fn revocation() {
+    replay("revocation");
+}
+
 fn seed(target: &str, name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")

@@ -652,6 +652,12 @@ pub fn describe(sb: &Sandbox) -> String {
         "registrar root  : {}\n",
         sb.state_dir().join("registrar-root.pem").display()
     ));
+    match sb.revocation_origin() {
+        Some(origin) => s.push_str(&format!(
+            "revocation      : OCSP {origin}{OCSP_PATH}, CRL {origin}{CRL_PATH} (named in the certificates)\n"
+        )),
+        None => s.push_str("revocation      : not served by this sandbox (see the log)\n"),
+    }
     s.push_str(&format!(
         "TEST client     : id {} secret {}\n",
         sb.client_id(),

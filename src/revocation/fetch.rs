@@ -101,6 +101,10 @@ impl RevocationClient {
     /// the verdicts and the DER that gave them (to embed, and to check
     /// again with [`super::check_chain_offline`]). Never fails as a
     /// whole: what went wrong is in each certificate's `problems`.
+    ///
+    /// Give it a chain validated to a root you trust: the URLs it fetches
+    /// are the ones its certificates name (`crpki verify` checks the chain
+    /// first).
     pub async fn check_chain(
         &self,
         chain: &[Certificate],
@@ -136,14 +140,13 @@ impl RevocationClient {
         entry: &mut CertRevocation,
         data: &mut RevocationData,
     ) {
-        let (ocsp_urls, issuer_urls) = match access_urls(cert) {
+        let ocsp_urls = match access_urls(cert).map(|(ocsp, _)| ocsp) {
             Ok(urls) => urls,
             Err(e) => {
                 entry.problems.push(e.to_string());
-                (Vec::new(), Vec::new())
+                Vec::new()
             }
         };
-        let _ = issuer_urls;
         for url in &ocsp_urls {
             match self.ask_ocsp(url, cert, issuer, options).await {
                 Ok((answer, der, responder_certs)) => {

@@ -41,6 +41,7 @@ pub const TARGETS: &[&str] = &[
     "pkcs12",
     "provider",
     "revocation",
+    "tsp",
 ];
 
 /// Runs target `name` on `data`; `false` for an unknown name.
@@ -52,6 +53,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "pkcs12" => pkcs12(data),
         "provider" => provider(data),
         "revocation" => revocation(data),
+        "tsp" => tsp(data),
         _ => return false,
     }
     true
@@ -136,6 +138,25 @@ pub fn cms_verify(data: &[u8]) {
     if let Ok(v) = crpki::cms::verify_detached(data, Cursor::new(CMS_CONTENT), &roots(), Some(fixed_time())) {
         exercise(&v.signer);
     }
+}
+
+/// RFC 3161 as a stranger sends it: the bytes as a TSA reply, as a
+/// token (read, and checked against its own imprint without roots and
+/// against the fixture roots), and as a request (what a TSA reads).
+pub fn tsp(data: &[u8]) {
+    use crpki::tsp;
+    let mut tokens = vec![data.to_vec()];
+    if let Ok(reply) = tsp::parse_reply(data) {
+        tokens.extend(reply.token);
+    }
+    for token in &tokens {
+        if let Ok(ts) = tsp::read_token(token) {
+            let _ = ts.gen_time_rfc3339();
+            let _ = tsp::check_token(token, &ts.imprint, None);
+            let _ = tsp::check_token(token, &ts.imprint, Some(&roots()));
+        }
+    }
+    let _ = tsp::parse_request(data);
 }
 
 /// Which CSC reply the bytes after the first are, by the first byte.

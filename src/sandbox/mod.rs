@@ -28,6 +28,12 @@
 //!   origin and, over plain HTTP, on the state's revocation origin that
 //!   the credentials' certificates name ([`Sandbox::revocation_origin`],
 //!   [`ORIGIN_FILE`]).
+//! - A time-stamping authority at `/tsa` (RFC 3161 over HTTP:
+//!   `application/timestamp-query` in, `application/timestamp-reply`
+//!   out), signing with its TEST TSA certificate (extendedKeyUsage
+//!   timeStamping, critical) under the TEST TSA root in
+//!   `<state>/tsa/tsa-root.pem` ([`Sandbox::tsa_url`], [`Sandbox::tsa_root`]);
+//!   the `sandbox` profile gets both through `endpoints.toml`.
 //! - Fault control under `/admin/`: `GET|POST faults`, `POST expire`, with
 //!   the bearer token in [`ADMIN_TOKEN_FILE`] of the state directory.
 //!
@@ -66,6 +72,7 @@ mod revocation;
 mod rssp;
 mod state;
 mod tls;
+mod tsa;
 mod v1;
 
 use std::collections::HashMap;
@@ -84,6 +91,7 @@ pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
 pub use revocation::{CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH, ORIGIN_FILE, OcspFault, REVOKED};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
+pub use tsa::{SANDBOX_TSA_POLICY, rejection as timestamp_rejection, timestamp_reply};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
@@ -224,6 +232,10 @@ impl Sandbox {
         let st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
             .await
             .map_err(|e| Error::Other(Arc::new(e)))??;
+        let dir_tsa = dir.clone();
+        let tsa = tokio::task::spawn_blocking(move || tsa::Tsa::load_or_create(&dir_tsa))
+            .await
+            .map_err(|e| Error::Other(Arc::new(e)))??;
         let dir3 = dir.clone();
         let admin_token = tokio::task::spawn_blocking(move || faults::admin_token(&dir3))
             .await
@@ -311,6 +323,7 @@ impl Sandbox {
             counters: Arc::new(core::Counters::default()),
             admin_token,
             revocation,
+            tsa,
         });
 
         let app = router(Arc::clone(&shared));
@@ -402,6 +415,23 @@ impl Sandbox {
     /// The sandbox registrar's self-signed root (trust anchor of every credential).
     pub fn registrar_root(&self) -> &Certificate {
         &self.registrar_root
+    }
+
+    /// The time-stamping authority's URL (RFC 3161 over HTTP):
+    /// `https://127.0.0.1:PORT/tsa`.
+    pub fn tsa_url(&self) -> String {
+        format!("{}/tsa", self.shared.urls.base)
+    }
+
+    /// The TEST TSA root that the sandbox TSA's certificate chains to.
+    pub fn tsa_root(&self) -> &Certificate {
+        self.shared.tsa.root()
+    }
+
+    /// Where the TEST TSA root is written (PEM; `tsa-root.der` beside it):
+    /// `<state>/tsa/tsa-root.pem`.
+    pub fn tsa_root_path(&self) -> &Path {
+        self.shared.tsa.root_path()
     }
 
     /// The users, their credentials and TEST secrets.
@@ -507,6 +537,8 @@ impl SandboxEndpoints {
             rssp_base_url: sandbox.csc_base_v2().to_owned(),
             csc_version: CscVersion::V2,
             ca_file: https.then(|| sandbox.tls_ca_path()),
+            tsa_url: Some(sandbox.tsa_url()),
+            tsa_root_file: Some(sandbox.tsa_root_path().to_path_buf()),
         }
     }
 }
@@ -577,6 +609,7 @@ fn router(shared: Arc<core::Shared>) -> Router {
         .nest("/oauth", oauth)
         .nest("/admin", admin)
         .merge(revocation::routes())
+        .route("/tsa", post(tsa::serve))
         .fallback(rssp::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
@@ -658,6 +691,11 @@ pub fn describe(sb: &Sandbox) -> String {
         )),
         None => s.push_str("revocation      : not served by this sandbox (see the log)\n"),
     }
+    s.push_str(&format!(
+        "TSA (RFC 3161)  : {} (TEST TSA root {})\n",
+        sb.tsa_url(),
+        sb.tsa_root_path().display()
+    ));
     s.push_str(&format!(
         "TEST client     : id {} secret {}\n",
         sb.client_id(),

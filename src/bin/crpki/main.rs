@@ -22,6 +22,7 @@ mod pkcs11;
 mod remote;
 mod revocation;
 mod sign;
+mod timestamp;
 mod windows;
 #[cfg(feature = "xml")]
 mod xml;
@@ -134,7 +135,7 @@ struct VerifyArgs {
     /// is only the signer's claim and is never used for this.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     at: Option<std::time::SystemTime>,
-    /// Revocation checking of the signer's chain, now (whatever --at says):
+    /// Revocation checking of the signer's chain, now (whatever --at or a timestamp says):
     /// OCSP, then CRLs, from the certificates' authority information access
     /// and CRL distribution points, through the profile's proxy. `require`:
     /// a certificate without a usable answer fails (exit 3); `prefer`: it
@@ -147,6 +148,12 @@ struct VerifyArgs {
     /// verify, as they did before this option existed.
     #[arg(long, value_name = "POLICY", default_value = "prefer", value_parser = ["require", "prefer", "off"])]
     revocation: String,
+    /// Trusted TSA root(s), PEM or DER: a signature timestamp (CAdES-T)
+    /// whose TSA chains to one of them makes the certificates validated at
+    /// its time instead of now (a certificate that has expired since then
+    /// still verifies).
+    #[arg(long, value_name = "ROOT")]
+    tsa_ca: Vec<PathBuf>,
 }
 
 /// An RFC 3339 time, for `--at`.
@@ -298,7 +305,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Sandbox(command) => return manage::sandbox(command).await,
         Command::Install(command) => return windows::install(command),
         Command::Uninstall(command) => return windows::uninstall(command),
-        Command::Sign(args) if args.p12.is_some() => return sign_p12(args).await,
+        Command::Sign(args) if args.p12.is_some() => return sign_p12(args, cli.profile).await,
         #[cfg(feature = "xml")]
         Command::Xml(command) => return xml::run(command, cli.profile).await,
         Command::Sign(ref args) => args.check()?,
@@ -370,7 +377,7 @@ pub fn default_sig_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-async fn sign_p12(args: SignArgs) -> CliResult {
+async fn sign_p12(args: SignArgs, profile_flag: Option<String>) -> CliResult {
     let Some(p12_path) = &args.p12 else {
         return Err(fail("--p12 is required here"));
     };
@@ -384,13 +391,23 @@ async fn sign_p12(args: SignArgs) -> CliResult {
         Some(out) => count_existing(std::slice::from_ref(out)),
         None => count_existing(&args.files.iter().map(|f| default_sig_path(f)).collect::<Vec<_>>()),
     };
+    let stamper = timestamp::Stamper::from_args(&args.stamp_args(), || timestamp::profile_of(profile_flag))
+        .map_err(|f| sign::early(show, f))?;
     let signer = open_p12(p12_path, args.password_env.as_deref())
         .await
         .map_err(|f| sign::early(show, f))?;
     if args.is_stdin() {
-        return sign::sign_stdin(signer.as_ref()).await;
+        return sign::sign_stdin(signer.as_ref(), stamper.as_ref()).await;
     }
-    let signed = sign::sign_jobs(signer.as_ref(), jobs, count, &args.options(), show).await?;
+    let signed = sign::sign_jobs(
+        signer.as_ref(),
+        jobs,
+        count,
+        &args.options(),
+        show,
+        stamper.as_ref(),
+    )
+    .await?;
     if !args.quiet && !args.json {
         eprintln!(
             "signed {signed} file(s) as {}{}",
@@ -434,7 +451,11 @@ fn load_roots(paths: &[PathBuf]) -> CliResult<Vec<Certificate>> {
 async fn verify(args: VerifyArgs, transport: &crpki::http::TransportConfig) -> CliResult {
     let sig_path = args.sig.clone().unwrap_or_else(|| default_sig_path(&args.file));
     let roots = load_roots(&args.ca)?;
-    let verified = cms::verify_file(&sig_path, &args.file, &roots, args.at)?;
+    let tsa_roots = timestamp::tsa_roots(&args.tsa_ca)?;
+    let sig = cms::read_limited(&sig_path, cms::MAX_SIGNATURE_SIZE, "CMS signature")?;
+    let content = std::fs::File::open(&args.file)
+        .map_err(|e| Error::io(format!("opening {}", crpki::text::path(&args.file)), e))?;
+    let verified = cms::verify_detached_timestamped(&sig, content, &roots, &tsa_roots, args.at)?;
     let policy = args.revocation.parse::<crpki::revocation::RevocationPolicy>()?;
     let revocation = revocation::check(&verified.chain, policy, transport).await?;
     for w in &revocation.warnings {
@@ -449,6 +470,7 @@ async fn verify(args: VerifyArgs, transport: &crpki::http::TransportConfig) -> C
             "signature": crpki::text::path(&sig_path),
             "signing_time": signing_time,
             "validated_at": rfc3339(verified.validated_at),
+            "timestamp": timestamp::json(verified.timestamp.as_ref()),
             "signer": summary,
             "revocation": revocation.json(),
         });
@@ -464,6 +486,9 @@ async fn verify(args: VerifyArgs, transport: &crpki::http::TransportConfig) -> C
         print_signer(&summary);
         if let Some(t) = &signing_time {
             out!("signing time:  {t} (claimed by the signer)");
+        }
+        if let Some(ts) = &verified.timestamp {
+            timestamp::print(ts);
         }
         if args.at.is_some() {
             out!("validated at:  {} (--at)", rfc3339(verified.validated_at));
@@ -644,7 +669,15 @@ async fn demo(args: DemoArgs) -> CliResult {
         quiet: true,
         json: false,
     };
-    sign::sign_jobs(&signer, jobs, Some(1), &cms::PipelineOptions::default(), show).await?;
+    sign::sign_jobs(
+        &signer,
+        jobs,
+        Some(1),
+        &cms::PipelineOptions::default(),
+        show,
+        None,
+    )
+    .await?;
     let stats = sandbox.stats();
     out!(
         "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",
@@ -672,6 +705,7 @@ async fn demo(args: DemoArgs) -> CliResult {
             json: false,
             at: None,
             revocation: "require".into(),
+            tsa_ca: Vec::new(),
         },
         &transport,
     )

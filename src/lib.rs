@@ -28,6 +28,8 @@
 //!   enveloped documents) through any signer, our C14N, verification;
 //! - `http` (feature `remote`): the one HTTP layer every remote call goes
 //!   through (transport, retry policy, body limit, `sanitize`);
+//! - [`revocation`]: OCSP and CRLs checked offline, and (feature `remote`)
+//!   fetched through `http` with a per-run cache;
 //! - [`profile`]: profiles and token files;
 //! - `auth` (feature `remote`): the one OAuth 2.0 client (`auth::oauth2`),
 //!   the GビズID OpenID login on top (`auth::oidc`), the one token cache;
@@ -83,6 +85,7 @@ pub mod http;
 pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp", feature = "pkcs11"))]
 pub mod provider;
+pub mod revocation;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;

@@ -81,6 +81,11 @@ fn provider() {
 }
 
 #[test]
+fn revocation() {
+    replay("revocation");
+}
+
+#[test]
 fn tsp() {
     replay("tsp");
 }

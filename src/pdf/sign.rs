@@ -41,7 +41,13 @@ fn check_output(out: &Path) -> Result<()> {
 
 /// Reads the PDF, lays out its update and writes both to a temporary file
 /// beside `job.output`, then digests the byte ranges from that file.
-fn stage(job: &PdfJob, options: &SignOptions, reserve: usize, hash: HashAlgorithm, now: SystemTime) -> Result<Staged> {
+fn stage(
+    job: &PdfJob,
+    options: &SignOptions,
+    reserve: usize,
+    hash: HashAlgorithm,
+    now: SystemTime,
+) -> Result<Staged> {
     let shown = crate::text::path(&job.input);
     check_output(&job.output)?;
     let size = std::fs::metadata(&job.input)
@@ -54,7 +60,14 @@ fn stage(job: &PdfJob, options: &SignOptions, reserve: usize, hash: HashAlgorith
     }
     let bytes = crate::cms::read_limited(&job.input, MAX_PDF_SIZE as usize, WHAT)?;
     let loaded = update::load(&bytes, &shown)?;
-    let prepared = update::prepare(&loaded, bytes.len() as u64, bytes.last().copied(), options, reserve, now)?;
+    let prepared = update::prepare(
+        &loaded,
+        bytes.len() as u64,
+        bytes.last().copied(),
+        options,
+        reserve,
+        now,
+    )?;
     drop(loaded);
 
     let dir = match job.output.parent() {
@@ -119,7 +132,11 @@ fn reserve_for(signer: &dyn RemoteSigner, options: &SignOptions) -> usize {
         return r;
     }
     let certs: usize = std::iter::once(signer.certificate())
-        .chain(if options.cms.include_chain { signer.chain() } else { &[] })
+        .chain(if options.cms.include_chain {
+            signer.chain()
+        } else {
+            &[]
+        })
         .map(|c| c.der().len())
         .sum();
     certs + signer.key_info().max_signature_len() + CMS_SLACK
@@ -140,7 +157,10 @@ pub(super) async fn sign_files(
             options.level
         )));
     }
-    let alg: SignatureAlgorithm = options.cms.algorithm.unwrap_or_else(|| signer.default_algorithm());
+    let alg: SignatureAlgorithm = options
+        .cms
+        .algorithm
+        .unwrap_or_else(|| signer.default_algorithm());
     let reserve = reserve_for(signer, options);
     let now = options.cms.signing_time.unwrap_or_else(SystemTime::now);
 

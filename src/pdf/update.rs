@@ -33,7 +33,10 @@ pub(super) struct Loaded {
 /// data that lopdf had to repair or rebuild.
 pub(super) fn load(bytes: &[u8], shown: &str) -> Result<Loaded> {
     if !bytes.starts_with(b"%PDF-") {
-        return Err(Error::malformed(WHAT, format!("{shown} does not start with %PDF-")));
+        return Err(Error::malformed(
+            WHAT,
+            format!("{shown} does not start with %PDF-"),
+        ));
     }
     let options = LoadOptions::default();
     let doc = Document::load_mem_with_options(bytes, options)
@@ -52,12 +55,37 @@ pub(super) fn load(bytes: &[u8], shown: &str) -> Result<Loaded> {
             ),
         ));
     }
+    check_offsets(&doc, bytes, shown)?;
     let start = doc.xref_start;
     let at = bytes
         .get(start..)
         .ok_or_else(|| Error::malformed(WHAT, format!("{shown}: startxref {start} is past the end")))?;
     let xref_stream = !at.starts_with(b"xref");
     Ok(Loaded { doc, xref_stream })
+}
+
+/// Every in-use entry of the cross-reference data must point at its object
+/// (`N G obj`): lopdf tolerates offsets that are off, but an update that
+/// points back at them would carry the damage on.
+fn check_offsets(doc: &Document, bytes: &[u8], shown: &str) -> Result<()> {
+    for (id, entry) in &doc.reference_table.entries {
+        if let lopdf::xref::XrefEntry::Normal { offset, generation } = entry {
+            let head = format!("{id} {generation} obj");
+            let ok = bytes
+                .get(*offset as usize..)
+                .is_some_and(|at| at.trim_ascii_start().starts_with(head.as_bytes()));
+            if !ok {
+                return Err(Error::malformed(
+                    WHAT,
+                    format!(
+                        "{shown}: its cross-reference table is broken (object {id} is not at offset {offset}); \
+                         repair it first (e.g. `qpdf IN OUT`)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The incremental update for one signature, ready to append.
@@ -113,11 +141,17 @@ pub(super) fn fields(doc: &Document) -> Result<Vec<Field>> {
     let Ok(list) = form.get(b"Fields") else {
         return Ok(out);
     };
-    let list = deref(doc, list)?.1.as_array().map_err(|_| Error::malformed(WHAT, "/Fields is not an array"))?;
+    let list = deref(doc, list)?
+        .1
+        .as_array()
+        .map_err(|_| Error::malformed(WHAT, "/Fields is not an array"))?;
     let mut stack: Vec<(String, &Object, usize)> = list.iter().rev().map(|o| (String::new(), o, 0)).collect();
     while let Some((parent, obj, depth)) = stack.pop() {
         if depth > 32 || out.len() > 10_000 {
-            return Err(Error::malformed(WHAT, "the form's field tree is too deep or too large"));
+            return Err(Error::malformed(
+                WHAT,
+                "the form's field tree is too deep or too large",
+            ));
         }
         let (id, obj) = deref(doc, obj)?;
         let d = dict(obj, "a form field")?;
@@ -162,7 +196,8 @@ fn pdf_date(at: std::time::SystemTime) -> String {
 
 fn serialize(obj: &Object) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    Writer::write_object(&mut out, obj).map_err(|e| Error::malformed(WHAT, format!("writing an object: {e}")))?;
+    Writer::write_object(&mut out, obj)
+        .map_err(|e| Error::malformed(WHAT, format!("writing an object: {e}")))?;
     Ok(out)
 }
 
@@ -213,14 +248,17 @@ pub(super) fn prepare(
         && let Some(f) = existing.iter().find(|f| &f.name == name)
     {
         if !is_signature_field(&f.dict) {
-            return Err(Error::invalid_argument(format!("field {name:?} is not a signature field")));
+            return Err(Error::invalid_argument(format!(
+                "field {name:?} is not a signature field"
+            )));
         }
         if f.dict.has(b"V") {
-            return Err(Error::invalid_argument(format!("field {name:?} is already signed")));
+            return Err(Error::invalid_argument(format!(
+                "field {name:?} is already signed"
+            )));
         }
-        let id = f
-            .id
-            .ok_or_else(|| Error::malformed(WHAT, format!("field {name:?} is not an indirect object")))?;
+        let id =
+            f.id.ok_or_else(|| Error::malformed(WHAT, format!("field {name:?} is not an indirect object")))?;
         let mut d = f.dict.clone();
         d.set("V", Object::Reference(sig_id));
         changed.insert(id, Object::Dictionary(d));
@@ -253,7 +291,10 @@ pub(super) fn prepare(
         widget.set("V", Object::Reference(sig_id));
         // Print + Locked; an invisible signature.
         widget.set("F", Object::Integer(132));
-        widget.set("Rect", Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]));
+        widget.set(
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+        );
         widget.set("P", Object::Reference(page_id));
         changed.insert(widget_id, Object::Dictionary(widget));
         add_annotation(doc, page_id, widget_id, root_ref, &mut catalog, &mut changed)?;
@@ -266,7 +307,9 @@ pub(super) fn prepare(
     let original_catalog = doc
         .catalog()
         .map_err(|e| Error::malformed(WHAT, format!("the catalog: {e}")))?;
-    if serialize(&Object::Dictionary(catalog.clone()))? != serialize(&Object::Dictionary(original_catalog.clone()))? {
+    if serialize(&Object::Dictionary(catalog.clone()))?
+        != serialize(&Object::Dictionary(original_catalog.clone()))?
+    {
         changed.insert(root_ref, Object::Dictionary(catalog));
     }
 
@@ -459,7 +502,11 @@ fn runs(offsets: &BTreeMap<ObjectId, u64>) -> Vec<Vec<(ObjectId, u64)>> {
     out
 }
 
-fn write_xref_table(out: &mut Vec<u8>, offsets: &BTreeMap<ObjectId, u64>, trailer: &Dictionary) -> Result<()> {
+fn write_xref_table(
+    out: &mut Vec<u8>,
+    offsets: &BTreeMap<ObjectId, u64>,
+    trailer: &Dictionary,
+) -> Result<()> {
     out.extend_from_slice(b"xref\n");
     for run in runs(offsets) {
         out.extend_from_slice(format!("{} {}\n", run[0].0.0, run.len()).as_bytes());

@@ -51,18 +51,20 @@ fn signatures(doc: &lopdf::Document) -> Result<Vec<Found>> {
         }
         let Ok(v) = field.dict.get(b"V") else { continue };
         let Ok((_, Object::Dictionary(sig))) = doc.dereference(v) else {
-            return Err(Error::malformed(WHAT, format!("field {:?}: /V is not a dictionary", field.name)));
+            return Err(Error::malformed(
+                WHAT,
+                format!("field {:?}: /V is not a dictionary", field.name),
+            ));
         };
         let subfilter = sig
             .get(b"SubFilter")
             .and_then(Object::as_name)
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
-        let range = sig
-            .get(b"ByteRange")
-            .ok()
-            .and_then(range_of)
-            .ok_or_else(|| Error::malformed(WHAT, format!("field {:?}: no valid /ByteRange", field.name)))?;
+        let range =
+            sig.get(b"ByteRange").ok().and_then(range_of).ok_or_else(|| {
+                Error::malformed(WHAT, format!("field {:?}: no valid /ByteRange", field.name))
+            })?;
         let contents = sig
             .get(b"Contents")
             .and_then(Object::as_str)
@@ -106,7 +108,12 @@ fn trim_der(contents: &[u8]) -> &[u8] {
 /// string, and stay inside the file.
 fn check_range(bytes: &[u8], f: &Found) -> Result<()> {
     let [a, b, c, d] = f.range;
-    let bad = |why: &str| Error::malformed(WHAT, format!("field {:?}: /ByteRange {:?} {why}", f.field, f.range));
+    let bad = |why: &str| {
+        Error::malformed(
+            WHAT,
+            format!("field {:?}: /ByteRange {:?} {why}", f.field, f.range),
+        )
+    };
     let end = c.checked_add(d).ok_or_else(|| bad("overflows"))?;
     if a != 0 || b >= c || end > bytes.len() as u64 {
         return Err(bad("is not [0 a b c] inside the file"));
@@ -164,15 +171,13 @@ fn ranges_reader(path: &Path, range: [u64; 4]) -> Result<impl Read> {
             .map_err(|e| Error::io(format!("reading {shown}"), e))?;
         Ok(f)
     };
-    Ok(open(range[0])?.take(range[1]).chain(open(range[2])?.take(range[3])))
+    Ok(open(range[0])?
+        .take(range[1])
+        .chain(open(range[2])?.take(range[3])))
 }
 
 /// See [`super::verify_file`].
-pub(super) fn verify_file(
-    path: &Path,
-    roots: &[Certificate],
-    options: &VerifyOptions,
-) -> Result<PdfReport> {
+pub(super) fn verify_file(path: &Path, roots: &[Certificate], options: &VerifyOptions) -> Result<PdfReport> {
     let bytes = crate::cms::read_limited(path, MAX_PDF_SIZE as usize, WHAT)?;
     let shown = crate::text::path(path);
     let loaded = update::load(&bytes, &shown)?;

@@ -77,7 +77,9 @@ pub async fn run(command: PdfCommand, profile_flag: Option<String>) -> CliResult
 
 async fn sign(args: SignPdfArgs, profile_flag: Option<String>) -> CliResult {
     if args.out.is_some() && args.inputs.len() > 1 {
-        return Err(fail("-o/--out names the output of one input; several inputs write IN.signed.pdf each"));
+        return Err(fail(
+            "-o/--out names the output of one input; several inputs write IN.signed.pdf each",
+        ));
     }
     if args.level > Level::BB && args.tsa.is_none() {
         return Err(fail(format!("--level {} needs --tsa URL", args.level)));
@@ -184,7 +186,14 @@ fn verify(args: VerifyPdfArgs) -> CliResult {
                     s.revisions_after
                 );
             }
-            out!("  timestamp:     {}", if s.has_timestamp { "present (not checked)" } else { "none" });
+            out!(
+                "  timestamp:     {}",
+                if s.has_timestamp {
+                    "present (not checked)"
+                } else {
+                    "none"
+                }
+            );
             if let Some(e) = &s.error {
                 out!("  problem:       {e}");
             }

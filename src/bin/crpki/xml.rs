@@ -83,7 +83,10 @@ pub struct VerifyXmlArgs {
 
 /// The signer `crpki sign` would use: the PKCS#12 file, else the profile's credential
 /// (shared with `crpki pdf`).
-pub async fn open_signer(args: &SignerArgs, profile_flag: Option<String>) -> CliResult<Arc<dyn RemoteSigner>> {
+pub async fn open_signer(
+    args: &SignerArgs,
+    profile_flag: Option<String>,
+) -> CliResult<Arc<dyn RemoteSigner>> {
     if let Some(p12) = &args.p12 {
         return crate::open_p12(p12, args.password_env.as_deref()).await;
     }

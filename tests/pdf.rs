@@ -1,0 +1,652 @@
+//! PDF signatures (`crpki::pdf`, `crpki pdf`) checked by independent
+//! implementations:
+//! - pyHanko's validator, `pyhanko sign validate`, run through
+//!   `tests/support/pyhanko_validate.py`, which adds exactly the three MOJ
+//!   OIDs to pyhanko-certvalidator's supported critical extensions (the
+//!   pinned venv of `tests/support/pyhanko_venv.rs`);
+//! - `qpdf --check` (Debian `qpdf`);
+//! - poppler's `pdfsig` with an NSS database made by `certutil` (Debian
+//!   `poppler-utils`, `libnss3-tools`), with a plain TEST signer made here
+//!   by `openssl`: NSS refuses the MOJ critical extensions and has no switch.
+//!
+//! `scripts/test.sh` installs every tool; a missing one fails the test with
+//! the package to install. Test PDFs are written here (a classic xref
+//! table) and by `qpdf --object-streams=generate` (an xref stream).
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crpki::pdf::{self, Level, PdfJob, SignOptions, SubFilter, VerifyOptions};
+use crpki::testing::{FaultySigner, fixtures};
+
+#[path = "support/pyhanko_venv.rs"]
+mod pyhanko_venv;
+
+const VALIDATE: &str = "tests/support/pyhanko_validate.py";
+
+fn tool(name: &str, package: &str) -> Command {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{name} is missing: apt-get install {package} (scripts/test.sh installs it)"
+    );
+    Command::new(name)
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A one-page PDF with a classic cross-reference table; with `field`, an
+/// AcroForm holding an empty signature field of that name (not on a page).
+fn minimal_pdf(words: &str, field: Option<&str>) -> Vec<u8> {
+    let content = format!("BT /F1 24 Tf 72 700 Td ({words}) Tj ET");
+    let mut objs = vec![
+        match field {
+            Some(_) => "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>".to_string(),
+            None => "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        },
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .into(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+    ];
+    if let Some(name) = field {
+        objs.push(format!("<< /FT /Sig /T ({name}) >>"));
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899AABBCCDDEEFF> \
+             <00112233445566778899AABBCCDDEEFF>] >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// `src` rewritten by qpdf with object streams and an xref stream.
+fn with_xref_stream(src: &Path, dst: &Path) {
+    let o = output(
+        tool("qpdf", "qpdf")
+            .args(["--object-streams=generate"])
+            .arg(src)
+            .arg(dst),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(dst).unwrap();
+    let tail = &bytes[bytes.len() - 64..];
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains("\ntrailer"),
+        "qpdf wrote a table: {}",
+        String::from_utf8_lossy(tail)
+    );
+}
+
+fn qpdf_check(file: &Path) {
+    let o = output(tool("qpdf", "qpdf").arg("--check").arg(file));
+    let t = text(&o);
+    assert!(o.status.success(), "qpdf --check {}: {t}", file.display());
+    assert!(t.contains("No syntax or stream encoding errors"), "{t}");
+}
+
+/// `pyhanko sign validate` (MOJ OIDs accepted) on `file` against `root`:
+/// one summary line per signature, `FIELD:FINGERPRINT:STATUS`.
+fn pyhanko(file: &Path, root: &Path, moj_oids: bool) -> (bool, Vec<String>) {
+    let python = pyhanko_venv::venv_python();
+    let mut cmd = Command::new(python);
+    if moj_oids {
+        cmd.arg(VALIDATE);
+    } else {
+        cmd.args(["-m", "pyhanko"]);
+    }
+    let o = output(
+        cmd.args([
+            "sign",
+            "validate",
+            "--no-revocation-check",
+            "--trust-replace",
+            "--trust",
+        ])
+        .arg(root)
+        .arg(file)
+        .env("PYTHONWARNINGS", "ignore"),
+    );
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains(':'))
+        .map(|l| {
+            // FIELD:FINGERPRINT:STATUS → FIELD:STATUS
+            let mut parts = l.splitn(3, ':');
+            let field = parts.next().unwrap_or_default();
+            let _fp = parts.next();
+            format!("{field}:{}", parts.next().unwrap_or_default())
+        })
+        .collect();
+    (o.status.success(), lines)
+}
+
+fn root_pem() -> PathBuf {
+    fixtures::path("registrar-root.pem")
+}
+
+fn verify(file: &Path) -> pdf::PdfReport {
+    pdf::verify_file(
+        file,
+        &[fixtures::cert("registrar-root")],
+        &VerifyOptions::default(),
+    )
+    .unwrap()
+}
+
+async fn sign_one(input: &Path, output: &Path, options: &SignOptions) -> usize {
+    let signer = FaultySigner::new(fixtures::memory_signer("rep-rsa2048"), None);
+    pdf::sign_files(&signer, &[PdfJob::new(input, output)], options)
+        .await
+        .unwrap();
+    signer.calls()
+}
+
+#[tokio::test]
+async fn pyhanko_validates_our_cades_and_pkcs7_signatures_on_table_and_stream_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table.pdf");
+    std::fs::write(&table, minimal_pdf("crpki PAdES", None)).unwrap();
+    let stream = dir.path().join("stream.pdf");
+    with_xref_stream(&table, &stream);
+
+    for input in [&table, &stream] {
+        let original = std::fs::read(input).unwrap();
+        for subfilter in [SubFilter::CadesDetached, SubFilter::Pkcs7Detached] {
+            let out = dir.path().join(format!(
+                "{}-{}.pdf",
+                input.file_stem().unwrap().to_string_lossy(),
+                subfilter.name()
+            ));
+            let options = SignOptions {
+                subfilter,
+                ..SignOptions::default()
+            };
+            assert_eq!(sign_one(input, &out, &options).await, 1, "one signer call");
+            let signed = std::fs::read(&out).unwrap();
+            assert!(signed.starts_with(&original), "the original bytes stay untouched");
+            let tail = String::from_utf8_lossy(&signed[original.len()..]).into_owned();
+            assert_eq!(
+                tail.contains("\ntrailer\n"),
+                input == &table,
+                "the update's xref is in the original's form: {tail:.300}"
+            );
+            assert!(tail.contains(&format!("/SubFilter /{}", subfilter.name())));
+            qpdf_check(&out);
+
+            let (ok, lines) = pyhanko(&out, &root_pem(), true);
+            assert!(ok, "{out:?}: {lines:?}");
+            assert_eq!(
+                lines,
+                vec!["Signature1:INTACT:TRUSTED,UNTOUCHED".to_string()],
+                "{out:?}"
+            );
+
+            let report = verify(&out);
+            assert_eq!(report.signatures.len(), 1);
+            let s = &report.signatures[0];
+            assert!(s.intact && s.trusted && s.covers_whole_document, "{s:?}");
+            assert_eq!(s.subfilter, subfilter.name());
+            assert_eq!(
+                s.level,
+                (subfilter == SubFilter::CadesDetached).then_some(Level::BB)
+            );
+            assert!(s.signer.as_ref().unwrap().subject().contains("TEST"));
+        }
+    }
+
+    // Without the wrapper, pyhanko-certvalidator refuses the MOJ critical
+    // extensions: the wrapper is what makes the difference.
+    let out = dir.path().join("table-ETSI.CAdES.detached.pdf");
+    let (ok, lines) = pyhanko(&out, &root_pem(), false);
+    assert!(!ok);
+    assert_eq!(lines, vec!["Signature1:INTACT:UNTRUSTED,UNTOUCHED".to_string()]);
+}
+
+/// Appends an incremental update that replaces page 1's content stream.
+fn change_the_page(file: &Path) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let prev: usize = text
+        .rsplit("startxref")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let size: usize = text
+        .rsplit("/Size ")
+        .next()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let content = "BT /F1 24 Tf 72 700 Td (Pay me double) Tj ET";
+    let content_at = bytes.len();
+    bytes.extend_from_slice(
+        format!(
+            "{size} 0 obj\n<< /Length {} >>\nstream\n{content}\nendstream\nendobj\n",
+            content.len()
+        )
+        .as_bytes(),
+    );
+    let page_at = bytes.len();
+    // Page 1 keeps its /Annots (the signature widget), read back from the file.
+    let annots = text
+        .rsplit("/Annots")
+        .next()
+        .unwrap()
+        .trim_start()
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap()
+        .to_string();
+    bytes.extend_from_slice(
+        format!(
+            "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {size} 0 R \
+             /Resources << /Font << /F1 5 0 R >> >> /Annots [{annots}] >>\nendobj\n"
+        )
+        .as_bytes(),
+    );
+    let xref = bytes.len();
+    bytes.extend_from_slice(
+        format!(
+            "xref\n3 1\n{page_at:010} 00000 n\r\n{size} 1\n{content_at:010} 00000 n\r\n\
+             trailer\n<< /Size {} /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n",
+            size + 1
+        )
+        .as_bytes(),
+    );
+    std::fs::write(file, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_later_update_that_changes_a_page_is_an_illegal_modification() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, minimal_pdf("Pay me once", None)).unwrap();
+    let out = dir.path().join("out.pdf");
+    sign_one(&input, &out, &SignOptions::default()).await;
+    change_the_page(&out);
+    qpdf_check(&out);
+
+    let (ok, lines) = pyhanko(&out, &root_pem(), true);
+    assert!(!ok, "{lines:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("Signature1:INTACT:TRUSTED,EXTENDED")
+            && lines[0].ends_with("ILLEGAL_MODIFICATIONS"),
+        "{lines:?}"
+    );
+
+    let report = verify(&out);
+    let s = &report.signatures[0];
+    assert!(
+        s.intact && s.trusted,
+        "the signed revision itself is intact: {s:?}"
+    );
+    assert!(!s.covers_whole_document);
+    assert_eq!(s.revisions_after, 1);
+    assert!(s.appended_bytes > 100);
+}
+
+#[tokio::test]
+async fn a_signed_pdf_signed_again_keeps_both_signatures_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("in.pdf");
+    std::fs::write(&table, minimal_pdf("Two parties", None)).unwrap();
+    let stream = dir.path().join("stream.pdf");
+    with_xref_stream(&table, &stream);
+    for input in [&table, &stream] {
+        let once = dir.path().join("once.pdf");
+        let twice = dir.path().join("twice.pdf");
+        sign_one(input, &once, &SignOptions::default()).await;
+        let options = SignOptions {
+            subfilter: SubFilter::Pkcs7Detached,
+            ..SignOptions::default()
+        };
+        sign_one(&once, &twice, &options).await;
+        qpdf_check(&twice);
+        let (ok, lines) = pyhanko(&twice, &root_pem(), true);
+        assert!(ok, "{input:?}: {lines:?}");
+        assert_eq!(
+            lines,
+            vec![
+                "Signature1:INTACT:TRUSTED,EXTENDED_WITH_FORM_FILLING,ACCEPTABLE_MODIFICATIONS".to_string(),
+                "Signature2:INTACT:TRUSTED,UNTOUCHED".to_string(),
+            ],
+            "{input:?}"
+        );
+        let report = verify(&twice);
+        assert_eq!(report.signatures.len(), 2);
+        assert!(report.signatures.iter().all(|s| s.intact && s.trusted));
+        assert!(!report.signatures[0].covers_whole_document);
+        assert!(report.signatures[1].covers_whole_document);
+    }
+}
+
+#[tokio::test]
+async fn an_existing_empty_field_is_signed_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("form.pdf");
+    std::fs::write(&input, minimal_pdf("Approve here", Some("Approval"))).unwrap();
+    let out = dir.path().join("out.pdf");
+    let options = SignOptions {
+        field: Some("Approval".into()),
+        ..SignOptions::default()
+    };
+    sign_one(&input, &out, &options).await;
+    qpdf_check(&out);
+    let (ok, lines) = pyhanko(&out, &root_pem(), true);
+    assert!(ok, "{lines:?}");
+    assert_eq!(lines, vec!["Approval:INTACT:TRUSTED,UNTOUCHED".to_string()]);
+    // Signed once, the field is not empty any more.
+    let signer = fixtures::memory_signer("rep-rsa2048");
+    let again = dir.path().join("again.pdf");
+    let err = pdf::sign_files(&signer, &[PdfJob::new(&out, &again)], &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already signed"), "{err}");
+    assert!(!again.exists());
+}
+
+#[tokio::test]
+async fn a_batch_is_one_signer_call_and_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs = Vec::new();
+    for i in 0..5 {
+        let input = dir.path().join(format!("doc{i}.pdf"));
+        std::fs::write(&input, minimal_pdf(&format!("Document {i}"), None)).unwrap();
+        jobs.push(PdfJob::new(&input, PdfJob::default_output(&input)));
+    }
+    let signer = FaultySigner::new(fixtures::memory_signer("rep-rsa2048"), None);
+    let signed = pdf::sign_files(&signer, &jobs, &SignOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(signer.calls(), 1, "one sign_digests call for the batch");
+    assert_eq!(signed.len(), 5);
+    for job in &jobs {
+        assert!(job.output.to_string_lossy().ends_with(".signed.pdf"));
+        assert!(verify(&job.output).signatures[0].trusted);
+    }
+
+    // One bad PDF: nothing is written, no temporary file is left.
+    let bad = dir.path().join("bad.pdf");
+    std::fs::write(&bad, b"%PDF-1.7\nnot really\n").unwrap();
+    let more: Vec<PdfJob> = (0..2)
+        .map(|i| PdfJob::new(&jobs[i].input, dir.path().join(format!("more{i}.pdf"))))
+        .chain([PdfJob::new(&bad, dir.path().join("bad.signed.pdf"))])
+        .collect();
+    assert!(
+        pdf::sign_files(&signer, &more, &SignOptions::default())
+            .await
+            .is_err()
+    );
+    for job in &more {
+        assert!(!job.output.exists(), "{:?}", job.output);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn crpki() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crpki"))
+}
+
+/// A self-made TEST root and signer without the MOJ extensions (keyUsage
+/// digitalSignature + nonRepudiation), as a PKCS#12 file: (dir, p12, root).
+fn plain_signer(dir: &Path) -> (PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = output(tool("openssl", "openssl").args(args).current_dir(dir));
+        assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "root.key",
+        "-out",
+        "root.pem",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=TEST plain root",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=TEST plain signer/O=TEST",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "root.pem",
+        "-CAkey",
+        "root.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "365",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    run(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "leaf.key",
+        "-in",
+        "leaf.pem",
+        "-certfile",
+        "root.pem",
+        "-out",
+        "plain.p12",
+        "-passout",
+        "pass:crpki-test",
+    ]);
+    (dir.join("plain.p12"), dir.join("root.pem"))
+}
+
+#[test]
+fn pdfsig_reports_the_signature_valid_and_the_whole_document_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p12, root) = plain_signer(dir.path());
+    let input = dir.path().join("contract.pdf");
+    std::fs::write(&input, minimal_pdf("Plain signer", None)).unwrap();
+    let o = output(
+        crpki()
+            .args(["pdf", "sign"])
+            .arg(&input)
+            .arg("--p12")
+            .arg(&p12)
+            .args(["--password-env", "CRPKI_TEST_P12"])
+            .env("CRPKI_TEST_P12", "crpki-test"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = dir.path().join("contract.signed.pdf");
+    assert!(out.exists(), "the default output is IN.signed.pdf");
+
+    let nss = dir.path().join("nss");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let o = output(tool("certutil", "libnss3-tools").args(["-N", "-d", &db, "--empty-password"]));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = output(
+        tool("certutil", "libnss3-tools")
+            .args(["-A", "-d", &db, "-n", "TEST plain root", "-t", "CT,C,C", "-i"])
+            .arg(&root),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = output(tool("pdfsig", "poppler-utils").args(["-nssdir", &db]).arg(&out));
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("Signature Type: ETSI.CAdES.detached"), "{t}");
+    assert!(t.contains("Total document signed"), "{t}");
+    assert!(t.contains("Signature Validation: Signature is Valid."), "{t}");
+    assert!(
+        t.contains("Certificate Validation: Certificate is Trusted."),
+        "{t}"
+    );
+
+    // And `crpki pdf verify` agrees, in JSON.
+    let o = output(
+        crpki()
+            .args(["pdf", "verify", "--json", "--ca"])
+            .arg(&root)
+            .arg(&out),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["signatures"][0]["level"], "B-B");
+    assert_eq!(v["signatures"][0]["covers_whole_document"], true);
+    // Against another root: intact but not trusted, and a failing exit.
+    let o = output(
+        crpki()
+            .args(["pdf", "verify", "--ca"])
+            .arg(fixtures::path("registrar-root.pem"))
+            .arg(&out),
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("INTACT, NOT TRUSTED"), "{}", text(&o));
+}
+
+fn sign_cli_fails(input: &Path, out: &Path) -> String {
+    let o = output(
+        crpki()
+            .args(["pdf", "sign"])
+            .arg(input)
+            .arg("-o")
+            .arg(out)
+            .arg("--p12")
+            .arg(fixtures::path("rep-rsa2048.p12"))
+            .args(["--password-env", "CRPKI_TEST_P12"])
+            .env("CRPKI_TEST_P12", fixtures::P12_PASSWORD),
+    );
+    assert!(!o.status.success(), "{input:?} was signed");
+    assert!(!out.exists(), "{out:?} was written");
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    text(&o)
+}
+
+#[test]
+fn encrypted_broken_and_oversized_pdfs_are_refused_with_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.pdf");
+    let bytes = minimal_pdf("Secret", None);
+    std::fs::write(&plain, &bytes).unwrap();
+
+    let encrypted = dir.path().join("encrypted.pdf");
+    let o = output(
+        tool("qpdf", "qpdf")
+            .args(["--encrypt", "", "owner", "256", "--"])
+            .arg(&plain)
+            .arg(&encrypted),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let t = sign_cli_fails(&encrypted, &dir.path().join("e.signed.pdf"));
+    assert!(t.contains("is encrypted"), "{t}");
+
+    // The xref table's offsets point 7 bytes past the objects.
+    let broken = dir.path().join("broken.pdf");
+    let xref_at = bytes.windows(6).rposition(|w| w == b"\nxref\n").unwrap();
+    let mut damaged = bytes[..xref_at].to_vec();
+    for line in String::from_utf8(bytes[xref_at..].to_vec())
+        .unwrap()
+        .split_inclusive('\n')
+    {
+        match line.strip_suffix(" 00000 n \n") {
+            Some(offset) => {
+                let moved = offset.parse::<u64>().unwrap() + 7;
+                damaged.extend_from_slice(format!("{moved:010} 00000 n \n").as_bytes());
+            }
+            None => damaged.extend_from_slice(line.as_bytes()),
+        }
+    }
+    assert_eq!(damaged.len(), bytes.len());
+    assert_ne!(damaged, bytes);
+    std::fs::write(&broken, damaged).unwrap();
+    let t = sign_cli_fails(&broken, &dir.path().join("b.signed.pdf"));
+    assert!(t.contains("cross-reference"), "{t}");
+
+    let garbage = dir.path().join("garbage.pdf");
+    std::fs::write(&garbage, b"%PDF-1.7\n1 0 obj\n<<\n").unwrap();
+    let t = sign_cli_fails(&garbage, &dir.path().join("g.signed.pdf"));
+    assert!(t.contains("PDF"), "{t}");
+
+    // Over the documented limit, refused by its size (a sparse file).
+    let big = dir.path().join("big.pdf");
+    let f = std::fs::File::create(&big).unwrap();
+    use std::io::Write as _;
+    (&f).write_all(&bytes).unwrap();
+    f.set_len(pdf::MAX_PDF_SIZE + 1).unwrap();
+    let t = sign_cli_fails(&big, &dir.path().join("big.signed.pdf"));
+    assert!(t.contains(&format!("at most {}", pdf::MAX_PDF_SIZE)), "{t}");
+}

@@ -19,7 +19,11 @@
 //!   building and validation;
 //! - [`signer`]: the trait and the [`MemorySigner`] (NO SECURITY, tests)
 //!   and `Pkcs12Signer` backends;
-//! - [`cms`]: detached CMS signatures built through any signer, and verified;
+//! - [`tsp`]: RFC 3161 timestamps: requests, replies, tokens checked
+//!   against an imprint and a TSA root; with feature `remote` the TSA
+//!   client (`tsp::TsaClient`) over `http`;
+//! - [`cms`]: detached CMS signatures built through any signer, and verified
+//!   (CAdES-T: signature timestamps added and checked);
 //!   `xml` (feature `xml`): XML signatures (XMLDSig: the e-Gov manifest,
 //!   enveloped documents) through any signer, our C14N, verification;
 //! - `http` (feature `remote`): the one HTTP layer every remote call goes
@@ -89,6 +93,7 @@ pub mod source;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod text;
+pub mod tsp;
 #[cfg(feature = "xml")]
 pub mod xml;
 

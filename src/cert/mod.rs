@@ -20,10 +20,14 @@ use crate::crypto::{HashAlgorithm, PublicKey, SignatureAlgorithm, oid as alg_oid
 use crate::error::{Error, Result};
 
 mod chain;
+pub(crate) mod ess;
 pub mod moj;
 mod name;
 
-pub use chain::{MAX_INTERMEDIATES, MAX_ISSUER_CHECKS, MAX_PATH_LEN, validate_chain};
+pub use chain::{
+    ID_KP_TIME_STAMPING, MAX_INTERMEDIATES, MAX_ISSUER_CHECKS, MAX_PATH_LEN, validate_chain,
+    validate_timestamping_chain,
+};
 pub use moj::{CorporateInfo, MojInfo};
 
 /// OIDs of the standard extensions this module reads (from [`const_oid::db`]).
@@ -51,6 +55,9 @@ pub mod oid {
     pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
     /// `2.5.29.46` freshestCRL.
     pub const FRESHEST_CRL: ObjectIdentifier = rfc5280::ID_CE_FRESHEST_CRL;
+    /// `2.5.29.37` extendedKeyUsage (understood only where a purpose is
+    /// checked: [`validate_timestamping_chain`](super::validate_timestamping_chain)).
+    pub const EXTENDED_KEY_USAGE: ObjectIdentifier = rfc5280::ID_CE_EXT_KEY_USAGE;
     /// `1.3.6.1.5.5.7.1.1` authorityInfoAccess.
     pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = rfc5280::ID_PE_AUTHORITY_INFO_ACCESS;
 }

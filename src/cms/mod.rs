@@ -43,11 +43,15 @@ mod asn1;
 mod output;
 mod pipeline;
 mod sign;
+mod timestamp;
 
 pub use output::{Existing, OutputBatch, check_output};
 pub use pipeline::{
     DEFAULT_CHUNK, PipelineEvent, PipelineFailure, PipelineOptions, SignJob, read_path_list, sign_pipeline,
 };
+#[cfg(feature = "remote")]
+pub use timestamp::timestamp_signature;
+pub use timestamp::{add_signature_timestamp, signature_timestamp_imprint, signature_timestamp_tokens};
 mod verify;
 
 /// The largest signature [`verify_detached`] and [`verify_file`] accept:

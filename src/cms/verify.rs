@@ -8,7 +8,6 @@ use der::asn1::{Any, OctetString};
 use der::{Encode, Header, Length, Tag};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::{Attribute, Attributes};
-use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
 
 use cms::cert::IssuerAndSerialNumber;
@@ -17,7 +16,6 @@ use cms::signed_data::EncapsulatedContentInfo;
 use super::VerifiedSignature;
 use super::asn1::{self, Tlv, context, decode_any, malformed, malformed_der};
 use crate::cert::Certificate;
-use crate::crypto::HashAlgorithm;
 use crate::error::{Error, Result};
 
 /// How a SignerInfo names its certificate.
@@ -343,47 +341,15 @@ fn check_signing_certificate(attrs: &[Attribute], cert: &Certificate) -> Result<
     };
     if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
         let sc: asn1::SigningCertificateV2 = decode_any(v)?;
-        let id = sc
-            .certs
-            .first()
-            .ok_or_else(|| malformed("empty signingCertificateV2"))?;
-        let hash = match &id.hash_algorithm {
-            None => HashAlgorithm::Sha256,
-            Some(alg) => asn1::hash_from_id(alg, "ESSCertIDv2 hash algorithm")?,
-        };
-        if hash.digest(cert.der()).as_bytes() != id.cert_hash.as_bytes() {
+        if !crate::cert::ess::v2_names(&sc, cert, asn1::WHAT)? {
             return Err(mismatch("signingCertificateV2"));
-        }
-        if let Some(is) = &id.issuer_serial {
-            if !issuer_serial_matches(is, cert) {
-                return Err(mismatch("signingCertificateV2"));
-            }
         }
     }
     if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE, "signingCertificate")? {
         let sc: asn1::SigningCertificate = decode_any(v)?;
-        let id = sc
-            .certs
-            .first()
-            .ok_or_else(|| malformed("empty signingCertificate"))?;
-        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.der());
-        if sha1.as_ref() != id.cert_hash.as_bytes() {
+        if !crate::cert::ess::v1_names(&sc, cert, asn1::WHAT)? {
             return Err(mismatch("signingCertificate"));
-        }
-        if let Some(is) = &id.issuer_serial {
-            if !issuer_serial_matches(is, cert) {
-                return Err(mismatch("signingCertificate"));
-            }
         }
     }
     Ok(())
-}
-
-fn issuer_serial_matches(is: &asn1::IssuerSerial, cert: &Certificate) -> bool {
-    let tbs = cert.inner().tbs_certificate();
-    &is.serial_number == tbs.serial_number()
-        && is
-            .issuer
-            .iter()
-            .any(|n| matches!(n, GeneralName::DirectoryName(name) if name == tbs.issuer()))
 }

@@ -41,6 +41,7 @@ macro_rules! debug_fields {
     };
 }
 pub(crate) use debug_fields;
+pub(crate) mod algid;
 pub mod key;
 pub(crate) mod pss;
 

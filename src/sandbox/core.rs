@@ -169,6 +169,8 @@ pub(crate) struct Shared {
     pub counters: Arc<Counters>,
     /// What `/admin/...` requires (see [`super::faults::ADMIN_TOKEN_FILE`]).
     pub admin_token: crate::Secret,
+    /// The time-stamping authority (`/tsa`).
+    pub tsa: super::tsa::Tsa,
 }
 
 /// Who is calling a CSC method.

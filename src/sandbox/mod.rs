@@ -59,6 +59,7 @@ mod registration;
 mod rssp;
 mod state;
 mod tls;
+mod tsa;
 mod v1;
 
 use std::collections::HashMap;
@@ -76,6 +77,7 @@ use base64::Engine as _;
 pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
+pub use tsa::{SANDBOX_TSA_POLICY, rejection as timestamp_rejection, timestamp_reply};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
@@ -210,6 +212,10 @@ impl Sandbox {
         let st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
             .await
             .map_err(|e| Error::Other(Arc::new(e)))??;
+        let dir_tsa = dir.clone();
+        let tsa = tokio::task::spawn_blocking(move || tsa::Tsa::load_or_create(&dir_tsa))
+            .await
+            .map_err(|e| Error::Other(Arc::new(e)))??;
         let dir3 = dir.clone();
         let admin_token = tokio::task::spawn_blocking(move || faults::admin_token(&dir3))
             .await
@@ -295,6 +301,7 @@ impl Sandbox {
             faults: Arc::new(faults::FaultState::new(config.faults.clone())),
             counters: Arc::new(core::Counters::default()),
             admin_token,
+            tsa,
         });
 
         let app = router(Arc::clone(&shared));
@@ -386,6 +393,23 @@ impl Sandbox {
         &self.registrar_root
     }
 
+    /// The time-stamping authority's URL (RFC 3161 over HTTP):
+    /// `https://127.0.0.1:PORT/tsa`.
+    pub fn tsa_url(&self) -> String {
+        format!("{}/tsa", self.shared.urls.base)
+    }
+
+    /// The TEST TSA root that the sandbox TSA's certificate chains to.
+    pub fn tsa_root(&self) -> &Certificate {
+        self.shared.tsa.root()
+    }
+
+    /// Where the TEST TSA root is written (PEM; `tsa-root.der` beside it):
+    /// `<state>/tsa/tsa-root.pem`.
+    pub fn tsa_root_path(&self) -> &Path {
+        self.shared.tsa.root_path()
+    }
+
     /// The users, their credentials and TEST secrets.
     pub fn users(&self) -> &[SandboxUser] {
         &self.shared.state.users
@@ -467,6 +491,8 @@ impl SandboxEndpoints {
             rssp_base_url: sandbox.csc_base_v2().to_owned(),
             csc_version: CscVersion::V2,
             ca_file: https.then(|| sandbox.tls_ca_path()),
+            tsa_url: Some(sandbox.tsa_url()),
+            tsa_root_file: Some(sandbox.tsa_root_path().to_path_buf()),
         }
     }
 }
@@ -536,6 +562,7 @@ fn router(shared: Arc<core::Shared>) -> Router {
         .nest("/csc/v1", csc_v1)
         .nest("/oauth", oauth)
         .nest("/admin", admin)
+        .route("/tsa", post(tsa::serve))
         .fallback(rssp::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),

@@ -85,6 +85,7 @@ pub mod pdf;
 pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp", feature = "pkcs11"))]
 pub mod provider;
+pub mod revocation;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;

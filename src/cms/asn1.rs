@@ -50,17 +50,7 @@ pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwn
 
 /// The signatureAlgorithm of a SignerInfo.
 pub(crate) fn signature_algorithm_id(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifierOwned> {
-    let parameters = match alg.scheme {
-        // RFC 4055: the parameters of sha*WithRSAEncryption are NULL.
-        SignatureScheme::RsaPkcs1v15 => Some(Any::null()),
-        SignatureScheme::RsaPss => Some(pss::params_any(alg.hash)?),
-        // RFC 5758: the parameters of ecdsa-with-SHA* are absent.
-        SignatureScheme::Ecdsa => None,
-    };
-    Ok(AlgorithmIdentifierOwned {
-        oid: alg.oid(),
-        parameters,
-    })
+    alg.algorithm_identifier()
 }
 
 /// The hash of a digestAlgorithm (see [`algid::hash_from_id`]).

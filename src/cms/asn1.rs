@@ -9,7 +9,7 @@ use spki::AlgorithmIdentifierOwned;
 
 use const_oid::db::rfc5911;
 
-use crate::crypto::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, algid, pss};
+use crate::crypto::{HashAlgorithm, SignatureAlgorithm, algid};
 use crate::error::{Error, Result};
 
 /// id-data

@@ -650,3 +650,110 @@ fn encrypted_broken_and_oversized_pdfs_are_refused_with_no_output() {
     let t = sign_cli_fails(&big, &dir.path().join("big.signed.pdf"));
     assert!(t.contains(&format!("at most {}", pdf::MAX_PDF_SIZE)), "{t}");
 }
+
+fn sandbox_client(sb: &crpki::sandbox::Sandbox) -> crpki::http::HttpClient {
+    crpki::http::http_client(&crpki::http::TransportConfig {
+        extra_ca_pem: vec![sb.tls_ca_pem().as_bytes().to_vec()],
+        trust_system_roots: false,
+        ..crpki::http::TransportConfig::default()
+    })
+    .unwrap()
+}
+
+/// Level options with the sandbox's TSA and a revocation client.
+fn level_options(sb: &crpki::sandbox::Sandbox, level: Level) -> SignOptions {
+    let http = sandbox_client(sb);
+    let tsa =
+        crpki::tsp::TsaClient::new(http.clone(), &sb.tsa_url(), Some(vec![sb.tsa_root().clone()])).unwrap();
+    SignOptions {
+        level,
+        tsa: Some(std::sync::Arc::new(tsa)),
+        revocation: Some(std::sync::Arc::new(crpki::revocation::RevocationClient::new(
+            http,
+        ))),
+        ..SignOptions::default()
+    }
+}
+
+/// `pyhanko sign validate` with both the registrar's and the TSA's roots.
+fn pyhanko_with_tsa(file: &Path, tsa_root: &Path) -> (bool, Vec<String>, String) {
+    let python = pyhanko_venv::venv_python();
+    let o = output(
+        Command::new(python)
+            .arg(VALIDATE)
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+            ])
+            .arg(root_pem())
+            .arg("--trust")
+            .arg(tsa_root)
+            .arg(file)
+            .env("PYTHONWARNINGS", "ignore"),
+    );
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains(':'))
+        .map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let field = parts.next().unwrap_or_default();
+            let _fp = parts.next();
+            format!("{field}:{}", parts.next().unwrap_or_default())
+        })
+        .collect();
+    (o.status.success(), lines, text(&o))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_t_carries_a_signature_timestamp_that_pyhanko_trusts() {
+    let sb = crpki::sandbox::Sandbox::start(crpki::sandbox::SandboxConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, minimal_pdf("Timestamped", None)).unwrap();
+    let out = dir.path().join("bt.pdf");
+    let signer = fixtures::memory_signer("rep-rsa2048");
+    let signed = pdf::sign_files(
+        &signer,
+        &[PdfJob::new(&input, &out)],
+        &level_options(&sb, Level::BT),
+    )
+    .await
+    .unwrap();
+    assert!(signed[0].timestamp.is_some());
+    qpdf_check(&out);
+    let tsa_root = dir.path().join("tsa-root.pem");
+    std::fs::write(&tsa_root, sb.tsa_root().to_pem()).unwrap();
+    let (ok, lines, all) = tokio::task::block_in_place(|| pyhanko_with_tsa(&out, &tsa_root));
+    assert!(ok, "{all}");
+    assert_eq!(
+        lines,
+        vec!["Signature1:INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,UNTOUCHED".to_string()],
+        "{all}"
+    );
+
+    let options = VerifyOptions {
+        tsa_roots: vec![sb.tsa_root().clone()],
+        ..VerifyOptions::default()
+    };
+    let report = pdf::verify_file(&out, &[fixtures::cert("registrar-root")], &options).unwrap();
+    let s = &report.signatures[0];
+    assert_eq!(s.level, Some(Level::BT));
+    assert!(s.trusted, "{s:?}");
+    let ts = s.timestamp.as_ref().unwrap();
+    assert!(ts.intact && ts.trusted, "{ts:?}");
+    // Without the TSA root the token is intact but not trusted.
+    let report = pdf::verify_file(
+        &out,
+        &[fixtures::cert("registrar-root")],
+        &VerifyOptions::default(),
+    )
+    .unwrap();
+    let ts = report.signatures[0].timestamp.as_ref().unwrap();
+    assert!(ts.intact && !ts.trusted, "{ts:?}");
+    sb.shutdown().await;
+}

@@ -24,9 +24,16 @@
 //! encrypted PDFs and PDFs whose cross-reference data lopdf had to repair
 //! are refused with errors that say so. Nothing is written on error.
 //!
-//! Levels: B-B is built here. B-T, B-LT and B-LTA need the RFC 3161 client
-//! and the revocation data and are refused ([`Error::Unsupported`]) until
-//! they are wired in.
+//! Levels (B-T and above need feature `remote`, for the TSA and the
+//! revocation clients of [`SignOptions`]):
+//! - **B-B**: the signature alone;
+//! - **B-T**: the CMS carries a signature timestamp
+//!   (`id-aa-signatureTimeStampToken`, [`crate::tsp`]) over its signature value;
+//! - **B-LT**: then an update adds the DSS with the signer's and the TSA's
+//!   certificates, OCSP responses and CRLs ([`crate::revocation`]);
+//!   a revoked signer fails the signing;
+//! - **B-LTA**: then an update adds a document timestamp
+//!   (`/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`) over it all.
 //!
 //! ```no_run
 //! # async fn demo(signer: &dyn crpki::RemoteSigner, roots: &[crpki::Certificate]) -> crpki::Result<()> {
@@ -48,6 +55,8 @@ use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
 
+mod ltv;
+mod post;
 mod sign;
 mod update;
 mod verify;
@@ -145,8 +154,16 @@ pub struct SignOptions {
     /// `/M` of the signature dictionary; `None` means now).
     pub cms: crate::cms::SignOptions,
     /// The bytes reserved for the CMS in `/Contents`; `None` sizes it from
-    /// the certificates.
+    /// the certificates (and a timestamp token for B-T and above).
     pub reserve: Option<usize>,
+    /// The timestamp authority for B-T and above: the signature timestamp
+    /// and, for B-LTA, the document timestamp.
+    #[cfg(feature = "remote")]
+    pub tsa: Option<std::sync::Arc<crate::tsp::TsaClient>>,
+    /// Where B-LT and B-LTA collect the OCSP responses and CRLs of the
+    /// signer's chain (and the TSA's) for the DSS.
+    #[cfg(feature = "remote")]
+    pub revocation: Option<std::sync::Arc<crate::revocation::RevocationClient>>,
 }
 
 /// One PDF to sign and where to write the signed copy.
@@ -188,6 +205,8 @@ pub struct SignedPdf {
     pub cms_len: usize,
     /// The bytes reserved for it.
     pub reserved: usize,
+    /// The signature timestamp's time (B-T and above).
+    pub timestamp: Option<SystemTime>,
 }
 
 /// Signs every job's PDF with one call to the signer (one authorization),
@@ -203,8 +222,16 @@ pub async fn sign_files(
 /// How to verify.
 #[derive(Clone, Debug, Default)]
 pub struct VerifyOptions {
-    /// Validate the chains at this time instead of now.
+    /// Validate the chains at this time instead of now (or instead of a
+    /// trusted signature timestamp's time).
     pub at: Option<SystemTime>,
+    /// The roots timestamp tokens must chain to; empty: timestamps are
+    /// checked but not trusted, and the chains are validated now.
+    pub tsa_roots: Vec<Certificate>,
+    /// What to do without revocation data (default `prefer`: warn). The
+    /// data is the document's DSS only: verifying needs no network
+    /// ([`check_revocation_online`] asks the responders for the rest).
+    pub revocation: crate::revocation::RevocationPolicy,
 }
 
 /// What verifying a PDF found: one entry per signature, in file order.
@@ -227,8 +254,11 @@ pub struct SignatureReport {
     pub subfilter: String,
     /// The level, for `ETSI.CAdES.detached` signatures.
     pub level: Option<Level>,
-    /// The signer's certificate (from the CMS, even when not trusted).
+    /// The signer's certificate (from the CMS, even when not trusted; the
+    /// TSA's for a document timestamp).
     pub signer: Option<Certificate>,
+    /// The validated chain, signer first (when trusted).
+    pub chain: Vec<Certificate>,
     /// The `/M` entry as written.
     pub pdf_time: Option<String>,
     /// The CMS signingTime attribute, if any.
@@ -245,14 +275,57 @@ pub struct SignatureReport {
     pub appended_bytes: u64,
     /// Revisions (`%%EOF` markers) appended after the signed revision.
     pub revisions_after: usize,
-    /// Whether a signature timestamp is present (its check needs the TSA
-    /// client, which this build does not have).
+    /// Whether a signature timestamp is present (or this is a document
+    /// timestamp).
     pub has_timestamp: bool,
+    /// The signature timestamp (or the document timestamp), checked.
+    pub timestamp: Option<TimestampReport>,
+    /// The revocation status of the chain, from the DSS (and the network
+    /// after [`check_revocation_online`]); `None` when not checked.
+    pub revocation: Option<crate::revocation::ChainRevocation>,
+    /// Revocation not checked, under `prefer`.
+    pub warnings: Vec<String>,
     /// Why it is not intact or not trusted.
     pub error: Option<Error>,
+}
+
+impl SignatureReport {
+    /// Whether this is a document timestamp (`ETSI.RFC3161`).
+    pub fn is_document_timestamp(&self) -> bool {
+        self.subfilter == "ETSI.RFC3161"
+    }
+}
+
+/// A timestamp token, checked.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TimestampReport {
+    /// Its genTime.
+    pub gen_time: Option<SystemTime>,
+    /// The TSA certificate's subject.
+    pub tsa: Option<String>,
+    /// The token's signature verifies and its imprint is what it stamps.
+    pub intact: bool,
+    /// Intact and its TSA chains to one of the TSA roots.
+    pub trusted: bool,
+    /// Why not.
+    pub error: Option<String>,
 }
 
 /// Verifies every signature of the PDF at `path` against `trusted_roots`.
 pub fn verify_file(path: &Path, trusted_roots: &[Certificate], options: &VerifyOptions) -> Result<PdfReport> {
     verify::verify_file(path, trusted_roots, options)
+}
+
+/// Asks the OCSP responders and CRL distribution points of each verified
+/// signature whose revocation the DSS did not answer for every
+/// certificate, and applies `policy` again: a revoked certificate makes
+/// the signature untrusted (with [`crate::TrustFailure::Revoked`]).
+#[cfg(feature = "remote")]
+pub async fn check_revocation_online(
+    report: &mut PdfReport,
+    client: &crate::revocation::RevocationClient,
+    policy: crate::revocation::RevocationPolicy,
+) {
+    verify::check_revocation_online(report, client, policy).await
 }

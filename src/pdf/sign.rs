@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use tempfile::NamedTempFile;
 
-use super::update::{self, Prepared, WHAT};
-use super::{Level, MAX_PDF_SIZE, PdfJob, SignOptions, SignedPdf};
+use super::update::{self, Prepared, SigKind, WHAT};
+use super::{Level, MAX_PDF_SIZE, PdfJob, SignOptions, SignedPdf, post};
 use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
@@ -64,7 +64,8 @@ fn stage(
         &loaded,
         bytes.len() as u64,
         bytes.last().copied(),
-        options,
+        SigKind::Signature(options.subfilter),
+        options.field.as_deref(),
         reserve,
         now,
     )?;
@@ -151,17 +152,17 @@ pub(super) async fn sign_files(
     if jobs.is_empty() {
         return Err(Error::invalid_argument("no PDF to sign"));
     }
-    if options.level != Level::BB {
-        return Err(Error::unsupported(format!(
-            "PAdES {} (this build signs B-B; timestamps and revocation data are not wired in yet)",
-            options.level
-        )));
-    }
+    let post = post::PostSign::new(options)?;
     let alg: SignatureAlgorithm = options
         .cms
         .algorithm
         .unwrap_or_else(|| signer.default_algorithm());
-    let reserve = reserve_for(signer, options);
+    let reserve = reserve_for(signer, options)
+        + if options.level >= Level::BT {
+            post::TOKEN_RESERVE
+        } else {
+            0
+        };
     let now = options.cms.signing_time.unwrap_or_else(SystemTime::now);
 
     let mut staged = Vec::with_capacity(jobs.len());
@@ -185,6 +186,7 @@ pub(super) async fn sign_files(
         ..options.cms.clone()
     };
     let signatures = crate::cms::sign_digests(signer, &digests, &cms_options).await?;
+    let (signatures, timestamps) = post.timestamp_signatures(signatures, alg.hash).await?;
 
     let mut done = Vec::with_capacity(staged.len());
     for (s, cms) in staged.iter_mut().zip(&signatures) {
@@ -206,10 +208,20 @@ pub(super) async fn sign_files(
             field: s.prepared.field.clone(),
             cms_len: cms.len(),
             reserved: room,
+            timestamp: None,
         });
+    }
+    let mut chain = vec![signer.certificate().clone()];
+    chain.extend(signer.chain().iter().cloned());
+    for ((s, done), ts) in staged.iter_mut().zip(done.iter_mut()).zip(&timestamps) {
+        done.timestamp = post.extend(&mut s.tmp, &s.out, &chain, ts.as_ref()).await?;
     }
     for s in staged {
         let shown = crate::text::path(&s.out);
+        s.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|e| Error::io(format!("writing {shown}"), e))?;
         s.tmp
             .persist(&s.out)
             .map_err(|e| Error::io(format!("renaming the signed PDF to {shown}"), e.error))?;

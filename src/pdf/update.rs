@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, Stream, Writer};
 
-use super::{SignOptions, SubFilter};
+use super::SubFilter;
 use crate::error::{Error, Result};
 
 /// What the errors about a PDF's structure are about.
@@ -194,11 +194,81 @@ fn pdf_date(at: std::time::SystemTime) -> String {
     )
 }
 
-fn serialize(obj: &Object) -> Result<Vec<u8>> {
+pub(super) fn serialize(obj: &Object) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     Writer::write_object(&mut out, obj)
         .map_err(|e| Error::malformed(WHAT, format!("writing an object: {e}")))?;
     Ok(out)
+}
+
+/// The object numbers an update allocates: from the trailer's /Size on.
+pub(super) struct NextIds(u32);
+
+impl NextIds {
+    pub fn new(doc: &Document) -> Self {
+        let size = doc
+            .trailer
+            .get(b"Size")
+            .and_then(Object::as_i64)
+            .ok()
+            .and_then(|s| u32::try_from(s).ok())
+            .unwrap_or(0);
+        Self(size.max(doc.max_id + 1))
+    }
+
+    pub fn alloc(&mut self) -> ObjectId {
+        let id = (self.0, 0u16);
+        self.0 += 1;
+        id
+    }
+}
+
+/// What a prepared signature dictionary is.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum SigKind {
+    /// A signature (`/Type /Sig`) with this `/SubFilter`.
+    Signature(SubFilter),
+    /// A document timestamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`).
+    DocTimeStamp,
+}
+
+/// Writes the `changed` objects after what `update` holds, then the
+/// cross-reference section (in the file's form, `/Prev` to its last one)
+/// and the trailer; `offsets` already holds what `update` placed.
+pub(super) fn write_tail(
+    update: &mut Vec<u8>,
+    loaded: &Loaded,
+    original_len: u64,
+    offsets: &mut BTreeMap<ObjectId, u64>,
+    changed: &BTreeMap<ObjectId, Object>,
+    ids: &mut NextIds,
+) -> Result<()> {
+    let doc = &loaded.doc;
+    for (id, obj) in changed {
+        offsets.insert(*id, original_len + update.len() as u64);
+        update.extend_from_slice(format!("{} {} obj\n", id.0, id.1).as_bytes());
+        update.extend_from_slice(&serialize(obj)?);
+        update.extend_from_slice(b"\nendobj\n");
+    }
+    let mut trailer = Dictionary::new();
+    for key in [&b"Root"[..], b"Info", b"ID"] {
+        if let Ok(v) = doc.trailer.get(key) {
+            trailer.set(key, v.clone());
+        }
+    }
+    trailer.set("Prev", Object::Integer(doc.xref_start as i64));
+    let xref_at = original_len + update.len() as u64;
+    if loaded.xref_stream {
+        let xref_id = ids.alloc();
+        offsets.insert(xref_id, xref_at);
+        trailer.set("Size", Object::Integer(i64::from(ids.0)));
+        write_xref_stream(update, xref_id, offsets, trailer)?;
+    } else {
+        trailer.set("Size", Object::Integer(i64::from(ids.0)));
+        write_xref_table(update, offsets, &trailer)?;
+    }
+    update.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+    Ok(())
 }
 
 /// Lays out the update that signs `loaded` (whose file is `original_len`
@@ -207,25 +277,13 @@ pub(super) fn prepare(
     loaded: &Loaded,
     original_len: u64,
     last_byte: Option<u8>,
-    options: &SignOptions,
+    kind: SigKind,
+    field: Option<&str>,
     reserve: usize,
     now: std::time::SystemTime,
 ) -> Result<Prepared> {
     let doc = &loaded.doc;
-    let size = doc
-        .trailer
-        .get(b"Size")
-        .and_then(Object::as_i64)
-        .ok()
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(0)
-        .max(doc.max_id + 1);
-    let mut next_id = size;
-    let mut alloc = || {
-        let id = (next_id, 0u16);
-        next_id += 1;
-        id
-    };
+    let mut ids = NextIds::new(doc);
     let root_ref = doc
         .trailer
         .get(b"Root")
@@ -238,14 +296,14 @@ pub(super) fn prepare(
 
     // The objects the update rewrites or adds, besides the signature.
     let mut changed: BTreeMap<ObjectId, Object> = BTreeMap::new();
-    let sig_id = alloc();
+    let sig_id = ids.alloc();
     let existing = fields(doc)?;
 
     // The field: an existing empty signature field, or a new widget on page 1.
     let field_name;
     let field_ref;
-    if let Some(name) = &options.field
-        && let Some(f) = existing.iter().find(|f| &f.name == name)
+    if let Some(name) = field
+        && let Some(f) = existing.iter().find(|f| f.name == name)
     {
         if !is_signature_field(&f.dict) {
             return Err(Error::invalid_argument(format!(
@@ -262,11 +320,11 @@ pub(super) fn prepare(
         let mut d = f.dict.clone();
         d.set("V", Object::Reference(sig_id));
         changed.insert(id, Object::Dictionary(d));
-        field_name = name.clone();
+        field_name = name.to_string();
         field_ref = None;
     } else {
-        let name = match &options.field {
-            Some(n) => n.clone(),
+        let name = match field {
+            Some(n) => n.to_string(),
             None => (1..)
                 .map(|i| format!("Signature{i}"))
                 .find(|n| existing.iter().all(|f| &f.name != n))
@@ -277,7 +335,7 @@ pub(super) fn prepare(
                 "{name:?} is not a field name (non-empty, no '.')"
             )));
         }
-        let widget_id = alloc();
+        let widget_id = ids.alloc();
         let pages = doc.get_pages();
         let page_id = *pages
             .values()
@@ -320,18 +378,17 @@ pub(super) fn prepare(
     }
     let mut offsets: BTreeMap<ObjectId, u64> = BTreeMap::new();
     offsets.insert(sig_id, original_len + update.len() as u64);
-    let subfilter = match options.subfilter {
-        SubFilter::CadesDetached => "ETSI.CAdES.detached",
-        SubFilter::Pkcs7Detached => "adbe.pkcs7.detached",
-    };
-    update.extend_from_slice(
-        format!(
-            "{} 0 obj\n<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /{subfilter} /M ({}) /ByteRange [",
-            sig_id.0,
+    let head = match kind {
+        SigKind::Signature(subfilter) => format!(
+            "/Type /Sig /Filter /Adobe.PPKLite /SubFilter /{} /M ({})",
+            subfilter.name(),
             pdf_date(now)
-        )
-        .as_bytes(),
-    );
+        ),
+        SigKind::DocTimeStamp => {
+            "/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161".to_string()
+        }
+    };
+    update.extend_from_slice(format!("{} 0 obj\n<<{head} /ByteRange [", sig_id.0).as_bytes());
     let range_at = update.len();
     update.extend_from_slice(&[b' '; BYTE_RANGE_WIDTH]);
     update.extend_from_slice(b"] /Contents ");
@@ -342,32 +399,14 @@ pub(super) fn prepare(
     let contents_len = 2 * reserve as u64 + 2;
     update.extend_from_slice(b">>\nendobj\n");
 
-    for (id, obj) in &changed {
-        offsets.insert(*id, original_len + update.len() as u64);
-        update.extend_from_slice(format!("{} {} obj\n", id.0, id.1).as_bytes());
-        update.extend_from_slice(&serialize(obj)?);
-        update.extend_from_slice(b"\nendobj\n");
-    }
-
-    let prev = doc.xref_start as u64;
-    let mut trailer = Dictionary::new();
-    for key in [&b"Root"[..], b"Info", b"ID"] {
-        if let Ok(v) = doc.trailer.get(key) {
-            trailer.set(key, v.clone());
-        }
-    }
-    trailer.set("Prev", Object::Integer(prev as i64));
-    let xref_at = original_len + update.len() as u64;
-    if loaded.xref_stream {
-        let xref_id = alloc();
-        offsets.insert(xref_id, xref_at);
-        trailer.set("Size", Object::Integer(i64::from(next_id)));
-        write_xref_stream(&mut update, xref_id, &offsets, trailer)?;
-    } else {
-        trailer.set("Size", Object::Integer(i64::from(next_id)));
-        write_xref_table(&mut update, &offsets, &trailer)?;
-    }
-    update.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+    write_tail(
+        &mut update,
+        loaded,
+        original_len,
+        &mut offsets,
+        &changed,
+        &mut ids,
+    )?;
 
     let prepared = Prepared {
         contents_at,

@@ -13,13 +13,12 @@ use der::{Decode, Encode};
 use lopdf::Object;
 
 use super::update::{self, WHAT};
-use super::{Level, MAX_PDF_SIZE, PdfReport, SignatureReport, VerifyOptions};
+use super::{Level, MAX_PDF_SIZE, PdfReport, SignatureReport, TimestampReport, VerifyOptions};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
+use crate::revocation::{CheckOptions, RevocationPolicy};
 
-/// id-aa-signatureTimeStampToken (RFC 3161 appendix A).
-const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: der::asn1::ObjectIdentifier =
-    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+use crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN;
 
 /// One signature dictionary as found in the file.
 struct Found {
@@ -176,61 +175,189 @@ fn ranges_reader(path: &Path, range: [u64; 4]) -> Result<impl Read> {
         .chain(open(range[2])?.take(range[3])))
 }
 
+/// The first signature timestamp of a CMS, checked against its signature
+/// value and (when given) the TSA roots.
+fn signature_timestamp(der: &[u8], tsa_roots: &[Certificate]) -> Option<TimestampReport> {
+    let token = crate::cms::signature_timestamp_tokens(der)
+        .ok()?
+        .into_iter()
+        .next()?;
+    let checked = crate::tsp::read_token(&token).and_then(|t| {
+        let imprint = crate::cms::signature_timestamp_imprint(der, t.imprint.algorithm())?;
+        crate::tsp::check_token(&token, &imprint, (!tsa_roots.is_empty()).then_some(tsa_roots))
+    });
+    Some(timestamp_report(checked, &token))
+}
+
+fn timestamp_report(checked: Result<crate::tsp::Timestamp>, token: &[u8]) -> TimestampReport {
+    match checked {
+        Ok(t) => TimestampReport {
+            gen_time: Some(t.gen_time),
+            tsa: Some(t.tsa_certificate.subject()),
+            intact: true,
+            trusted: t.trusted,
+            error: None,
+        },
+        Err(e) => {
+            let read = crate::tsp::read_token(token).ok();
+            TimestampReport {
+                gen_time: read.as_ref().map(|t| t.gen_time),
+                tsa: read.map(|t| t.tsa_certificate.subject()),
+                intact: matches!(e, Error::Untrusted(_)),
+                trusted: false,
+                error: Some(e.to_string()),
+            }
+        }
+    }
+}
+
 /// See [`super::verify_file`].
 pub(super) fn verify_file(path: &Path, roots: &[Certificate], options: &VerifyOptions) -> Result<PdfReport> {
     let bytes = crate::cms::read_limited(path, MAX_PDF_SIZE as usize, WHAT)?;
     let shown = crate::text::path(path);
     let loaded = update::load(&bytes, &shown)?;
     let found = signatures(&loaded.doc)?;
-    let has_dss = loaded.doc.catalog().is_ok_and(|c| c.has(b"DSS"));
+    let dss = super::ltv::read_dss(&loaded.doc);
     let file_size = bytes.len() as u64;
     let mut reports = Vec::with_capacity(found.len());
     for (i, f) in found.iter().enumerate() {
         let end = f.range[2] + f.range[3];
         let der = trim_der(&f.contents);
-        let (signer, has_timestamp) = inspect(der);
-        let outcome = check_range(&bytes, f).and_then(|()| {
-            crate::cms::verify_detached(der, ranges_reader(path, f.range)?, roots, options.at)
-        });
-        let (intact, trusted, signing_time, error, signer) = match outcome {
-            Ok(v) => (true, true, v.signing_time, None, Some(v.signer)),
-            Err(e) => {
-                let intact = matches!(e, Error::Untrusted(_));
-                (intact, false, None, Some(e), signer)
-            }
+        let tail = bytes.get(end as usize..).unwrap_or_default();
+        let mut report = SignatureReport {
+            field: f.field.clone(),
+            subfilter: f.subfilter.clone(),
+            level: None,
+            signer: None,
+            chain: Vec::new(),
+            pdf_time: f.pdf_time.clone(),
+            signing_time: None,
+            byte_range: f.range,
+            intact: false,
+            trusted: false,
+            covers_whole_document: end == file_size,
+            appended_bytes: file_size.saturating_sub(end),
+            revisions_after: tail.windows(5).filter(|w| w == b"%%EOF").count(),
+            has_timestamp: false,
+            timestamp: None,
+            revocation: None,
+            warnings: Vec::new(),
+            error: None,
         };
-        let level = (f.subfilter == "ETSI.CAdES.detached").then(|| {
+        if f.subfilter == "ETSI.RFC3161" {
+            // A document timestamp: the token's imprint is the ranges' digest.
+            let checked = check_range(&bytes, f).and_then(|()| {
+                let hash = crate::tsp::read_token(der)?.imprint.algorithm();
+                let mut hasher = hash.hasher();
+                hasher
+                    .update_reader(ranges_reader(path, f.range)?)
+                    .map_err(|e| Error::io(format!("reading {shown}"), e))?;
+                let tsa_roots = (!options.tsa_roots.is_empty()).then_some(&options.tsa_roots[..]);
+                crate::tsp::check_token(der, &hasher.finish(), tsa_roots)
+            });
+            let ts = timestamp_report(checked, der);
+            report.intact = ts.intact;
+            report.trusted = ts.trusted;
+            report.error = ts.error.as_ref().map(|e| Error::invalid_argument(e.clone()));
+            report.signing_time = ts.gen_time;
+            report.has_timestamp = true;
+            report.timestamp = Some(ts);
+            reports.push(report);
+            continue;
+        }
+        let (signer, has_timestamp) = inspect(der);
+        report.signer = signer;
+        report.has_timestamp = has_timestamp;
+        report.timestamp = signature_timestamp(der, &options.tsa_roots);
+        // The chain is validated at a trusted timestamp's time; else now
+        // (or the caller's time).
+        let ts_time = report
+            .timestamp
+            .as_ref()
+            .filter(|t| t.trusted)
+            .and_then(|t| t.gen_time);
+        let at = options.at.or(ts_time);
+        let outcome = check_range(&bytes, f)
+            .and_then(|()| crate::cms::verify_detached(der, ranges_reader(path, f.range)?, roots, at));
+        match outcome {
+            Ok(v) => {
+                report.intact = true;
+                report.trusted = true;
+                report.signing_time = v.signing_time;
+                report.signer = Some(v.signer);
+                report.chain = v.chain;
+            }
+            Err(e) => {
+                report.intact = matches!(e, Error::Untrusted(_));
+                report.error = Some(e);
+            }
+        }
+        if report.trusted && options.revocation != RevocationPolicy::Off {
+            let data = dss.clone().unwrap_or_default();
+            let check = CheckOptions {
+                accept_expired: dss.is_some(),
+                ..CheckOptions::at(at.unwrap_or_else(std::time::SystemTime::now))
+            };
+            let result = crate::revocation::check_chain_offline(&report.chain, &data, &check);
+            match result.enforce(options.revocation) {
+                Ok(w) => report.warnings = w,
+                Err(e) => {
+                    report.trusted = false;
+                    report.error = Some(e);
+                }
+            }
+            report.revocation = Some(result);
+        }
+        report.level = (f.subfilter == "ETSI.CAdES.detached").then(|| {
             let later_doc_ts = found[i + 1..].iter().any(|g| g.subfilter == "ETSI.RFC3161");
-            match (has_timestamp, has_dss, later_doc_ts) {
+            match (has_timestamp, dss.is_some(), later_doc_ts) {
                 (false, _, _) => Level::BB,
                 (true, false, _) => Level::BT,
                 (true, true, false) => Level::BLT,
                 (true, true, true) => Level::BLTA,
             }
         });
-        let tail = bytes.get(end as usize..).unwrap_or_default();
-        let revisions_after = tail.windows(5).filter(|w| w == b"%%EOF").count();
-        reports.push(SignatureReport {
-            field: f.field.clone(),
-            subfilter: f.subfilter.clone(),
-            level,
-            signer,
-            pdf_time: f.pdf_time.clone(),
-            signing_time,
-            byte_range: f.range,
-            intact,
-            trusted,
-            covers_whole_document: end == file_size,
-            appended_bytes: file_size.saturating_sub(end),
-            revisions_after,
-            has_timestamp,
-            error,
-        });
+        reports.push(report);
     }
     Ok(PdfReport {
         file_size,
         signatures: reports,
     })
+}
+
+/// See [`super::check_revocation_online`].
+#[cfg(feature = "remote")]
+pub(super) async fn check_revocation_online(
+    report: &mut PdfReport,
+    client: &crate::revocation::RevocationClient,
+    policy: RevocationPolicy,
+) {
+    if policy == RevocationPolicy::Off {
+        return;
+    }
+    for s in &mut report.signatures {
+        // A chain is only there when the signature verified.
+        let answered = s
+            .revocation
+            .as_ref()
+            .is_some_and(|r| r.certificates.iter().all(|c| c.answer.is_some()));
+        if s.chain.is_empty() || answered {
+            continue;
+        }
+        let (result, _) = client.check_chain(&s.chain, &CheckOptions::default()).await;
+        match result.enforce(policy) {
+            Ok(w) => {
+                s.warnings = w;
+                s.trusted = true;
+                s.error = None;
+            }
+            Err(e) => {
+                s.trusted = false;
+                s.error = Some(e);
+            }
+        }
+        s.revocation = Some(result);
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ use x509_cert::serial_number::SerialNumber;
 pub const OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
 /// `id-pkix-ocsp-nonce` (1.3.6.1.5.5.7.48.1.2).
 pub const OCSP_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
+/// `id-pkix-ocsp-nocheck` (1.3.6.1.5.5.7.48.1.5).
+pub const OCSP_NOCHECK: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// `id-kp-OCSPSigning` (1.3.6.1.5.5.7.3.9).
 pub const KP_OCSP_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
 /// `id-ad-ocsp` (1.3.6.1.5.5.7.48.1).

@@ -1,13 +1,21 @@
 //! CRLs (RFC 5280 §5): read with `x509-cert`'s `CertificateList`,
 //! checked against the certificate's issuer.
 
+use std::time::SystemTime;
+
+use der::asn1::{BitString, OctetString};
 use der::{Decode, Encode};
-use x509_cert::crl::CertificateList;
+use x509_cert::certificate::Rfc5280;
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::CrlReason;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Time;
 
 use super::asn1::{self, SignedRaw};
 use super::{Answer, AnswerSource, CertStatus, CheckOptions, RevocationReason, rfc3339};
 use crate::cert::{Certificate, names_match, to_rfc4514};
+use crate::crypto::{HashAlgorithm, KeyAlgorithm, PrivateKey, SignatureAlgorithm, SignatureScheme};
 use crate::error::{Error, Result};
 
 const WHAT: &str = "CRL";
@@ -37,8 +45,7 @@ pub(crate) fn answer_for(
             format!("{} bytes, over crpki's limit of {MAX_CRL_SIZE}", der.len()),
         ));
     }
-    let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
-        .map_err(|e| Error::malformed_from(WHAT, e))?;
+    let crl = CertificateList::<Rfc5280>::from_der(der).map_err(|e| Error::malformed_from(WHAT, e))?;
     let tbs = &crl.tbs_cert_list;
     if !names_match(&tbs.issuer, issuer.inner().tbs_certificate().subject()) {
         return Ok(None);
@@ -120,4 +127,77 @@ pub(crate) fn answer_for(
         this_update: rfc3339(this_update),
         next_update: next_update.map(rfc3339),
     }))
+}
+
+/// One revoked certificate, for [`build_crl`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrlEntry {
+    /// The certificate's serial number (its INTEGER's bytes).
+    pub serial: Vec<u8>,
+    /// When it was revoked.
+    pub time: SystemTime,
+    /// Why.
+    pub reason: Option<RevocationReason>,
+}
+
+/// A DER CRL (v2) of `issuer` listing `entries`, signed with `key`
+/// (SHA-256 with RSA PKCS#1 v1.5 or ECDSA), for CRL issuers such as the
+/// sandbox and for tests.
+pub fn build_crl(
+    issuer: &Certificate,
+    key: &PrivateKey,
+    this_update: SystemTime,
+    next_update: SystemTime,
+    entries: &[CrlEntry],
+) -> Result<Vec<u8>> {
+    let bad = |e: der::Error| Error::malformed_from(WHAT, e);
+    let algorithm = signing_algorithm(key);
+    let revoked = entries
+        .iter()
+        .map(|entry| {
+            let reason = entry
+                .reason
+                .map(|r| -> Result<Vec<Extension>> {
+                    Ok(vec![Extension {
+                        extn_id: asn1::CRL_REASON,
+                        critical: false,
+                        extn_value: OctetString::new(r.to_x509().to_der().map_err(bad)?).map_err(bad)?,
+                    }])
+                })
+                .transpose()?;
+            Ok(RevokedCert {
+                serial_number: SerialNumber::<Rfc5280>::new(&entry.serial).map_err(bad)?,
+                revocation_date: Time::try_from(entry.time).map_err(bad)?,
+                crl_entry_extensions: reason,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let tbs: TbsCertList = TbsCertList {
+        version: x509_cert::Version::V2,
+        signature: algorithm.algorithm_identifier()?,
+        issuer: issuer.inner().tbs_certificate().subject().clone(),
+        this_update: Time::try_from(this_update).map_err(bad)?,
+        next_update: Some(Time::try_from(next_update).map_err(bad)?),
+        revoked_certificates: (!revoked.is_empty()).then_some(revoked),
+        crl_extensions: None,
+    };
+    let tbs_der = tbs.to_der().map_err(bad)?;
+    let signature = key.sign_digest(algorithm, &algorithm.hash.digest(&tbs_der))?;
+    CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: algorithm.algorithm_identifier()?,
+        signature: BitString::from_bytes(&signature).map_err(bad)?,
+    }
+    .to_der()
+    .map_err(bad)
+}
+
+/// SHA-256 with the key's scheme: what our issuers sign CRLs and OCSP
+/// responses with.
+pub(crate) fn signing_algorithm(key: &PrivateKey) -> SignatureAlgorithm {
+    let scheme = match key.info().algorithm {
+        KeyAlgorithm::Rsa => SignatureScheme::RsaPkcs1v15,
+        KeyAlgorithm::EcP256 => SignatureScheme::Ecdsa,
+    };
+    SignatureAlgorithm::new(scheme, HashAlgorithm::Sha256)
 }

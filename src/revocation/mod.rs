@@ -54,6 +54,8 @@ use crate::cert::Certificate;
 use crate::error::{Error, Result, TrustFailure};
 
 pub use asn1::ResponseStatus as OcspResponseStatus;
+pub(crate) use crl::signing_algorithm;
+pub use crl::{CrlEntry, build_crl};
 #[cfg(feature = "remote")]
 pub use fetch::RevocationClient;
 pub use ocsp::{

@@ -12,7 +12,7 @@ use x509_cert::serial_number::SerialNumber;
 use super::asn1::{self, ResponderId, ResponseStatus};
 use super::{Answer, AnswerSource, CertStatus, CheckOptions, RevocationReason, rfc3339};
 use crate::cert::{Certificate, names_match};
-use crate::crypto::{HashAlgorithm, PrivateKey, SignatureAlgorithm, SignatureScheme, sha1_for_identifiers};
+use crate::crypto::{HashAlgorithm, PrivateKey, sha1_for_identifiers};
 use crate::error::{Error, Result};
 
 const WHAT: &str = "OCSP response";
@@ -521,14 +521,7 @@ impl<'a> OcspResponseBuilder<'a> {
 
     fn sign(&self, data: asn1::ResponseData) -> Result<Vec<u8>> {
         let key = &self.signer.key;
-        let algorithm = match key.info().algorithm {
-            crate::crypto::KeyAlgorithm::Rsa => {
-                SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256)
-            }
-            crate::crypto::KeyAlgorithm::EcP256 => {
-                SignatureAlgorithm::new(SignatureScheme::Ecdsa, HashAlgorithm::Sha256)
-            }
-        };
+        let algorithm = super::crl::signing_algorithm(key);
         let tbs = data.to_der().map_err(|e| Error::malformed_from(WHAT, e))?;
         let signature = key.sign_digest(algorithm, &algorithm.hash.digest(&tbs))?;
         let certs = if self.signer.delegated {

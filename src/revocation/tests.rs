@@ -4,15 +4,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use der::asn1::{BitString, OctetString};
-use der::{Decode, Encode};
-use x509_cert::crl::{RevokedCert, TbsCertList};
-use x509_cert::ext::Extension;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::Time;
+use der::Decode;
 
 use super::*;
-use crate::crypto::{HashAlgorithm, PrivateKey, SignatureAlgorithm, SignatureScheme};
+use crate::crypto::{HashAlgorithm, PrivateKey};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -260,42 +255,21 @@ fn a_replayed_nonce_is_refused() {
 
 /// A CRL of the registrar root listing `revoked` serials, signed by `signer`.
 fn crl(revoked: &[(&[u8], Option<RevocationReason>)], signer: &str, next: SystemTime) -> Vec<u8> {
-    let root = cert("registrar-root");
-    let algorithm = SignatureAlgorithm::new(SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256);
-    let now = SystemTime::now();
-    let entries = revoked
+    let entries: Vec<CrlEntry> = revoked
         .iter()
-        .map(|(serial, reason)| RevokedCert {
-            serial_number: SerialNumber::<x509_cert::certificate::Rfc5280>::new(serial).unwrap(),
-            revocation_date: Time::try_from(now - HOUR).unwrap(),
-            crl_entry_extensions: reason.map(|r| {
-                vec![Extension {
-                    extn_id: asn1::CRL_REASON,
-                    critical: false,
-                    extn_value: OctetString::new(r.to_x509().to_der().unwrap()).unwrap(),
-                }]
-            }),
+        .map(|(serial, reason)| CrlEntry {
+            serial: serial.to_vec(),
+            time: SystemTime::now() - HOUR,
+            reason: *reason,
         })
-        .collect::<Vec<_>>();
-    let tbs: TbsCertList = TbsCertList {
-        version: x509_cert::Version::V2,
-        signature: algorithm.algorithm_identifier().unwrap(),
-        issuer: root.inner().tbs_certificate().subject().clone(),
-        this_update: Time::try_from(now - HOUR).unwrap(),
-        next_update: Some(Time::try_from(next).unwrap()),
-        revoked_certificates: (!entries.is_empty()).then_some(entries),
-        crl_extensions: None,
-    };
-    let tbs_der = tbs.to_der().unwrap();
-    let signature = key(signer)
-        .sign_digest(algorithm, &algorithm.hash.digest(&tbs_der))
-        .unwrap();
-    x509_cert::crl::CertificateList {
-        tbs_cert_list: tbs,
-        signature_algorithm: algorithm.algorithm_identifier().unwrap(),
-        signature: BitString::from_bytes(&signature).unwrap(),
-    }
-    .to_der()
+        .collect();
+    build_crl(
+        &cert("registrar-root"),
+        &key(signer),
+        SystemTime::now() - HOUR,
+        next,
+        &entries,
+    )
     .unwrap()
 }
 

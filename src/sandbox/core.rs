@@ -171,6 +171,8 @@ pub(crate) struct Shared {
     pub admin_token: crate::Secret,
     /// The time-stamping authority (`/tsa`).
     pub tsa: super::tsa::Tsa,
+    /// The registrar's OCSP responder and CRL.
+    pub revocation: super::revocation::RevocationService,
 }
 
 /// Who is calling a CSC method.

@@ -56,6 +56,7 @@ mod faults;
 mod html;
 mod oidc;
 mod registration;
+mod revocation;
 mod rssp;
 mod state;
 mod tls;
@@ -76,6 +77,7 @@ use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
+pub use revocation::{CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH, REVOKED};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
 pub use tsa::{SANDBOX_TSA_POLICY, rejection as timestamp_rejection, timestamp_reply};
 
@@ -209,7 +211,7 @@ impl Sandbox {
             }
         };
         let dir2 = dir.clone();
-        let st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
+        let mut st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
             .await
             .map_err(|e| Error::Other(Arc::new(e)))??;
         let dir_tsa = dir.clone();
@@ -238,6 +240,7 @@ impl Sandbox {
             base,
         };
 
+        let revocation = revocation::RevocationService::prepare(&mut st, &urls.base)?;
         let key_der = pem_body(&st.oidc_key_pem)?;
         let jwt_key = crate::signer::PrivateKey::from_pkcs8_der(&key_der)?;
         let enc = jsonwebtoken::EncodingKey::from_rsa_pem(st.oidc_key_pem.as_bytes()).map_err(|e| {
@@ -302,6 +305,7 @@ impl Sandbox {
             counters: Arc::new(core::Counters::default()),
             admin_token,
             tsa,
+            revocation,
         });
 
         let app = router(Arc::clone(&shared));
@@ -456,6 +460,15 @@ impl Sandbox {
         }
     }
 
+    /// Requests to the OCSP responder and to the CRL so far.
+    pub fn revocation_requests(&self) -> (u64, u64) {
+        let r = &self.shared.revocation;
+        (
+            r.ocsp_requests.load(Ordering::Relaxed),
+            r.crl_requests.load(Ordering::Relaxed),
+        )
+    }
+
     /// The fault-injection handle.
     pub fn faults(&self) -> FaultControl {
         FaultControl {
@@ -563,6 +576,7 @@ fn router(shared: Arc<core::Shared>) -> Router {
         .nest("/oauth", oauth)
         .nest("/admin", admin)
         .route("/tsa", post(tsa::serve))
+        .merge(revocation::routes())
         .fallback(rssp::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),

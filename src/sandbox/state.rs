@@ -202,6 +202,17 @@ const USERS: &[UserDef] = &[
             ..cred("dave-rsa", KeyKind::Rsa2048, 1, Some("1234"))
         }],
     },
+    // Her certificate is revoked (keyCompromise) in the OCSP answers and
+    // the CRL (`super::revocation::REVOKED`); the key still signs.
+    UserDef {
+        id: "erin",
+        password: "erin-password",
+        subject: "sandbox-gbiz-0005-erin",
+        corporate_name: "株式会社エリン失効 TEST",
+        registered_number: "010401500005",
+        representative: "江凛 五子",
+        creds: &[cred("erin-rsa", KeyKind::Rsa2048, 1, Some("1234"))],
+    },
 ];
 
 const REGISTRAR_CN: &str = "SANDBOX TEST Registrar of Tokyo Legal Affairs Bureau";
@@ -314,7 +325,17 @@ impl SandboxState {
         for def in USERS {
             let mut creds = Vec::new();
             for c in def.creds {
-                let cert_pem = read_string(&dir.join("credentials").join(format!("{}.pem", c.id)))?;
+                let cert_path = dir.join("credentials").join(format!("{}.pem", c.id));
+                if !cert_path.exists() {
+                    // A state made before this credential existed.
+                    tracing::warn!(
+                        "sandbox state {} has no credential {}: delete the directory to regenerate it",
+                        dir.display(),
+                        c.id
+                    );
+                    continue;
+                }
+                let cert_pem = read_string(&cert_path)?;
                 let certificate = Certificate::from_der(&pem_to_der(&cert_pem, "credential certificate")?)?;
                 let key_pem = read_string(&dir.join("credentials").join(format!("{}.key.pem", c.id)))?;
                 let key = PrivateKey::from_pkcs8_der(&pem_to_der(&key_pem, "credential key")?)?;

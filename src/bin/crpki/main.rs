@@ -4,7 +4,9 @@
 //! credential, inspect certificates, and run the local sandbox.
 //!
 //! Exit codes: 0 success; 1 error; 2 usage error; 3 the signature or
-//! certificate did not verify; 4 a password or login is needed or wrong.
+//! certificate did not verify (including a revoked certificate, and no
+//! usable revocation answer under `--revocation require`); 4 a password or
+//! login is needed or wrong.
 
 /// `println!` that never panics: when stdout is a closed pipe (`crpki
 /// certs list | head -1`), the rest of the output is dropped and the
@@ -20,6 +22,7 @@ mod manage;
 mod pdf;
 mod pkcs11;
 mod remote;
+mod revocation;
 mod sign;
 mod windows;
 #[cfg(feature = "xml")]
@@ -137,6 +140,19 @@ struct VerifyArgs {
     /// is only the signer's claim and is never used for this.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     at: Option<std::time::SystemTime>,
+    /// Revocation checking of the signer's chain, now (whatever --at says):
+    /// OCSP, then CRLs, from the certificates' authority information access
+    /// and CRL distribution points, through the profile's proxy. `require`:
+    /// a certificate without a usable answer fails (exit 3); `prefer`: it
+    /// is a warning; `off`: no check, no network. A revoked certificate
+    /// fails (exit 3) under require and prefer, with the reason and time.
+    /// The default is prefer: revocation is caught whenever the
+    /// certificates say where to ask (MOJ certificates do since the 2026
+    /// renewal) and the responder answers, while signatures whose
+    /// certificates name no responder, or checked with no network, still
+    /// verify, as they did before this option existed.
+    #[arg(long, value_name = "POLICY", default_value = "prefer", value_parser = ["require", "prefer", "off"])]
+    revocation: String,
 }
 
 /// An RFC 3339 time, for `--at`.
@@ -279,7 +295,10 @@ fn init_logging(verbose: u8) {
 
 async fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Verify(args) => return verify(args),
+        Command::Verify(args) => {
+            let transport = revocation::transport(cli.profile.as_deref());
+            return verify(args, &transport).await;
+        }
         Command::Cert(CertCommand::Show { cert, json }) => return cert_show(&cert, json),
         Command::Demo(args) => return demo(args).await,
         Command::Sandbox(command) => return manage::sandbox(command).await,
@@ -422,10 +441,15 @@ fn load_roots(paths: &[PathBuf]) -> CliResult<Vec<Certificate>> {
     Ok(roots)
 }
 
-fn verify(args: VerifyArgs) -> CliResult {
+async fn verify(args: VerifyArgs, transport: &crpki::http::TransportConfig) -> CliResult {
     let sig_path = args.sig.clone().unwrap_or_else(|| default_sig_path(&args.file));
     let roots = load_roots(&args.ca)?;
     let verified = cms::verify_file(&sig_path, &args.file, &roots, args.at)?;
+    let policy = args.revocation.parse::<crpki::revocation::RevocationPolicy>()?;
+    let revocation = revocation::check(&verified.chain, policy, transport).await?;
+    for w in &revocation.warnings {
+        eprintln!("warning: {w}");
+    }
     let summary = verified.signer.summary();
     let signing_time = verified.signing_time.map(rfc3339);
     if args.json {
@@ -436,6 +460,7 @@ fn verify(args: VerifyArgs) -> CliResult {
             "signing_time": signing_time,
             "validated_at": rfc3339(verified.validated_at),
             "signer": summary,
+            "revocation": revocation.json(),
         });
         out!(
             "{}",
@@ -452,6 +477,16 @@ fn verify(args: VerifyArgs) -> CliResult {
         }
         if args.at.is_some() {
             out!("validated at:  {} (--at)", rfc3339(verified.validated_at));
+        }
+        for c in &revocation.result.certificates {
+            if let Some(a) = &c.answer {
+                let from = a.url.as_deref().unwrap_or("embedded data");
+                let source = match a.source {
+                    crpki::revocation::AnswerSource::Ocsp => "OCSP",
+                    crpki::revocation::AnswerSource::Crl => "CRL",
+                };
+                out!("revocation:    not revoked ({source} {from}): {}", c.subject);
+            }
         }
     }
     Ok(())
@@ -636,13 +671,23 @@ async fn demo(args: DemoArgs) -> CliResult {
         "6. verifying against the sandbox registrar root {}",
         crpki::text::path(&root_path)
     );
-    verify(VerifyArgs {
-        file: doc.clone(),
-        sig: Some(sig.clone()),
-        ca: vec![root_path.clone()],
-        json: false,
-        at: None,
-    })?;
+    // The sandbox's OCSP responder answers over its own TLS.
+    let transport = crpki::http::TransportConfig {
+        extra_ca_pem: vec![sandbox.tls_ca_pem().as_bytes().to_vec()],
+        ..Default::default()
+    };
+    verify(
+        VerifyArgs {
+            file: doc.clone(),
+            sig: Some(sig.clone()),
+            ca: vec![root_path.clone()],
+            json: false,
+            at: None,
+            revocation: "require".into(),
+        },
+        &transport,
+    )
+    .await?;
     out!(
         "7. cross-check with OpenSSL:\n   openssl cms -verify -binary -inform DER -in '{}' -content '{}' -CAfile '{}' -purpose any -ignore_critical -out /dev/null",
         crpki::text::path(&sig),

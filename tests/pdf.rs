@@ -757,3 +757,133 @@ async fn b_t_carries_a_signature_timestamp_that_pyhanko_trusts() {
     assert!(ts.intact && !ts.trusted, "{ts:?}");
     sb.shutdown().await;
 }
+
+#[path = "csc_support/mod.rs"]
+mod csc_support;
+
+/// A CSC signer of the sandbox for `user`'s `credential` (PIN 1234): its
+/// certificate carries the sandbox's AIA (OCSP, caIssuers) and CRL DP.
+async fn sandbox_signer(sb: &crpki::sandbox::Sandbox, user: &str, credential: &str) -> crpki::csc::CscSigner {
+    use crpki::csc::{CscSigner, CscVersion, ExplicitAuthorizer, SignerOptions, StaticSecrets};
+    let secrets = StaticSecrets::new().with("PIN", "1234");
+    CscSigner::new(
+        std::sync::Arc::new(csc_support::client(sb, CscVersion::V2, user)),
+        credential,
+        std::sync::Arc::new(ExplicitAuthorizer::new(std::sync::Arc::new(secrets))),
+        SignerOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_lt_and_b_lta_verify_with_the_network_off() {
+    let sb = csc_support::sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, minimal_pdf("Kept for ten years", None)).unwrap();
+    let signer = sandbox_signer(&sb, "alice", "alice-rsa").await;
+    let root = dir.path().join("registrar-root.pem");
+    std::fs::write(&root, sb.registrar_root().to_pem()).unwrap();
+    let tsa_root = dir.path().join("tsa-root.pem");
+    std::fs::write(&tsa_root, sb.tsa_root().to_pem()).unwrap();
+    let (ocsp_before, _) = sb.revocation_requests();
+    let mut outs = Vec::new();
+    for level in [Level::BLT, Level::BLTA] {
+        let out = dir.path().join(format!("{level}.pdf"));
+        pdf::sign_files(&signer, &[PdfJob::new(&input, &out)], &level_options(&sb, level))
+            .await
+            .unwrap();
+        qpdf_check(&out);
+        outs.push((level, out));
+    }
+    let (ocsp_after, _) = sb.revocation_requests();
+    assert!(
+        ocsp_after > ocsp_before,
+        "the signer's chain was checked online while signing"
+    );
+    sb.shutdown().await;
+
+    // The network is off: everything needed is in the DSS.
+    for (level, out) in &outs {
+        let o = output(
+            crpki()
+                .args(["pdf", "verify", "--json", "--revocation", "require", "--ca"])
+                .arg(&root)
+                .arg("--tsa-ca")
+                .arg(&tsa_root)
+                .arg(out),
+        );
+        assert!(o.status.success(), "{level}: {}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let sig = &v["signatures"][0];
+        assert_eq!(sig["level"], level.to_string(), "{v:#}");
+        assert_eq!(sig["trusted"], true, "{v:#}");
+        assert_eq!(sig["timestamp"]["trusted"], true, "{v:#}");
+        let certs = sig["revocation"]["certificates"].as_array().unwrap();
+        assert!(
+            !certs.is_empty() && certs.iter().all(|c| c["answer"]["status"] == "good"),
+            "{v:#}"
+        );
+        if *level == Level::BLTA {
+            let dts = &v["signatures"][1];
+            assert_eq!(dts["document_timestamp"], true, "{v:#}");
+            assert_eq!(dts["trusted"], true, "{v:#}");
+            assert_eq!(dts["covers_whole_document"], true, "{v:#}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_signer_fails_pdf_verify_and_cannot_sign_b_lt() {
+    let sb = csc_support::sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, minimal_pdf("Signed by erin", None)).unwrap();
+    let signer = sandbox_signer(&sb, "erin", "erin-rsa").await;
+    let out = dir.path().join("erin.pdf");
+    pdf::sign_files(&signer, &[PdfJob::new(&input, &out)], &SignOptions::default())
+        .await
+        .unwrap();
+    let root = dir.path().join("registrar-root.pem");
+    std::fs::write(&root, sb.registrar_root().to_pem()).unwrap();
+    let tls_ca = dir.path().join("tls-ca.pem");
+    std::fs::write(&tls_ca, sb.tls_ca_pem()).unwrap();
+    for policy in ["prefer", "require"] {
+        let o = output(
+            crpki()
+                .args(["pdf", "verify", "--revocation", policy, "--ca"])
+                .arg(&root)
+                .arg("--tls-ca")
+                .arg(&tls_ca)
+                .arg(&out),
+        );
+        let t = text(&o);
+        assert!(!o.status.success(), "{policy}: {t}");
+        assert!(
+            t.contains("revoked") && t.contains("keyCompromise"),
+            "{policy}: {t}"
+        );
+    }
+    // With revocation off, the same signature is intact and trusted.
+    let o = output(
+        crpki()
+            .args(["pdf", "verify", "--revocation", "off", "--ca"])
+            .arg(&root)
+            .arg(&out),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // B-LT refuses to embed the proof of a revoked signer: no output.
+    let lt = dir.path().join("erin-lt.pdf");
+    let err = pdf::sign_files(
+        &signer,
+        &[PdfJob::new(&input, &lt)],
+        &level_options(&sb, Level::BLT),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("revoked"), "{err}");
+    assert!(!lt.exists());
+    sb.shutdown().await;
+}

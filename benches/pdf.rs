@@ -48,7 +48,9 @@ fn pdf_of(i: usize, kib: usize) -> Vec<u8> {
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
-    out.extend_from_slice(format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
     out
 }
 
@@ -59,7 +61,9 @@ async fn cms_batch(signer: &dyn RemoteSigner, inputs: &[PathBuf]) {
         .iter()
         .map(|p| crpki::crypto::digest_file(HashAlgorithm::Sha256, p).unwrap())
         .collect();
-    let sigs = cms::sign_digests(signer, &digests, &cms::SignOptions::default()).await.unwrap();
+    let sigs = cms::sign_digests(signer, &digests, &cms::SignOptions::default())
+        .await
+        .unwrap();
     batch.commit(&sigs).unwrap();
 }
 
@@ -72,8 +76,14 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let n: usize = std::env::var("CRPKI_BENCH_PDFS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
-    let rounds: usize = std::env::var("CRPKI_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let n: usize = std::env::var("CRPKI_BENCH_PDFS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let rounds: usize = std::env::var("CRPKI_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let sb = csc_support::sandbox().await;
     let signer = csc_support::signer(&sb, CscVersion::V2, "alice", "alice-rsa", Default::default()).await;
     let http = csc_support::http(&sb);
@@ -91,9 +101,14 @@ async fn main() {
             p
         })
         .collect();
-    let jobs: Vec<PdfJob> = inputs.iter().map(|p| PdfJob::new(p, PdfJob::default_output(p))).collect();
+    let jobs: Vec<PdfJob> = inputs
+        .iter()
+        .map(|p| PdfJob::new(p, PdfJob::default_output(p)))
+        .collect();
     let size = std::fs::metadata(&inputs[0]).unwrap().len();
-    println!("{n} PDFs of {size} bytes, {rounds} rounds, best round shown; sandbox on loopback, alice-rsa (RSA-2048)");
+    println!(
+        "{n} PDFs of {size} bytes, {rounds} rounds, best round shown; sandbox on loopback, alice-rsa (RSA-2048)"
+    );
 
     let mut best = [f64::MAX; 3];
     for _ in 0..rounds {
@@ -101,7 +116,9 @@ async fn main() {
         cms_batch(&signer, &inputs).await;
         best[0] = best[0].min(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        pdf::sign_files(&signer, &jobs, &SignOptions::default()).await.unwrap();
+        pdf::sign_files(&signer, &jobs, &SignOptions::default())
+            .await
+            .unwrap();
         best[1] = best[1].min(t.elapsed().as_secs_f64());
         let t = Instant::now();
         pdf::sign_files(&signer, &jobs, &bt).await.unwrap();

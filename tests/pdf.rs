@@ -116,8 +116,13 @@ fn qpdf_check(file: &Path) {
 }
 
 /// `pyhanko sign validate` (MOJ OIDs accepted) on `file` against `root`:
-/// one summary line per signature, `FIELD:FINGERPRINT:STATUS`.
+/// one summary line per signature, `FIELD:STATUS` (the fingerprint left out).
 fn pyhanko(file: &Path, root: &Path, moj_oids: bool) -> (bool, Vec<String>) {
+    let (ok, lines, _) = pyhanko_run(file, &[root], moj_oids);
+    (ok, lines)
+}
+
+fn pyhanko_run(file: &Path, roots: &[&Path], moj_oids: bool) -> (bool, Vec<String>, String) {
     let python = pyhanko_venv::venv_python();
     let mut cmd = Command::new(python);
     if moj_oids {
@@ -125,18 +130,11 @@ fn pyhanko(file: &Path, root: &Path, moj_oids: bool) -> (bool, Vec<String>) {
     } else {
         cmd.args(["-m", "pyhanko"]);
     }
-    let o = output(
-        cmd.args([
-            "sign",
-            "validate",
-            "--no-revocation-check",
-            "--trust-replace",
-            "--trust",
-        ])
-        .arg(root)
-        .arg(file)
-        .env("PYTHONWARNINGS", "ignore"),
-    );
+    cmd.args(["sign", "validate", "--no-revocation-check", "--trust-replace"]);
+    for root in roots {
+        cmd.arg("--trust").arg(root);
+    }
+    let o = output(cmd.arg(file).env("PYTHONWARNINGS", "ignore"));
     let lines = String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter(|l| l.contains(':'))
@@ -148,7 +146,7 @@ fn pyhanko(file: &Path, root: &Path, moj_oids: bool) -> (bool, Vec<String>) {
             format!("{field}:{}", parts.next().unwrap_or_default())
         })
         .collect();
-    (o.status.success(), lines)
+    (o.status.success(), lines, text(&o))
 }
 
 fn root_pem() -> PathBuf {
@@ -432,81 +430,27 @@ fn crpki() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crpki"))
 }
 
-/// A self-made TEST root and signer without the MOJ extensions (keyUsage
-/// digitalSignature + nonRepudiation), as a PKCS#12 file: (dir, p12, root).
+/// The plain TEST PKI (no MOJ extensions) as a PKCS#12 file: (p12, root).
 fn plain_signer(dir: &Path) -> (PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let o = output(tool("openssl", "openssl").args(args).current_dir(dir));
-        assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "root.key",
-        "-out",
-        "root.pem",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=TEST plain root",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "leaf.key",
-        "-out",
-        "leaf.csr",
-        "-subj",
-        "/CN=TEST plain signer/O=TEST",
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "root.pem",
-        "-CAkey",
-        "root.key",
-        "-CAcreateserial",
-        "-out",
-        "leaf.pem",
-        "-days",
-        "365",
-        "-extfile",
-        "ext.cnf",
-    ]);
-    run(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "leaf.key",
-        "-in",
-        "leaf.pem",
-        "-certfile",
-        "root.pem",
-        "-out",
-        "plain.p12",
-        "-passout",
-        "pass:crpki-test",
-    ]);
-    (dir.join("plain.p12"), dir.join("root.pem"))
+    let pki = crpki::testing::openssl::plain_pki(dir, "PDF");
+    crpki::testing::openssl::run_ok(
+        dir,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "leaf.key",
+            "-in",
+            "leaf.pem",
+            "-certfile",
+            "ca.pem",
+            "-out",
+            "plain.p12",
+            "-passout",
+            "pass:crpki-test",
+        ],
+    );
+    (dir.join("plain.p12"), pki.ca)
 }
 
 #[test]
@@ -677,34 +621,7 @@ fn level_options(sb: &crpki::sandbox::Sandbox, level: Level) -> SignOptions {
 
 /// `pyhanko sign validate` with both the registrar's and the TSA's roots.
 fn pyhanko_with_tsa(file: &Path, tsa_root: &Path) -> (bool, Vec<String>, String) {
-    let python = pyhanko_venv::venv_python();
-    let o = output(
-        Command::new(python)
-            .arg(VALIDATE)
-            .args([
-                "sign",
-                "validate",
-                "--no-revocation-check",
-                "--trust-replace",
-                "--trust",
-            ])
-            .arg(root_pem())
-            .arg("--trust")
-            .arg(tsa_root)
-            .arg(file)
-            .env("PYTHONWARNINGS", "ignore"),
-    );
-    let lines = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| l.contains(':'))
-        .map(|l| {
-            let mut parts = l.splitn(3, ':');
-            let field = parts.next().unwrap_or_default();
-            let _fp = parts.next();
-            format!("{field}:{}", parts.next().unwrap_or_default())
-        })
-        .collect();
-    (o.status.success(), lines, text(&o))
+    pyhanko_run(file, &[root_pem().as_path(), tsa_root], true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,15 +56,7 @@ pub(super) fn dss_update(
 ) -> Result<Vec<u8>> {
     let doc = &loaded.doc;
     let mut ids = NextIds::new(doc);
-    let root_ref = doc
-        .trailer
-        .get(b"Root")
-        .and_then(Object::as_reference)
-        .map_err(|_| Error::malformed(WHAT, "the trailer has no /Root reference"))?;
-    let mut catalog = doc
-        .catalog()
-        .map_err(|e| Error::malformed(WHAT, format!("the catalog: {e}")))?
-        .clone();
+    let (root_ref, mut catalog) = update::root_and_catalog(doc)?;
     let existing = read_dss(doc).unwrap_or_default();
     let (dss_id, mut dss) = match catalog.get(b"DSS") {
         Ok(Object::Reference(id)) => (

@@ -182,16 +182,8 @@ pub(super) fn is_signature_field(d: &Dictionary) -> bool {
 
 /// The `/M` date of now, `D:YYYYMMDDHHmmSSZ`.
 fn pdf_date(at: std::time::SystemTime) -> String {
-    let t = time::OffsetDateTime::from(at);
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let format = time::macros::format_description!("D:[year][month][day][hour][minute][second]Z");
+    time::OffsetDateTime::from(at).format(format).unwrap_or_default()
 }
 
 pub(super) fn serialize(obj: &Object) -> Result<Vec<u8>> {
@@ -199,6 +191,20 @@ pub(super) fn serialize(obj: &Object) -> Result<Vec<u8>> {
     Writer::write_object(&mut out, obj)
         .map_err(|e| Error::malformed(WHAT, format!("writing an object: {e}")))?;
     Ok(out)
+}
+
+/// The trailer's `/Root` reference and a copy of the catalog, to rewrite.
+pub(super) fn root_and_catalog(doc: &Document) -> Result<(ObjectId, Dictionary)> {
+    let root_ref = doc
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|_| Error::malformed(WHAT, "the trailer has no /Root reference"))?;
+    let catalog = doc
+        .catalog()
+        .map_err(|e| Error::malformed(WHAT, format!("the catalog: {e}")))?
+        .clone();
+    Ok((root_ref, catalog))
 }
 
 /// The object numbers an update allocates: from the trailer's /Size on.
@@ -284,15 +290,7 @@ pub(super) fn prepare(
 ) -> Result<Prepared> {
     let doc = &loaded.doc;
     let mut ids = NextIds::new(doc);
-    let root_ref = doc
-        .trailer
-        .get(b"Root")
-        .and_then(Object::as_reference)
-        .map_err(|_| Error::malformed(WHAT, "the trailer has no /Root reference"))?;
-    let mut catalog = doc
-        .catalog()
-        .map_err(|e| Error::malformed(WHAT, format!("the catalog: {e}")))?
-        .clone();
+    let (root_ref, mut catalog) = root_and_catalog(doc)?;
 
     // The objects the update rewrites or adds, besides the signature.
     let mut changed: BTreeMap<ObjectId, Object> = BTreeMap::new();

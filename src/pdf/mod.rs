@@ -230,7 +230,7 @@ pub struct VerifyOptions {
     pub tsa_roots: Vec<Certificate>,
     /// What to do without revocation data (default `prefer`: warn). The
     /// data is the document's DSS only: verifying needs no network
-    /// ([`check_revocation_online`] asks the responders for the rest).
+    /// (`check_revocation_online`, with feature `remote`, asks the responders for the rest).
     pub revocation: crate::revocation::RevocationPolicy,
 }
 
@@ -281,7 +281,7 @@ pub struct SignatureReport {
     /// The signature timestamp (or the document timestamp), checked.
     pub timestamp: Option<TimestampReport>,
     /// The revocation status of the chain, from the DSS (and the network
-    /// after [`check_revocation_online`]); `None` when not checked.
+    /// after `check_revocation_online`); `None` when not checked.
     pub revocation: Option<crate::revocation::ChainRevocation>,
     /// Revocation not checked, under `prefer`.
     pub warnings: Vec<String>,

@@ -804,3 +804,94 @@ async fn a_revoked_signer_fails_pdf_verify_and_cannot_sign_b_lt() {
     assert!(!lt.exists());
     sb.shutdown().await;
 }
+
+/// A hybrid-reference file (PDF 1.5 §7.5.8.4): a classic table whose
+/// trailer's `/XRefStm` points at an xref stream holding the one object
+/// (the font) that lives in an object stream.
+fn hybrid_pdf() -> Vec<u8> {
+    let content = "BT /F1 24 Tf 72 700 Td (Hybrid) Tj ET";
+    let font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+    let objstm_body = format!("5 0 {font}");
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .into(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+    ];
+    let mut out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let objstm_at = out.len();
+    out.extend_from_slice(
+        format!(
+            "6 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Length {} >>\nstream\n{objstm_body}\nendstream\nendobj\n",
+            objstm_body.len()
+        )
+        .as_bytes(),
+    );
+    // Object 5 is entry 0 of object stream 6.
+    let data = [2u8, 0, 6, 0];
+    let xrefstm_at = out.len();
+    out.extend_from_slice(b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 2 1] /Index [5 1] /Length 4 >>\nstream\n");
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 8\n0000000000 65535 f \n");
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    // Object 5 is free in the table; the xref stream has it.
+    out.extend_from_slice(b"0000000000 00001 f \n");
+    out.extend_from_slice(format!("{objstm_at:010} 00000 n \n{xrefstm_at:010} 00000 n \n").as_bytes());
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 8 /Root 1 0 R /XRefStm {xrefstm_at} >>\nstartxref\n{xref}\n%%EOF\n")
+            .as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn a_hybrid_reference_file_gets_a_table_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hybrid.pdf");
+    std::fs::write(&input, hybrid_pdf()).unwrap();
+    qpdf_check(&input);
+    let out = dir.path().join("hybrid.signed.pdf");
+    sign_one(&input, &out, &SignOptions::default()).await;
+    let original = std::fs::read(&input).unwrap();
+    let signed = std::fs::read(&out).unwrap();
+    assert!(signed.starts_with(&original));
+    let tail = String::from_utf8_lossy(&signed[original.len()..]).into_owned();
+    assert!(
+        tail.contains("\nxref\n") && tail.contains("\ntrailer\n"),
+        "{tail:.400}"
+    );
+    qpdf_check(&out);
+    let report = verify(&out);
+    assert!(report.signatures[0].trusted && report.signatures[0].covers_whole_document);
+    // pyHanko reads hybrid files only with --no-strict-syntax.
+    let python = pyhanko_venv::venv_python();
+    let o = output(
+        Command::new(python)
+            .arg(VALIDATE)
+            .args([
+                "sign",
+                "validate",
+                "--no-strict-syntax",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+            ])
+            .arg(root_pem())
+            .arg(&out)
+            .env("PYTHONWARNINGS", "ignore"),
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains(":INTACT:TRUSTED,UNTOUCHED"), "{t}");
+}

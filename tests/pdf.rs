@@ -220,6 +220,13 @@ async fn pyhanko_validates_our_cades_and_pkcs7_signatures_on_table_and_stream_fi
                 (subfilter == SubFilter::CadesDetached).then_some(Level::BB)
             );
             assert!(s.signer.as_ref().unwrap().subject().contains("TEST"));
+            // PAdES leaves signingTime out (the time is /M); PKCS#7 keeps it.
+            assert_eq!(
+                s.signing_time.is_some(),
+                subfilter == SubFilter::Pkcs7Detached,
+                "{s:?}"
+            );
+            assert!(s.pdf_time.as_deref().is_some_and(|m| m.starts_with("D:20")));
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use tempfile::NamedTempFile;
 
 use super::update::{self, Prepared, SigKind, WHAT};
-use super::{Level, MAX_PDF_SIZE, PdfJob, SignOptions, SignedPdf, post};
+use super::{Level, MAX_PDF_SIZE, PdfJob, SignOptions, SignedPdf, SubFilter, post};
 use crate::crypto::{Digest, HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
@@ -183,6 +183,9 @@ pub(super) async fn sign_files(
     let cms_options = crate::cms::SignOptions {
         algorithm: Some(alg),
         signing_time: Some(now),
+        // PAdES: the time is /M, not a signingTime attribute (EN 319 142-1
+        // §5.2); adbe.pkcs7.detached keeps it, as Acrobat writes it.
+        signing_time_attribute: options.subfilter == SubFilter::Pkcs7Detached,
         ..options.cms.clone()
     };
     let signatures = crate::cms::sign_digests(signer, &digests, &cms_options).await?;

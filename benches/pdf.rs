@@ -140,5 +140,5 @@ async fn main() {
 /// The last output is a signed PDF (a sanity check, not a test).
 fn check(out: &Path) {
     let bytes = std::fs::read(out).unwrap();
-    assert!(bytes.windows(11).any(|w| w == b"/ByteRange ["));
+    assert!(bytes.windows(12).any(|w| w == b"/ByteRange ["));
 }

@@ -902,3 +902,42 @@ async fn a_hybrid_reference_file_gets_a_table_update() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains(":INTACT:TRUSTED,UNTOUCHED"), "{t}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_through_the_sandbox_is_one_sign_hash_call() {
+    let sb = csc_support::sandbox().await;
+    let signer = sandbox_signer(&sb, "alice", "alice-rsa").await;
+    let dir = tempfile::tempdir().unwrap();
+    let jobs: Vec<PdfJob> = (0..4)
+        .map(|i| {
+            let input = dir.path().join(format!("c{i}.pdf"));
+            std::fs::write(&input, minimal_pdf(&format!("Contract {i}"), None)).unwrap();
+            PdfJob::new(&input, PdfJob::default_output(&input))
+        })
+        .collect();
+    let before = sb.stats();
+    pdf::sign_files(&signer, &jobs, &SignOptions::default())
+        .await
+        .unwrap();
+    let after = sb.stats();
+    assert_eq!(
+        after.sign_hash_calls - before.sign_hash_calls,
+        1,
+        "one signHash for the batch"
+    );
+    assert_eq!(after.signatures - before.signatures, 4);
+    let root = sb.registrar_root().clone();
+    for job in &jobs {
+        let report = pdf::verify_file(
+            &job.output,
+            std::slice::from_ref(&root),
+            &VerifyOptions {
+                revocation: crpki::revocation::RevocationPolicy::Off,
+                ..VerifyOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(report.signatures[0].trusted, "{:?}", report.signatures[0]);
+    }
+    sb.shutdown().await;
+}

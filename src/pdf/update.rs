@@ -234,7 +234,9 @@ impl NextIds {
 pub(super) enum SigKind {
     /// A signature (`/Type /Sig`) with this `/SubFilter`.
     Signature(SubFilter),
-    /// A document timestamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`).
+    /// A document timestamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`; B-LTA,
+    /// which needs feature `remote`).
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     DocTimeStamp,
 }
 

@@ -82,6 +82,8 @@ pub mod csc;
 pub mod error;
 #[cfg(feature = "remote")]
 pub mod http;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp", feature = "pkcs11"))]
 pub mod provider;

@@ -225,6 +225,23 @@ fn the_top_level_modules_form_no_cycle() {
         graph["tsp"]
     );
     assert!(graph["cms"].contains("tsp"), "cms uses tsp for CAdES-T");
+    // PDF signatures (`pdf`) sit above cms: nothing below reaches up into them.
+    for low in [
+        "alg",
+        "error",
+        "crypto",
+        "cert",
+        "http",
+        "tsp",
+        "revocation",
+        "cms",
+        "xml",
+    ] {
+        if let Some(edges) = graph.get(low) {
+            assert!(!edges.contains("pdf"), "{low} reaches up into pdf");
+        }
+    }
+    assert!(graph["pdf"].contains("cms"), "pdf signs through cms");
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub struct SignOptions {
     /// Whether to include the signer's [`chain`](RemoteSigner::chain)
     /// besides its certificate (default `true`).
     pub include_chain: bool,
+    /// Whether to write the signingTime attribute (default `true`). PAdES
+    /// (ETSI EN 319 142-1) leaves it out: the time is the PDF's `/M`.
+    pub signing_time_attribute: bool,
 }
 
 impl Default for SignOptions {
@@ -83,6 +86,7 @@ impl Default for SignOptions {
             algorithm: None,
             signing_time: None,
             include_chain: true,
+            signing_time_attribute: true,
         }
     }
 }

@@ -95,7 +95,11 @@ pub(super) async fn sign_digests(
     let mut attr_sets = Vec::with_capacity(content_digests.len());
     let mut to_sign = Vec::with_capacity(content_digests.len());
     for content_digest in content_digests {
-        let attrs = signed_attributes(content_digest, &time, &ess)?;
+        let attrs = signed_attributes(
+            content_digest,
+            options.signing_time_attribute.then_some(&time),
+            &ess,
+        )?;
         // The signature covers the attributes encoded as a SET (tag 0x31),
         // which is what `SetOfVec` encodes to; inside the SignerInfo the
         // same bytes are re-tagged [0] IMPLICIT.
@@ -190,8 +194,12 @@ fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> 
     })
 }
 
-fn signed_attributes(content_digest: &Digest, time: &Time, ess: &SigningCertificateV2) -> Result<Attributes> {
-    let attrs = vec![
+fn signed_attributes(
+    content_digest: &Digest,
+    time: Option<&Time>,
+    ess: &SigningCertificateV2,
+) -> Result<Attributes> {
+    let mut attrs = vec![
         attribute(
             asn1::ID_CONTENT_TYPE,
             Any::encode_from(&asn1::ID_DATA).map_err(internal)?,
@@ -200,12 +208,17 @@ fn signed_attributes(content_digest: &Digest, time: &Time, ess: &SigningCertific
             asn1::ID_MESSAGE_DIGEST,
             Any::new(Tag::OctetString, content_digest.as_bytes()).map_err(internal)?,
         )?,
-        attribute(asn1::ID_SIGNING_TIME, Any::encode_from(time).map_err(internal)?)?,
         attribute(
             asn1::ID_AA_SIGNING_CERTIFICATE_V2,
             Any::encode_from(ess).map_err(internal)?,
         )?,
     ];
+    if let Some(time) = time {
+        attrs.push(attribute(
+            asn1::ID_SIGNING_TIME,
+            Any::encode_from(time).map_err(internal)?,
+        )?);
+    }
     // `try_from` sorts into DER SET OF order.
     SetOfVec::try_from(attrs).map_err(internal)
 }

@@ -18,6 +18,8 @@ macro_rules! out {
 }
 
 mod manage;
+#[cfg(feature = "pdf")]
+mod pdf;
 mod pkcs11;
 mod remote;
 mod revocation;
@@ -108,6 +110,10 @@ enum Command {
     #[cfg(feature = "xml")]
     #[command(subcommand)]
     Xml(xml::XmlCommand),
+    /// PDF signatures (PAdES, adbe.pkcs7.detached): sign and verify.
+    #[cfg(feature = "pdf")]
+    #[command(subcommand)]
+    Pdf(pdf::PdfCommand),
 }
 
 #[derive(Args)]
@@ -308,6 +314,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Sign(args) if args.p12.is_some() => return sign_p12(args, cli.profile).await,
         #[cfg(feature = "xml")]
         Command::Xml(command) => return xml::run(command, cli.profile).await,
+        #[cfg(feature = "pdf")]
+        Command::Pdf(command) => return pdf::run(command, cli.profile).await,
         Command::Sign(ref args) => args.check()?,
         _ => {}
     }
@@ -338,6 +346,8 @@ async fn run(cli: Cli) -> CliResult {
         | Command::Uninstall(_) => Ok(()),
         #[cfg(feature = "xml")]
         Command::Xml(_) => Ok(()),
+        #[cfg(feature = "pdf")]
+        Command::Pdf(_) => Ok(()),
     }
 }
 

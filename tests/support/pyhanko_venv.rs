@@ -37,6 +37,11 @@ fn run(cmd: &mut Command, what: &str) {
 /// stops halfway, or two that run at once, never leave a broken one.
 pub fn venv_python() -> PathBuf {
     use sha2::Digest as _;
+    // Tests of one binary run on threads of one process: the building
+    // directory is named by the process, so they take turns here (other
+    // processes build beside them under their own name).
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let pins = std::fs::read(REQUIREMENTS).unwrap();
     let tag = hex::encode(&sha2::Sha256::digest(&pins)[..6]);
     let venv = cache_dir().join(format!("pyhanko-venv-{tag}"));

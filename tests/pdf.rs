@@ -123,6 +123,17 @@ fn pyhanko(file: &Path, root: &Path, moj_oids: bool) -> (bool, Vec<String>) {
 }
 
 fn pyhanko_run(file: &Path, roots: &[&Path], moj_oids: bool) -> (bool, Vec<String>, String) {
+    pyhanko_with(
+        &["sign", "validate", "--no-revocation-check"],
+        file,
+        roots,
+        moj_oids,
+    )
+}
+
+/// pyHanko's command `args` (with the MOJ OIDs accepted when `moj_oids`)
+/// on `file`, trusting only `roots`.
+fn pyhanko_with(args: &[&str], file: &Path, roots: &[&Path], moj_oids: bool) -> (bool, Vec<String>, String) {
     let python = pyhanko_venv::venv_python();
     let mut cmd = Command::new(python);
     if moj_oids {
@@ -130,7 +141,7 @@ fn pyhanko_run(file: &Path, roots: &[&Path], moj_oids: bool) -> (bool, Vec<Strin
     } else {
         cmd.args(["-m", "pyhanko"]);
     }
-    cmd.args(["sign", "validate", "--no-revocation-check", "--trust-replace"]);
+    cmd.args(args).arg("--trust-replace");
     for root in roots {
         cmd.arg("--trust").arg(root);
     }
@@ -700,6 +711,53 @@ async fn sandbox_signer(sb: &crpki::sandbox::Sandbox, user: &str, credential: &s
     .unwrap()
 }
 
+/// pyHanko's AdES validator (`sign adesverify`), with the sandbox stopped,
+/// trusts the B-LT and B-LTA signatures through the revocation answers in
+/// their DSS, and does not trust the same signature cut back to its own
+/// revision (no DSS). It runs at an explicit validation time (now): without
+/// one, pyHanko 0.38 reports the signer's revocation data as missing even
+/// though the DSS holds it, and looks for a proof of existence that our
+/// TEST TSA's certificate (no revocation pointers) cannot give.
+fn pyhanko_finds_the_revocation_proof_in_the_dss(
+    outs: &[(Level, PathBuf)],
+    root: &Path,
+    tsa_root: &Path,
+    dir: &Path,
+) {
+    let now = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]+00:00"
+        ))
+        .unwrap();
+    let ades = ["sign", "adesverify", "--validation-time", now.as_str()];
+    let roots = [root, tsa_root];
+    for (level, out) in outs {
+        let (ok, lines, all) = pyhanko_with(&ades, out, &roots, true);
+        assert!(ok, "{level}: {all}");
+        assert!(
+            lines[0].starts_with("Signature1:INTACT:TRUSTED,"),
+            "{level}: {all}"
+        );
+    }
+    // The B-LT file up to the end of the signature's revision: no DSS.
+    let blt = std::fs::read(&outs[0].1).unwrap();
+    let eofs: Vec<usize> = blt
+        .windows(5)
+        .enumerate()
+        .filter(|(_, w)| w == b"%%EOF")
+        .map(|(i, _)| i + 5)
+        .collect();
+    let mut cut = eofs[eofs.len() - 2];
+    while matches!(blt.get(cut), Some(b'\r' | b'\n')) {
+        cut += 1;
+    }
+    let bare = dir.join("no-dss.pdf");
+    std::fs::write(&bare, &blt[..cut]).unwrap();
+    let (ok, lines, all) = pyhanko_with(&ades, &bare, &roots, true);
+    assert!(!ok, "{all}");
+    assert!(lines[0].starts_with("Signature1:INTACT:UNTRUSTED,"), "{all}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b_lt_and_b_lta_verify_with_the_network_off() {
     let sb = csc_support::sandbox().await;
@@ -729,6 +787,7 @@ async fn b_lt_and_b_lta_verify_with_the_network_off() {
     sb.shutdown().await;
 
     // The network is off: everything needed is in the DSS.
+    pyhanko_finds_the_revocation_proof_in_the_dss(&outs, &root, &tsa_root, dir.path());
     for (level, out) in &outs {
         let o = output(
             crpki()

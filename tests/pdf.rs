@@ -696,6 +696,14 @@ async fn b_t_carries_a_signature_timestamp_that_pyhanko_trusts() {
 #[path = "csc_support/mod.rs"]
 mod csc_support;
 
+/// A sandbox with a state of its own (a temporary directory), so that it
+/// alone serves its certificates' OCSP responder and CRL.
+async fn own_state_sandbox() -> crpki::sandbox::Sandbox {
+    let sb = csc_support::sandbox_with(|c| c.state_dir = None).await;
+    assert!(sb.revocation_origin().is_some());
+    sb
+}
+
 /// A CSC signer of the sandbox for `user`'s `credential` (PIN 1234): its
 /// certificate carries the sandbox's AIA (OCSP, caIssuers) and CRL DP.
 async fn sandbox_signer(sb: &crpki::sandbox::Sandbox, user: &str, credential: &str) -> crpki::csc::CscSigner {
@@ -760,7 +768,9 @@ fn pyhanko_finds_the_revocation_proof_in_the_dss(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b_lt_and_b_lta_verify_with_the_network_off() {
-    let sb = csc_support::sandbox().await;
+    // Its own state: the revocation origin of a state is served by one
+    // sandbox at a time, and the other tests' sandboxes stop when they end.
+    let sb = own_state_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, minimal_pdf("Kept for ten years", None)).unwrap();
@@ -819,7 +829,9 @@ async fn b_lt_and_b_lta_verify_with_the_network_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_signer_fails_pdf_verify_and_cannot_sign_b_lt() {
-    let sb = csc_support::sandbox().await;
+    // Its own state: the revocation origin of a state is served by one
+    // sandbox at a time, and the other tests' sandboxes stop when they end.
+    let sb = own_state_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, minimal_pdf("Signed by erin", None)).unwrap();

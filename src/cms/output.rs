@@ -124,10 +124,20 @@ pub fn check_output(out: &Path, existing: Existing) -> Result<()> {
 /// `.crpki-XXXXXXXXXXXX.tmp`, mode as a plain create under the umask),
 /// removed when dropped.
 pub(super) fn temp_beside(out: &Path) -> Result<NamedTempFile> {
-    let dir = match out.parent() {
+    temp_in(dir_of(out))
+}
+
+/// The directory an output goes to (`.` for a bare file name).
+pub(super) fn dir_of(out: &Path) -> &Path {
+    match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// A new temporary file in `dir`, as [`temp_beside`] makes them. (A
+/// relative `dir` costs a `getcwd` each time, inside `tempfile`.)
+pub(super) fn temp_in(dir: &Path) -> Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".crpki-").suffix(".tmp").rand_bytes(8);
     #[cfg(unix)]
@@ -177,4 +187,55 @@ fn already_exists(out: &Path) -> Error {
 /// Writes `bytes` to `out` all or nothing (see [`OutputBatch`]).
 pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
     OutputBatch::prepare([out], Existing::Replace)?.commit(&[bytes])
+}
+
+/// A job for the [`Writers`].
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads that write and sync outputs, started once per
+/// batch and fed through one queue: the waits for the disk (`fsync`)
+/// overlap with each other and with signing, and the number of threads
+/// (and of allocator arenas, stacks, …) stays the same however many chunks
+/// go through. The threads end when the pool is dropped and the queue is
+/// empty; a task that can no longer be run (every thread gone) is dropped
+/// unrun, so its reply channel closes.
+pub(super) struct Writers {
+    queue: std::sync::mpsc::Sender<Task>,
+}
+
+impl Writers {
+    /// Starts `count` threads (at least 1).
+    pub(super) fn start(count: usize) -> Result<Self> {
+        let (queue, rx) = std::sync::mpsc::channel::<Task>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..count.max(1) {
+            let rx = std::sync::Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("crpki-writer-{i}"))
+                // Small stacks: a task builds one CMS and writes one file.
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    loop {
+                        // The lock is released before the task runs.
+                        let task = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match task {
+                            Ok(task) => task(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| Error::io("starting the threads that write signatures", e))?;
+        }
+        Ok(Self { queue })
+    }
+
+    /// Queues a task (never blocks).
+    pub(super) fn run(&self, task: impl FnOnce() + Send + 'static) {
+        // Every thread gone: the task is dropped, which its caller sees as
+        // a reply channel closed without an answer.
+        let _ = self.queue.send(Box::new(task));
+    }
 }

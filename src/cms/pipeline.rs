@@ -159,7 +159,7 @@ impl PipelineFailure {
 ///    once, each with one [`RemoteSigner::sign_digests`] call (one
 ///    authorization per chunk at a CSC service).
 /// 3. The signatures of a chunk go to a fixed pool of
-///    [`PipelineOptions::writers`] threads (started once per batch), each
+///    [`PipelineOptions::writers`] threads (one pool per batch), each
 ///    of which assembles one file's CMS, writes it into a temporary file
 ///    beside its output and syncs it (`fsync`) there: the waits for the
 ///    disk overlap with each other and with the signing of later chunks.
@@ -239,7 +239,7 @@ where
         .max(1);
     let depth = options.chunks_in_flight.max(1);
     let mut spool = Spool::new().map_err(PipelineFailure::batch)?;
-    let writers = Writers::start(options.writers).map_err(PipelineFailure::batch)?;
+    let writers = Writers::new(options.writers);
 
     let (tx, mut rx) = tokio::sync::mpsc::channel(depth);
     let jobs = jobs.into_iter();

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 sandbox="${1:-}"
 corpus=fuzz/corpus
-for t in cert cms_verify csc_replies pkcs12 provider; do
+for t in cert cms_verify csc_replies pkcs12 provider tsp; do
     mkdir -p "$corpus/$t"
     rm -f "$corpus/$t"/seed-*
 done
@@ -141,4 +141,33 @@ for name, data in seeds.items():
     with open(os.path.join(out, f"seed-{name}.bin"), "wb") as f:
         f.write(data)
 PY
+# --- tsp: an openssl TSA's replies and tokens (a throwaway TEST TSA key), a
+# rejection, and requests ---------------------------------------------------
+tsa=$(mktemp -d)
+(
+    cd "$tsa"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 3650 \
+        -subj "/O=crpki TEST/CN=fuzz TEST TSA root" -addext basicConstraints=critical,CA:TRUE \
+        -addext keyUsage=critical,keyCertSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout tsa.key -out tsa.csr -subj "/O=crpki TEST/CN=fuzz TEST TSA" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n' >ext.cnf
+    openssl x509 -req -in tsa.csr -CA root.pem -CAkey root.key -CAcreateserial -out tsa.pem -days 3650 \
+        -extfile ext.cnf 2>/dev/null
+    printf '[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ./serial\nsigner_cert = ./tsa.pem\nsigner_key = ./tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1, millisecs:500\ntsa_name = yes\ness_cert_id_alg = sha256\n' >ts.cnf
+    echo 01 >serial
+    printf 'fuzz' >data
+    openssl ts -query -data data -sha256 -cert -out q256.tsq
+    openssl ts -query -data data -sha512 -no_nonce -out q512.tsq
+    openssl ts -reply -config ts.cnf -queryfile q256.tsq -out r256.tsr 2>/dev/null
+    openssl ts -reply -config ts.cnf -queryfile q512.tsq -out r512.tsr 2>/dev/null
+    openssl ts -reply -config ts.cnf -queryfile q256.tsq -token_out -out t256.der 2>/dev/null
+)
+cp "$tsa/q256.tsq" "$corpus/tsp/seed-request.tsq"
+cp "$tsa/r256.tsr" "$corpus/tsp/seed-reply-sha256.tsr"
+cp "$tsa/r512.tsr" "$corpus/tsp/seed-reply-sha512.tsr"
+cp "$tsa/t256.der" "$corpus/tsp/seed-token.der"
+# A rejection: status 2, a statusString, failInfo badAlg.
+printf '\x30\x0f\x30\x0d\x02\x01\x02\x30\x04\x0c\x02no\x03\x02\x07\x80' >"$corpus/tsp/seed-rejection.tsr"
+rm -rf "$tsa"
+
 du -sh "$corpus"

@@ -40,6 +40,9 @@ have modutil || need_pkgs+=(libnss3-tools)
 have p11-kit || need_pkgs+=(p11-kit)
 # tests/durability.rs watches crpki sign's fsync/rename order with strace.
 have strace || need_pkgs+=(strace)
+# tests/pdf.rs: `qpdf --check` and poppler's `pdfsig` check our PDF signatures.
+have qpdf || need_pkgs+=(qpdf)
+have pdfsig || need_pkgs+=(poppler-utils)
 
 if ((${#need_pkgs[@]})); then
     step "installing Debian packages: ${need_pkgs[*]}"

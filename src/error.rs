@@ -79,6 +79,26 @@ pub enum TrustFailure {
     },
     /// The chain is longer than the validator accepts.
     PathTooLong,
+    /// A certificate of the chain is revoked (an OCSP response or CRL
+    /// said so).
+    Revoked {
+        /// Subject of the revoked certificate.
+        subject: String,
+        /// Its serial number, hex.
+        serial: String,
+        /// When it was revoked, RFC 3339.
+        time: String,
+        /// Why (`keyCompromise`, …, or "not given").
+        reason: String,
+    },
+    /// Revocation checking was required and no usable answer was found
+    /// for a certificate of the chain.
+    RevocationUnknown {
+        /// Subject of the certificate.
+        subject: String,
+        /// Why every answer (or the lack of one) did not count.
+        detail: String,
+    },
     /// Path building gave up at one of its documented limits
     /// ([`crate::cert::MAX_INTERMEDIATES`], [`crate::cert::MAX_ISSUER_CHECKS`]).
     LimitExceeded {
@@ -112,6 +132,18 @@ impl fmt::Display for TrustFailure {
                 write!(f, "'{subject}' has an unknown critical extension {oid}")
             }
             Self::PathTooLong => f.write_str("the certificate chain is too long"),
+            Self::Revoked {
+                subject,
+                serial,
+                time,
+                reason,
+            } => write!(
+                f,
+                "certificate '{subject}' (serial {serial}) was revoked at {time}, reason {reason}"
+            ),
+            Self::RevocationUnknown { subject, detail } => {
+                write!(f, "revocation status of '{subject}' unknown: {detail}")
+            }
             Self::LimitExceeded { what, limit } => {
                 write!(f, "path building gave up: more than {limit} {what}")
             }

@@ -19,11 +19,17 @@
 //!   building and validation;
 //! - [`signer`]: the trait and the [`MemorySigner`] (NO SECURITY, tests)
 //!   and `Pkcs12Signer` backends;
-//! - [`cms`]: detached CMS signatures built through any signer, and verified;
+//! - [`tsp`]: RFC 3161 timestamps: requests, replies, tokens checked
+//!   against an imprint and a TSA root; with feature `remote` the TSA
+//!   client (`tsp::TsaClient`) over `http`;
+//! - [`cms`]: detached CMS signatures built through any signer, and verified
+//!   (CAdES-T: signature timestamps added and checked);
 //!   `xml` (feature `xml`): XML signatures (XMLDSig: the e-Gov manifest,
 //!   enveloped documents) through any signer, our C14N, verification;
 //! - `http` (feature `remote`): the one HTTP layer every remote call goes
 //!   through (transport, retry policy, body limit, `sanitize`);
+//! - [`revocation`]: OCSP and CRLs checked offline, and (feature `remote`)
+//!   fetched through `http` with a per-run cache;
 //! - [`profile`]: profiles and token files;
 //! - `auth` (feature `remote`): the one OAuth 2.0 client (`auth::oauth2`),
 //!   the GビズID OpenID login on top (`auth::oidc`), the one token cache;
@@ -76,9 +82,12 @@ pub mod csc;
 pub mod error;
 #[cfg(feature = "remote")]
 pub mod http;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 pub mod profile;
 #[cfg(any(feature = "csp", feature = "ksp", feature = "pkcs11"))]
 pub mod provider;
+pub mod revocation;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;
@@ -87,6 +96,7 @@ pub mod source;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod text;
+pub mod tsp;
 #[cfg(feature = "xml")]
 pub mod xml;
 

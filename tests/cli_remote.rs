@@ -783,3 +783,57 @@ async fn files_from_signs_in_multisign_chunks_with_json_lines() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Issue 16: `crpki sign --timestamp` through the remote credential: the
+/// batch is still one authorization of exactly its signatures, and every
+/// signature carries a token of the sandbox TSA over its signature value
+/// (one TSA request per signature).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_timestamp_through_the_remote_service() {
+    let env = Env::start().await;
+    ok(&env.run(&["login", "--login-hint", "alice"], &[]).await);
+    let files: Vec<PathBuf> = (0..3).map(|i| env.path(&format!("ts{i}.txt"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(f, format!("timestamped {i}\n")).unwrap();
+    }
+    let mut args = vec!["sign", "--timestamp"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let before = env.sandbox.stats();
+    ok(&env.run(&args, &[("CRPKI_PIN", "1234")]).await);
+    let after = env.sandbox.stats();
+    assert_eq!(after.authorizations - before.authorizations, 1);
+    assert_eq!(after.authorized_signatures - before.authorized_signatures, 3);
+    let tsa_root = env.sandbox.tsa_root().clone();
+    for f in &files {
+        let sig = std::fs::read(format!("{}.p7s", f.display())).unwrap();
+        let tokens = crpki::cms::signature_timestamp_tokens(&sig).unwrap();
+        assert_eq!(tokens.len(), 1);
+        let imprint = crpki::cms::signature_timestamp_imprint(&sig, crpki::HashAlgorithm::Sha256).unwrap();
+        crpki::tsp::check_token(&tokens[0], &imprint, Some(std::slice::from_ref(&tsa_root))).unwrap();
+        assert!(crpki::testing::openssl::cms_verifies(
+            Path::new(&format!("{}.p7s", f.display())),
+            f,
+            &sandbox_root(env.dir.path())
+        ));
+    }
+    // crpki verify reports the timestamp, trusted with --tsa-ca.
+    let out = env
+        .run(
+            &[
+                "verify",
+                files[0].to_str().unwrap(),
+                "--ca",
+                sandbox_root(env.dir.path()).to_str().unwrap(),
+                "--tsa-ca",
+                env.sandbox.tsa_root_path().to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+    ok(&out);
+    assert!(
+        text(&out.stdout).contains("trusted (--tsa-ca)"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -80,6 +80,16 @@ fn provider() {
     replay("provider");
 }
 
+#[test]
+fn revocation() {
+    replay("revocation");
+}
+
+#[test]
+fn tsp() {
+    replay("tsp");
+}
+
 fn seed(target: &str, name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
@@ -139,4 +149,19 @@ fn seeds_reach_the_success_paths() {
     );
     let refusal = replies::refusal(service, "signatures/signHash", 400, &body("seed-error.bin"));
     assert!(refusal.to_string().contains("bad hash"), "{refusal}");
+}
+
+/// The `tsp` seeds are what openssl's TSA writes, and crpki reads them.
+#[test]
+fn tsp_seeds_reach_the_success_paths() {
+    let reply = crpki::tsp::parse_reply(&seed("tsp", "seed-reply-sha256.tsr")).unwrap();
+    let token = reply.token.expect("a granted reply has a token");
+    let ts = crpki::tsp::read_token(&token).unwrap();
+    assert_eq!(ts.accuracy, Some(std::time::Duration::from_millis(1500)));
+    crpki::tsp::check_token(&token, &ts.imprint, None).unwrap();
+    crpki::tsp::read_token(&seed("tsp", "seed-token.der")).unwrap();
+    crpki::tsp::parse_request(&seed("tsp", "seed-request.tsq")).unwrap();
+    let rejection = crpki::tsp::parse_reply(&seed("tsp", "seed-rejection.tsr")).unwrap();
+    assert_eq!(rejection.status, crpki::tsp::PkiStatus::Rejection);
+    assert_eq!(rejection.failures, vec!["badAlg".to_string()]);
 }

@@ -210,13 +210,38 @@ fn the_top_level_modules_form_no_cycle() {
         "alg must stay the lowest room: {:?}",
         graph["alg"]
     );
-    for low in ["alg", "error", "crypto", "cert", "http"] {
+    for low in ["alg", "error", "crypto", "cert", "http", "tsp", "revocation"] {
         for high in ["csc", "auth", "profile", "sandbox", "source", "provider"] {
             if let Some(edges) = graph.get(low) {
                 assert!(!edges.contains(high), "{low} reaches up into {high}");
             }
         }
     }
+    // RFC 3161 (`tsp`) sits below the CMS room that puts its tokens into
+    // CAdES-T signatures (and the PDF room above that).
+    assert!(
+        !graph["tsp"].contains("cms"),
+        "tsp must stay below cms: {:?}",
+        graph["tsp"]
+    );
+    assert!(graph["cms"].contains("tsp"), "cms uses tsp for CAdES-T");
+    // PDF signatures (`pdf`) sit above cms: nothing below reaches up into them.
+    for low in [
+        "alg",
+        "error",
+        "crypto",
+        "cert",
+        "http",
+        "tsp",
+        "revocation",
+        "cms",
+        "xml",
+    ] {
+        if let Some(edges) = graph.get(low) {
+            assert!(!edges.contains("pdf"), "{low} reaches up into pdf");
+        }
+    }
+    assert!(graph["pdf"].contains("cms"), "pdf signs through cms");
 }
 
 #[test]

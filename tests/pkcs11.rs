@@ -87,13 +87,20 @@ impl Env {
 
     /// `program args…` with the module's environment, off the runtime.
     async fn run(&self, program: &str, args: &[&str]) -> Output {
+        self.run_with(program, args, &[]).await
+    }
+
+    /// [`run`](Self::run) with more environment variables.
+    async fn run_with(&self, program: &str, args: &[&str], vars: &[(&str, &Path)]) -> Output {
         let mut cmd = Command::new(program);
         cmd.args(args)
+            .envs(vars.iter().copied())
             .current_dir(self.dir.path())
             .env("CRPKI_CONFIG_DIR", self.store.dir())
             .env("CRPKI_PROVIDER_LOG", self.path("provider.log"))
             .env_remove("CRPKI_PROFILE")
             .env_remove("CRPKI_PIN")
+            .env_remove("CRPKI_OTP")
             .env_remove("CRPKI_PROVIDER_PKCS12");
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
             .await
@@ -136,6 +143,23 @@ impl Env {
         assert!(
             out.status.success(),
             "pkcs11-tool {how:?}: {out:?}\nlog:\n{}",
+            self.log()
+        );
+    }
+
+    /// `pkcs11-tool --sign` with a `pin` the service refuses:
+    /// `CKR_PIN_INCORRECT` at `C_Sign`, in the log too.
+    async fn sign_refused(&self, slot: &str, pin: &str, data: &Path) {
+        let how = ["-m", "SHA256-RSA-PKCS"];
+        let wrong = self.sign(slot, pin, &how, data, &self.path("wrong.sig")).await;
+        assert!(!wrong.status.success());
+        assert!(
+            String::from_utf8_lossy(&wrong.stderr).contains("CKR_PIN_INCORRECT"),
+            "{wrong:?}"
+        );
+        assert!(
+            self.log().contains("C_Sign 0x000000a0 CKR_PIN_INCORRECT"),
+            "{}",
             self.log()
         );
     }
@@ -285,25 +309,7 @@ async fn pkcs11_tool_rsa_with_alice() {
     );
 
     // A wrong PIN: CKR_PIN_INCORRECT, logged, nothing signed.
-    let wrong = env
-        .sign(
-            &slot,
-            "9999",
-            &["-m", "SHA256-RSA-PKCS"],
-            &data,
-            &env.path("wrong.sig"),
-        )
-        .await;
-    assert!(!wrong.status.success());
-    assert!(
-        String::from_utf8_lossy(&wrong.stderr).contains("CKR_PIN_INCORRECT"),
-        "{wrong:?}"
-    );
-    assert!(
-        env.log().contains("C_Sign 0x000000a0 CKR_PIN_INCORRECT"),
-        "{}",
-        env.log()
-    );
+    env.sign_refused(&slot, "9999", &data).await;
     assert_eq!(env.sb().stats().signatures, after.signatures);
 }
 
@@ -348,6 +354,89 @@ async fn pkcs11_tool_ecdsa_with_bob() {
         env.sign_ok(&slot, "5678", &how, input, &sig).await;
         env.openssl_verify(&key, &data, &sig, &[]).await;
     }
+}
+
+/// bob's SCAL 2 credential takes a one-time password per signature, in
+/// `C_Login(CKU_CONTEXT_SPECIFIC)`: `pkcs11-tool` sends its `--pin` there
+/// for a key with `CKA_ALWAYS_AUTHENTICATE`. Nothing else gives one
+/// (`CRPKI_OTP` is unset).
+#[tokio::test(flavor = "multi_thread")]
+async fn pkcs11_tool_otp_per_signature_with_bob() {
+    need("pkcs11-tool", "opensc");
+    need("openssl", "openssl");
+    let env = Env::new("bob").await;
+    let slot = env.slot_of("bob-rsa-scal2").await;
+    let objects = env.tool_ok(&["--slot", &slot, "--list-objects"]).await;
+    assert!(objects.contains("Private Key Object; RSA"), "{objects}");
+    assert!(objects.contains("always authenticate"), "{objects}");
+    let key = env.read_cert(&slot, "bob-rsa-scal2").await;
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"a SCAL 2 signature with a one-time password").unwrap();
+    let before = env.sb().stats();
+    let sig = env.path("otp.sig");
+    env.sign_ok(&slot, "123456", &["-m", "SHA256-RSA-PKCS"], &data, &sig)
+        .await;
+    env.openssl_verify(&key, &data, &sig, &[]).await;
+    let after = env.sb().stats();
+    assert_eq!(after.signatures - before.signatures, 1);
+    assert_eq!(
+        after.authorizations - before.authorizations,
+        1,
+        "one authorization, with the OTP"
+    );
+
+    // A wrong OTP: CKR_PIN_INCORRECT, logged, nothing signed.
+    env.sign_refused(&slot, "000000", &data).await;
+    let log = env.log();
+    assert!(
+        !log.contains("000000 ") && !log.contains("123456"),
+        "an OTP is never logged:\n{log}"
+    );
+    assert_eq!(env.sb().stats().signatures, after.signatures);
+}
+
+/// bob's `oauth2code` credential is approved in the browser for each
+/// signature (here a "browser" that follows the sandbox's auto-approval
+/// with curl): its key asks for no `CKU_CONTEXT_SPECIFIC` value
+/// (`CKA_ALWAYS_AUTHENTICATE` false), so `pkcs11-tool` signs without a PIN.
+#[tokio::test(flavor = "multi_thread")]
+async fn pkcs11_tool_browser_approval_with_bob() {
+    need("pkcs11-tool", "opensc");
+    need("openssl", "openssl");
+    need("curl", "curl");
+    let env = Env::new("bob").await;
+    let slot = env.slot_of("bob-oauth").await;
+    let key = env.read_cert(&slot, "bob-oauth").await;
+    let browser = env.path("browser.sh");
+    std::fs::write(&browser, "#!/bin/sh\nexec curl -sk -L -o /dev/null \"$1\"\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"a SCAL 2 signature approved in the browser").unwrap();
+    let sig = env.path("approved.sig");
+    let module = module_path();
+    let args = [
+        "--module",
+        s(&module),
+        "--slot",
+        &slot,
+        "--sign",
+        "-m",
+        "SHA256-RSA-PKCS",
+        "-i",
+        s(&data),
+        "-o",
+        s(&sig),
+    ];
+    let before = env.sb().stats();
+    let out = env.run_with("pkcs11-tool", &args, &[("BROWSER", &browser)]).await;
+    assert!(out.status.success(), "{out:?}\nlog:\n{}", env.log());
+    env.openssl_verify(&key, &data, &sig, &[]).await;
+    let after = env.sb().stats();
+    assert_eq!(after.signatures - before.signatures, 1);
+    assert_eq!(after.authorizations - before.authorizations, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -600,6 +689,7 @@ impl Env {
             .env("CRPKI_PROVIDER_LOG", self.path("provider.log"))
             .env_remove("CRPKI_PROFILE")
             .env_remove("CRPKI_PIN")
+            .env_remove("CRPKI_OTP")
             .env_remove("CRPKI_PROVIDER_PKCS12")
             .spawn()
             .unwrap()
@@ -700,6 +790,56 @@ async fn service_down_and_logout_while_signing() {
     assert!(env.log().contains("CKR_DEVICE_REMOVED"), "{}", env.log());
 }
 
+/// `C_Logout` wipes the PIN and the authorization it bought: signing needs
+/// `C_Login` again, and a wrong PIN after a good one is `CKR_PIN_INCORRECT`
+/// (never a signature on the old authorization), after `C_Logout` as after
+/// the last session closed. A second `C_Login` is
+/// `CKR_USER_ALREADY_LOGGED_IN`.
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_then_a_wrong_pin_signs_nothing() {
+    need("openssl", "openssl");
+    let env = Env::new("alice").await;
+    let before = env.sb().stats();
+    env.wait(env.child("relogin")).await;
+    let after = env.sb().stats();
+    assert_eq!(env.verify_out().await, 3, "good, good again, still good");
+    assert_eq!(after.signatures - before.signatures, 3);
+    assert_eq!(
+        after.authorizations - before.authorizations,
+        2,
+        "the logout dropped the first authorization; the second served two signatures"
+    );
+    let log = env.log();
+    assert_eq!(
+        log.matches("CKR_PIN_INCORRECT").count(),
+        2,
+        "the wrong PIN after C_Logout and after the last session closed:\n{log}"
+    );
+    assert!(log.contains("CKR_USER_ALREADY_LOGGED_IN"), "{log}");
+}
+
+/// The one-time password through the `cryptoki` crate: given per
+/// signature with `CKU_CONTEXT_SPECIFIC` between `C_SignInit` and
+/// `C_SignFinal`, spent by that signature; a wrong one is
+/// `CKR_PIN_INCORRECT` and the next signature brings another.
+#[tokio::test(flavor = "multi_thread")]
+async fn otp_through_cryptoki() {
+    need("openssl", "openssl");
+    let env = Env::new("bob").await;
+    let before = env.sb().stats();
+    env.wait(env.child("otp")).await;
+    let after = env.sb().stats();
+    assert_eq!(env.verify_out().await, 4, "two, then two after C_Finalize");
+    assert_eq!(after.signatures - before.signatures, 4);
+    assert_eq!(after.authorizations - before.authorizations, 4);
+    let log = env.log();
+    assert!(
+        log.contains("CKF_LIBRARY_CANT_CREATE_OS_THREADS: accepted"),
+        "{log}"
+    );
+    assert!(!log.contains("123456"), "an OTP is never logged:\n{log}");
+}
+
 /// Not a test by itself: the program [`Env::child`] runs in a child
 /// process (with [`CHILD_ENV`] set); without it, it does nothing.
 #[test]
@@ -740,19 +880,26 @@ mod child {
         let s = p.open_ro_session(slot).unwrap();
         s.login(UserType::User, Some(&AuthPin::new("1234".into())))
             .unwrap();
+        let key = key_and_cert(&s, "alice-rsa");
+        (s, key)
+    }
+
+    /// The private key of the session's token; the certificate labelled
+    /// `label` goes to `out/cert.der`.
+    fn key_and_cert(s: &Session, label: &str) -> ObjectHandle {
         let key = s
             .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
             .unwrap()[0];
         let cert = s
             .find_objects(&[
                 Attribute::Class(ObjectClass::CERTIFICATE),
-                Attribute::Label(b"alice-rsa".to_vec()),
+                Attribute::Label(label.as_bytes().to_vec()),
             ])
             .unwrap()[0];
         if let [Attribute::Value(der)] = &s.get_attributes(cert, &[AttributeType::Value]).unwrap()[..] {
             std::fs::write(out("cert.der"), der).unwrap();
         }
-        (s, key)
+        key
     }
 
     /// Signs `name`'s data; the signature goes to `out/NAME.sig`.
@@ -765,6 +912,9 @@ mod child {
     }
 
     pub fn run(scenario: &str) {
+        if scenario == "otp" {
+            return otp();
+        }
         let (p, slot) = open();
         let (main, key) = login(&p, slot);
         match scenario {
@@ -824,8 +974,110 @@ mod child {
                     .unwrap();
                 threads.into_iter().for_each(|t| t.join().unwrap());
             }
+            "relogin" => relogin(&p, slot, main, key),
             other => panic!("unknown scenario {other}"),
         }
+    }
+
+    fn pin(p: &str) -> AuthPin {
+        AuthPin::new(p.into())
+    }
+
+    fn code(e: Error) -> RvError {
+        match e {
+            Error::Pkcs11(rv, _) => rv,
+            other => panic!("not a PKCS#11 error: {other}"),
+        }
+    }
+
+    /// Good PIN, logout, wrong PIN, good PIN, a second login, then the
+    /// last session closes and a new one logs in with a wrong PIN.
+    fn relogin(p: &Pkcs11, slot: Slot, main: Session, key: ObjectHandle) {
+        sign(&main, key, "good").unwrap();
+        main.logout().unwrap();
+        let e = code(sign(&main, key, "after-logout").unwrap_err());
+        assert!(
+            matches!(e, RvError::KeyHandleInvalid | RvError::UserNotLoggedIn),
+            "{e}"
+        );
+        // The service checks this PIN at the next signature.
+        main.login(UserType::User, Some(&pin("9999"))).unwrap();
+        assert_eq!(
+            code(sign(&main, key, "wrong").unwrap_err()),
+            RvError::PinIncorrect
+        );
+        main.login(UserType::User, Some(&pin("1234"))).unwrap();
+        sign(&main, key, "good-again").unwrap();
+        assert_eq!(
+            code(main.login(UserType::User, Some(&pin("9999"))).unwrap_err()),
+            RvError::UserAlreadyLoggedIn
+        );
+        sign(&main, key, "still-good").unwrap();
+        drop(main);
+        let s = p.open_ro_session(slot).unwrap();
+        s.login(UserType::User, Some(&pin("9999"))).unwrap();
+        assert_eq!(
+            code(sign(&s, key, "wrong-after-close").unwrap_err()),
+            RvError::PinIncorrect
+        );
+    }
+
+    /// bob's SCAL 2 credential: an OTP per signature, through a module
+    /// initialized as NSS does (`CKF_LIBRARY_CANT_CREATE_OS_THREADS`), then
+    /// finalized and initialized again.
+    fn otp() {
+        let p = Pkcs11::new(std::env::var("CRPKI_P11_MODULE").unwrap()).unwrap();
+        p.initialize(CInitializeArgs::new(
+            CInitializeFlags::OS_LOCKING_OK | CInitializeFlags::LIBRARY_CANT_CREATE_OS_THREADS,
+        ))
+        .unwrap();
+        otp_signatures(&p, "");
+        p.finalize().unwrap();
+        let p = Pkcs11::new(std::env::var("CRPKI_P11_MODULE").unwrap()).unwrap();
+        p.initialize(CInitializeArgs::new(CInitializeFlags::empty()))
+            .unwrap();
+        otp_signatures(&p, "again-");
+    }
+
+    /// Signatures with bob's OTP, named with `prefix`.
+    fn otp_signatures(p: &Pkcs11, prefix: &str) {
+        let slot = p
+            .get_slots_with_token()
+            .unwrap()
+            .into_iter()
+            .find(|s| p.get_token_info(*s).unwrap().label().starts_with("bob-rsa-scal2"))
+            .expect("a token for bob-rsa-scal2");
+        let s = p.open_ro_session(slot).unwrap();
+        let key = key_and_cert(&s, "bob-rsa-scal2");
+        let signed = |name: &str, otp: Option<&str>| -> Result<(), Error> {
+            let name = format!("{prefix}{name}");
+            let data = format!("an OTP signature {name}");
+            s.sign_init(&Mechanism::Sha256RsaPkcs, key)?;
+            if let Some(otp) = otp {
+                s.login(UserType::ContextSpecific, Some(&pin(otp)))?;
+            }
+            s.sign_update(data.as_bytes())?;
+            let sig = s.sign_final()?;
+            std::fs::write(out(&format!("{name}.data")), data).unwrap();
+            std::fs::write(out(&format!("{name}.sig")), sig).unwrap();
+            Ok(())
+        };
+        assert_eq!(
+            code(signed("none", None).unwrap_err()),
+            RvError::UserNotLoggedIn,
+            "no signature without its OTP"
+        );
+        signed("first", Some("123456")).unwrap();
+        assert_eq!(
+            code(signed("again", None).unwrap_err()),
+            RvError::UserNotLoggedIn,
+            "the OTP served one signature"
+        );
+        assert_eq!(
+            code(signed("wrong", Some("000000")).unwrap_err()),
+            RvError::PinIncorrect
+        );
+        signed("second", Some("123456")).unwrap();
     }
 
     /// Forks; the child initializes the module again and signs once.

@@ -273,6 +273,8 @@ fn sandbox_profile_reads_the_running_sandbox() {
         rssp_base_url: "https://127.0.0.1:40001/csc/v2/".into(),
         csc_version: CscVersion::V2,
         ca_file: Some("ca.pem".into()),
+        tsa_url: None,
+        tsa_root_file: None,
     };
     endpoints.write(&state).unwrap();
     assert_eq!(SandboxEndpoints::read(&state).unwrap().as_ref(), Some(&endpoints));
@@ -465,6 +467,8 @@ fn world_writable_settings_are_refused_with_the_chmod_to_run() {
         rssp_base_url: "https://127.0.0.1:40001/csc/v2/".into(),
         csc_version: CscVersion::V2,
         ca_file: None,
+        tsa_url: None,
+        tsa_root_file: None,
     };
     endpoints.write(&state).unwrap();
     let handover = state.join(SandboxEndpoints::FILE_NAME);

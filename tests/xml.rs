@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crpki::testing::fixtures;
+use crpki::testing::openssl::{PlainPki, plain_pki};
 use crpki::xml::{self, C14nMethod, EgovOptions, EnvelopedOptions, VerifyOptions};
-use crpki::{Certificate, MemorySigner, RemoteSigner};
+use crpki::{Certificate, RemoteSigner};
 
 const KOUSEI_NS: &str = "http://www.e-gov.go.jp/test/kousei";
 
@@ -39,93 +40,6 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A TEST CA and a signer certificate without the MOJ extensions (what
-/// xmlsec1 verifies without --insecure), made with openssl.
-struct PlainPki {
-    signer: MemorySigner,
-    ca: PathBuf,
-    key: PathBuf,
-    cert: PathBuf,
-}
-
-fn plain_pki(dir: &Path) -> PlainPki {
-    let ok = |o: Output| assert!(o.status.success(), "openssl: {}", text(&o.stderr));
-    ok(run(
-        dir,
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=crpki TEST XML CA",
-            "-days",
-            "30",
-            "-addext",
-            "basicConstraints=critical,CA:true",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    ));
-    ok(run(
-        dir,
-        "openssl",
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=crpki TEST XML signer",
-        ],
-    ));
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:false\n",
-    )
-    .unwrap();
-    ok(run(
-        dir,
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            "7",
-            "-days",
-            "30",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "leaf.pem",
-        ],
-    ));
-    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
-    let signer = MemorySigner::from_pem(&read("leaf.key"), &read("leaf.pem"), &read("ca.pem")).unwrap();
-    PlainPki {
-        signer,
-        ca: dir.join("ca.pem"),
-        key: dir.join("leaf.key"),
-        cert: dir.join("leaf.pem"),
-    }
 }
 
 fn roots(path: &Path) -> Vec<Certificate> {
@@ -379,7 +293,7 @@ fn gen_element(rng: &mut Lcg, depth: usize, in_scope: &[&'static str], out: &mut
 #[test]
 fn c14n_matches_xmlsec1_over_a_generated_corpus() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     let methods = [
         C14nMethod::inclusive(),
         with_comments(C14nMethod::inclusive()),
@@ -437,7 +351,7 @@ fn base64_sha256(data: &[u8]) -> String {
 #[tokio::test]
 async fn egov_plain_signer_verified_by_xmlsec1_and_by_us() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     for iri in [true, false] {
         let manifest = egov_dir(dir.path());
         sign_egov(&pki.signer, &manifest, iri).await;
@@ -466,7 +380,7 @@ async fn egov_plain_signer_verified_by_xmlsec1_and_by_us() {
 #[tokio::test]
 async fn egov_tampering_is_seen_by_both() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     // One changed text node of the manifest part.
     let manifest = egov_dir(dir.path());
     sign_egov(&pki.signer, &manifest, true).await;
@@ -503,7 +417,7 @@ async fn egov_tampering_is_seen_by_both() {
 #[tokio::test]
 async fn enveloped_plain_signer_verified_by_xmlsec1_and_by_us() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- header -->\n<p:申請 xmlns:p=\"urn:p\" xmlns=\"urn:d\"><p:氏名 p:種別=\"個人\">山田 &amp; 太郎</p:氏名><内容 xmlns=\"\">本文</内容></p:申請>\n";
     for method in [C14nMethod::exclusive(), C14nMethod::inclusive()] {
         let signed = xml::sign_enveloped(
@@ -586,7 +500,7 @@ async fn moj_signer_xmlsec1_insecure_plus_openssl_chain() {
 #[test]
 fn xmlsec1_signatures_verified_by_us() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     let manifest = egov_dir(dir.path());
     let egov_template = "<署名情報><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"20260101090000\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/><Reference URI=\"#構成情報\"><Transforms><Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference><Reference URI=\"900A010200001000_01.xml\"><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference><Reference URI=\"attachment.pdf\"><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></署名情報>";
     tamper_text(&manifest, "</構成情報>", &format!("</構成情報>{egov_template}"));
@@ -676,7 +590,7 @@ async fn a_batch_is_one_authorization_at_the_remote_service() {
 #[test]
 fn sha1_is_verified_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     let file = dir.path().join("sha1.xml");
     std::fs::write(&file, "<doc><a>sha1</a><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/><SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></doc>").unwrap();
     xmlsec_sign(dir.path(), &pki, &file);
@@ -710,7 +624,7 @@ fn sha1_is_verified_only_when_asked() {
 #[tokio::test]
 async fn hostile_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = plain_pki(dir.path());
+    let pki = plain_pki(dir.path(), "XML");
     let laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\"><!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]><lolz>&lol3;</lolz>";
     let external =
         "<?xml version=\"1.0\"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><foo>&xxe;</foo>";

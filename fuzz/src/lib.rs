@@ -34,7 +34,15 @@ pub const PKCS12_PASSWORD: &str = "crpki-test";
 
 /// The names of the targets, as `fuzz_targets/NAME.rs` and
 /// `fuzz/corpus/NAME/`.
-pub const TARGETS: &[&str] = &["cert", "cms_verify", "csc_replies", "pkcs12", "provider"];
+pub const TARGETS: &[&str] = &[
+    "cert",
+    "cms_verify",
+    "csc_replies",
+    "pkcs12",
+    "provider",
+    "revocation",
+    "tsp",
+];
 
 /// Runs target `name` on `data`; `false` for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -44,12 +52,15 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "csc_replies" => csc_replies(data),
         "pkcs12" => pkcs12(data),
         "provider" => provider(data),
+        "revocation" => revocation(data),
+        "tsp" => tsp(data),
         _ => return false,
     }
     true
 }
 
 const REGISTRAR_ROOT: &[u8] = include_bytes!("../../fixtures/registrar-root.der");
+const REP_RSA2048: &[u8] = include_bytes!("../../fixtures/rep-rsa2048.der");
 const OTHER_ROOT: &[u8] = include_bytes!("../../fixtures/other-root.der");
 
 /// 2030-01-01: inside every fixture certificate's validity but the expired one.
@@ -127,6 +138,25 @@ pub fn cms_verify(data: &[u8]) {
     if let Ok(v) = crpki::cms::verify_detached(data, Cursor::new(CMS_CONTENT), &roots(), Some(fixed_time())) {
         exercise(&v.signer);
     }
+}
+
+/// RFC 3161 as a stranger sends it: the bytes as a TSA reply, as a
+/// token (read, and checked against its own imprint without roots and
+/// against the fixture roots), and as a request (what a TSA reads).
+pub fn tsp(data: &[u8]) {
+    use crpki::tsp;
+    let mut tokens = vec![data.to_vec()];
+    if let Ok(reply) = tsp::parse_reply(data) {
+        tokens.extend(reply.token);
+    }
+    for token in &tokens {
+        if let Ok(ts) = tsp::read_token(token) {
+            let _ = ts.gen_time_rfc3339();
+            let _ = tsp::check_token(token, &ts.imprint, None);
+            let _ = tsp::check_token(token, &ts.imprint, Some(&roots()));
+        }
+    }
+    let _ = tsp::parse_request(data);
 }
 
 /// Which CSC reply the bytes after the first are, by the first byte.
@@ -637,5 +667,43 @@ fn ksp(args: &mut Args<'_>) {
     }
     for b in lent {
         let _ = p.free_buffer(b);
+    }
+}
+
+/// What responders and CRL issuers send, and what a responder receives:
+/// the bytes as an OCSP response and as a CRL about the fixture
+/// representative certificate (checked offline at a fixed time, stale
+/// answers accepted so that the seeds reach the status), and as an OCSP
+/// request read by a responder.
+pub fn revocation(data: &[u8]) {
+    use crpki::revocation::{
+        CheckOptions, RequestAsked, RevocationData, RevocationPolicy, check_chain_offline,
+    };
+    let (Ok(rep), Ok(root)) = (
+        Certificate::from_der(REP_RSA2048),
+        Certificate::from_der(REGISTRAR_ROOT),
+    ) else {
+        return;
+    };
+    let chain = [rep, root];
+    let options = CheckOptions {
+        accept_expired: true,
+        ..CheckOptions::at(fixed_time())
+    };
+    for given in [
+        RevocationData {
+            ocsp_responses: vec![data.to_vec()],
+            ..RevocationData::default()
+        },
+        RevocationData {
+            crls: vec![data.to_vec()],
+            ..RevocationData::default()
+        },
+    ] {
+        let result = check_chain_offline(&chain, &given, &options);
+        let _ = result.enforce(RevocationPolicy::Require);
+    }
+    if let Ok(asked) = RequestAsked::parse(data) {
+        let _ = asked.serials_of(&chain[1]);
     }
 }

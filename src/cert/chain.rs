@@ -6,7 +6,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use super::{Certificate, KeyUsageFlag, is_known_extension, moj};
+use const_oid::ObjectIdentifier;
+use der::Decode;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
+
+use super::{Certificate, KeyUsageFlag, is_known_extension, moj, oid};
 use crate::error::{Error, Result, TrustFailure};
 
 /// The longest path [`validate_chain`] builds, counting the leaf and the root.
@@ -67,6 +71,34 @@ pub fn validate_chain(
     trusted_roots: &[Certificate],
     at: SystemTime,
 ) -> Result<Vec<Certificate>> {
+    validate(leaf, intermediates, trusted_roots, at, None)
+}
+
+/// [`validate_chain`] for a time-stamping authority's certificate
+/// (RFC 3161 §2.3): the leaf must carry the extendedKeyUsage extension,
+/// critical, with `id-kp-timeStamping` as its only purpose; that critical
+/// extension is then understood. Everything else is as for
+/// [`validate_chain`]. A leaf without it is
+/// [`TrustFailure::KeyUsage`]; an undecodable one [`Error::Malformed`].
+pub fn validate_timestamping_chain(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    trusted_roots: &[Certificate],
+    at: SystemTime,
+) -> Result<Vec<Certificate>> {
+    validate(leaf, intermediates, trusted_roots, at, Some(ID_KP_TIME_STAMPING))
+}
+
+/// `id-kp-timeStamping` (1.3.6.1.5.5.7.3.8).
+pub const ID_KP_TIME_STAMPING: ObjectIdentifier = const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
+
+fn validate(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    trusted_roots: &[Certificate],
+    at: SystemTime,
+    leaf_purpose: Option<ObjectIdentifier>,
+) -> Result<Vec<Certificate>> {
     if intermediates.len() > MAX_INTERMEDIATES {
         return Err(Error::Untrusted(TrustFailure::LimitExceeded {
             what: "intermediate certificates",
@@ -77,6 +109,7 @@ pub fn validate_chain(
         intermediates,
         trusted_roots,
         at,
+        leaf_purpose,
         tried: Cell::new(0),
         signatures: RefCell::new(HashMap::new()),
     };
@@ -101,6 +134,8 @@ struct Context<'a> {
     intermediates: &'a [Certificate],
     trusted_roots: &'a [Certificate],
     at: SystemTime,
+    /// The one extendedKeyUsage purpose the leaf must have (critical), if any.
+    leaf_purpose: Option<ObjectIdentifier>,
     /// Candidates tried so far, against [`MAX_ISSUER_CHECKS`].
     tried: Cell<usize>,
     /// Signature checks made, by (certificate DER, issuer key DER): `None`
@@ -248,8 +283,13 @@ fn check_certificate(
             not_after: cert.not_after_rfc3339(),
         });
     }
+    let purpose = if index == 0 { ctx.leaf_purpose } else { None };
+    if let Some(purpose) = purpose {
+        check_sole_purpose(cert, purpose)?;
+    }
     for ext in cert.extensions().iter().filter(|e| e.critical) {
-        if !is_known_extension(&ext.extn_id) {
+        let handled = purpose.is_some() && ext.extn_id == oid::EXTENDED_KEY_USAGE;
+        if !handled && !is_known_extension(&ext.extn_id) {
             return untrusted(TrustFailure::UnhandledCriticalExtension {
                 subject: cert.subject(),
                 oid: ext.extn_id.to_string(),
@@ -303,6 +343,25 @@ fn check_certificate(
                 needed: "keyCertSign",
             });
         }
+    }
+    Ok(())
+}
+
+/// The leaf's extendedKeyUsage must be critical and name `purpose` only.
+fn check_sole_purpose(cert: &Certificate, purpose: ObjectIdentifier) -> Result<()> {
+    let lacking = || {
+        Err(Error::Untrusted(TrustFailure::KeyUsage {
+            subject: cert.subject(),
+            needed: "a critical extendedKeyUsage with id-kp-timeStamping only",
+        }))
+    };
+    let Some(ext) = cert.extension(oid::EXTENDED_KEY_USAGE) else {
+        return lacking();
+    };
+    let eku = ExtendedKeyUsage::from_der(ext.extn_value.as_bytes())
+        .map_err(|e| Error::malformed_from("certificate", e))?;
+    if !ext.critical || eku.0.as_slice() != [purpose] {
+        return lacking();
     }
     Ok(())
 }

@@ -20,11 +20,16 @@ use crate::crypto::{HashAlgorithm, PublicKey, SignatureAlgorithm, oid as alg_oid
 use crate::error::{Error, Result};
 
 mod chain;
+pub(crate) mod ess;
 pub mod moj;
 mod name;
 
-pub use chain::{MAX_INTERMEDIATES, MAX_ISSUER_CHECKS, MAX_PATH_LEN, validate_chain};
+pub use chain::{
+    ID_KP_TIME_STAMPING, MAX_INTERMEDIATES, MAX_ISSUER_CHECKS, MAX_PATH_LEN, validate_chain,
+    validate_timestamping_chain,
+};
 pub use moj::{CorporateInfo, MojInfo};
+pub(crate) use name::{names_match, to_rfc4514};
 
 /// OIDs of the standard extensions this module reads (from [`const_oid::db`]).
 pub mod oid {
@@ -51,6 +56,9 @@ pub mod oid {
     pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
     /// `2.5.29.46` freshestCRL.
     pub const FRESHEST_CRL: ObjectIdentifier = rfc5280::ID_CE_FRESHEST_CRL;
+    /// `2.5.29.37` extendedKeyUsage (understood only where a purpose is
+    /// checked: [`validate_timestamping_chain`](super::validate_timestamping_chain)).
+    pub const EXTENDED_KEY_USAGE: ObjectIdentifier = rfc5280::ID_CE_EXT_KEY_USAGE;
     /// `1.3.6.1.5.5.7.1.1` authorityInfoAccess.
     pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = rfc5280::ID_PE_AUTHORITY_INFO_ACCESS;
 }
@@ -252,6 +260,17 @@ pub struct CertSummary {
 /// registrar roots included, are a few KiB; the limit keeps a hostile
 /// certificate (tens of thousands of extensions) from costing time and memory.
 pub const MAX_CERTIFICATE_SIZE: usize = 64 * 1024;
+
+/// A signature algorithm identifier read: the algorithm and, for
+/// RSASSA-PSS, the salt length.
+fn signature_parts(alg: &spki::AlgorithmIdentifierOwned) -> Result<(SignatureAlgorithm, Option<usize>)> {
+    if alg.oid == alg_oid::RSASSA_PSS {
+        let pss = pss::parse(alg.parameters.as_ref(), WHAT)?;
+        let algorithm = SignatureAlgorithm::from_oid(&alg.oid, Some(pss.hash))?;
+        return Ok((algorithm, Some(pss.salt_len)));
+    }
+    Ok((SignatureAlgorithm::from_oid(&alg.oid, None)?, None))
+}
 
 const PEM_LABEL: &str = "CERTIFICATE";
 const PEM_BEGIN: &str = "-----BEGIN ";
@@ -561,13 +580,7 @@ impl Certificate {
 
     /// The signature algorithm and, for RSASSA-PSS, the salt length.
     fn signature_parts(&self) -> Result<(SignatureAlgorithm, Option<usize>)> {
-        let alg = self.inner.signature_algorithm();
-        if alg.oid == alg_oid::RSASSA_PSS {
-            let pss = pss::parse(alg.parameters.as_ref(), WHAT)?;
-            let algorithm = SignatureAlgorithm::from_oid(&alg.oid, Some(pss.hash))?;
-            return Ok((algorithm, Some(pss.salt_len)));
-        }
-        Ok((SignatureAlgorithm::from_oid(&alg.oid, None)?, None))
+        signature_parts(self.inner.signature_algorithm())
     }
 
     /// The SHA-256 of the DER encoding.
@@ -600,23 +613,45 @@ impl Certificate {
                 ),
             });
         }
-        let (algorithm, pss_salt) = self.signature_parts()?;
-        let key = issuer.public_key()?;
-        if !algorithm.fits(&key.info()) {
-            return Err(bad(&format!("({algorithm}) cannot come from")));
-        }
         let signature = self
             .inner
             .signature()
             .as_bytes()
             .ok_or_else(|| Error::malformed(WHAT, "signature BIT STRING has unused bits"))?;
-        let verified = match pss_salt {
-            Some(salt) => key.verify_digest_pss(&algorithm.hash.digest(self.tbs_der()), salt, signature),
-            None => key.verify_message(algorithm, self.tbs_der(), signature),
-        };
-        match verified {
+        match issuer.verify_signature(self.inner.signature_algorithm(), self.tbs_der(), signature) {
+            Err(Error::BadSignature { detail }) if detail.starts_with('(') => {
+                Err(bad(&format!("{detail} cannot come from")))
+            }
             Err(Error::BadSignature { .. }) => Err(bad("does not verify with")),
             other => other,
+        }
+    }
+
+    /// Checks a signature made with this certificate's key over `data`
+    /// (the exact signed bytes: a tbsCertificate, tbsCertList, OCSP
+    /// tbsResponseData…), its algorithm named by `algorithm` as in X.509
+    /// structures.
+    ///
+    /// A signature that does not verify, or whose algorithm does not fit
+    /// the key (the detail is then the algorithm in parentheses), is
+    /// [`Error::BadSignature`]; an algorithm crpki does not implement is
+    /// [`Error::Unsupported`].
+    pub fn verify_signature(
+        &self,
+        algorithm: &spki::AlgorithmIdentifierOwned,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
+        let (algorithm, pss_salt) = signature_parts(algorithm)?;
+        let key = self.public_key()?;
+        if !algorithm.fits(&key.info()) {
+            return Err(Error::BadSignature {
+                detail: format!("({algorithm})"),
+            });
+        }
+        match pss_salt {
+            Some(salt) => key.verify_digest_pss(&algorithm.hash.digest(data), salt, signature),
+            None => key.verify_message(algorithm, data, signature),
         }
     }
 

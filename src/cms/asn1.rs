@@ -3,15 +3,13 @@
 //! TLV splitter used where the exact input bytes matter.
 
 use const_oid::ObjectIdentifier;
-use der::asn1::{Any, AnyRef, OctetString};
+use der::asn1::{Any, AnyRef};
 use der::{Decode, Encode, Reader, SliceReader, Tag, Tagged};
 use spki::AlgorithmIdentifierOwned;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::serial_number::SerialNumber;
 
 use const_oid::db::rfc5911;
 
-use crate::crypto::{HashAlgorithm, SignatureAlgorithm, SignatureScheme, oid as alg_oid, pss};
+use crate::crypto::{HashAlgorithm, SignatureAlgorithm, algid};
 use crate::error::{Error, Result};
 
 /// id-data
@@ -40,49 +38,7 @@ pub(crate) fn malformed_der(e: der::Error) -> Error {
     Error::malformed_from(WHAT, e)
 }
 
-/// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies … OPTIONAL }`
-#[derive(Clone, Debug, der::Sequence)]
-pub(crate) struct SigningCertificateV2 {
-    pub certs: Vec<EssCertIdV2>,
-    #[asn1(optional = "true")]
-    pub policies: Option<Vec<Any>>,
-}
-
-/// `ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT id-sha256, certHash, issuerSerial OPTIONAL }`
-///
-/// The default is modelled as an `Option` so that SHA-256 is written by
-/// leaving the field out, as DER requires for a value equal to its default.
-#[derive(Clone, Debug, der::Sequence)]
-pub(crate) struct EssCertIdV2 {
-    #[asn1(optional = "true")]
-    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    pub cert_hash: OctetString,
-    #[asn1(optional = "true")]
-    pub issuer_serial: Option<IssuerSerial>,
-}
-
-/// `SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, policies … OPTIONAL }`
-#[derive(Clone, Debug, der::Sequence)]
-pub(crate) struct SigningCertificate {
-    pub certs: Vec<EssCertId>,
-    #[asn1(optional = "true")]
-    pub policies: Option<Vec<Any>>,
-}
-
-/// `ESSCertID ::= SEQUENCE { certHash (SHA-1), issuerSerial OPTIONAL }`
-#[derive(Clone, Debug, der::Sequence)]
-pub(crate) struct EssCertId {
-    pub cert_hash: OctetString,
-    #[asn1(optional = "true")]
-    pub issuer_serial: Option<IssuerSerial>,
-}
-
-/// `IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }`
-#[derive(Clone, Debug, der::Sequence)]
-pub(crate) struct IssuerSerial {
-    pub issuer: Vec<GeneralName>,
-    pub serial_number: SerialNumber,
-}
+pub(crate) use crate::cert::ess::{EssCertIdV2, IssuerSerial, SigningCertificate, SigningCertificateV2};
 
 /// The digest AlgorithmIdentifier as CMS writes it (RFC 5754: parameters absent).
 pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwned {
@@ -94,72 +50,20 @@ pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwn
 
 /// The signatureAlgorithm of a SignerInfo.
 pub(crate) fn signature_algorithm_id(alg: SignatureAlgorithm) -> Result<AlgorithmIdentifierOwned> {
-    let parameters = match alg.scheme {
-        // RFC 4055: the parameters of sha*WithRSAEncryption are NULL.
-        SignatureScheme::RsaPkcs1v15 => Some(Any::null()),
-        SignatureScheme::RsaPss => Some(pss::params_any(alg.hash)?),
-        // RFC 5758: the parameters of ecdsa-with-SHA* are absent.
-        SignatureScheme::Ecdsa => None,
-    };
-    Ok(AlgorithmIdentifierOwned {
-        oid: alg.oid(),
-        parameters,
-    })
+    alg.algorithm_identifier()
 }
 
-/// Parameters must be absent or NULL (digest algorithms, PKCS#1 signature algorithms).
-fn check_null_or_absent(id: &AlgorithmIdentifierOwned, what: &str) -> Result<()> {
-    match &id.parameters {
-        None => Ok(()),
-        Some(p) if p.is_null() => Ok(()),
-        Some(_) => Err(malformed(format!(
-            "unexpected parameters in the {what} {}",
-            id.oid
-        ))),
-    }
-}
-
-/// The hash of a digestAlgorithm (or of a hash inside PSS parameters).
+/// The hash of a digestAlgorithm (see [`algid::hash_from_id`]).
 pub(crate) fn hash_from_id(id: &AlgorithmIdentifierOwned, what: &str) -> Result<HashAlgorithm> {
-    check_null_or_absent(id, what)?;
-    HashAlgorithm::from_oid(&id.oid)
+    algid::hash_from_id(id, WHAT, what)
 }
 
-/// The SignerInfo's signatureAlgorithm together with its digestAlgorithm,
-/// as one [`SignatureAlgorithm`], and for RSASSA-PSS the salt length.
-/// Accepts `rsaEncryption` (what OpenSSL writes) and
-/// `sha*WithRSAEncryption` (what crpki writes) for PKCS#1.
+/// The SignerInfo's signature algorithm (see [`algid::signature_algorithm_from_id`]).
 pub(crate) fn signature_algorithm_from_id(
     id: &AlgorithmIdentifierOwned,
     digest: HashAlgorithm,
 ) -> Result<(SignatureAlgorithm, Option<usize>)> {
-    let mut pss_salt = None;
-    let alg = match id.oid {
-        alg_oid::RSASSA_PSS => {
-            let params = pss::parse(id.parameters.as_ref(), WHAT)?;
-            pss_salt = Some(params.salt_len);
-            SignatureAlgorithm::new(SignatureScheme::RsaPss, params.hash)
-        }
-        oid => {
-            let alg = SignatureAlgorithm::from_oid(&oid, Some(digest))?;
-            match alg.scheme {
-                SignatureScheme::RsaPkcs1v15 => check_null_or_absent(id, "signature algorithm")?,
-                SignatureScheme::Ecdsa if id.parameters.is_some() => {
-                    return Err(malformed(format!(
-                        "unexpected parameters in the signature algorithm {oid}"
-                    )));
-                }
-                _ => {}
-            }
-            alg
-        }
-    };
-    if alg.hash != digest {
-        return Err(Error::unsupported(format!(
-            "signature algorithm {alg} with digest algorithm {digest}"
-        )));
-    }
-    Ok((alg, pss_salt))
+    algid::signature_algorithm_from_id(id, digest, WHAT)
 }
 
 /// The DER form of a BER-encoded `ContentInfo` with SignedData, or `None`

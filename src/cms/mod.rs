@@ -43,11 +43,15 @@ mod asn1;
 mod output;
 mod pipeline;
 mod sign;
+mod timestamp;
 
 pub use output::{Existing, OutputBatch, check_output};
 pub use pipeline::{
     DEFAULT_CHUNK, PipelineEvent, PipelineFailure, PipelineOptions, SignJob, read_path_list, sign_pipeline,
 };
+#[cfg(feature = "remote")]
+pub use timestamp::timestamp_signature;
+pub use timestamp::{add_signature_timestamp, signature_timestamp_imprint, signature_timestamp_tokens};
 mod verify;
 
 /// The largest signature [`verify_detached`] and [`verify_file`] accept:
@@ -71,6 +75,9 @@ pub struct SignOptions {
     /// Whether to include the signer's [`chain`](RemoteSigner::chain)
     /// besides its certificate (default `true`).
     pub include_chain: bool,
+    /// Whether to write the signingTime attribute (default `true`). PAdES
+    /// (ETSI EN 319 142-1) leaves it out: the time is the PDF's `/M`.
+    pub signing_time_attribute: bool,
 }
 
 impl Default for SignOptions {
@@ -79,6 +86,7 @@ impl Default for SignOptions {
             algorithm: None,
             signing_time: None,
             include_chain: true,
+            signing_time_attribute: true,
         }
     }
 }
@@ -106,6 +114,11 @@ pub struct VerifiedSignature {
     /// The MOJ extensions of the signer's certificate (corporate name,
     /// 会社法人等番号, representative, registrar, …), if it has them.
     pub moj: Option<MojInfo>,
+    /// The signature timestamp (CAdES-T), if the signature carries one:
+    /// checked against the signature value, and, when
+    /// [`Timestamp::trusted`](crate::tsp::Timestamp::trusted), against the
+    /// caller's TSA roots; then `validated_at` is its genTime.
+    pub timestamp: Option<crate::tsp::Timestamp>,
 }
 
 /// Signs everything `reader` yields and returns the DER detached CMS.
@@ -209,7 +222,31 @@ pub fn verify_detached(
     trusted_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
-    verify::verify_detached(signature, content, trusted_roots, at)
+    verify::verify_detached(signature, content, trusted_roots, &[], at)
+}
+
+/// [`verify_detached`] for signatures that may carry a signature timestamp
+/// (CAdES-T, the `id-aa-signatureTimeStampToken` unsigned attribute).
+///
+/// When the signature carries one, its first token is checked before the
+/// chain ([`crate::tsp::check_token`]): its imprint must be the digest of
+/// the SignerInfo's signature value, and with `tsa_roots` not empty the TSA
+/// certificate (critical timeStamping extendedKeyUsage) must chain to one
+/// of them at genTime. A token that fails is an error (the timestamp is
+/// part of what is verified). With a trusted token and no `at`, the
+/// signer's chain is validated at genTime: a certificate that has expired
+/// since still verifies, because a TSA the caller trusts says the
+/// signature existed while it was valid. Without `tsa_roots` the token is
+/// checked but not trusted ([`crate::tsp::Timestamp::trusted`] false) and
+/// the chain is validated at `at` or now, as [`verify_detached`] does.
+pub fn verify_detached_timestamped(
+    signature: &[u8],
+    content: impl Read,
+    trusted_roots: &[Certificate],
+    tsa_roots: &[Certificate],
+    at: Option<SystemTime>,
+) -> Result<VerifiedSignature> {
+    verify::verify_detached(signature, content, trusted_roots, tsa_roots, at)
 }
 
 /// [`verify_detached`] with the signature and the content read from files.

@@ -105,7 +105,9 @@ pub(super) async fn sign_digests(
 /// in flight, and assembles each CMS on the thread that writes it.
 pub(super) struct Template {
     pub(super) algorithm: SignatureAlgorithm,
-    time: Time,
+    /// The signingTime attribute (`None`: left out, as
+    /// [`SignOptions::signing_time_attribute`] asks).
+    time: Option<Time>,
     ess: SigningCertificateV2,
     certificates: CertificateSet,
     signature_algorithm: spki::AlgorithmIdentifierOwned,
@@ -129,7 +131,10 @@ impl Template {
         let cert = signer.certificate();
         let template = Self {
             algorithm,
-            time: signing_time(options.signing_time.unwrap_or_else(SystemTime::now))?,
+            time: options
+                .signing_time_attribute
+                .then(|| signing_time(options.signing_time.unwrap_or_else(SystemTime::now)))
+                .transpose()?,
             ess: signing_certificate_v2(cert)?,
             certificates: certificate_set(
                 cert,
@@ -154,7 +159,7 @@ impl Template {
 
     /// The signed attributes of one content (the same bytes every time).
     pub(super) fn attributes(&self, content_digest: &Digest) -> Result<Attributes> {
-        signed_attributes(content_digest, &self.time, &self.ess)
+        signed_attributes(content_digest, self.time.as_ref(), &self.ess)
     }
 
     /// What the signer signs: the digest of the attributes encoded as a SET
@@ -229,8 +234,12 @@ fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> 
     })
 }
 
-fn signed_attributes(content_digest: &Digest, time: &Time, ess: &SigningCertificateV2) -> Result<Attributes> {
-    let attrs = vec![
+fn signed_attributes(
+    content_digest: &Digest,
+    time: Option<&Time>,
+    ess: &SigningCertificateV2,
+) -> Result<Attributes> {
+    let mut attrs = vec![
         attribute(
             asn1::ID_CONTENT_TYPE,
             Any::encode_from(&asn1::ID_DATA).map_err(internal)?,
@@ -239,12 +248,17 @@ fn signed_attributes(content_digest: &Digest, time: &Time, ess: &SigningCertific
             asn1::ID_MESSAGE_DIGEST,
             Any::new(Tag::OctetString, content_digest.as_bytes()).map_err(internal)?,
         )?,
-        attribute(asn1::ID_SIGNING_TIME, Any::encode_from(time).map_err(internal)?)?,
         attribute(
             asn1::ID_AA_SIGNING_CERTIFICATE_V2,
             Any::encode_from(ess).map_err(internal)?,
         )?,
     ];
+    if let Some(time) = time {
+        attrs.push(attribute(
+            asn1::ID_SIGNING_TIME,
+            Any::encode_from(time).map_err(internal)?,
+        )?);
+    }
     // `try_from` sorts into DER SET OF order.
     SetOfVec::try_from(attrs).map_err(internal)
 }

@@ -8,7 +8,6 @@ use der::asn1::{Any, OctetString};
 use der::{Encode, Header, Length, Tag};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::{Attribute, Attributes};
-use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
 
 use cms::cert::IssuerAndSerialNumber;
@@ -17,7 +16,6 @@ use cms::signed_data::EncapsulatedContentInfo;
 use super::VerifiedSignature;
 use super::asn1::{self, Tlv, context, decode_any, malformed, malformed_der};
 use crate::cert::Certificate;
-use crate::crypto::HashAlgorithm;
 use crate::error::{Error, Result};
 
 /// How a SignerInfo names its certificate.
@@ -38,6 +36,8 @@ struct ParsedSignerInfo<'a> {
     signed_attrs: Option<SignedAttrs>,
     signature_alg: AlgorithmIdentifierOwned,
     signature: &'a [u8],
+    /// The unsigned attributes' value bytes (inside `[1]`), if any.
+    unsigned_attrs: Option<&'a [u8]>,
 }
 
 struct ParsedSignedData<'a> {
@@ -51,6 +51,7 @@ pub(super) fn verify_detached(
     signature: &[u8],
     content: impl Read,
     trusted_roots: &[Certificate],
+    tsa_roots: &[Certificate],
     at: Option<SystemTime>,
 ) -> Result<VerifiedSignature> {
     if signature.len() > super::MAX_SIGNATURE_SIZE {
@@ -159,8 +160,12 @@ pub(super) fn verify_detached(
             intermediates.push(c.clone());
         }
     }
-    // Never the signingTime attribute: it is the signer's claim, not a proof.
-    let at = at.unwrap_or_else(SystemTime::now);
+    // Never the signingTime attribute: it is the signer's claim, not a
+    // proof. A signature timestamp from a TSA the caller trusts is one.
+    let timestamp = super::timestamp::check_attached(si.unsigned_attrs, si.signature, tsa_roots)?;
+    let at = at
+        .or_else(|| timestamp.as_ref().filter(|t| t.trusted).map(|t| t.gen_time))
+        .unwrap_or_else(SystemTime::now);
     let chain = crate::cert::validate_chain(&signer, &intermediates, trusted_roots, at)?;
     let moj = signer.moj()?;
 
@@ -173,6 +178,7 @@ pub(super) fn verify_detached(
         signature_algorithm: algorithm,
         content_digest,
         moj,
+        timestamp,
     })
 }
 
@@ -289,33 +295,24 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
     let signature = next("signature")?
         .expect(Tag::OctetString, "SignerInfo signature")?
         .value;
-    match fields.next() {
-        None => {}
-        Some(f) if f.tag == context(1) && fields.next().is_none() => {}
+    let unsigned_attrs = match fields.next() {
+        None => None,
+        Some(f) if f.tag == context(1) && fields.next().is_none() => Some(f.value),
         Some(_) => return Err(malformed("unexpected data after the SignerInfo signature")),
-    }
+    };
     Ok(ParsedSignerInfo {
         sid,
         digest_alg,
         signed_attrs,
         signature_alg,
         signature,
+        unsigned_attrs,
     })
 }
 
 /// The one value of the one attribute of type `oid`, if present.
 fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Result<Option<&'a Any>> {
-    let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let Some(attr) = found.next() else { return Ok(None) };
-    if found.next().is_some() {
-        return Err(malformed(format!("more than one {name} attribute")));
-    }
-    match attr.values.as_slice() {
-        [value] => Ok(Some(value)),
-        _ => Err(malformed(format!(
-            "the {name} attribute must have exactly one value"
-        ))),
-    }
+    crate::cert::ess::single_attribute(attrs, oid, name, asn1::WHAT)
 }
 
 fn find_signer(certificates: &[Certificate], sid: &SignerId) -> Result<Certificate> {
@@ -343,47 +340,15 @@ fn check_signing_certificate(attrs: &[Attribute], cert: &Certificate) -> Result<
     };
     if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
         let sc: asn1::SigningCertificateV2 = decode_any(v)?;
-        let id = sc
-            .certs
-            .first()
-            .ok_or_else(|| malformed("empty signingCertificateV2"))?;
-        let hash = match &id.hash_algorithm {
-            None => HashAlgorithm::Sha256,
-            Some(alg) => asn1::hash_from_id(alg, "ESSCertIDv2 hash algorithm")?,
-        };
-        if hash.digest(cert.der()).as_bytes() != id.cert_hash.as_bytes() {
+        if !crate::cert::ess::v2_names(&sc, cert, asn1::WHAT)? {
             return Err(mismatch("signingCertificateV2"));
-        }
-        if let Some(is) = &id.issuer_serial {
-            if !issuer_serial_matches(is, cert) {
-                return Err(mismatch("signingCertificateV2"));
-            }
         }
     }
     if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE, "signingCertificate")? {
         let sc: asn1::SigningCertificate = decode_any(v)?;
-        let id = sc
-            .certs
-            .first()
-            .ok_or_else(|| malformed("empty signingCertificate"))?;
-        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.der());
-        if sha1.as_ref() != id.cert_hash.as_bytes() {
+        if !crate::cert::ess::v1_names(&sc, cert, asn1::WHAT)? {
             return Err(mismatch("signingCertificate"));
-        }
-        if let Some(is) = &id.issuer_serial {
-            if !issuer_serial_matches(is, cert) {
-                return Err(mismatch("signingCertificate"));
-            }
         }
     }
     Ok(())
-}
-
-fn issuer_serial_matches(is: &asn1::IssuerSerial, cert: &Certificate) -> bool {
-    let tbs = cert.inner().tbs_certificate();
-    &is.serial_number == tbs.serial_number()
-        && is
-            .issuer
-            .iter()
-            .any(|n| matches!(n, GeneralName::DirectoryName(name) if name == tbs.issuer()))
 }

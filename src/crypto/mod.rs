@@ -42,11 +42,30 @@ macro_rules! debug_fields {
     };
 }
 pub(crate) use debug_fields;
+pub(crate) mod algid;
 pub mod key;
 pub(crate) mod pss;
 
 pub use batch::DigestBatch;
 pub use key::{PrivateKey, PublicKey};
+
+/// SHA-1 of `data`, for identifiers only: the OCSP `CertID` hashes and
+/// responder key hashes (RFC 6960 names SHA-1 for them, and most
+/// responders, OpenSSL's included, answer requests made with it). Never
+/// used for, or accepted in, a signature.
+pub fn sha1_for_identifiers(data: &[u8]) -> [u8; 20] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// `N` bytes from the operating system's generator (nonces).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    aws_lc_rs::rand::fill(&mut out).map_err(|_| Error::unsupported("the system random generator failed"))?;
+    Ok(out)
+}
 
 /// Parsing from an OID, and hashing (the type is defined in [`crate::alg`]).
 impl HashAlgorithm {
@@ -183,6 +202,21 @@ impl AsRef<[u8]> for Digest {
 
 /// Parsing from an OID (the type is defined in [`crate::alg`]).
 impl SignatureAlgorithm {
+    /// The AlgorithmIdentifier X.509 and CMS structures name this
+    /// algorithm with: PKCS#1 v1.5 with NULL parameters (RFC 4055),
+    /// RSASSA-PSS with its parameters, ECDSA without (RFC 5758).
+    pub fn algorithm_identifier(&self) -> Result<spki::AlgorithmIdentifierOwned> {
+        let parameters = match self.scheme {
+            SignatureScheme::RsaPkcs1v15 => Some(der::asn1::Any::null()),
+            SignatureScheme::RsaPss => Some(pss::params_any(self.hash)?),
+            SignatureScheme::Ecdsa => None,
+        };
+        Ok(spki::AlgorithmIdentifierOwned {
+            oid: self.oid(),
+            parameters,
+        })
+    }
+
     /// The algorithm for a signature-algorithm OID plus, for OIDs that do
     /// not name the hash (rsaEncryption, RSASSA-PSS), the hash.
     pub fn from_oid(oid: &ObjectIdentifier, hash: Option<HashAlgorithm>) -> Result<Self> {

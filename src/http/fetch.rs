@@ -47,6 +47,8 @@ pub(crate) struct Reply {
     pub status: u16,
     /// The body (at most [`MAX_BODY`] bytes).
     pub body: Vec<u8>,
+    /// The `Content-Type` header, if any and readable.
+    pub content_type: Option<String>,
     retry_after: Option<Duration>,
 }
 
@@ -162,6 +164,11 @@ impl HttpClient {
             let response = build().send().await.map_err(|e| self.classify(call.service, e))?;
             let status = response.status().as_u16();
             let wait = retry_after(response.headers());
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = self.read_body(call.service, response).await?;
             tracing::debug!(
                 target: "crpki::http",
@@ -184,6 +191,7 @@ impl HttpClient {
             let reply = Reply {
                 status,
                 body,
+                content_type,
                 retry_after: wait,
             };
             if reply.is_unavailable() {

@@ -25,7 +25,7 @@ pub(crate) use fetch::{Auth, Call, Reply};
 pub use retry::{RequestFlags, RetryConfig};
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, LOOPBACK_NO_PROXY, ProxyConfig, TransportConfig,
-    check_endpoint, http_client, is_loopback,
+    check_endpoint, check_public_url, http_client, is_loopback,
 };
 pub(crate) use transport::{error_chain, shown_url};
 

@@ -213,6 +213,29 @@ pub fn check_endpoint(url: &str) -> Result<Url> {
     }
 }
 
+/// Parses the URL of signed public data (an OCSP responder, a CRL, an
+/// issuer certificate named in a certificate's AIA or CRL distribution
+/// points): `https://`, or plain `http://` to any host, because that is
+/// what certification authorities publish (RFC 5280 §4.2.2.1, RFC 6960
+/// appendix A) and what is fetched is checked by its own signature; no
+/// credentials in the URL, and none are ever sent with it.
+pub fn check_public_url(url: &str) -> Result<Url> {
+    let parsed = Url::parse(url).map_err(|e| Error::Config {
+        detail: format!("invalid URL {:?}: {e}", shown_url_str(url)),
+    })?;
+    if !parsed.username().is_empty() || parsed.password().is_some() || parsed.host().is_none() {
+        return Err(Error::Config {
+            detail: format!("URL {} has no host or carries credentials", shown_url(&parsed)),
+        });
+    }
+    match parsed.scheme() {
+        "https" | "http" => Ok(parsed),
+        other => Err(Error::Config {
+            detail: format!("URL {}: unsupported scheme {other}", shown_url(&parsed)),
+        }),
+    }
+}
+
 /// A URL without its query and fragment (which may carry state, codes or
 /// tokens), for messages.
 pub(crate) fn shown_url(url: &Url) -> String {

@@ -94,6 +94,16 @@ pub struct Profile {
     /// or the CNG KSP.
     #[serde(default, skip_serializing_if = "is_default")]
     pub windows_provider: WindowsProvider,
+    /// The RFC 3161 time-stamping authority `crpki sign --timestamp` asks
+    /// when no `--tsa` is given (for sandbox profiles, filled in from the
+    /// running sandbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa_url: Option<String>,
+    /// The PEM or DER root that the TSA's certificate must chain to when
+    /// signing with `--timestamp` (and when verifying, if no `--tsa-ca`
+    /// is given); without it the TSA's chain is not checked at signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa_root_file: Option<PathBuf>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -341,6 +351,8 @@ impl Profile {
             credential_id: None,
             sandbox_state: None,
             windows_provider: WindowsProvider::Csp,
+            tsa_url: None,
+            tsa_root_file: None,
         }
     }
 
@@ -375,6 +387,10 @@ impl Profile {
             && !self.extra_ca_files.contains(&ca)
         {
             self.extra_ca_files.push(ca);
+        }
+        if endpoints.tsa_url.is_some() {
+            self.tsa_url = endpoints.tsa_url.clone();
+            self.tsa_root_file = endpoints.tsa_root_file.as_ref().map(|f| state_dir.join(f));
         }
     }
 

@@ -45,6 +45,13 @@ pub struct SandboxEndpoints {
     /// sandbox serves plain HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// The sandbox's RFC 3161 TSA, e.g. `https://127.0.0.1:PORT/tsa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa_url: Option<String>,
+    /// The PEM file of its TEST TSA root, relative to the state directory
+    /// or absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa_root_file: Option<PathBuf>,
 }
 
 impl SandboxEndpoints {

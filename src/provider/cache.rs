@@ -109,6 +109,15 @@ impl SignatureCache {
         });
     }
 
+    /// Forgets every signature of the key `key_id` (a logout: what was
+    /// signed before it is not answered again after it).
+    pub fn forget_key(&self, key_id: &[u8; 32]) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|e| e.key.key_id != *key_id);
+    }
+
     /// How many signatures are remembered (fresh or not yet swept).
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
@@ -171,6 +180,21 @@ mod tests {
         c.put(key(1), vec![2]);
         assert_eq!(c.get(&key(1)), Some(vec![2]));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn a_logout_forgets_the_key_only() {
+        let (_, clock) = fake_clock();
+        let c = SignatureCache::with_clock(Duration::from_secs(5), 4, clock);
+        let mut other = key(1);
+        other.key_id = [2; 32];
+        c.put(key(1), vec![1]);
+        c.put(key(2), vec![2]);
+        c.put(other.clone(), vec![3]);
+        c.forget_key(&[1; 32]);
+        assert_eq!(c.get(&key(1)), None);
+        assert_eq!(c.get(&key(2)), None);
+        assert_eq!(c.get(&other), Some(vec![3]));
     }
 
     #[test]

@@ -213,6 +213,23 @@ impl ProviderCore {
         Ok(self.source.set_pin(name, pin)?)
     }
 
+    /// Gives container `name` a one-time password for its next
+    /// authorization (see [`SignerSource::set_otp`]); no network.
+    pub fn set_otp(&self, name: &str, otp: crate::Secret) -> Result<(), ProviderError> {
+        Ok(self.source.set_otp(name, otp)?)
+    }
+
+    /// Logs `container` out (see [`SignerSource::log_out`]): the source
+    /// forgets its PIN, OTP and kept authorization, and the cache forgets
+    /// the signatures of its key, so that nothing is signed again before
+    /// the next authorization.
+    pub fn log_out(&self, container: &Container) -> Result<(), ProviderError> {
+        self.cache.forget_key(&container.key_id);
+        let source = self.source.clone();
+        let name = container.name.clone();
+        self.worker.run(async move { source.log_out(&name).await })
+    }
+
     /// Forgets the local binding of `name` (see [`SignerSource::forget`]).
     pub fn forget(&self, name: &str) -> Result<(), ProviderError> {
         let source = self.source.clone();
@@ -305,6 +322,7 @@ pub(crate) mod testutil {
         pub inner: MemorySigner,
         pub calls: AtomicUsize,
         pub fail_with: std::sync::Mutex<Option<fn() -> crate::Error>>,
+        pub auth: crate::signer::UserAuthentication,
     }
 
     impl CountingSigner {
@@ -313,7 +331,14 @@ pub(crate) mod testutil {
                 inner: fixture_signer(),
                 calls: AtomicUsize::new(0),
                 fail_with: std::sync::Mutex::new(None),
+                auth: crate::signer::UserAuthentication::default(),
             }
+        }
+
+        /// The same, saying it needs `auth` from its user.
+        pub fn with_auth(mut self, auth: crate::signer::UserAuthentication) -> Self {
+            self.auth = auth;
+            self
         }
 
         pub fn calls(&self) -> usize {
@@ -325,6 +350,10 @@ pub(crate) mod testutil {
     impl RemoteSigner for CountingSigner {
         crate::signer::forward_identity!(inner);
 
+        fn user_authentication(&self) -> crate::signer::UserAuthentication {
+            self.auth
+        }
+
         async fn sign_batch(&self, batch: &crate::signer::DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if let Some(f) = *self.fail_with.lock().unwrap() {
@@ -334,12 +363,15 @@ pub(crate) mod testutil {
         }
     }
 
-    /// A source over `inner` whose containers take PINs: it records them
-    /// as (container, PIN) for the test to read.
+    /// A source over `inner` whose containers take PINs and OTPs: it
+    /// records them as (container, value), and its logouts, for the test to
+    /// read.
     #[derive(Debug)]
     pub struct PinRecorder {
         pub inner: StaticSource,
         pub pins: std::sync::Mutex<Vec<(String, String)>>,
+        pub otps: std::sync::Mutex<Vec<(String, String)>>,
+        pub logouts: std::sync::Mutex<Vec<String>>,
     }
 
     impl PinRecorder {
@@ -347,12 +379,33 @@ pub(crate) mod testutil {
             Self {
                 inner,
                 pins: std::sync::Mutex::default(),
+                otps: std::sync::Mutex::default(),
+                logouts: std::sync::Mutex::default(),
             }
         }
 
         pub fn pins(&self) -> Vec<(String, String)> {
             self.pins.lock().unwrap().clone()
         }
+
+        pub fn otps(&self) -> Vec<(String, String)> {
+            self.otps.lock().unwrap().clone()
+        }
+
+        pub fn logouts(&self) -> Vec<String> {
+            self.logouts.lock().unwrap().clone()
+        }
+    }
+
+    fn record(
+        list: &std::sync::Mutex<Vec<(String, String)>>,
+        container: &str,
+        value: &crate::Secret,
+    ) -> Result<()> {
+        list.lock()
+            .unwrap()
+            .push((container.to_owned(), value.expose().to_owned()));
+        Ok(())
     }
 
     #[async_trait]
@@ -364,10 +417,13 @@ pub(crate) mod testutil {
             self.inner.open(container, options).await
         }
         fn set_pin(&self, container: &str, pin: crate::Secret) -> Result<()> {
-            self.pins
-                .lock()
-                .unwrap()
-                .push((container.to_owned(), pin.expose().to_owned()));
+            record(&self.pins, container, &pin)
+        }
+        fn set_otp(&self, container: &str, otp: crate::Secret) -> Result<()> {
+            record(&self.otps, container, &otp)
+        }
+        async fn log_out(&self, container: &str) -> Result<()> {
+            self.logouts.lock().unwrap().push(container.to_owned());
             Ok(())
         }
     }

@@ -169,6 +169,10 @@ pub(crate) struct Shared {
     pub counters: Arc<Counters>,
     /// What `/admin/...` requires (see [`super::faults::ADMIN_TOKEN_FILE`]).
     pub admin_token: crate::Secret,
+    /// The registrar's OCSP responder and CRL.
+    pub revocation: super::revocation::RevocationService,
+    /// The time-stamping authority (`/tsa`).
+    pub tsa: super::tsa::Tsa,
 }
 
 /// Who is calling a CSC method.

@@ -159,6 +159,8 @@ pub struct FaultSettings {
     /// inside a closed network). A bearer token, when sent, is still
     /// checked.
     pub anonymous_user: Option<String>,
+    /// How the OCSP responder misbehaves (the CRL is not affected).
+    pub ocsp: super::revocation::OcspFault,
 }
 
 /// How error replies are written ([`FaultSettings::error_bodies`]).

@@ -23,6 +23,17 @@
 //! `signatures/signHash` signs RSASSA-PSS with the salt length the
 //! client's `signAlgoParams` name, from 0 to the key's largest (other CSC
 //! clients, such as pyHanko, ask for the largest).
+//! - The registrar's revocation services: [`OCSP_PATH`] (POST, and GET
+//!   per RFC 6960 appendix A), [`CRL_PATH`], [`CA_ISSUERS_PATH`], on this
+//!   origin and, over plain HTTP, on the state's revocation origin that
+//!   the credentials' certificates name ([`Sandbox::revocation_origin`],
+//!   [`ORIGIN_FILE`]).
+//! - A time-stamping authority at `/tsa` (RFC 3161 over HTTP:
+//!   `application/timestamp-query` in, `application/timestamp-reply`
+//!   out), signing with its TEST TSA certificate (extendedKeyUsage
+//!   timeStamping, critical) under the TEST TSA root in
+//!   `<state>/tsa/tsa-root.pem` ([`Sandbox::tsa_url`], [`Sandbox::tsa_root`]);
+//!   the `sandbox` profile gets both through `endpoints.toml`.
 //! - Fault control under `/admin/`: `GET|POST faults`, `POST expire`, with
 //!   the bearer token in [`ADMIN_TOKEN_FILE`] of the state directory.
 //!
@@ -34,6 +45,7 @@
 //! | `bob` | `bob-password` | `bob-rsa-scal2`: RSA-2048, SCAL 2, explicit OTP `123456`; `bob-ecdsa`: P-256, SCAL 1, PIN `5678`; `bob-expired`: RSA-2048, expired certificate, PIN `5678`; `bob-oauth`: RSA-2048, SCAL 2, `oauth2code` |
 //! | `carol` | `carol-password` | none |
 //! | `dave` | `dave-password` | `dave-rsa`: RSA-2048, key disabled, PIN `1234` |
+//! | `erin` | `erin-password` | `erin-rsa`: RSA-2048, SCAL 1, PIN `1234`, certificate **revoked** (keyCompromise) |
 //!
 //! Each user is also a GビズID-style account whose `corporate_number` is the
 //! 法人番号 of the 会社法人等番号 in their certificates. The registered
@@ -56,9 +68,11 @@ mod faults;
 mod html;
 mod oidc;
 mod registration;
+mod revocation;
 mod rssp;
 mod state;
 mod tls;
+mod tsa;
 mod v1;
 
 use std::collections::HashMap;
@@ -75,7 +89,9 @@ use base64::Engine as _;
 
 pub use faults::{ADMIN_TOKEN_FILE, ErrorBodies, FaultControl, FaultSettings};
 pub use registration::{OpenIdSettings, RedirectUriPolicy, RefreshRefusal};
+pub use revocation::{CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH, ORIGIN_FILE, OcspFault, REVOKED};
 pub use state::{CLIENT_ID, CredentialAuthMode, SandboxCredential, SandboxUser};
+pub use tsa::{SANDBOX_TSA_POLICY, rejection as timestamp_rejection, timestamp_reply};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
@@ -161,6 +177,12 @@ pub struct Sandbox {
     handle: axum_server::Handle<SocketAddr>,
     task: Option<tokio::task::JoinHandle<()>>,
     registrar_root: Certificate,
+    /// The revocation origin this sandbox serves, if it does.
+    revocation_server: Option<(
+        String,
+        axum_server::Handle<SocketAddr>,
+        tokio::task::JoinHandle<()>,
+    )>,
     _temp: Option<TempDir>,
 }
 
@@ -210,6 +232,10 @@ impl Sandbox {
         let st = tokio::task::spawn_blocking(move || state::SandboxState::load_or_create(&dir2))
             .await
             .map_err(|e| Error::Other(Arc::new(e)))??;
+        let dir_tsa = dir.clone();
+        let tsa = tokio::task::spawn_blocking(move || tsa::Tsa::load_or_create(&dir_tsa))
+            .await
+            .map_err(|e| Error::Other(Arc::new(e)))??;
         let dir3 = dir.clone();
         let admin_token = tokio::task::spawn_blocking(move || faults::admin_token(&dir3))
             .await
@@ -232,6 +258,7 @@ impl Sandbox {
             base,
         };
 
+        let revocation = revocation::RevocationService::prepare(&st)?;
         let key_der = pem_body(&st.oidc_key_pem)?;
         let jwt_key = crate::signer::PrivateKey::from_pkcs8_der(&key_der)?;
         let enc = jsonwebtoken::EncodingKey::from_rsa_pem(st.oidc_key_pem.as_bytes()).map_err(|e| {
@@ -295,6 +322,8 @@ impl Sandbox {
             faults: Arc::new(faults::FaultState::new(config.faults.clone())),
             counters: Arc::new(core::Counters::default()),
             admin_token,
+            revocation,
+            tsa,
         });
 
         let app = router(Arc::clone(&shared));
@@ -325,12 +354,14 @@ impl Sandbox {
                 })
             }
         };
+        let revocation_server = revocation::serve_origin(&shared);
         Ok(Sandbox {
             shared,
             addr,
             handle,
             task: Some(task),
             registrar_root,
+            revocation_server,
             _temp: temp,
         })
     }
@@ -386,6 +417,23 @@ impl Sandbox {
         &self.registrar_root
     }
 
+    /// The time-stamping authority's URL (RFC 3161 over HTTP):
+    /// `https://127.0.0.1:PORT/tsa`.
+    pub fn tsa_url(&self) -> String {
+        format!("{}/tsa", self.shared.urls.base)
+    }
+
+    /// The TEST TSA root that the sandbox TSA's certificate chains to.
+    pub fn tsa_root(&self) -> &Certificate {
+        self.shared.tsa.root()
+    }
+
+    /// Where the TEST TSA root is written (PEM; `tsa-root.der` beside it):
+    /// `<state>/tsa/tsa-root.pem`.
+    pub fn tsa_root_path(&self) -> &Path {
+        self.shared.tsa.root_path()
+    }
+
     /// The users, their credentials and TEST secrets.
     pub fn users(&self) -> &[SandboxUser] {
         &self.shared.state.users
@@ -432,6 +480,24 @@ impl Sandbox {
         }
     }
 
+    /// The revocation origin (`http://127.0.0.1:PORT`) the credentials'
+    /// certificates name, when this sandbox serves it (see
+    /// [`ORIGIN_FILE`]). The same routes are on [`Sandbox::base_url`] too.
+    pub fn revocation_origin(&self) -> Option<&str> {
+        self.revocation_server
+            .as_ref()
+            .map(|(origin, _, _)| origin.as_str())
+    }
+
+    /// Requests to the OCSP responder and to the CRL so far.
+    pub fn revocation_requests(&self) -> (u64, u64) {
+        let r = &self.shared.revocation;
+        (
+            r.ocsp_requests.load(Ordering::Relaxed),
+            r.crl_requests.load(Ordering::Relaxed),
+        )
+    }
+
     /// The fault-injection handle.
     pub fn faults(&self) -> FaultControl {
         FaultControl {
@@ -441,6 +507,10 @@ impl Sandbox {
 
     /// Stops serving and waits for the server task.
     pub async fn shutdown(mut self) {
+        if let Some((_, handle, task)) = self.revocation_server.take() {
+            handle.graceful_shutdown(Some(Duration::from_secs(2)));
+            let _ = task.await;
+        }
         self.handle.graceful_shutdown(Some(Duration::from_secs(2)));
         if let Some(t) = self.task.take() {
             let _ = t.await;
@@ -467,6 +537,8 @@ impl SandboxEndpoints {
             rssp_base_url: sandbox.csc_base_v2().to_owned(),
             csc_version: CscVersion::V2,
             ca_file: https.then(|| sandbox.tls_ca_path()),
+            tsa_url: Some(sandbox.tsa_url()),
+            tsa_root_file: Some(sandbox.tsa_root_path().to_path_buf()),
         }
     }
 }
@@ -536,6 +608,8 @@ fn router(shared: Arc<core::Shared>) -> Router {
         .nest("/csc/v1", csc_v1)
         .nest("/oauth", oauth)
         .nest("/admin", admin)
+        .merge(revocation::routes())
+        .route("/tsa", post(tsa::serve))
         .fallback(rssp::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
@@ -610,6 +684,17 @@ pub fn describe(sb: &Sandbox) -> String {
     s.push_str(&format!(
         "registrar root  : {}\n",
         sb.state_dir().join("registrar-root.pem").display()
+    ));
+    match sb.revocation_origin() {
+        Some(origin) => s.push_str(&format!(
+            "revocation      : OCSP {origin}{OCSP_PATH}, CRL {origin}{CRL_PATH} (named in the certificates)\n"
+        )),
+        None => s.push_str("revocation      : not served by this sandbox (see the log)\n"),
+    }
+    s.push_str(&format!(
+        "TSA (RFC 3161)  : {} (TEST TSA root {})\n",
+        sb.tsa_url(),
+        sb.tsa_root_path().display()
     ));
     s.push_str(&format!(
         "TEST client     : id {} secret {}\n",

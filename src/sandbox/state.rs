@@ -202,18 +202,29 @@ const USERS: &[UserDef] = &[
             ..cred("dave-rsa", KeyKind::Rsa2048, 1, Some("1234"))
         }],
     },
+    // Her certificate is revoked (keyCompromise) in the OCSP answers and
+    // the CRL (`super::revocation::REVOKED`); the key still signs.
+    UserDef {
+        id: "erin",
+        password: "erin-password",
+        subject: "sandbox-gbiz-0005-erin",
+        corporate_name: "株式会社エリン失効 TEST",
+        registered_number: "010401500005",
+        representative: "江凛 五子",
+        creds: &[cred("erin-rsa", KeyKind::Rsa2048, 1, Some("1234"))],
+    },
 ];
 
 const REGISTRAR_CN: &str = "SANDBOX TEST Registrar of Tokyo Legal Affairs Bureau";
 
-fn gen_err(what: &str, e: impl std::fmt::Display) -> Error {
+pub(super) fn gen_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Config {
         detail: format!("sandbox state: {what}: {e}"),
     }
 }
 
 #[cfg_attr(not(unix), allow(unused_variables))]
-fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<()> {
+pub(super) fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
     }
@@ -228,11 +239,11 @@ fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<()> {
     Ok(())
 }
 
-fn read_string(path: &Path) -> Result<String> {
+pub(super) fn read_string(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
-fn pem_to_der(pem: &str, what: &'static str) -> Result<Vec<u8>> {
+pub(super) fn pem_to_der(pem: &str, what: &'static str) -> Result<Vec<u8>> {
     der::pem::decode_vec(pem.as_bytes())
         .map(|(_label, der)| der)
         .map_err(|e| Error::malformed_from(what, e))
@@ -245,7 +256,7 @@ fn der_to_pem(der: &[u8], label: &'static str) -> Result<String> {
 /// The parameters of a CA certificate named `names` (in order), for
 /// signing certificates and CRLs, valid from `not_before` to `not_after`,
 /// with a fresh serial number.
-fn ca_certificate_params(
+pub(super) fn ca_certificate_params(
     names: &[(DnType, &str)],
     constraints: BasicConstraints,
     not_before: OffsetDateTime,
@@ -265,7 +276,7 @@ fn ca_certificate_params(
     params
 }
 
-fn random_serial() -> SerialNumber {
+pub(super) fn random_serial() -> SerialNumber {
     let mut bytes: [u8; 9] = rand::random();
     // A positive, non-zero INTEGER of fixed length.
     bytes[0] = (bytes[0] & 0x3f) | 0x10;
@@ -276,7 +287,7 @@ fn oid_arcs(oid: &const_oid::ObjectIdentifier) -> Vec<u64> {
     oid.arcs().map(u64::from).collect()
 }
 
-fn critical_ext(oid: &const_oid::ObjectIdentifier, content: Vec<u8>) -> CustomExtension {
+pub(super) fn critical_ext(oid: &const_oid::ObjectIdentifier, content: Vec<u8>) -> CustomExtension {
     let mut ext = CustomExtension::from_oid_content(&oid_arcs(oid), content);
     ext.set_criticality(true);
     ext
@@ -314,7 +325,17 @@ impl SandboxState {
         for def in USERS {
             let mut creds = Vec::new();
             for c in def.creds {
-                let cert_pem = read_string(&dir.join("credentials").join(format!("{}.pem", c.id)))?;
+                let cert_path = dir.join("credentials").join(format!("{}.pem", c.id));
+                if !cert_path.exists() {
+                    // A state made before this credential existed.
+                    tracing::warn!(
+                        "sandbox state {} has no credential {}: delete the directory to regenerate it",
+                        dir.display(),
+                        c.id
+                    );
+                    continue;
+                }
+                let cert_pem = read_string(&cert_path)?;
                 let certificate = Certificate::from_der(&pem_to_der(&cert_pem, "credential certificate")?)?;
                 let key_pem = read_string(&dir.join("credentials").join(format!("{}.key.pem", c.id)))?;
                 let key = PrivateKey::from_pkcs8_der(&pem_to_der(&key_pem, "credential key")?)?;
@@ -378,7 +399,7 @@ impl SandboxState {
     }
 }
 
-fn rsa_key() -> Result<KeyPair> {
+pub(super) fn rsa_key() -> Result<KeyPair> {
     // Generated through the crate's one key module, so there is a single
     // source of key material; rcgen only signs certificates with it.
     let key = PrivateKey::generate_rsa(2048)?;
@@ -422,6 +443,7 @@ fn generate(dir: &Path) -> Result<()> {
         true,
     )?;
     let issuer = Issuer::new(ca_params, ca_key);
+    let revocation_origin = super::revocation::choose_origin(dir)?;
 
     for user in USERS {
         for c in user.creds {
@@ -464,6 +486,9 @@ fn generate(dir: &Path) -> Result<()> {
                 critical_ext(&moj::OID_REGISTRAR, moj::registrar_to_der("東京法務局登記官")?),
                 critical_ext(&moj::OID_REGISTERED_CORPORATE_INFO, info.to_der()?),
             ];
+            params
+                .custom_extensions
+                .extend(super::revocation::pointer_extensions(&revocation_origin)?);
             let cert = params
                 .signed_by(&key, &issuer)
                 .map_err(|e| gen_err("credential certificate", e))?;

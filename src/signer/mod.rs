@@ -213,12 +213,26 @@ pub struct UserAuthentication {
     /// Every authorization needs the user again (SCAL 2, a one-time
     /// password): a PIN or OTP per signature operation.
     pub per_signature: bool,
+    /// A one-time password (given by the application, see
+    /// [`crate::source::SignerSource::set_otp`]) authorizes signatures.
+    pub otp: bool,
 }
 
 impl UserAuthentication {
-    /// The given needs.
+    /// The given needs (no one-time password: see
+    /// [`with_otp`](Self::with_otp)).
     pub fn new(pin: bool, per_signature: bool) -> Self {
-        Self { pin, per_signature }
+        Self {
+            pin,
+            per_signature,
+            otp: false,
+        }
+    }
+
+    /// The same, with `otp` saying whether a one-time password is needed.
+    pub fn with_otp(mut self, otp: bool) -> Self {
+        self.otp = otp;
+        self
     }
 }
 

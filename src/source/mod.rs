@@ -159,6 +159,30 @@ pub trait SignerSource: fmt::Debug + Send + Sync + 'static {
             "setting a PIN: container '{container}' is not protected by one"
         )))
     }
+
+    /// Takes a one-time password for `container` from the application (the
+    /// PKCS#11 module's `C_Login(CKU_CONTEXT_SPECIFIC)`): the next
+    /// authorization that needs an OTP uses it instead of asking, and it
+    /// is gone after that one use (wiped unused once the signature it was
+    /// given for is over). A source whose containers need no OTP refuses it
+    /// ([`Error::Unsupported`], the default) rather than ignore it.
+    fn set_otp(&self, container: &str, otp: Secret) -> Result<()> {
+        let _ = otp;
+        Err(Error::unsupported(format!(
+            "setting a one-time password: container '{container}' does not take one"
+        )))
+    }
+
+    /// Forgets what the application gave for `container` (its PIN, an
+    /// unused one-time password) and the authorizations they bought, so
+    /// that the next signature is authorized again with what it gives next
+    /// (the PKCS#11 module's `C_Logout`). Nothing happens to the login of
+    /// the `crpki` profile. The default keeps nothing, so has nothing to
+    /// forget.
+    async fn log_out(&self, container: &str) -> Result<()> {
+        let _ = container;
+        Ok(())
+    }
 }
 
 /// The source a provider DLL uses: the PKCS#12 source (see the module

@@ -24,14 +24,23 @@
 //! Credentials authorized with a PIN get the one the application gave
 //! ([`SignerSource::set_pin`]: the KSP's `NCRYPT_PIN_PROPERTY`, the CSP's
 //! `PP_SIGNATURE_PIN`, as with a smart card), else it comes from the
-//! environment like an OTP (`CRPKI_PIN`, `CRPKI_OTP`: the variable is
-//! `CRPKI_` and the input's id in capitals). Neither needs anybody, so
+//! environment (`CRPKI_PIN`, `CRPKI_OTP`: the variable is `CRPKI_` and the
+//! input's id in capitals). A one-time password likewise comes from the
+//! application when it gave one ([`SignerSource::set_otp`]: the PKCS#11
+//! module's `C_Login(CKU_CONTEXT_SPECIFIC)`), else from the environment;
+//! the application's OTP serves one authorization only (it is taken, and
+//! its memory wiped, by the one that uses it; a signature that fails first
+//! wipes it too) and never reaches a log. Neither needs anybody, so
 //! both serve with and without `CRYPT_SILENT`. A PIN dialog of the
 //! provider's own is future work: until then a missing PIN is
 //! [`Error::InteractionRequired`] (`NTE_SILENT_CONTEXT`), whatever the
 //! flags. A PIN the service refuses is forgotten at once, so that it is
 //! never sent twice (each refusal may count towards a lock-out), and the
-//! application's PINs go when the profile logs out.
+//! application's PINs go when the profile logs out, or when the
+//! application logs the container out ([`SignerSource::log_out`], the
+//! PKCS#11 module's `C_Logout`), which also drops the authorization those
+//! PINs bought: the next signature is authorized, and its PIN checked,
+//! again.
 //!
 //! Only a non-silent open may use the system browser (credentials in
 //! `oauth2code` mode, and the RSSP's own OAuth2 login for profiles in
@@ -231,7 +240,9 @@ pub fn resolve_profile(store: &ProfileStore, name: Option<&str>) -> Result<Profi
     store.resolve(&name)
 }
 
-/// PINs the application gave, by (profile, credential id).
+/// Secrets the application gave, by (profile, credential id): one map for
+/// the PINs (kept until a logout or a refusal), one for the one-time
+/// passwords (each taken by the one authorization that uses it).
 #[derive(Clone, Default)]
 struct Pins(Arc<Mutex<HashMap<(String, String), Secret>>>);
 
@@ -252,6 +263,11 @@ impl Pins {
             .cloned()
     }
 
+    /// The value, removed: a one-time password serves once.
+    fn take(&self, profile: &str, credential: &str) -> Option<Secret> {
+        self.lock().remove(&(profile.to_owned(), credential.to_owned()))
+    }
+
     fn set(&self, profile: &str, credential: &str, pin: Secret) {
         self.lock()
             .insert((profile.to_owned(), credential.to_owned()), pin);
@@ -264,13 +280,21 @@ impl Pins {
     fn forget_profile(&self, profile: &str) {
         self.lock().retain(|(p, _), _| p != profile);
     }
+
+    /// Forgets `credential` in every profile (a logout must not depend on
+    /// the profile still resolving).
+    fn forget_credential(&self, credential: &str) {
+        self.lock().retain(|(_, c), _| c != credential);
+    }
 }
 
 /// Answers a `PIN` input with the application's PIN for the credential,
-/// and everything else (or a PIN not given) through `fallback`.
+/// an `OTP` input with its one-time password (taken: it serves once), and
+/// everything else (or a value not given) through `fallback`.
 #[derive(Debug)]
 struct PinsFirst {
     pins: Pins,
+    otps: Pins,
     profile: String,
     fallback: Arc<dyn SecretPrompt>,
 }
@@ -278,12 +302,18 @@ struct PinsFirst {
 #[async_trait]
 impl SecretPrompt for PinsFirst {
     async fn ask(&self, request: &PromptRequest<'_>) -> Result<Secret> {
-        if request.input.id.eq_ignore_ascii_case("PIN")
-            && let Some(pin) = self.pins.get(&self.profile, &request.credential.id)
-        {
-            return Ok(pin);
+        let (input, credential) = (request.input, &request.credential.id);
+        let given = if input.id.eq_ignore_ascii_case("PIN") {
+            self.pins.get(&self.profile, credential)
+        } else if input.kind == AuthInputKind::Otp || input.id.eq_ignore_ascii_case("OTP") {
+            self.otps.take(&self.profile, credential)
+        } else {
+            None
+        };
+        match given {
+            Some(value) => Ok(value),
+            None => self.fallback.ask(request).await,
         }
-        self.fallback.ask(request).await
     }
 }
 
@@ -309,6 +339,7 @@ pub struct ProfileSource {
     browser: Option<Arc<dyn BrowserLauncher>>,
     kept: Mutex<HashMap<(String, String, bool), Kept>>,
     pins: Pins,
+    otps: Pins,
 }
 
 impl fmt::Debug for ProfileSource {
@@ -338,6 +369,7 @@ impl ProfileSource {
             browser: Some(Arc::new(SystemBrowser::new())),
             kept: Mutex::new(HashMap::new()),
             pins: Pins::default(),
+            otps: Pins::default(),
         }
     }
 
@@ -382,6 +414,7 @@ impl ProfileSource {
     fn recipe(&self, profile: &str, silent: bool) -> ProfileRecipe {
         let prompt = PinsFirst {
             pins: self.pins.clone(),
+            otps: self.otps.clone(),
             profile: profile.to_owned(),
             fallback: self.prompt.clone(),
         };
@@ -400,6 +433,17 @@ impl ProfileSource {
         self.recipe(&profile.name, silent)
             .client(store, profile)
             .map_err(|e| silence(e, silent))
+    }
+
+    /// Keeps `value` (a `what`) of `container` in `map`, for the current
+    /// profile.
+    fn give(&self, map: &Pins, what: &str, container: &str, value: Secret) -> Result<()> {
+        if value.is_empty() {
+            return Err(Error::invalid_argument(format!("an empty {what}")));
+        }
+        let (_, profile) = self.profile()?;
+        map.set(&profile.name, container, value);
+        Ok(())
     }
 
     /// Forgets every kept signer (and so their authorizations).
@@ -469,11 +513,27 @@ impl SignerSource for ProfileSource {
     }
 
     fn set_pin(&self, container: &str, pin: Secret) -> Result<()> {
-        if pin.is_empty() {
-            return Err(Error::invalid_argument("an empty PIN"));
+        self.give(&self.pins, "PIN", container, pin)
+    }
+
+    fn set_otp(&self, container: &str, otp: Secret) -> Result<()> {
+        self.give(&self.otps, "one-time password", container, otp)
+    }
+
+    async fn log_out(&self, container: &str) -> Result<()> {
+        self.pins.forget_credential(container);
+        self.otps.forget_credential(container);
+        let signers: Vec<_> = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|k| k.signer.inner.credential().id == container)
+            .map(|k| k.signer.clone())
+            .collect();
+        for signer in signers {
+            signer.inner.forget_authorization().await;
         }
-        let (_, profile) = self.profile()?;
-        self.pins.set(&profile.name, container, pin);
         Ok(())
     }
 
@@ -489,6 +549,7 @@ impl SignerSource for ProfileSource {
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|(p, _, _), _| *p != profile.name);
             self.pins.forget_profile(&profile.name);
+            self.otps.forget_profile(&profile.name);
             return Err(not_logged_in(&profile.name, silent));
         }
         let chosen = container
@@ -517,6 +578,7 @@ impl SignerSource for ProfileSource {
         let signer = Arc::new(ProfileSigner {
             inner,
             pins: self.pins.clone(),
+            otps: self.otps.clone(),
             profile: profile.name.clone(),
             session: session.clone(),
             stamp: Mutex::new(session.as_deref().and_then(stamp)),
@@ -538,6 +600,7 @@ impl SignerSource for ProfileSource {
 struct ProfileSigner {
     inner: CscSigner,
     pins: Pins,
+    otps: Pins,
     profile: String,
     session: Option<PathBuf>,
     /// The token file as this signer last saw it (its own token refreshes
@@ -573,6 +636,7 @@ impl RemoteSigner for ProfileSigner {
             needs(AuthInputKind::Pin),
             credential.scal == Scal::Two || needs(AuthInputKind::Otp),
         )
+        .with_otp(needs(AuthInputKind::Otp))
     }
 
     async fn sign_batch(&self, batch: &DigestBatch<'_>) -> Result<Vec<Vec<u8>>> {
@@ -581,15 +645,20 @@ impl RemoteSigner for ProfileSigner {
         {
             self.inner.forget_authorization().await;
             self.pins.forget_profile(&self.profile);
+            self.otps.forget_profile(&self.profile);
             return Err(not_logged_in(&self.profile, self.silent));
         }
         let signatures = match self.inner.sign_batch(batch).await {
             Ok(s) => s,
             Err(e) => {
+                let credential = &self.inner.credential().id;
                 if matches!(e, Error::WrongPassword { .. } | Error::InvalidOtp { .. }) {
                     // Never sent again: the application must give another.
-                    self.pins.forget(&self.profile, &self.inner.credential().id);
+                    self.pins.forget(&self.profile, credential);
                 }
+                // A one-time password given for this signature and not
+                // used (the call failed before the authorization) goes too.
+                self.otps.forget(&self.profile, credential);
                 return Err(silence(e, self.silent));
             }
         };
@@ -626,6 +695,102 @@ mod tests {
         assert_eq!(resolve_profile(&store, None).unwrap().name, "prod");
         assert_eq!(resolve_profile(&store, Some("prod")).unwrap().name, "prod");
         assert!(resolve_profile(&store, Some("nope")).is_err());
+    }
+
+    /// What `PinsFirst` answers for `input` of credential `cred`; `None`
+    /// when it fell back to the prompt (which has nothing here).
+    fn answer(first: &PinsFirst, cred: &str, kind: AuthInputKind, id: &str) -> Option<String> {
+        let credential = crate::csc::CredentialDescription {
+            id: cred.into(),
+            description: None,
+            key_status: "enabled".into(),
+            key_algorithms: Vec::new(),
+            key_len: 2048,
+            key_curve: None,
+            cert_status: crate::csc::CertificateStatus::Valid,
+            certificate: None,
+            chain: Vec::new(),
+            auth_mode: AuthMode::Implicit,
+            scal: Scal::Two,
+            multisign: 1,
+        };
+        let input = crate::csc::AuthInput {
+            kind,
+            id: id.into(),
+            format: None,
+            label: None,
+            description: None,
+            optional: false,
+        };
+        let request = PromptRequest {
+            credential: &credential,
+            input: &input,
+            num_signatures: 1,
+        };
+        super::super::tests::block(first.ask(&request))
+            .ok()
+            .map(|s| s.expose().to_owned())
+    }
+
+    #[test]
+    fn otps_serve_once_and_a_logout_wipes_pins_and_otps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::open(dir.path());
+        store
+            .add(Profile::new(
+                "prod",
+                "https://gbiz.example/oauth/",
+                "client",
+                "https://rssp.example/csc/v2/",
+            ))
+            .unwrap();
+        /// A prompt with nothing to give.
+        #[derive(Debug)]
+        struct Nothing;
+        #[async_trait]
+        impl SecretPrompt for Nothing {
+            async fn ask(&self, _: &PromptRequest<'_>) -> Result<Secret> {
+                Err(Error::InteractionRequired {
+                    detail: "none".into(),
+                })
+            }
+        }
+        let source = ProfileSource::new()
+            .with_store(store)
+            .with_profile("prod")
+            .with_prompt(Arc::new(Nothing));
+        source.set_pin("cred", Secret::new("1234")).unwrap();
+        source.set_otp("cred", Secret::new("123456")).unwrap();
+        assert!(source.set_otp("cred", Secret::new("")).is_err());
+        let first = PinsFirst {
+            pins: source.pins.clone(),
+            otps: source.otps.clone(),
+            profile: "prod".into(),
+            fallback: source.prompt.clone(),
+        };
+        assert_eq!(answer(&first, "other", AuthInputKind::Otp, "OTP"), None);
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Otp, "OTP").as_deref(),
+            Some("123456")
+        );
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Otp, "OTP"),
+            None,
+            "a one-time password serves once"
+        );
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Pin, "PIN").as_deref(),
+            Some("1234")
+        );
+        assert_eq!(
+            answer(&first, "cred", AuthInputKind::Pin, "PIN").as_deref(),
+            Some("1234"),
+            "a PIN is kept"
+        );
+        source.set_otp("cred", Secret::new("654321")).unwrap();
+        super::super::tests::block(source.log_out("cred")).unwrap();
+        assert_eq!(answer(&first, "cred", AuthInputKind::Pin, "PIN"), None);
+        assert_eq!(answer(&first, "cred", AuthInputKind::Otp, "OTP"), None);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Runs the `openssl` CLI, the independent judge of our signatures.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::crypto::{HashAlgorithm, SignatureAlgorithm, SignatureScheme};
+use crate::signer::MemorySigner;
 
 /// Runs `openssl ARGS` in `dir`; panics with a clear message when the CLI is
 /// missing (these tests are about what openssl accepts, so they cannot skip).
@@ -99,4 +100,101 @@ pub fn cms_verifies(sig: &Path, content: &Path, root: &Path) -> bool {
         eprintln!("openssl cms -verify: {}", String::from_utf8_lossy(&out.stderr));
     }
     out.status.success()
+}
+
+/// A TEST CA and a signer certificate (RSA-2048, keyUsage digitalSignature
+/// and nonRepudiation) without the MOJ extensions, made by openssl in
+/// `dir`: what verifiers that refuse the MOJ critical extensions (xmlsec1,
+/// NSS's pdfsig) can check.
+#[derive(Debug)]
+pub struct PlainPki {
+    /// A signer over the key and certificate, chained to the CA.
+    pub signer: MemorySigner,
+    /// The CA certificate (PEM).
+    pub ca: PathBuf,
+    /// The signer's private key (PEM, unencrypted).
+    pub key: PathBuf,
+    /// The signer's certificate (PEM).
+    pub cert: PathBuf,
+}
+
+/// Makes a [`PlainPki`] in `dir`, its subjects `crpki TEST {name} CA` and
+/// `crpki TEST {name} signer`.
+pub fn plain_pki(dir: &Path, name: &str) -> PlainPki {
+    let (ca_subject, leaf_subject) = (
+        format!("/CN=crpki TEST {name} CA"),
+        format!("/CN=crpki TEST {name} signer"),
+    );
+    run_ok(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            &ca_subject,
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    run_ok(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            &leaf_subject,
+        ],
+    );
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:false\n",
+    )
+    .unwrap_or_else(|e| panic!("writing leaf.ext: {e}"));
+    run_ok(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "7",
+            "-days",
+            "30",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_else(|e| panic!("reading {n}: {e}"));
+    let signer = MemorySigner::from_pem(&read("leaf.key"), &read("leaf.pem"), &read("ca.pem"))
+        .unwrap_or_else(|e| panic!("the plain TEST signer: {e}"));
+    PlainPki {
+        signer,
+        ca: dir.join("ca.pem"),
+        key: dir.join("leaf.key"),
+        cert: dir.join("leaf.pem"),
+    }
 }

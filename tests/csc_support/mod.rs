@@ -95,7 +95,7 @@ pub fn client(sb: &Sandbox, version: CscVersion, user: &str) -> CscClient {
 /// The explicit authorizer with the TEST values of `user`'s credentials.
 pub fn authorizer_for(user: &str) -> Arc<ExplicitAuthorizer> {
     let secrets = match user {
-        "alice" | "dave" => StaticSecrets::new().with("PIN", "1234"),
+        "alice" | "dave" | "erin" => StaticSecrets::new().with("PIN", "1234"),
         "bob" => StaticSecrets::new().with("PIN", "5678").with("OTP", "123456"),
         _ => StaticSecrets::new(),
     };

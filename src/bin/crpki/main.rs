@@ -4,7 +4,9 @@
 //! credential, inspect certificates, and run the local sandbox.
 //!
 //! Exit codes: 0 success; 1 error; 2 usage error; 3 the signature or
-//! certificate did not verify; 4 a password or login is needed or wrong.
+//! certificate did not verify (including a revoked certificate, and no
+//! usable revocation answer under `--revocation require`); 4 a password or
+//! login is needed or wrong.
 
 /// `println!` that never panics: when stdout is a closed pipe (`crpki
 /// certs list | head -1`), the rest of the output is dropped and the
@@ -16,9 +18,13 @@ macro_rules! out {
 }
 
 mod manage;
+#[cfg(feature = "pdf")]
+mod pdf;
 mod pkcs11;
 mod remote;
+mod revocation;
 mod sign;
+mod timestamp;
 mod windows;
 #[cfg(feature = "xml")]
 mod xml;
@@ -104,6 +110,10 @@ enum Command {
     #[cfg(feature = "xml")]
     #[command(subcommand)]
     Xml(xml::XmlCommand),
+    /// PDF signatures (PAdES, adbe.pkcs7.detached): sign and verify.
+    #[cfg(feature = "pdf")]
+    #[command(subcommand)]
+    Pdf(pdf::PdfCommand),
 }
 
 #[derive(Args)]
@@ -131,6 +141,25 @@ struct VerifyArgs {
     /// is only the signer's claim and is never used for this.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     at: Option<std::time::SystemTime>,
+    /// Revocation checking of the signer's chain, now (whatever --at or a timestamp says):
+    /// OCSP, then CRLs, from the certificates' authority information access
+    /// and CRL distribution points, through the profile's proxy. `require`:
+    /// a certificate without a usable answer fails (exit 3); `prefer`: it
+    /// is a warning; `off`: no check, no network. A revoked certificate
+    /// fails (exit 3) under require and prefer, with the reason and time.
+    /// The default is prefer: revocation is caught whenever the
+    /// certificates say where to ask (MOJ certificates do since the 2026
+    /// renewal) and the responder answers, while signatures whose
+    /// certificates name no responder, or checked with no network, still
+    /// verify, as they did before this option existed.
+    #[arg(long, value_name = "POLICY", default_value = "prefer", value_parser = ["require", "prefer", "off"])]
+    revocation: String,
+    /// Trusted TSA root(s), PEM or DER: a signature timestamp (CAdES-T)
+    /// whose TSA chains to one of them makes the certificates validated at
+    /// its time instead of now (a certificate that has expired since then
+    /// still verifies).
+    #[arg(long, value_name = "ROOT")]
+    tsa_ca: Vec<PathBuf>,
 }
 
 /// An RFC 3339 time, for `--at`.
@@ -273,15 +302,20 @@ fn init_logging(verbose: u8) {
 
 async fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Verify(args) => return verify(args),
+        Command::Verify(args) => {
+            let transport = revocation::transport(cli.profile.as_deref());
+            return verify(args, &transport).await;
+        }
         Command::Cert(CertCommand::Show { cert, json }) => return cert_show(&cert, json),
         Command::Demo(args) => return demo(args).await,
         Command::Sandbox(command) => return manage::sandbox(command).await,
         Command::Install(command) => return windows::install(command),
         Command::Uninstall(command) => return windows::uninstall(command),
-        Command::Sign(args) if args.p12.is_some() => return sign_p12(args).await,
+        Command::Sign(args) if args.p12.is_some() => return sign_p12(args, cli.profile).await,
         #[cfg(feature = "xml")]
         Command::Xml(command) => return xml::run(command, cli.profile).await,
+        #[cfg(feature = "pdf")]
+        Command::Pdf(command) => return pdf::run(command, cli.profile).await,
         Command::Sign(ref args) => args.check()?,
         _ => {}
     }
@@ -312,6 +346,8 @@ async fn run(cli: Cli) -> CliResult {
         | Command::Uninstall(_) => Ok(()),
         #[cfg(feature = "xml")]
         Command::Xml(_) => Ok(()),
+        #[cfg(feature = "pdf")]
+        Command::Pdf(_) => Ok(()),
     }
 }
 
@@ -351,7 +387,7 @@ pub fn default_sig_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-async fn sign_p12(args: SignArgs) -> CliResult {
+async fn sign_p12(args: SignArgs, profile_flag: Option<String>) -> CliResult {
     let Some(p12_path) = &args.p12 else {
         return Err(fail("--p12 is required here"));
     };
@@ -365,13 +401,23 @@ async fn sign_p12(args: SignArgs) -> CliResult {
         Some(out) => count_existing(std::slice::from_ref(out)),
         None => count_existing(&args.files.iter().map(|f| default_sig_path(f)).collect::<Vec<_>>()),
     };
+    let stamper = timestamp::Stamper::from_args(&args.stamp_args(), || timestamp::profile_of(profile_flag))
+        .map_err(|f| sign::early(show, f))?;
     let signer = open_p12(p12_path, args.password_env.as_deref())
         .await
         .map_err(|f| sign::early(show, f))?;
     if args.is_stdin() {
-        return sign::sign_stdin(signer.as_ref()).await;
+        return sign::sign_stdin(signer.as_ref(), stamper.as_ref()).await;
     }
-    let signed = sign::sign_jobs(signer.as_ref(), jobs, count, &args.options(), show).await?;
+    let signed = sign::sign_jobs(
+        signer.as_ref(),
+        jobs,
+        count,
+        &args.options(),
+        show,
+        stamper.as_ref(),
+    )
+    .await?;
     if !args.quiet && !args.json {
         eprintln!(
             "signed {signed} file(s) as {}{}",
@@ -412,10 +458,19 @@ fn load_roots(paths: &[PathBuf]) -> CliResult<Vec<Certificate>> {
     Ok(roots)
 }
 
-fn verify(args: VerifyArgs) -> CliResult {
+async fn verify(args: VerifyArgs, transport: &crpki::http::TransportConfig) -> CliResult {
     let sig_path = args.sig.clone().unwrap_or_else(|| default_sig_path(&args.file));
     let roots = load_roots(&args.ca)?;
-    let verified = cms::verify_file(&sig_path, &args.file, &roots, args.at)?;
+    let tsa_roots = timestamp::tsa_roots(&args.tsa_ca)?;
+    let sig = cms::read_limited(&sig_path, cms::MAX_SIGNATURE_SIZE, "CMS signature")?;
+    let content = std::fs::File::open(&args.file)
+        .map_err(|e| Error::io(format!("opening {}", crpki::text::path(&args.file)), e))?;
+    let verified = cms::verify_detached_timestamped(&sig, content, &roots, &tsa_roots, args.at)?;
+    let policy = args.revocation.parse::<crpki::revocation::RevocationPolicy>()?;
+    let revocation = revocation::check(&verified.chain, policy, transport).await?;
+    for w in &revocation.warnings {
+        eprintln!("warning: {w}");
+    }
     let summary = verified.signer.summary();
     let signing_time = verified.signing_time.map(rfc3339);
     if args.json {
@@ -425,7 +480,9 @@ fn verify(args: VerifyArgs) -> CliResult {
             "signature": crpki::text::path(&sig_path),
             "signing_time": signing_time,
             "validated_at": rfc3339(verified.validated_at),
+            "timestamp": timestamp::json(verified.timestamp.as_ref()),
             "signer": summary,
+            "revocation": revocation.json(),
         });
         out!(
             "{}",
@@ -440,8 +497,21 @@ fn verify(args: VerifyArgs) -> CliResult {
         if let Some(t) = &signing_time {
             out!("signing time:  {t} (claimed by the signer)");
         }
+        if let Some(ts) = &verified.timestamp {
+            timestamp::print(ts);
+        }
         if args.at.is_some() {
             out!("validated at:  {} (--at)", rfc3339(verified.validated_at));
+        }
+        for c in &revocation.result.certificates {
+            if let Some(a) = &c.answer {
+                let from = a.url.as_deref().unwrap_or("embedded data");
+                let source = match a.source {
+                    crpki::revocation::AnswerSource::Ocsp => "OCSP",
+                    crpki::revocation::AnswerSource::Crl => "CRL",
+                };
+                out!("revocation:    not revoked ({source} {from}): {}", c.subject);
+            }
         }
     }
     Ok(())
@@ -609,7 +679,15 @@ async fn demo(args: DemoArgs) -> CliResult {
         quiet: true,
         json: false,
     };
-    sign::sign_jobs(&signer, jobs, Some(1), &cms::PipelineOptions::default(), show).await?;
+    sign::sign_jobs(
+        &signer,
+        jobs,
+        Some(1),
+        &cms::PipelineOptions::default(),
+        show,
+        None,
+    )
+    .await?;
     let stats = sandbox.stats();
     out!(
         "5. signed {} → {} ({} credential authorization(s), {} signHash call(s) at the RSSP)",
@@ -626,13 +704,22 @@ async fn demo(args: DemoArgs) -> CliResult {
         "6. verifying against the sandbox registrar root {}",
         crpki::text::path(&root_path)
     );
-    verify(VerifyArgs {
-        file: doc.clone(),
-        sig: Some(sig.clone()),
-        ca: vec![root_path.clone()],
-        json: false,
-        at: None,
-    })?;
+    // The certificate names the sandbox's OCSP responder (plain HTTP on
+    // the state's revocation origin): it is asked, and must answer.
+    let transport = crpki::http::TransportConfig::default();
+    verify(
+        VerifyArgs {
+            file: doc.clone(),
+            sig: Some(sig.clone()),
+            ca: vec![root_path.clone()],
+            json: false,
+            at: None,
+            revocation: "require".into(),
+            tsa_ca: Vec::new(),
+        },
+        &transport,
+    )
+    .await?;
     out!(
         "7. cross-check with OpenSSL:\n   openssl cms -verify -binary -inform DER -in '{}' -content '{}' -CAfile '{}' -purpose any -ignore_critical -out /dev/null",
         crpki::text::path(&sig),

@@ -296,11 +296,14 @@ pub async fn sign_remote(ctx: &Context, args: &SignArgs) -> CliResult {
             .collect::<Vec<_>>(),
     );
     let profile = ctx.resolved_profile().map_err(|f| early(show, f))?;
+    let stamper = crate::timestamp::Stamper::from_args(&args.stamp_args(), || Ok(profile.clone()))
+        .map_err(|f| early(show, f))?;
     let signer = signer(ctx, &profile).await.map_err(|f| early(show, f))?;
     if args.is_stdin() {
-        return crate::sign::sign_stdin(&signer).await;
+        return crate::sign::sign_stdin(&signer, stamper.as_ref()).await;
     }
-    let signed = crate::sign::sign_jobs(&signer, jobs, count, &args.options(), show).await?;
+    let signed =
+        crate::sign::sign_jobs(&signer, jobs, count, &args.options(), show, stamper.as_ref()).await?;
     if !args.quiet && !args.json {
         eprintln!(
             "signed {signed} file(s) as {} (credential {}){}",

@@ -50,9 +50,30 @@ pub struct SignArgs {
     /// the whole batch) and the "error". Exit 0 only if every file was signed.
     #[arg(long)]
     pub json: bool,
+    /// Add a signature timestamp from an RFC 3161 TSA (CAdES-T): the TSA
+    /// of --tsa, else the profile's tsa_url (the sandbox profile knows its
+    /// sandbox's). One request per signature.
+    #[arg(long)]
+    pub timestamp: bool,
+    /// The TSA's URL (implies --timestamp).
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+    /// Root(s) the TSA's certificate must chain to (PEM or DER); default:
+    /// the profile's tsa_root_file when the TSA is the profile's.
+    #[arg(long, value_name = "ROOT")]
+    pub tsa_ca: Vec<PathBuf>,
 }
 
 impl SignArgs {
+    /// The timestamp options.
+    pub fn stamp_args(&self) -> crate::timestamp::StampArgs<'_> {
+        crate::timestamp::StampArgs {
+            timestamp: self.timestamp,
+            tsa: self.tsa.as_deref(),
+            tsa_ca: &self.tsa_ca,
+        }
+    }
+
     pub fn existing(&self) -> Existing {
         if self.no_clobber {
             Existing::Refuse
@@ -176,7 +197,11 @@ pub async fn sign_jobs(
     count: Option<u64>,
     options: &PipelineOptions,
     show: Show,
+    stamper: Option<&crate::timestamp::Stamper>,
 ) -> CliResult<u64> {
+    if let Some(stamper) = stamper {
+        return crate::timestamp::sign_jobs(signer, jobs, options.existing, show, stamper).await;
+    }
     let show_bar = !show.quiet && !show.json && count != Some(1) && std::io::stderr().is_terminal();
     let bar = match (show_bar, count) {
         (false, _) => indicatif::ProgressBar::hidden(),
@@ -220,13 +245,16 @@ pub async fn sign_jobs(
 
 /// `-`: signs standard input and writes the DER signature to standard
 /// output (refused when that is a terminal).
-pub async fn sign_stdin(signer: &dyn RemoteSigner) -> CliResult {
+pub async fn sign_stdin(signer: &dyn RemoteSigner, stamper: Option<&crate::timestamp::Stamper>) -> CliResult {
     if std::io::stdout().is_terminal() {
         return Err(fail(
             "refusing to write a DER signature to a terminal: redirect standard output",
         ));
     }
-    let cms = cms::sign_reader(signer, std::io::stdin(), &SignOptions::default()).await?;
+    let mut cms = cms::sign_reader(signer, std::io::stdin(), &SignOptions::default()).await?;
+    if let Some(stamper) = stamper {
+        cms = stamper.stamp(&cms).await?;
+    }
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&cms)

@@ -30,10 +30,10 @@ pub enum XmlCommand {
 pub struct SignerArgs {
     /// Sign with this PKCS#12 file instead of the remote service.
     #[arg(long, value_name = "P12")]
-    p12: Option<PathBuf>,
+    pub p12: Option<PathBuf>,
     /// Read the PKCS#12 password from this environment variable.
     #[arg(long, value_name = "VAR", requires = "p12")]
-    password_env: Option<String>,
+    pub password_env: Option<String>,
 }
 
 #[derive(Args)]
@@ -81,8 +81,12 @@ pub struct VerifyXmlArgs {
     allow_sha1: bool,
 }
 
-/// The signer `crpki sign` would use: the PKCS#12 file, else the profile's credential.
-async fn open_signer(args: &SignerArgs, profile_flag: Option<String>) -> CliResult<Arc<dyn RemoteSigner>> {
+/// The signer `crpki sign` would use: the PKCS#12 file, else the profile's credential
+/// (shared with `crpki pdf`).
+pub async fn open_signer(
+    args: &SignerArgs,
+    profile_flag: Option<String>,
+) -> CliResult<Arc<dyn RemoteSigner>> {
     if let Some(p12) = &args.p12 {
         return crate::open_p12(p12, args.password_env.as_deref()).await;
     }

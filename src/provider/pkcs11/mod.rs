@@ -55,7 +55,9 @@
 //! "token user"), the public key, the private key (`CKA_SIGN`,
 //! `CKA_SENSITIVE`, not extractable; `CKA_PRIVATE` and hidden before
 //! `C_Login` when the token needs one; `CKA_ALWAYS_AUTHENTICATE` when every
-//! signature needs the user again), all with the same `CKA_ID`, and the
+//! signature needs a PIN or a one-time password from the user: not for a
+//! credential approved in the browser, `oauth2code`, whose every signature
+//! opens the approval page instead), all with the same `CKA_ID`, and the
 //! registrar's self-signed certificate (登記官証明書) as an authority
 //! certificate, when the signer knows it. Nothing can be created, copied,
 //! changed or destroyed.
@@ -80,11 +82,36 @@
 //! `PP_SIGNATURE_PIN` does for the CSP); the service checks it at the next
 //! authorization, so a wrong PIN shows at the next signature as
 //! `CKR_PIN_INCORRECT`, the token is logged out and the PIN is never sent
-//! again. `CKU_CONTEXT_SPECIFIC` (after `C_SignInit`, for keys with
-//! `CKA_ALWAYS_AUTHENTICATE`) gives the PIN for that signature. PINs are 1
-//! to 64 bytes (`CKR_PIN_LEN_RANGE`). Signing before the login a token
-//! needs is `CKR_USER_NOT_LOGGED_IN`. One-time passwords are not asked
-//! here: they come from `CRPKI_OTP`, as for the DLLs.
+//! again. PINs are 1 to 64 bytes (`CKR_PIN_LEN_RANGE`). Signing before the
+//! login a token needs is `CKR_USER_NOT_LOGGED_IN`.
+//!
+//! `CKU_CONTEXT_SPECIFIC` (after `C_SignInit`, for keys with
+//! `CKA_ALWAYS_AUTHENTICATE`: SCAL 2 credentials authorized with a PIN, and
+//! those that need a one-time password) gives what that one signature
+//! needs: the one-time password when the credential asks for one
+//! ([`SignerSource::set_otp`](super::SignerSource::set_otp): it serves one
+//! authorization, then its memory is wiped; it is never logged), else the
+//! PIN. A credential that needs both takes its PIN with `CKU_USER` and the
+//! OTP here. A refused OTP is `CKR_PIN_INCORRECT` for that signature only:
+//! the next one brings another (for a credential that needs both, the
+//! service does not say which of the two it refused, so the PIN is
+//! forgotten as well and the next signature needs `C_Login` again). On a
+//! key without `CKA_ALWAYS_AUTHENTICATE` it is
+//! `CKR_OPERATION_NOT_INITIALIZED`, as the specification says for an
+//! improper use: the value would never be checked. `CRPKI_PIN` and
+//! `CRPKI_OTP` still serve when the application gives nothing.
+//!
+//! `C_Logout` (and closing the token's last session, which the
+//! specification makes a logout) wipes the PIN and any unused OTP the
+//! source keeps, drops the authorization they bought (a SCAL 1
+//! authorization kept for the following signatures) and the signatures of
+//! the key still in the core's cache. Signing then needs `C_Login` again,
+//! and the PIN of that login is checked by the service before anything is
+//! signed: a wrong PIN after a good one is `CKR_PIN_INCORRECT`, never a
+//! signature made on the old authorization. A second `C_Login(CKU_USER)`
+//! without `C_Logout` is `CKR_USER_ALREADY_LOGGED_IN` (the specification's
+//! answer; the PIN is not taken), except after the service refused the
+//! PIN of the first.
 //!
 //! # Threads and processes
 //!

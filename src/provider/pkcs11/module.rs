@@ -360,23 +360,29 @@ impl Module {
         let s = lock(&self.sessions)
             .remove(&h)
             .ok_or_else(|| Rv::new(CKR_SESSION_HANDLE_INVALID, format!("session {h}")))?;
-        let slot = lock(&s).slot;
-        self.logout_if_last(slot, &lock(&s).token);
+        let (slot, token) = {
+            let s = lock(&s);
+            (s.slot, s.token.clone())
+        };
+        if !lock(&self.sessions).values().any(|s| lock(s).slot == slot) {
+            self.log_out(&token)?;
+        }
         Ok(())
     }
 
-    fn logout_if_last(&self, slot: CK_SLOT_ID, token: &Token) {
-        if !lock(&self.sessions).values().any(|s| lock(s).slot == slot) {
-            token.set_logged_in(false);
-        }
+    /// Logs `token` out: the module's state, and the source's PIN, OTP and
+    /// kept authorization, so that the next login's PIN is checked by the
+    /// service before anything is signed again.
+    fn log_out(&self, token: &Token) -> Result<(), Rv> {
+        token.set_logged_in(false);
+        Ok(self.core.log_out(&token.container)?)
     }
 
     /// `C_CloseAllSessions`.
     pub fn close_all_sessions(&self, id: CK_SLOT_ID) -> Result<(), Rv> {
         let token = self.token(id)?;
         lock(&self.sessions).retain(|_, s| lock(s).slot != id);
-        token.set_logged_in(false);
-        Ok(())
+        self.log_out(&token)
     }
 
     /// `C_GetSessionInfo`.
@@ -423,7 +429,20 @@ impl Module {
                         "CKU_CONTEXT_SPECIFIC without C_SignInit",
                     )
                 })?;
-                if token.auth.pin {
+                if !token.always_authenticate {
+                    // The kept authorization would sign without ever
+                    // checking this value: refused, as the specification
+                    // says for a key without CKA_ALWAYS_AUTHENTICATE.
+                    return Err(Rv::new(
+                        CKR_OPERATION_NOT_INITIALIZED,
+                        "CKU_CONTEXT_SPECIFIC for a key without CKA_ALWAYS_AUTHENTICATE",
+                    ));
+                }
+                // The value is the OTP when the credential asks for one
+                // (its PIN, if any, came with CKU_USER), else the PIN.
+                if token.auth.otp {
+                    self.core.set_otp(&token.container.name, Secret::new(pin))?;
+                } else if token.auth.pin {
                     self.core.set_pin(&token.container.name, Secret::new(pin))?;
                 }
                 op.context_login = true;
@@ -444,8 +463,7 @@ impl Module {
         if !token.is_logged_in() {
             return Err(Rv::new(CKR_USER_NOT_LOGGED_IN, "C_Logout without C_Login"));
         }
-        token.set_logged_in(false);
-        Ok(())
+        self.log_out(&token)
     }
 
     /// `C_FindObjectsInit`: `template` as `(type, value)`.
@@ -603,7 +621,7 @@ impl Module {
                 "the service refused the PIN of the last C_Login; it is not sent again: log in with another",
             ));
         }
-        if token.auth.per_signature && !op.context_login {
+        if token.always_authenticate && !op.context_login {
             return Err(Rv::new(
                 CKR_USER_NOT_LOGGED_IN,
                 "the key needs C_Login(CKU_CONTEXT_SPECIFIC) for every signature",
@@ -617,8 +635,10 @@ impl Module {
             Ok(sig) => sig,
             Err(e) => {
                 let rv = Rv::from(e);
-                if rv.code == CKR_PIN_INCORRECT {
-                    // The source forgot the PIN; the application must log in again.
+                if rv.code == CKR_PIN_INCORRECT && token.auth.pin {
+                    // The source forgot the PIN; the application must log
+                    // in again. (A refused OTP was spent anyway: the next
+                    // signature's CKU_CONTEXT_SPECIFIC brings another.)
                     token.refuse_pin();
                 }
                 return Err(rv);

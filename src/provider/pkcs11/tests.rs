@@ -349,3 +349,168 @@ fn initialize_refuses_application_locks_only() {
     };
     assert_eq!(initialize(Some(args)).unwrap_err().code, CKR_CANT_LOCK);
 }
+
+/// A module over one container `rep` needing `auth`, its source recording
+/// PINs, OTPs and logouts.
+fn recording_module(
+    auth: crate::signer::UserAuthentication,
+) -> (
+    Module,
+    Arc<crate::provider::testutil::PinRecorder>,
+    Arc<CountingSigner>,
+) {
+    let signer = Arc::new(CountingSigner::new().with_auth(auth));
+    let source = Arc::new(crate::provider::testutil::PinRecorder::new(StaticSource::new(
+        vec![("rep".to_owned(), signer.clone() as Arc<dyn RemoteSigner>)],
+    )));
+    let m = Module::new(ProviderCore::new(
+        source.clone(),
+        Worker::new(worker::DEFAULT_TIMEOUT, None),
+        SignatureCache::default(),
+    ));
+    (m, source, signer)
+}
+
+/// [`recording_module`] with a session logged in with PIN 1234, its
+/// private key, and a signature begun.
+fn signing_with(
+    auth: crate::signer::UserAuthentication,
+) -> (
+    Module,
+    Arc<crate::provider::testutil::PinRecorder>,
+    CK_SESSION_HANDLE,
+) {
+    let (m, source, _) = recording_module(auth);
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    m.login(h, CKU_USER, b"1234").unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
+        .unwrap();
+    (m, source, h)
+}
+
+fn sign_once(m: &Module, h: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE, data: &[u8]) -> Result<Answer, Rv> {
+    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)?;
+    m.sign(h, Some(data), Some(256))
+}
+
+#[test]
+fn context_specific_login_gives_the_otp_or_the_pin() {
+    use crate::signer::UserAuthentication;
+    // PIN and OTP: the PIN with CKU_USER, the OTP per signature.
+    let (m, source, signer) = recording_module(UserAuthentication::new(true, true).with_otp(true));
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    m.login(h, CKU_USER, b"1234").unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    assert_eq!(
+        attribute(&m, h, key, CKA_ALWAYS_AUTHENTICATE).unwrap(),
+        vec![CK_TRUE]
+    );
+    assert_eq!(
+        sign_once(&m, h, key, b"one").unwrap_err().code,
+        CKR_USER_NOT_LOGGED_IN,
+        "every signature needs its CKU_CONTEXT_SPECIFIC"
+    );
+    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
+        .unwrap();
+    m.login(h, CKU_CONTEXT_SPECIFIC, b"123456").unwrap();
+    assert!(matches!(m.sign(h, Some(b"one"), Some(256)), Ok(Answer::Data(_))));
+    assert_eq!(source.pins(), [("rep".to_owned(), "1234".to_owned())]);
+    assert_eq!(source.otps(), [("rep".to_owned(), "123456".to_owned())]);
+    assert_eq!(
+        sign_once(&m, h, key, b"two").unwrap_err().code,
+        CKR_USER_NOT_LOGGED_IN,
+        "the context login served one signature"
+    );
+
+    // A refused OTP: CKR_PIN_INCORRECT, and the next signature brings
+    // another (the token is not locked as for a refused PIN).
+    let (m, source, signer2) = recording_module(UserAuthentication::new(false, true).with_otp(true));
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    *signer2.fail_with.lock().unwrap() = Some(|| crate::Error::InvalidOtp {
+        detail: "invalid_otp".into(),
+    });
+    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
+        .unwrap();
+    m.login(h, CKU_CONTEXT_SPECIFIC, b"000000").unwrap();
+    assert_eq!(
+        m.sign(h, Some(b"three"), Some(256)).unwrap_err().code,
+        CKR_PIN_INCORRECT
+    );
+    *signer2.fail_with.lock().unwrap() = None;
+    m.operation_init(h, CKM_SHA256_RSA_PKCS, None, key, false)
+        .unwrap();
+    m.login(h, CKU_CONTEXT_SPECIFIC, b"123456").unwrap();
+    assert!(matches!(
+        m.sign(h, Some(b"three"), Some(256)),
+        Ok(Answer::Data(_))
+    ));
+    assert!(source.pins().is_empty(), "an OTP is never taken as the PIN");
+    assert_eq!(source.otps().len(), 2);
+
+    // PIN per signature (SCAL 2 with a PIN): the value is the PIN.
+    let (m, source, h) = signing_with(UserAuthentication::new(true, true));
+    m.login(h, CKU_CONTEXT_SPECIFIC, b"4321").unwrap();
+    assert_eq!(source.pins().last().unwrap().1, "4321");
+    assert!(source.otps().is_empty());
+
+    // Approved in the browser (oauth2code): the user per signature, but no
+    // value from the application, so no CKA_ALWAYS_AUTHENTICATE.
+    let (m, _, approved) = recording_module(UserAuthentication::new(false, true));
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    assert_eq!(
+        attribute(&m, h, key, CKA_ALWAYS_AUTHENTICATE).unwrap(),
+        vec![CK_FALSE]
+    );
+    assert!(matches!(sign_once(&m, h, key, b"approved"), Ok(Answer::Data(_))));
+    assert_eq!(approved.calls(), 1);
+
+    // A key without CKA_ALWAYS_AUTHENTICATE: the value would never be
+    // checked, so it is refused.
+    let (m, source, h) = signing_with(UserAuthentication::new(true, false));
+    assert_eq!(
+        m.login(h, CKU_CONTEXT_SPECIFIC, b"9999").unwrap_err().code,
+        CKR_OPERATION_NOT_INITIALIZED
+    );
+    assert_eq!(source.pins().len(), 1, "the PIN of CKU_USER only");
+    assert_eq!(signer.calls(), 1);
+}
+
+#[test]
+fn logout_wipes_what_the_source_keeps() {
+    use crate::signer::UserAuthentication;
+    let (m, source, signer) = recording_module(UserAuthentication::new(true, false));
+    let h = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    let h2 = m.open_session(0, CKF_SERIAL_SESSION).unwrap();
+    m.login(h, CKU_USER, b"1234").unwrap();
+    let key = find(&m, h, &[class(CKO_PRIVATE_KEY)])[0];
+    assert!(matches!(sign_once(&m, h, key, b"same"), Ok(Answer::Data(_))));
+    m.logout(h).unwrap();
+    assert_eq!(source.logouts(), ["rep"]);
+    // Signing needs C_Login again: the private key is gone with the login.
+    assert_eq!(
+        sign_once(&m, h, key, b"same").unwrap_err().code,
+        CKR_KEY_HANDLE_INVALID
+    );
+    assert_eq!(
+        m.login(h, CKU_USER, b"1234").map(|_| ()),
+        Ok(()),
+        "a new login after the logout"
+    );
+    assert_eq!(
+        m.login(h2, CKU_USER, b"9999").unwrap_err().code,
+        CKR_USER_ALREADY_LOGGED_IN,
+        "a second C_Login is refused, its PIN not taken"
+    );
+    assert_eq!(source.pins().len(), 2);
+    // The signature made before the logout is not answered from the cache.
+    assert!(matches!(sign_once(&m, h, key, b"same"), Ok(Answer::Data(_))));
+    assert_eq!(signer.calls(), 2);
+    // Closing the token's last session is a logout too.
+    m.close_session(h).unwrap();
+    assert_eq!(source.logouts().len(), 1);
+    m.close_session(h2).unwrap();
+    assert_eq!(source.logouts().len(), 2);
+}

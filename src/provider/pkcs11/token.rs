@@ -52,6 +52,12 @@ pub struct Token {
     pub serial: String,
     /// What the user supplies.
     pub auth: UserAuthentication,
+    /// Every signature needs a value of the user's (a PIN or a one-time
+    /// password) given with `C_Login(CKU_CONTEXT_SPECIFIC)`: the key's
+    /// `CKA_ALWAYS_AUTHENTICATE`. Not for a credential approved in the
+    /// browser (`oauth2code`), which needs the user per signature but no
+    /// value from the application.
+    pub always_authenticate: bool,
     /// The key.
     pub key: KeyInfo,
     /// The certificate's public key.
@@ -217,6 +223,7 @@ impl Token {
         let public = cert.public_key()?;
         let key = signer.key_info();
         let auth = signer.user_authentication();
+        let always_authenticate = auth.per_signature && (auth.pin || auth.otp);
         let corporate = cert.moj().ok().flatten().and_then(|m| m.corporate_name);
         let label = match corporate {
             Some(c) => cut(&format!("{} {c}", container.name), 32),
@@ -266,7 +273,7 @@ impl Token {
                         (CKA_DECRYPT, flag(false)),
                         (CKA_UNWRAP, flag(false)),
                         (CKA_WRAP_WITH_TRUSTED, flag(false)),
-                        (CKA_ALWAYS_AUTHENTICATE, flag(auth.per_signature)),
+                        (CKA_ALWAYS_AUTHENTICATE, flag(always_authenticate)),
                     ]);
                     a
                 },
@@ -286,6 +293,7 @@ impl Token {
             label,
             serial,
             auth,
+            always_authenticate,
             key,
             public,
             objects,

@@ -38,6 +38,8 @@ have pkcs11-tool || need_pkgs+=(opensc)
 [[ -e /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so || -e /usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so ]] || need_pkgs+=(libengine-pkcs11-openssl)
 have modutil || need_pkgs+=(libnss3-tools)
 have p11-kit || need_pkgs+=(p11-kit)
+# tests/durability.rs watches crpki sign's fsync/rename order with strace.
+have strace || need_pkgs+=(strace)
 # tests/pdf.rs: `qpdf --check` and poppler's `pdfsig` check our PDF signatures.
 have qpdf || need_pkgs+=(qpdf)
 have pdfsig || need_pkgs+=(poppler-utils)

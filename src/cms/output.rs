@@ -124,10 +124,20 @@ pub fn check_output(out: &Path, existing: Existing) -> Result<()> {
 /// `.crpki-XXXXXXXXXXXX.tmp`, mode as a plain create under the umask),
 /// removed when dropped.
 pub(super) fn temp_beside(out: &Path) -> Result<NamedTempFile> {
-    let dir = match out.parent() {
+    temp_in(dir_of(out))
+}
+
+/// The directory an output goes to (`.` for a bare file name).
+pub(super) fn dir_of(out: &Path) -> &Path {
+    match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// A new temporary file in `dir`, as [`temp_beside`] makes them. (A
+/// relative `dir` costs a `getcwd` each time, inside `tempfile`.)
+pub(super) fn temp_in(dir: &Path) -> Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".crpki-").suffix(".tmp").rand_bytes(8);
     #[cfg(unix)]
@@ -177,4 +187,75 @@ fn already_exists(out: &Path) -> Error {
 /// Writes `bytes` to `out` all or nothing (see [`OutputBatch`]).
 pub(super) fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
     OutputBatch::prepare([out], Existing::Replace)?.commit(&[bytes])
+}
+
+/// A job for the [`Writers`].
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads that write and sync outputs, one pool per batch
+/// fed through one queue: the waits for the disk (`fsync`) overlap with
+/// each other and with signing, and the number of threads (and of stacks,
+/// allocator arenas, …) stays the same however many chunks go through.
+/// Threads are started as tasks arrive, up to the pool's size (a batch of
+/// one file starts one thread, not the whole pool). They end when the pool
+/// is dropped and the queue is empty. A task that panics is dropped (its
+/// thread goes on), and a task that cannot be run (no thread could be
+/// started) is dropped unrun: either way its reply channel closes.
+pub(super) struct Writers {
+    queue: std::sync::mpsc::Sender<Task>,
+    rx: std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<Task>>>,
+    started: std::sync::atomic::AtomicUsize,
+    size: usize,
+}
+
+impl Writers {
+    /// A pool of up to `size` threads (at least 1); none is started yet.
+    pub(super) fn new(size: usize) -> Self {
+        let (queue, rx) = std::sync::mpsc::channel::<Task>();
+        Self {
+            queue,
+            rx: std::sync::Arc::new(std::sync::Mutex::new(rx)),
+            started: std::sync::atomic::AtomicUsize::new(0),
+            size: size.max(1),
+        }
+    }
+
+    /// Queues a task (never blocks), starting one more thread if the pool
+    /// is not full yet.
+    pub(super) fn run(&self, task: impl FnOnce() + Send + 'static) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let started = self.started.load(Relaxed);
+        if started < self.size && self.spawn(started).is_ok() {
+            self.started.fetch_add(1, Relaxed);
+        }
+        if self.started.load(Relaxed) == 0 {
+            // No thread to run it: dropped, so its caller hears nothing
+            // more from it.
+            return;
+        }
+        let _ = self.queue.send(Box::new(task));
+    }
+
+    fn spawn(&self, index: usize) -> std::io::Result<()> {
+        let rx = std::sync::Arc::clone(&self.rx);
+        std::thread::Builder::new()
+            .name(format!("crpki-writer-{index}"))
+            // Small stacks: a task builds one CMS and writes one file.
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                loop {
+                    // The lock is released before the task runs.
+                    let task = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(task) = task else {
+                        return;
+                    };
+                    // A panic drops the task (and its reply sender) only.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
+                }
+            })
+            .map(drop)
+    }
 }

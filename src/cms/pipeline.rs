@@ -6,11 +6,13 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
 
 use super::SignOptions;
-use super::output::{Existing, check_output, rename_over, temp_beside};
+use super::output::{Existing, Writers, check_output, dir_of, rename_over, temp_in};
+use super::sign::Template;
 use crate::crypto::{Digest, HashAlgorithm};
 use crate::error::{Error, Result};
 use crate::signer::RemoteSigner;
@@ -55,8 +57,9 @@ pub struct PipelineOptions {
     /// Chunks signed at once (at least 1; default 2: one at the signer
     /// while the previous one's reply is being written).
     pub chunks_in_flight: usize,
-    /// Threads writing and syncing the outputs of a chunk (at least 1;
-    /// default 16).
+    /// Threads assembling, writing and syncing the outputs, one pool for
+    /// the whole batch (at least 1; default 16: enough `fsync`s waiting
+    /// at once for the disk to take them as one queue).
     pub writers: usize,
 }
 
@@ -155,17 +158,20 @@ impl PipelineFailure {
 /// 2. Up to [`PipelineOptions::chunks_in_flight`] chunks are signed at
 ///    once, each with one [`RemoteSigner::sign_digests`] call (one
 ///    authorization per chunk at a CSC service).
-/// 3. Each signed chunk is written into temporary files beside the outputs
-///    by [`PipelineOptions::writers`] blocking threads, each file flushed
-///    to disk (`fsync`) there, so the waits for the disk overlap with each
-///    other and with signing.
+/// 3. The signatures of a chunk go to a fixed pool of
+///    [`PipelineOptions::writers`] threads (one pool per batch), each
+///    of which assembles one file's CMS, writes it into a temporary file
+///    beside its output and syncs it (`fsync`) there: the waits for the
+///    disk overlap with each other and with the signing of later chunks.
 /// 4. When every chunk is written, every temporary file is renamed over its
 ///    output name, and then each output directory is synced once.
 ///
 /// Memory stays flat in the number of files: what is kept per file (the
 /// input, output and temporary names, for the renames at the end) goes to
 /// an unnamed spool file, not to memory; in memory are only the chunks in
-/// flight and the set of distinct output directories.
+/// flight (their content digests and raw signatures; each CMS exists only
+/// while its writer writes it), the writer threads, and the set of distinct
+/// output directories.
 ///
 /// # What is guaranteed
 ///
@@ -183,12 +189,26 @@ impl PipelineFailure {
 ///   were, possibly some new ones if the renames had begun, and
 ///   `.crpki-*.tmp` files to delete.
 ///
-/// Why per-file `fsync` on writer threads rather than one `syncfs`: it
-/// syncs exactly our files (a `syncfs` also waits for every other
-/// process's dirty data on the file system, which on a build machine can be
-/// gigabytes), it is portable, and with many writers the file system
-/// commits their `fsync`s together, overlapped with the signing of the
-/// next chunks.
+/// # The sync strategy
+///
+/// One `fsync` per temporary file, on the writer threads, as soon as it is
+/// written; the renames only after the last of them has returned; then one
+/// `fsync` per output directory (each distinct directory once, after its
+/// renames). Measured and chosen over the alternatives:
+///
+/// - *one `fsync` per file in sequence* (before issue 13): each waits for
+///   the disk alone; with 16 writers the waits overlap and the disk takes
+///   them as one queue, and they overlap with the next chunks' signing;
+/// - *`syncfs` once at the end*: one call, but it writes back and waits
+///   for every other process's dirty data on the same file system too
+///   (on a build machine, gigabytes), it is Linux-only, and it could not
+///   start before the last chunk is signed (no overlap);
+/// - *`fdatasync`*: a new file's size is metadata it must write anyway,
+///   so it saves nothing here.
+///
+/// `tests/durability.rs` checks the order from outside (`strace`): every
+/// temporary file's `fsync` has returned before the first rename, and each
+/// directory's `fsync` comes after its last rename.
 pub async fn sign_pipeline<I>(
     signer: &dyn RemoteSigner,
     jobs: I,
@@ -218,8 +238,8 @@ where
         .unwrap_or(DEFAULT_CHUNK)
         .max(1);
     let depth = options.chunks_in_flight.max(1);
-    let writers = options.writers.max(1);
     let mut spool = Spool::new().map_err(PipelineFailure::batch)?;
+    let writers = Writers::new(options.writers);
 
     let (tx, mut rx) = tokio::sync::mpsc::channel(depth);
     let jobs = jobs.into_iter();
@@ -253,7 +273,7 @@ where
                     failure = Some(f);
                     break;
                 }
-                Some(Ok(hashed)) => in_flight.push_back(sign_chunk(signer, hashed, &sign_options, writers)),
+                Some(Ok(hashed)) => in_flight.push_back(sign_chunk(signer, hashed, &sign_options, &writers)),
             },
             else => break,
         }
@@ -331,15 +351,23 @@ struct ChunkOutcome {
     failure: Option<PipelineFailure>,
 }
 
-/// Stages 2 and 3 for one chunk.
+/// Stages 2 and 3 for one chunk: one signer call for the chunk, then one
+/// writer task per file (its CMS assembled and written there); the outcome
+/// lists the outputs in input order.
 async fn sign_chunk(
     signer: &dyn RemoteSigner,
     hashed: Vec<Hashed>,
     options: &SignOptions,
-    writers: usize,
+    writers: &Writers,
 ) -> ChunkOutcome {
     let (jobs, digests): (Vec<SignJob>, Vec<Digest>) = hashed.into_iter().map(|h| (h.job, h.digest)).unzip();
-    let signatures = match super::sign::sign_digests(signer, &digests, options).await {
+    let signed = async {
+        let (template, to_sign) = Template::prepare(signer, &digests, options)?;
+        // Verified there, one by one, against the certificate's key.
+        let signatures = signer.sign_digests(template.algorithm, &to_sign).await?;
+        Ok::<_, Error>((template, signatures))
+    };
+    let (template, signatures) = match signed.await {
         Ok(s) => s,
         Err(e) => {
             return ChunkOutcome {
@@ -348,63 +376,62 @@ async fn sign_chunk(
             };
         }
     };
-    drop(digests);
-    // Contiguous groups, one writer thread each.
-    let per_writer = jobs.len().div_ceil(writers).max(1);
-    let mut items = jobs.into_iter().zip(signatures);
-    let mut handles = Vec::new();
-    loop {
-        let group: Vec<(SignJob, Vec<u8>)> = items.by_ref().take(per_writer).collect();
-        if group.is_empty() {
-            break;
-        }
-        handles.push(tokio::task::spawn_blocking(move || write_group(group)));
+    let template = Arc::new(template);
+    let cwd: Option<Arc<Path>> = std::env::current_dir().ok().map(Arc::from);
+    let n = jobs.len();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let items = jobs.into_iter().zip(digests).zip(signatures).enumerate();
+    for (index, ((job, digest), signature)) in items {
+        let (template, tx, cwd) = (Arc::clone(&template), tx.clone(), cwd.clone());
+        writers.run(move || {
+            let written = template
+                .attributes(&digest)
+                .and_then(|attrs| template.assemble(attrs, signature))
+                .and_then(|cms| write_one(&job.output, &cms, cwd.as_deref()));
+            // The receiver gone (the batch dropped): the temporary file is
+            // removed with `written`.
+            let _ = tx.send((index, job, written));
+        });
+    }
+    drop(tx);
+    let mut slots: Vec<Option<(SignJob, Result<tempfile::TempPath>)>> = (0..n).map(|_| None).collect();
+    while let Some((index, job, written)) = rx.recv().await {
+        slots[index] = Some((job, written));
     }
     let mut outcome = ChunkOutcome {
-        written: Vec::new(),
+        written: Vec::with_capacity(n),
         failure: None,
     };
-    for handle in handles {
-        match handle.await {
-            Ok(group) => {
-                outcome.written.extend(group.written);
-                if outcome.failure.is_none() {
-                    outcome.failure = group.failure;
-                }
-            }
-            Err(e) => {
+    for slot in slots {
+        match slot {
+            Some((job, Ok(tmp))) => outcome.written.push(Written { job, tmp }),
+            Some((job, Err(e))) => {
                 outcome
                     .failure
-                    .get_or_insert(PipelineFailure::batch(Error::Other(std::sync::Arc::new(e))));
+                    .get_or_insert_with(|| PipelineFailure::file(&job.input, e));
+            }
+            None => {
+                outcome.failure.get_or_insert_with(|| {
+                    PipelineFailure::batch(Error::io(
+                        "writing signatures",
+                        std::io::Error::other("a writer thread stopped"),
+                    ))
+                });
             }
         }
     }
     outcome
 }
 
-/// Writes and syncs each signature into a temporary file beside its
-/// output; stops at the first error.
-fn write_group(group: Vec<(SignJob, Vec<u8>)>) -> ChunkOutcome {
-    let mut written = Vec::with_capacity(group.len());
-    for (job, bytes) in group {
-        match write_one(&job.output, &bytes) {
-            Ok(tmp) => written.push(Written { job, tmp }),
-            Err(e) => {
-                return ChunkOutcome {
-                    written,
-                    failure: Some(PipelineFailure::file(&job.input, e)),
-                };
-            }
-        }
-    }
-    ChunkOutcome {
-        written,
-        failure: None,
-    }
-}
-
-fn write_one(out: &Path, bytes: &[u8]) -> Result<tempfile::TempPath> {
-    let mut tmp = temp_beside(out)?;
+/// Writes `bytes` into a new temporary file beside `out` and syncs it.
+/// `cwd` (the working directory, read once per chunk) makes a relative
+/// directory absolute, which spares a `getcwd` per file.
+fn write_one(out: &Path, bytes: &[u8], cwd: Option<&Path>) -> Result<tempfile::TempPath> {
+    let dir = dir_of(out);
+    let mut tmp = match cwd {
+        Some(cwd) if dir.is_relative() => temp_in(&cwd.join(dir))?,
+        _ => temp_in(dir)?,
+    };
     let file = tmp.as_file_mut();
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
@@ -493,8 +520,7 @@ impl Spool {
                 .and_then(|tmp| rename_over(tmp, &job.output, existing));
             match renamed {
                 Ok(()) => {
-                    let dir = job.output.parent().filter(|p| !p.as_os_str().is_empty());
-                    let dir = dir.unwrap_or(Path::new("."));
+                    let dir = dir_of(&job.output);
                     if !dirs.contains(dir) {
                         dirs.insert(dir.to_path_buf());
                     }

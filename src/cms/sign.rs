@@ -81,86 +81,126 @@ pub(super) async fn sign_digests(
     content_digests: &[Digest],
     options: &SignOptions,
 ) -> Result<Vec<Vec<u8>>> {
-    let first = content_digests
-        .first()
-        .ok_or_else(|| Error::invalid_argument("no content digest to sign"))?;
-    let alg = choose_algorithm(signer, options, Some(first.algorithm()))?;
-    // The content digests are checked as the signer's batch will be: one
-    // hash, the algorithm's.
-    let content_digests = DigestBatch::new(&signer.key_info(), alg, content_digests)?.digests();
-    let cert = signer.certificate();
-    let time = signing_time(options.signing_time.unwrap_or_else(SystemTime::now))?;
-    let ess = signing_certificate_v2(cert)?;
-
-    let mut attr_sets = Vec::with_capacity(content_digests.len());
-    let mut to_sign = Vec::with_capacity(content_digests.len());
-    for content_digest in content_digests {
-        let attrs = signed_attributes(
-            content_digest,
-            options.signing_time_attribute.then_some(&time),
-            &ess,
-        )?;
-        // The signature covers the attributes encoded as a SET (tag 0x31),
-        // which is what `SetOfVec` encodes to; inside the SignerInfo the
-        // same bytes are re-tagged [0] IMPLICIT.
-        let der = attrs.to_der().map_err(internal)?;
-        to_sign.push(alg.hash.digest(&der));
-        attr_sets.push(attrs);
-    }
-
+    let (template, to_sign) = Template::prepare(signer, content_digests, options)?;
+    let attr_sets = content_digests
+        .iter()
+        .map(|d| template.attributes(d))
+        .collect::<Result<Vec<_>>>()?;
     // `sign_digests` hands out only signatures that verify with the
     // certificate's key, one per digest (a remote signer that answers with
     // a wrong key or garbage must not produce a CMS that only fails later
     // at the recipient).
-    let signatures = signer.sign_digests(alg, &to_sign).await?;
-
-    let certificates = certificate_set(
-        cert,
-        if options.include_chain {
-            signer.chain()
-        } else {
-            &[]
-        },
-    )?;
-    let signature_algorithm = asn1::signature_algorithm_id(alg)?;
-    let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-        issuer: cert.inner().tbs_certificate().issuer().clone(),
-        serial_number: cert.inner().tbs_certificate().serial_number().clone(),
-    });
-
+    let signatures = signer.sign_digests(template.algorithm, &to_sign).await?;
     attr_sets
         .into_iter()
         .zip(signatures)
-        .map(|(attrs, signature)| {
-            let signer_info = SignerInfo {
-                version: CmsVersion::V1,
-                sid: sid.clone(),
-                digest_alg: asn1::digest_algorithm_id(alg.hash),
-                signed_attrs: Some(attrs),
-                signature_algorithm: signature_algorithm.clone(),
-                signature: OctetString::new(signature).map_err(internal)?,
-                unsigned_attrs: None,
-            };
-            let signed_data = SignedData {
-                version: CmsVersion::V1,
-                digest_algorithms: SetOfVec::try_from(vec![asn1::digest_algorithm_id(alg.hash)])
-                    .map_err(internal)?,
-                encap_content_info: EncapsulatedContentInfo {
-                    econtent_type: asn1::ID_DATA,
-                    econtent: None,
-                },
-                certificates: Some(certificates.clone()),
-                crls: None,
-                signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(internal)?),
-            };
-            ContentInfo {
-                content_type: asn1::ID_SIGNED_DATA,
-                content: Any::encode_from(&signed_data).map_err(internal)?,
-            }
-            .to_der()
-            .map_err(internal)
-        })
+        .map(|(attrs, signature)| template.assemble(attrs, signature))
         .collect()
+}
+
+/// What every CMS of one batch shares (algorithm, signing time, signer
+/// identifier, certificates): the signed attributes of a content digest are
+/// built from it, and a CMS from those attributes and their signature. The
+/// batch signer keeps only this, the content digests and the raw signatures
+/// in flight, and assembles each CMS on the thread that writes it.
+pub(super) struct Template {
+    pub(super) algorithm: SignatureAlgorithm,
+    /// The signingTime attribute (`None`: left out, as
+    /// [`SignOptions::signing_time_attribute`] asks).
+    time: Option<Time>,
+    ess: SigningCertificateV2,
+    certificates: CertificateSet,
+    signature_algorithm: spki::AlgorithmIdentifierOwned,
+    sid: SignerIdentifier,
+}
+
+impl Template {
+    /// Checks the content digests as the signer's batch will be (one hash,
+    /// the algorithm's) and returns the template and the digests of each
+    /// content's signed attributes, what the signer signs.
+    pub(super) fn prepare(
+        signer: &dyn RemoteSigner,
+        content_digests: &[Digest],
+        options: &SignOptions,
+    ) -> Result<(Self, Vec<Digest>)> {
+        let first = content_digests
+            .first()
+            .ok_or_else(|| Error::invalid_argument("no content digest to sign"))?;
+        let algorithm = choose_algorithm(signer, options, Some(first.algorithm()))?;
+        let content_digests = DigestBatch::new(&signer.key_info(), algorithm, content_digests)?.digests();
+        let cert = signer.certificate();
+        let template = Self {
+            algorithm,
+            time: options
+                .signing_time_attribute
+                .then(|| signing_time(options.signing_time.unwrap_or_else(SystemTime::now)))
+                .transpose()?,
+            ess: signing_certificate_v2(cert)?,
+            certificates: certificate_set(
+                cert,
+                if options.include_chain {
+                    signer.chain()
+                } else {
+                    &[]
+                },
+            )?,
+            signature_algorithm: asn1::signature_algorithm_id(algorithm)?,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: cert.inner().tbs_certificate().issuer().clone(),
+                serial_number: cert.inner().tbs_certificate().serial_number().clone(),
+            }),
+        };
+        let to_sign = content_digests
+            .iter()
+            .map(|d| template.attributes(d).and_then(|a| template.digest_of(&a)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((template, to_sign))
+    }
+
+    /// The signed attributes of one content (the same bytes every time).
+    pub(super) fn attributes(&self, content_digest: &Digest) -> Result<Attributes> {
+        signed_attributes(content_digest, self.time.as_ref(), &self.ess)
+    }
+
+    /// What the signer signs: the digest of the attributes encoded as a SET
+    /// (tag 0x31), which is what `SetOfVec` encodes to; inside the
+    /// SignerInfo the same bytes are re-tagged [0] IMPLICIT.
+    fn digest_of(&self, attrs: &Attributes) -> Result<Digest> {
+        Ok(self.algorithm.hash.digest(&attrs.to_der().map_err(internal)?))
+    }
+
+    /// The DER detached CMS of one content: its attributes and the
+    /// (already verified) signature over them.
+    pub(super) fn assemble(&self, attrs: Attributes, signature: Vec<u8>) -> Result<Vec<u8>> {
+        let alg = self.algorithm;
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: self.sid.clone(),
+            digest_alg: asn1::digest_algorithm_id(alg.hash),
+            signed_attrs: Some(attrs),
+            signature_algorithm: self.signature_algorithm.clone(),
+            signature: OctetString::new(signature).map_err(internal)?,
+            unsigned_attrs: None,
+        };
+        let signed_data = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![asn1::digest_algorithm_id(alg.hash)])
+                .map_err(internal)?,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: asn1::ID_DATA,
+                econtent: None,
+            },
+            certificates: Some(self.certificates.clone()),
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(internal)?),
+        };
+        ContentInfo {
+            content_type: asn1::ID_SIGNED_DATA,
+            content: Any::encode_from(&signed_data).map_err(internal)?,
+        }
+        .to_der()
+        .map_err(internal)
+    }
 }
 
 /// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise; whole seconds.

@@ -16,6 +16,7 @@ pub use crate::alg::{HashAlgorithm, KeyAlgorithm, KeyInfo, SignatureAlgorithm, S
 use crate::error::{Error, Result};
 
 mod batch;
+mod file;
 
 /// Implements `Debug` for a struct showing only the fields named, so that
 /// handles and key material stay out of it: `Type { a, b }` prints as a
@@ -150,8 +151,7 @@ impl Hasher {
 pub fn digest_file(algorithm: HashAlgorithm, path: &std::path::Path) -> Result<Digest> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut h = algorithm.hasher();
-    h.update_reader(file)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    file::hash_file(&mut h, file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(h.finish())
 }
 

@@ -126,7 +126,10 @@ impl HttpClient {
         if response.content_length().is_some_and(|l| l > MAX_BODY as u64) {
             return Err(too_large());
         }
-        let mut body = Vec::new();
+        // Sized once when the length is said (a batch's signHash reply is
+        // hundreds of KiB: no doubling, no copy of the half read so far).
+        let said = response.content_length().map_or(0, |l| l as usize);
+        let mut body = Vec::with_capacity(said);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {

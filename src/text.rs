@@ -80,10 +80,10 @@ pub fn escape_value(value: &str) -> Cow<'_, str> {
 /// # }
 /// ```
 pub fn path(path: &Path) -> Cow<'_, str> {
-    if let Some(s) = path.to_str() {
-        if !s.chars().any(is_unsafe_char) {
-            return Cow::Borrowed(s);
-        }
+    if let Some(s) = path.to_str()
+        && !s.chars().any(is_unsafe_char)
+    {
+        return Cow::Borrowed(s);
     }
     let mut out = String::new();
     let push_char = |out: &mut String, c: char| {

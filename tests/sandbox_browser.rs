@@ -87,15 +87,14 @@ impl Chromium {
         let http = reqwest::Client::new();
         let mut ready = false;
         for _ in 0..100 {
-            if let Ok(r) = http.get(format!("{wd_url}/status")).send().await {
-                if r.json::<Value>()
+            if let Ok(r) = http.get(format!("{wd_url}/status")).send().await
+                && r.json::<Value>()
                     .await
                     .map(|v| v["value"]["ready"] == true)
                     .unwrap_or(false)
-                {
-                    ready = true;
-                    break;
-                }
+            {
+                ready = true;
+                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -163,10 +162,10 @@ async fn headless_chromium_approves_and_code_reaches_loopback_redirect() {
             let _ = sock
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
                 .await;
-            if target.starts_with("/callback") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(target);
-                }
+            if target.starts_with("/callback")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(target);
             }
         }
     });

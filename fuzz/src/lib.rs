@@ -197,10 +197,10 @@ pub fn csc_replies(data: &[u8]) {
             } else {
                 CscVersion::V1
             };
-            if let Ok(d) = replies::credential_info(version, service, "fuzz-credential", body) {
-                if let Some(c) = &d.certificate {
-                    exercise(c);
-                }
+            if let Ok(d) = replies::credential_info(version, service, "fuzz-credential", body)
+                && let Some(c) = &d.certificate
+            {
+                exercise(c);
             }
         }
         6 => {
@@ -413,7 +413,7 @@ fn csp(args: &mut Args<'_>) {
             }
             3 => {
                 let (h, param) = (args.handle(&seen), args.param());
-                let pin = if args.u8() % 2 == 0 {
+                let pin = if args.u8().is_multiple_of(2) {
                     None
                 } else {
                     Some(args.bytes())
@@ -551,7 +551,7 @@ fn ksp(args: &mut Args<'_>) {
             }
             3 => {
                 let (h, key) = (args.handle(&seen), args.handle(&seen));
-                if args.u8() % 2 == 0 {
+                if args.u8().is_multiple_of(2) {
                     let _ = note(p.free_key(h, key), api);
                 } else {
                     let _ = note(p.delete_key(h, key, args.flags()), api);

@@ -251,10 +251,10 @@ impl<'a> Context<'a> {
             if !cert.issuer_name_matches(candidate) {
                 continue;
             }
-            if let (Some(aki), Some(ski)) = (&aki, candidate.subject_key_id()?) {
-                if *aki != ski {
-                    continue;
-                }
+            if let (Some(aki), Some(ski)) = (&aki, candidate.subject_key_id()?)
+                && *aki != ski
+            {
+                continue;
             }
             out.push(candidate);
         }
@@ -307,13 +307,14 @@ fn check_certificate(
     let key_usage = cert.key_usage()?;
     let constraints = cert.basic_constraints()?;
     if index == 0 {
-        if let Some(ku) = key_usage {
-            if !ku.contains(KeyUsageFlag::DigitalSignature) && !ku.contains(KeyUsageFlag::NonRepudiation) {
-                return untrusted(TrustFailure::KeyUsage {
-                    subject: cert.subject(),
-                    needed: "digitalSignature or nonRepudiation",
-                });
-            }
+        if let Some(ku) = key_usage
+            && !ku.contains(KeyUsageFlag::DigitalSignature)
+            && !ku.contains(KeyUsageFlag::NonRepudiation)
+        {
+            return untrusted(TrustFailure::KeyUsage {
+                subject: cert.subject(),
+                needed: "digitalSignature or nonRepudiation",
+            });
         }
         return Ok(());
     }
@@ -336,13 +337,13 @@ fn check_certificate(
             }
         }
     }
-    if let Some(ku) = key_usage {
-        if !ku.contains(KeyUsageFlag::KeyCertSign) {
-            return untrusted(TrustFailure::KeyUsage {
-                subject: cert.subject(),
-                needed: "keyCertSign",
-            });
-        }
+    if let Some(ku) = key_usage
+        && !ku.contains(KeyUsageFlag::KeyCertSign)
+    {
+        return untrusted(TrustFailure::KeyUsage {
+            subject: cert.subject(),
+            needed: "keyCertSign",
+        });
     }
     Ok(())
 }

@@ -103,13 +103,13 @@ impl CorporateInfo {
                 directory_string(&inner).map_err(|d| Error::malformed(WHAT, format!("[{number}]: {d}")))?,
             );
         }
-        if let Some(n) = &info.registered_number {
-            if n.len() != 12 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::malformed(
-                    WHAT,
-                    format!("registered number {n:?} is not 12 digits"),
-                ));
-            }
+        if let Some(n) = &info.registered_number
+            && (n.len() != 12 || !n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::malformed(
+                WHAT,
+                format!("registered number {n:?} is not 12 digits"),
+            ));
         }
         Ok(info)
     }

@@ -100,7 +100,7 @@ pub(crate) fn string_value(any: &Any) -> Option<String> {
         // T.61 in theory, Latin-1 in practice.
         Tag::TeletexString => Some(bytes.iter().map(|&b| char::from(b)).collect()),
         Tag::BmpString => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return None;
             }
             let units = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));

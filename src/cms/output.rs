@@ -106,13 +106,13 @@ pub fn check_output(out: &Path, existing: Existing) -> Result<()> {
             crate::text::path(out)
         )));
     }
-    if let Ok(meta) = std::fs::metadata(out) {
-        if !meta.is_file() {
-            return Err(Error::io(
-                format!("refusing to replace {}", crate::text::path(out)),
-                std::io::Error::other("it exists and is not a regular file"),
-            ));
-        }
+    if let Ok(meta) = std::fs::metadata(out)
+        && !meta.is_file()
+    {
+        return Err(Error::io(
+            format!("refusing to replace {}", crate::text::path(out)),
+            std::io::Error::other("it exists and is not a regular file"),
+        ));
     }
     if existing == Existing::Refuse && std::fs::symlink_metadata(out).is_ok() {
         return Err(already_exists(out));

@@ -277,25 +277,24 @@ impl CredentialAuthorizer for OAuth2CodeAuthorizer {
         let r = client
             .oauth2_code_flow(self.launcher.as_ref(), &extra, self.timeout)
             .await?;
-        if let Some(id) = &r.credential_id {
-            if id != &context.credential.id {
-                return Err(Error::Protocol {
-                    service: client.service_name().to_owned(),
-                    detail: format!(
-                        "the credential token is for credential {id:?}, not {:?}",
-                        context.credential.id
-                    ),
-                });
-            }
+        if let Some(id) = &r.credential_id
+            && id != &context.credential.id
+        {
+            return Err(Error::Protocol {
+                service: client.service_name().to_owned(),
+                detail: format!(
+                    "the credential token is for credential {id:?}, not {:?}",
+                    context.credential.id
+                ),
+            });
         }
-        if let Some(scope) = &r.scope {
-            if !scope.split(' ').any(|s| s == "credential") {
-                return Err(Error::Protocol {
-                    service: client.service_name().to_owned(),
-                    detail: "the token granted for a credential authorization is not of scope credential"
-                        .into(),
-                });
-            }
+        if let Some(scope) = &r.scope
+            && !scope.split(' ').any(|s| s == "credential")
+        {
+            return Err(Error::Protocol {
+                service: client.service_name().to_owned(),
+                detail: "the token granted for a credential authorization is not of scope credential".into(),
+            });
         }
         Ok(CredentialAuthorization {
             activation: Activation::CredentialToken(r.access_token.clone()),

@@ -150,15 +150,15 @@ impl Exchange {
     }
 
     pub(super) fn refusal_error(&self, what: &str, refusal: &Refusal, bearer: Bearer<'_>) -> Error {
-        if refusal.rejects_token() {
-            if let Bearer::Credential(_) = bearer {
-                return Error::AuthorizationInvalid {
-                    detail: format!(
-                        "{} rejected the credential authorization token for {what} (expired or spent)",
-                        self.service
-                    ),
-                };
-            }
+        if refusal.rejects_token()
+            && let Bearer::Credential(_) = bearer
+        {
+            return Error::AuthorizationInvalid {
+                detail: format!(
+                    "{} rejected the credential authorization token for {what} (expired or spent)",
+                    self.service
+                ),
+            };
         }
         reply_error(
             &self.service,

@@ -225,21 +225,22 @@ impl CscSigner {
             // Bound to these exact hashes: never kept.
             return Ok(self.authorize(k, Some(chunk), hash).await?.activation);
         }
-        if let Some(mut entry) = kept.take() {
-            if entry.remaining >= k && entry.left() > self.options.expiry_margin {
-                let extended = if entry.left() < self.options.extend_before_expiry {
-                    self.extend(&mut entry).await
-                } else {
-                    true
-                };
-                if extended {
-                    entry.remaining -= k;
-                    let activation = entry.activation.clone();
-                    if entry.remaining > 0 {
-                        *kept = Some(entry);
-                    }
-                    return Ok(activation);
+        if let Some(mut entry) = kept.take()
+            && entry.remaining >= k
+            && entry.left() > self.options.expiry_margin
+        {
+            let extended = if entry.left() < self.options.extend_before_expiry {
+                self.extend(&mut entry).await
+            } else {
+                true
+            };
+            if extended {
+                entry.remaining -= k;
+                let activation = entry.activation.clone();
+                if entry.remaining > 0 {
+                    *kept = Some(entry);
                 }
+                return Ok(activation);
             }
         }
         let num = if self.options.reuse_authorizations {

@@ -222,18 +222,17 @@ impl Shared {
     /// Authenticates a CSC call from its bearer token: an opaque token from
     /// `auth/login` or `oauth2/token`, or a GビズID-style OIDC access token.
     pub fn authenticate(&self, headers: &HeaderMap) -> ApiResult<Caller> {
-        if headers.get(axum::http::header::AUTHORIZATION).is_none() {
-            if let Some(user) = self
+        if headers.get(axum::http::header::AUTHORIZATION).is_none()
+            && let Some(user) = self
                 .faults
                 .get()
                 .anonymous_user
                 .filter(|u| self.user(u).is_some())
-            {
-                return Ok(Caller {
-                    user,
-                    credential_token: None,
-                });
-            }
+        {
+            return Ok(Caller {
+                user,
+                credential_token: None,
+            });
         }
         let token = bearer(headers).ok_or_else(|| ApiError::invalid_token("Missing bearer access token"))?;
         let now = now_secs();
@@ -329,10 +328,10 @@ impl Shared {
         let mut store = self.lock();
         store.access.remove(token);
         store.refresh.remove(token);
-        if token.matches('.').count() == 2 {
-            if let Ok(c) = jsonwebtoken::dangerous::insecure_decode::<AccessClaims>(token) {
-                store.revoked_jti.insert(c.claims.jti);
-            }
+        if token.matches('.').count() == 2
+            && let Ok(c) = jsonwebtoken::dangerous::insecure_decode::<AccessClaims>(token)
+        {
+            store.revoked_jti.insert(c.claims.jti);
         }
     }
 
@@ -793,25 +792,25 @@ pub(crate) fn parse_sign_algo(
         .map(parse_hash_oid)
         .transpose()?;
     let mut salt = None;
-    if oid == oid::RSASSA_PSS {
-        if let Some(p) = params.filter(|p| !p.is_empty()) {
-            let from_params = pss_params(p)?;
-            if hash.is_some_and(|h| h != from_params.hash) {
-                return Err(ApiError::invalid_param("signAlgoParams"));
-            }
-            hash = Some(from_params.hash);
-            salt = Some(from_params.salt_len);
+    if oid == oid::RSASSA_PSS
+        && let Some(p) = params.filter(|p| !p.is_empty())
+    {
+        let from_params = pss_params(p)?;
+        if hash.is_some_and(|h| h != from_params.hash) {
+            return Err(ApiError::invalid_param("signAlgoParams"));
         }
+        hash = Some(from_params.hash);
+        salt = Some(from_params.salt_len);
     }
     let needs_hash = oid == oid::RSA_ENCRYPTION || oid == oid::RSASSA_PSS;
     if needs_hash && hash.is_none() {
         return Err(ApiError::missing_param("hashAlgorithmOID"));
     }
     let alg = SignatureAlgorithm::from_oid(&oid, hash).map_err(|_| ApiError::invalid_param("signAlgo"))?;
-    if let Some(h) = hash {
-        if h != alg.hash {
-            return Err(ApiError::bad_request("hashAlgorithmOID does not match signAlgo"));
-        }
+    if let Some(h) = hash
+        && h != alg.hash
+    {
+        return Err(ApiError::bad_request("hashAlgorithmOID does not match signAlgo"));
     }
     if alg.scheme == SignatureScheme::RsaPss && oid != oid::RSASSA_PSS {
         return Err(ApiError::invalid_param("signAlgo"));

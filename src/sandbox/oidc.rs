@@ -168,10 +168,10 @@ fn default_user(shared: &Shared, p: &Pending) -> String {
     if let Some(h) = p.login_hint.as_deref().filter(|h| shared.user(h).is_some()) {
         return h.to_string();
     }
-    if let Flow::CscCredential(g) = &p.flow {
-        if let Some(c) = shared.credential(&g.credential_id) {
-            return c.owner.clone();
-        }
+    if let Flow::CscCredential(g) = &p.flow
+        && let Some(c) = shared.credential(&g.credential_id)
+    {
+        return c.owner.clone();
     }
     "alice".to_string()
 }

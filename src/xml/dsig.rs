@@ -141,7 +141,7 @@ pub fn ecdsa_der_to_raw(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>> {
 /// The DER form of an XMLDSig ECDSA `SignatureValue` (r ‖ s).
 pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
     use der::Encode as _;
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return Err(Error::malformed("ECDSA signature", "r and s of unequal length"));
     }
     let (r, s) = raw.split_at(raw.len() / 2);

@@ -194,19 +194,19 @@ fn c14n_of(node: Node<'_, '_>) -> Result<Option<C14nMethod>> {
     let Some(mut method) = C14nMethod::from_uri(algorithm_of(node)?) else {
         return Ok(None);
     };
-    if method.exclusive {
-        if let Some(inc) = node.children().find(|n| {
+    if method.exclusive
+        && let Some(inc) = node.children().find(|n| {
             n.is_element()
                 && n.tag_name().namespace() == Some(EXC_NS)
                 && n.tag_name().name() == "InclusiveNamespaces"
-        }) {
-            method.inclusive_prefixes = inc
-                .attribute("PrefixList")
-                .unwrap_or("")
-                .split_ascii_whitespace()
-                .map(str::to_owned)
-                .collect();
-        }
+        })
+    {
+        method.inclusive_prefixes = inc
+            .attribute("PrefixList")
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect();
     }
     Ok(Some(method))
 }

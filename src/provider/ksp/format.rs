@@ -41,7 +41,7 @@ pub fn signature_len(key: &KeyInfo) -> usize {
 
 /// A string property value: little-endian UTF-16, with or without its NUL.
 pub(super) fn utf16_value(data: &[u8], what: &'static str) -> Result<String, ProviderError> {
-    if data.len() % 2 != 0 {
+    if !data.len().is_multiple_of(2) {
         return Err(ProviderError::BadLength(format!(
             "{what}: UTF-16 of an odd length"
         )));

@@ -460,30 +460,11 @@ async fn profiles_without_gbiz_work_through_the_cli() {
     assert_eq!(code, 0, "{err}");
     let root = dir.path().join("root.pem");
     std::fs::write(&root, sb.registrar_root().to_pem()).unwrap();
-    let verified = Command::new("openssl")
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            &format!("{doc_s}.p7s"),
-            "-content",
-            doc_s,
-        ])
-        .args([
-            "-CAfile",
-            root.to_str().unwrap(),
-            "-purpose",
-            "any",
-            "-ignore_critical",
-            "-out",
-            "/dev/null",
-        ])
-        .output()
-        .expect("openssl not found: install it (apt-get install openssl; scripts/test.sh does it)");
-    assert!(verified.status.success(), "{verified:?}");
+    assert!(crpki::testing::openssl::cms_verifies(
+        std::path::Path::new(&format!("{doc_s}.p7s")),
+        &doc,
+        &root
+    ));
 
     // env:VAR — the next step is the variable, never `crpki login`.
     let (code, out, err) = add("e", "env:RSSP_TOKEN").await;

@@ -26,14 +26,7 @@ mod pyhanko_venv;
 const VALIDATE: &str = "tests/support/pyhanko_validate.py";
 
 fn tool(name: &str, package: &str) -> Command {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "{name} is missing: apt-get install {package} (scripts/test.sh installs it)"
-    );
+    crpki::testing::require_tool(name, package);
     Command::new(name)
 }
 

@@ -7,7 +7,13 @@
 //!
 //! Needs the Debian packages `opensc`, `libengine-pkcs11-openssl`,
 //! `libnss3-tools` and `openssl` (`./scripts/test.sh` installs them).
-#![cfg(all(feature = "pkcs11", feature = "sandbox", feature = "cli", unix))]
+#![cfg(all(
+    feature = "pkcs11",
+    feature = "sandbox",
+    feature = "cli",
+    feature = "test-util",
+    unix
+))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod csc_support;
@@ -37,17 +43,7 @@ fn module_path() -> PathBuf {
     so
 }
 
-/// Fails with the install step when `tool` is missing.
-fn need(tool: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "`{tool}` is missing: apt-get install {package} (./scripts/test.sh installs it)"
-    );
-}
+use crpki::testing::require_tool as need;
 
 /// A logged-in sandbox profile in a temporary directory.
 struct Env {

@@ -18,19 +18,8 @@ use crpki::{Certificate, RemoteSigner};
 
 const KOUSEI_NS: &str = "http://www.e-gov.go.jp/test/kousei";
 
-fn need(tool: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "{tool} is missing: install it with `apt-get install xmlsec1 openssl` (scripts/test.sh does)"
-    );
-}
-
 fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
-    need(program);
+    crpki::testing::require_tool(program, program);
     Command::new(program)
         .current_dir(dir)
         .args(args)

@@ -23,4 +23,19 @@ pub mod fixtures;
 pub mod openssl;
 
 pub use conformance::{algorithms_for, check_signer, digests};
+
+/// Fails the test, naming the install step, when the program `tool`
+/// (Debian package `package`) is not on `PATH`: the tests that judge our
+/// output with independent tools never skip silently (`scripts/test.sh`
+/// installs them).
+pub fn require_tool(tool: &str, package: &str) {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is missing: apt-get install {package} (./scripts/test.sh installs it)"
+    );
+}
 pub use faulty::{Fault, FaultySigner};

@@ -544,9 +544,10 @@ impl SandboxEndpoints {
 }
 
 /// Generates the sandbox state in `dir` unless it is already there (keys,
-/// certificates, TLS CA, client secret), without starting a server.
+/// certificates, TLS CA, client secret, TSA), without starting a server.
 pub fn init_state(dir: &Path) -> Result<()> {
-    state::SandboxState::load_or_create(dir).map(|_| ())
+    state::SandboxState::load_or_create(dir)?;
+    tsa::Tsa::load_or_create(dir).map(|_| ())
 }
 
 /// A loopback port free now, for the CLI's registered redirect URI (the

@@ -68,11 +68,14 @@ impl std::fmt::Debug for Tsa {
 }
 
 impl Tsa {
-    /// Loads `<state>/tsa/`, generating it first when absent.
+    /// Loads `<state>/tsa/`, generating it first when absent. The
+    /// directory appears whole or not at all (it is made under another
+    /// name and renamed), so sandboxes starting at once on one state
+    /// never read a half-written file.
     pub fn load_or_create(state_dir: &Path) -> Result<Self> {
         let dir = state_dir.join("tsa");
         if !dir.join("tsa.key.pem").exists() {
-            generate(&dir)?;
+            generate_atomically(state_dir, &dir)?;
         }
         let root = Certificate::from_der(&pem_to_der(&read_string(&dir.join("tsa-root.pem"))?, "TSA root")?)?;
         let cert = Certificate::from_der(&pem_to_der(
@@ -98,6 +101,25 @@ impl Tsa {
     pub fn root_path(&self) -> &Path {
         &self.root_path
     }
+}
+
+fn generate_atomically(state_dir: &Path, dir: &Path) -> Result<()> {
+    let rnd: u64 = rand::random();
+    let tmp = state_dir.join(format!(".tsa-{rnd:016x}.tmp"));
+    let made = generate(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, dir).or_else(|e| {
+            if dir.join("tsa.key.pem").exists() {
+                // Another sandbox on this state made it first: use theirs.
+                Ok(())
+            } else {
+                Err(Error::io(format!("moving {} into place", dir.display()), e))
+            }
+        })
+    });
+    if tmp.exists() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    made
 }
 
 fn generate(dir: &Path) -> Result<()> {
@@ -345,5 +367,36 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             tracing::error!("sandbox TSA: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "the sandbox TSA failed").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Sandboxes starting at once on a state without a TSA yet all load
+    /// the same, whole TSA (CI once read a half-written root).
+    #[test]
+    fn concurrent_first_loads_agree_on_one_tsa() {
+        let state = tempfile::tempdir().unwrap();
+        let roots: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| Tsa::load_or_create(state.path()).unwrap().root().der().to_vec()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            roots.windows(2).all(|w| w[0] == w[1]),
+            "every loader sees the same root"
+        );
+        let again = Tsa::load_or_create(state.path()).unwrap();
+        assert_eq!(again.root().der(), roots[0].as_slice());
+        let leftovers: Vec<_> = std::fs::read_dir(state.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "tsa")
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary directory left: {leftovers:?}");
     }
 }

@@ -66,8 +66,9 @@
 //! `unsafe` is denied everywhere but in the FFI files, which say so
 //! at their top: `provider/{ffi,csp/exports,ksp/exports,register,certstore}.rs`
 //! (the DLLs' C ABI, their registration, the certificate store),
-//! `provider/pkcs11/exports.rs` (the PKCS#11 module's C ABI) and
-//! `profile/dpapi.rs` (sealing token files).
+//! `provider/pkcs11/exports.rs` (the PKCS#11 module's C ABI),
+//! `profile/dpapi.rs` (sealing token files) and `memory.rs` (one
+//! allocator setting for long batches).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -82,6 +83,7 @@ pub mod csc;
 pub mod error;
 #[cfg(feature = "remote")]
 pub mod http;
+pub mod memory;
 #[cfg(feature = "pdf")]
 pub mod pdf;
 pub mod profile;

@@ -187,6 +187,20 @@ async fn batch_of_250_with_multisign_100_scal2_v1() {
     batch_of_250(V1, "bob", "bob-rsa-scal2").await;
 }
 
+/// The sandbox signs a large request on several threads (as an HSM would):
+/// the signatures still come back one per hash, in the hashes' order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_request_is_signed_in_parallel_and_in_order() {
+    let sb = sandbox().await;
+    let alice = signer(&sb, V2, "alice", "alice-rsa", SignerOptions::default()).await;
+    let batch = digests("parallel", 301);
+    let before = sb.stats();
+    let sigs = alice.sign_digests(RSA, &batch).await.unwrap();
+    let d = delta(before, sb.stats());
+    assert_eq!((d.sign_hash_calls, d.signatures), (1, 301), "{d:?}");
+    verify_all(&alice, RSA, &batch, &sigs);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scal1_authorization_is_reused_across_calls_and_scal2_is_not() {
     let sb = sandbox().await;

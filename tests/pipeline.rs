@@ -246,3 +246,71 @@ fn path_lists_split_on_newlines_or_nuls() {
     );
     assert!(read(b"", false).is_empty());
 }
+
+/// A signer that holds its first batch until released, to see what the
+/// pipeline does meanwhile.
+#[derive(Debug)]
+struct HeldSigner {
+    inner: FaultySigner,
+    release: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl RemoteSigner for HeldSigner {
+    fn certificate(&self) -> &crpki::Certificate {
+        self.inner.certificate()
+    }
+    fn chain(&self) -> &[crpki::Certificate] {
+        self.inner.chain()
+    }
+    fn key_info(&self) -> crpki::KeyInfo {
+        self.inner.key_info()
+    }
+    async fn sign_batch(&self, batch: &crpki::signer::DigestBatch<'_>) -> crpki::Result<Vec<Vec<u8>>> {
+        if self.inner.calls() == 0 {
+            let _permit = self.release.acquire().await.unwrap();
+        }
+        self.inner.sign_batch(batch).await
+    }
+}
+
+/// Memory stays flat: while a chunk is at the signer, the pipeline reads
+/// and hashes one chunk ahead, not the whole list (only one hashed chunk
+/// waits; before, two waited and a third was being hashed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_one_chunk_is_hashed_ahead_of_the_signer() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = files(dir.path(), 40);
+    let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = {
+        let pulled = std::sync::Arc::clone(&pulled);
+        jobs(&inputs).into_iter().inspect(move |_| {
+            pulled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let signer = HeldSigner {
+        inner: FaultySigner::new(fixtures::memory_signer("rep-rsa2048"), None),
+        release: tokio::sync::Semaphore::new(0),
+    };
+    let mut o = PipelineOptions::with_existing(Existing::Replace);
+    o.chunk_size = Some(4);
+    let run = cms::sign_pipeline(&signer, counted, &o, |_| {});
+    let watch = async {
+        // Time for the feeder to run as far ahead as it would.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let seen = pulled.load(std::sync::atomic::Ordering::SeqCst);
+        signer.release.add_permits(1);
+        seen
+    };
+    let (n, seen) = tokio::join!(run, watch);
+    assert_eq!(n.unwrap(), 40);
+    // The chunk at the signer (4), the one waiting (4), one job looked at.
+    assert!(
+        seen <= 9,
+        "{seen} jobs read while the first chunk was at the signer"
+    );
+    assert!(seen >= 8, "the next chunk is hashed meanwhile ({seen} jobs read)");
+    for f in &inputs {
+        assert!(openssl_verify(&SignJob::beside(f).output, f));
+    }
+}

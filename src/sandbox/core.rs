@@ -19,6 +19,9 @@ use super::state::{CredentialAuthMode, CredentialKey, SandboxState};
 use crate::csc::wire::v2::{AuthDescription, AuthObject, CertDescription, CredentialInfo, KeyDescription};
 use crate::signer::{Digest, HashAlgorithm, KeyAlgorithm, SignatureAlgorithm, SignatureScheme, oid};
 
+/// Hashes per request from which the sandbox signs on several threads.
+const PARALLEL_FROM: usize = 64;
+
 /// Lifetimes and switches of a running sandbox.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -571,16 +574,41 @@ impl Shared {
             .collect::<crate::Result<Vec<_>>>()
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_hash", e.to_string()))?;
         let shared = Arc::clone(self);
+        // A batch is signed on every core, as an RSSP's HSM signs the
+        // hashes of one request in parallel: one request at a time is then
+        // enough to keep the service busy.
         let sigs = tokio::task::spawn_blocking(move || {
             let key = &shared.state.keys[cred_index].key;
-            digests
-                .iter()
-                .map(|d| match pss_salt {
-                    Some(salt) => key.sign_digest_pss_salt(d, salt),
-                    None => key.sign_digest(algorithm, d),
-                })
-                .map(|s| s.map(|s| b64(&s)))
-                .collect::<crate::Result<Vec<_>>>()
+            let sign = |part: &[Digest]| {
+                part.iter()
+                    .map(|d| match pss_salt {
+                        Some(salt) => key.sign_digest_pss_salt(d, salt),
+                        None => key.sign_digest(algorithm, d),
+                    })
+                    .map(|s| s.map(|s| b64(&s)))
+                    .collect::<crate::Result<Vec<_>>>()
+            };
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let parts = cores.min(digests.len() / PARALLEL_FROM).max(1);
+            if parts == 1 {
+                return sign(&digests);
+            }
+            let size = digests.len().div_ceil(parts);
+            let sign = &sign;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = digests
+                    .chunks(size)
+                    .map(|part| scope.spawn(move || sign(part)))
+                    .collect();
+                let mut all = Vec::with_capacity(digests.len());
+                for h in handles {
+                    all.extend(
+                        h.join()
+                            .map_err(|_| crate::Error::invalid_argument("a signing thread failed"))??,
+                    );
+                }
+                Ok(all)
+            })
         })
         .await
         .map_err(|_| ApiError::server_error("The signing task failed"))?

@@ -199,6 +199,8 @@ pub async fn sign_jobs(
     show: Show,
     stamper: Option<&crate::timestamp::Stamper>,
 ) -> CliResult<u64> {
+    // Memory follows what is in flight, not how long the batch runs.
+    crpki::memory::return_large_buffers();
     if let Some(stamper) = stamper {
         return crate::timestamp::sign_jobs(signer, jobs, options.existing, show, stamper).await;
     }

@@ -6,9 +6,7 @@
 //!
 //! `service` names the RSSP in errors (the client passes `RSSP host:port`).
 
-use super::v2::{
-    AuthorizeResponse, CredentialsListResponse, ErrorBody, InfoResponse, SignHashResponse, TokenResponse,
-};
+use super::v2::{AuthorizeResponse, CredentialsListResponse, ErrorBody, InfoResponse, TokenResponse};
 use super::{for_version, parse, protocol, unb64};
 use crate::csc::model::{CredentialDescription, Sad};
 use crate::csc::{CscVersion, ServiceToken};
@@ -65,10 +63,12 @@ pub fn sad(service: &str, method: &str, bytes: &[u8]) -> Result<Sad> {
 
 /// A `signatures/signHash` reply to `expected` hashes: the signatures,
 /// decoded, in order. Another count, or one that is not base64, is
-/// [`Error::Protocol`].
+/// [`Error::Protocol`]. Each signature is decoded as the reply is read,
+/// with no string per signature in between (a 1,000-signature reply is
+/// held once, as bytes, not three times).
 pub fn signatures(service: &str, bytes: &[u8], expected: usize) -> Result<Vec<Vec<u8>>> {
     let method = "signatures/signHash";
-    let reply: SignHashResponse = parse(service, method, bytes)?;
+    let reply: DecodedSignHash = parse(service, method, bytes)?;
     if reply.signatures.len() != expected {
         return Err(protocol(
             service,
@@ -80,12 +80,38 @@ pub fn signatures(service: &str, bytes: &[u8], expected: usize) -> Result<Vec<Ve
     }
     reply
         .signatures
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            unb64(s).ok_or_else(|| protocol(service, format!("signature {i} of {method} is not base64")))
+            s.0.ok_or_else(|| protocol(service, format!("signature {i} of {method} is not base64")))
         })
         .collect()
+}
+
+/// The part of a `signatures/signHash` reply the client reads.
+#[derive(serde::Deserialize)]
+struct DecodedSignHash {
+    signatures: Vec<Decoded>,
+}
+
+/// One signature, decoded from base64 while the reply is parsed; `None`
+/// when it is not base64 (reported with its index).
+struct Decoded(Option<Vec<u8>>);
+
+impl<'de> serde::Deserialize<'de> for Decoded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Base64;
+        impl serde::de::Visitor<'_> for Base64 {
+            type Value = Decoded;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a base64 signature")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Decoded, E> {
+                Ok(Decoded(unb64(s)))
+            }
+        }
+        d.deserialize_str(Base64)
+    }
 }
 
 /// The error body of a refused request, if it is one.

@@ -378,7 +378,12 @@ fn main() {
             .output()
             .unwrap();
         let o_big = started.elapsed().as_secs_f64();
-        let openssl_hex = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+        let openssl_hex = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned();
         let started = Instant::now();
         Command::new("openssl")
             .args(["dgst", "-sha256"])

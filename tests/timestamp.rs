@@ -178,69 +178,17 @@ impl OpensslTsa {
     fn new(extensions: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        run_ok(
+        crpki::testing::openssl::ca_and_leaf(
             d,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "root.key",
-                "-out",
-                "root.pem",
-                "-subj",
-                "/O=crpki TEST/CN=openssl TEST TSA root",
-                "-days",
-                "30",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
-        run_ok(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "tsa.key",
-                "-out",
-                "tsa.csr",
-                "-subj",
-                "/O=crpki TEST/CN=openssl TEST TSA",
-            ],
-        );
-        write(d, "ext.cnf", extensions.as_bytes());
-        run_ok(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "root.pem",
-                "-CAkey",
-                "root.key",
-                "-CAcreateserial",
-                "-out",
-                "tsa.pem",
-                "-days",
-                "30",
-                "-extfile",
-                "ext.cnf",
-            ],
+            "/O=crpki TEST/CN=openssl TEST TSA root",
+            "/O=crpki TEST/CN=openssl TEST TSA",
+            extensions,
         );
         write(
             d,
             "ts.cnf",
             b"[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = .\nserial = ./tsaserial\ncrypto_device = builtin\n\
-              signer_cert = ./tsa.pem\nsigner_key = ./tsa.key\nsigner_digest = sha256\n\
+              signer_cert = ./leaf.pem\nsigner_key = ./leaf.key\nsigner_digest = sha256\n\
               default_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\n\
               ordering = no\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
         );
@@ -249,18 +197,18 @@ impl OpensslTsa {
     }
 
     fn root(&self) -> crpki::Certificate {
-        crpki::Certificate::from_pem_or_der(&std::fs::read(self.dir.path().join("root.pem")).expect("root"))
+        crpki::Certificate::from_pem_or_der(&std::fs::read(self.dir.path().join("ca.pem")).expect("root"))
             .expect("root")
     }
 
     /// A reply made by the sandbox's TSA code with this TSA's key and
     /// certificate (for certificates `openssl ts -reply` refuses to use).
     fn signed_by_our_code(&self, request: &[u8]) -> Vec<u8> {
-        let pem = std::fs::read(self.dir.path().join("tsa.key")).expect("key");
+        let pem = std::fs::read(self.dir.path().join("leaf.key")).expect("key");
         let (_, der) = der::pem::decode_vec(&pem).expect("PEM key");
         let key = crpki::PrivateKey::from_pkcs8_der(&der).expect("key");
         let cert = crpki::Certificate::from_pem_or_der(
-            &std::fs::read(self.dir.path().join("tsa.pem")).expect("cert"),
+            &std::fs::read(self.dir.path().join("leaf.pem")).expect("cert"),
         )
         .expect("cert");
         crpki::sandbox::timestamp_reply(&key, &cert, request, SystemTime::now()).expect("reply")
@@ -343,84 +291,53 @@ async fn tsa_failures_give_clear_errors() {
             .expect("client")
             .with_retry(crpki::http::RetryConfig::none())
     };
-    let serve = |server: &mut mockito::ServerGuard, status: usize, ct: &str, body: Vec<u8>| {
-        server
+    // Serves one reply and returns the client's error about it.
+    let mut refused = async |status: usize, ct: &str, body: Vec<u8>| -> Error {
+        let m = server
             .mock("POST", "/tsa")
             .with_status(status)
             .with_header("content-type", ct)
             .with_body(body)
-            .create()
+            .create();
+        let err = client().timestamp(&imprint).await.expect_err("refused");
+        m.remove();
+        err
+    };
+    let protocol = |err: &Error, word: &str| {
+        assert!(
+            matches!(err, Error::Protocol { detail, .. } if detail.contains(word)),
+            "{err}"
+        );
     };
 
     // An HTTP refusal.
-    let m = serve(
-        &mut server,
-        403,
-        "text/plain",
-        b"forbidden for this client".to_vec(),
-    );
-    let err = client().timestamp(&imprint).await.expect_err("403");
+    let err = refused(403, "text/plain", b"forbidden for this client".to_vec()).await;
     assert!(
         matches!(&err, Error::Remote { status: 403, description, .. } if description.contains("forbidden")),
         "{err}"
     );
-    m.remove();
     // A server error, after the (disabled) retries.
-    let m = serve(&mut server, 503, "text/plain", b"down".to_vec());
-    let err = client().timestamp(&imprint).await.expect_err("503");
+    let err = refused(503, "text/plain", b"down".to_vec()).await;
     assert!(matches!(&err, Error::ServiceUnavailable { .. }), "{err}");
-    m.remove();
     // A reply that is not a timestamp reply (a captive portal, a proxy page).
     let other = tsa.reply(tsp::TimestampRequest::new(&imprint).expect("req").to_der());
-    let m = serve(&mut server, 200, "text/html", other.clone());
-    let err = client().timestamp(&imprint).await.expect_err("content type");
-    assert!(
-        matches!(&err, Error::Protocol { detail, .. } if detail.contains("text/html")),
-        "{err}"
-    );
-    m.remove();
+    protocol(&refused(200, "text/html", other.clone()).await, "text/html");
     // A valid token for the same imprint but another request: wrong nonce.
-    let m = serve(&mut server, 200, tsp::TIMESTAMP_REPLY, other);
-    let err = client().timestamp(&imprint).await.expect_err("nonce");
-    assert!(
-        matches!(&err, Error::Protocol { detail, .. } if detail.contains("nonce")),
-        "{err}"
-    );
-    m.remove();
+    protocol(&refused(200, tsp::TIMESTAMP_REPLY, other).await, "nonce");
     // A valid token for another imprint (tampered or mixed up).
     let elsewhere = tsa.reply(
         tsp::TimestampRequest::new(&HashAlgorithm::Sha256.digest(b"other"))
             .expect("req")
             .to_der(),
     );
-    let m = serve(&mut server, 200, tsp::TIMESTAMP_REPLY, elsewhere);
-    let err = client().timestamp(&imprint).await.expect_err("imprint");
-    assert!(
-        matches!(&err, Error::Protocol { detail, .. } if detail.contains("imprint")),
-        "{err}"
-    );
-    m.remove();
+    protocol(&refused(200, tsp::TIMESTAMP_REPLY, elsewhere).await, "imprint");
     // A reply larger than any token: refused before it is parsed.
-    let m = serve(
-        &mut server,
-        200,
-        tsp::TIMESTAMP_REPLY,
-        vec![0x30; tsp::MAX_TOKEN_SIZE + 1],
-    );
-    let err = client().timestamp(&imprint).await.expect_err("too large");
-    assert!(
-        matches!(&err, Error::Protocol { detail, .. } if detail.contains("at most")),
-        "{err}"
-    );
-    m.remove();
+    let too_large = vec![0x30; tsp::MAX_TOKEN_SIZE + 1];
+    protocol(&refused(200, tsp::TIMESTAMP_REPLY, too_large).await, "at most");
     // A rejection, with its reason and failure bit.
-    let m = serve(
-        &mut server,
-        200,
-        tsp::TIMESTAMP_REPLY,
-        crpki::sandbox::timestamp_rejection("policy 1.2.3 is not offered", 15).expect("rejection"),
-    );
-    let err = client().timestamp(&imprint).await.expect_err("rejection");
+    let rejection =
+        crpki::sandbox::timestamp_rejection("policy 1.2.3 is not offered", 15).expect("rejection");
+    let err = refused(200, tsp::TIMESTAMP_REPLY, rejection).await;
     let shown = err.to_string();
     assert!(
         matches!(&err, Error::Remote { code, .. } if code == "PKIStatus rejection"),
@@ -430,7 +347,6 @@ async fn tsa_failures_give_clear_errors() {
         shown.contains("policy 1.2.3 is not offered") && shown.contains("unacceptedPolicy"),
         "{shown}"
     );
-    m.remove();
 }
 
 #[test]

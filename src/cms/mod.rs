@@ -43,6 +43,8 @@ mod asn1;
 mod output;
 mod pipeline;
 mod sign;
+#[cfg(feature = "sandbox")]
+pub(crate) use sign::{signed_attributes, signed_data, signing_certificate_v2};
 mod timestamp;
 
 pub use output::{Existing, OutputBatch, check_output};

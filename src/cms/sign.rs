@@ -159,7 +159,7 @@ impl Template {
 
     /// The signed attributes of one content (the same bytes every time).
     pub(super) fn attributes(&self, content_digest: &Digest) -> Result<Attributes> {
-        signed_attributes(content_digest, self.time.as_ref(), &self.ess)
+        signed_attributes(asn1::ID_DATA, content_digest, self.time.as_ref(), &self.ess)
     }
 
     /// What the signer signs: the digest of the attributes encoded as a SET
@@ -172,35 +172,63 @@ impl Template {
     /// The DER detached CMS of one content: its attributes and the
     /// (already verified) signature over them.
     pub(super) fn assemble(&self, attrs: Attributes, signature: Vec<u8>) -> Result<Vec<u8>> {
-        let alg = self.algorithm;
+        let hash = self.algorithm.hash;
         let signer_info = SignerInfo {
             version: CmsVersion::V1,
             sid: self.sid.clone(),
-            digest_alg: asn1::digest_algorithm_id(alg.hash),
+            digest_alg: asn1::digest_algorithm_id(hash),
             signed_attrs: Some(attrs),
             signature_algorithm: self.signature_algorithm.clone(),
             signature: OctetString::new(signature).map_err(internal)?,
             unsigned_attrs: None,
         };
-        let signed_data = SignedData {
-            version: CmsVersion::V1,
-            digest_algorithms: SetOfVec::try_from(vec![asn1::digest_algorithm_id(alg.hash)])
-                .map_err(internal)?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: asn1::ID_DATA,
-                econtent: None,
-            },
-            certificates: Some(self.certificates.clone()),
-            crls: None,
-            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(internal)?),
-        };
-        ContentInfo {
-            content_type: asn1::ID_SIGNED_DATA,
-            content: Any::encode_from(&signed_data).map_err(internal)?,
-        }
-        .to_der()
-        .map_err(internal)
+        signed_data(
+            hash,
+            asn1::ID_DATA,
+            None,
+            Some(self.certificates.clone()),
+            signer_info,
+        )
     }
+}
+
+/// The DER ContentInfo of a SignedData with the one `signer_info` (whose
+/// digest algorithm is `hash`) over content of type `content_type`:
+/// encapsulated when `content` is given, detached otherwise; with
+/// `certificates` when given. Also what the sandbox's TSA wraps its
+/// tokens in.
+pub(crate) fn signed_data(
+    hash: HashAlgorithm,
+    content_type: const_oid::ObjectIdentifier,
+    content: Option<&[u8]>,
+    certificates: Option<CertificateSet>,
+    signer_info: SignerInfo,
+) -> Result<Vec<u8>> {
+    let econtent = content
+        .map(|c| Any::encode_from(&OctetString::new(c).map_err(internal)?).map_err(internal))
+        .transpose()?;
+    let signed_data = SignedData {
+        // RFC 5652 §5.1: 3 when the content is not id-data.
+        version: if content_type == asn1::ID_DATA {
+            CmsVersion::V1
+        } else {
+            CmsVersion::V3
+        },
+        digest_algorithms: SetOfVec::try_from(vec![asn1::digest_algorithm_id(hash)]).map_err(internal)?,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: content_type,
+            econtent,
+        },
+        certificates,
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(internal)?),
+    };
+    ContentInfo {
+        content_type: asn1::ID_SIGNED_DATA,
+        content: Any::encode_from(&signed_data).map_err(internal)?,
+    }
+    .to_der()
+    .map_err(internal)
 }
 
 /// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise; whole seconds.
@@ -210,7 +238,8 @@ fn signing_time(at: SystemTime) -> Result<Time> {
     Ok(Time::from(dt))
 }
 
-fn signing_certificate_v2(cert: &Certificate) -> Result<SigningCertificateV2> {
+/// The ESS signingCertificateV2 naming `cert` (SHA-256, issuer and serial).
+pub(crate) fn signing_certificate_v2(cert: &Certificate) -> Result<SigningCertificateV2> {
     let tbs = cert.inner().tbs_certificate();
     Ok(SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
@@ -234,7 +263,11 @@ fn attribute(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute> 
     })
 }
 
-fn signed_attributes(
+/// The signed attributes over content of type `content_type` whose
+/// digest is `content_digest`: content type, message digest, ESS
+/// signingCertificateV2 and, when given, the signing time.
+pub(crate) fn signed_attributes(
+    content_type: const_oid::ObjectIdentifier,
     content_digest: &Digest,
     time: Option<&Time>,
     ess: &SigningCertificateV2,
@@ -242,7 +275,7 @@ fn signed_attributes(
     let mut attrs = vec![
         attribute(
             asn1::ID_CONTENT_TYPE,
-            Any::encode_from(&asn1::ID_DATA).map_err(internal)?,
+            Any::encode_from(&content_type).map_err(internal)?,
         )?,
         attribute(
             asn1::ID_MESSAGE_DIGEST,

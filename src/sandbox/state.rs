@@ -256,23 +256,63 @@ fn der_to_pem(der: &[u8], label: &'static str) -> Result<String> {
 /// The parameters of a CA certificate named `names` (in order), for
 /// signing certificates and CRLs, valid from `not_before` to `not_after`,
 /// with a fresh serial number.
-pub(super) fn ca_certificate_params(
+/// A distinguished name of these attributes, in this order.
+pub(super) fn distinguished_name(names: &[(DnType, &str)]) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    for (kind, value) in names {
+        dn.push(kind.clone(), *value);
+    }
+    dn
+}
+
+fn ca_certificate_params(
     names: &[(DnType, &str)],
     constraints: BasicConstraints,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> CertificateParams {
     let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    for (kind, value) in names {
-        dn.push(kind.clone(), *value);
-    }
-    params.distinguished_name = dn;
+    params.distinguished_name = distinguished_name(names);
     params.is_ca = IsCa::Ca(constraints);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = not_before;
     params.not_after = not_after;
     params.serial_number = Some(random_serial());
+    params
+}
+
+/// A self-signed CA certificate of `key` named `names`, and the issuer
+/// that signs under it; `what` names it in errors.
+pub(super) fn self_signed_ca(
+    key: KeyPair,
+    names: &[(DnType, &str)],
+    constraints: BasicConstraints,
+    validity: (OffsetDateTime, OffsetDateTime),
+    what: &str,
+) -> Result<(rcgen::Certificate, Issuer<'static, KeyPair>)> {
+    let params = ca_certificate_params(names, constraints, validity.0, validity.1);
+    let cert = params.self_signed(&key).map_err(|e| gen_err(what, e))?;
+    Ok((cert, Issuer::new(params, key)))
+}
+
+/// The parameters of a TEST end-entity certificate that signs (a
+/// company's representative, the TSA): named `names`, digitalSignature and
+/// nonRepudiation, an authority key identifier, a random serial.
+pub(super) fn signer_params(
+    names: &[(DnType, &str)],
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = distinguished_name(names);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    params.serial_number = Some(random_serial());
+    params.not_before = not_before;
+    params.not_after = not_after;
     params
 }
 
@@ -421,7 +461,9 @@ fn generate(dir: &Path) -> Result<()> {
 
     // Registrar CA, in the style of the MOJ registrar roots, marked as a sandbox.
     let ca_key = rsa_key()?;
-    let ca_params = ca_certificate_params(
+    let ca_key_pem = ca_key.serialize_pem();
+    let (ca_cert, issuer) = self_signed_ca(
+        ca_key,
         &[
             (DnType::CountryName, "JP"),
             (DnType::OrganizationName, "Japanese Government"),
@@ -429,20 +471,12 @@ fn generate(dir: &Path) -> Result<()> {
             (DnType::CommonName, REGISTRAR_CN),
         ],
         BasicConstraints::Unconstrained,
-        now - TimeDuration::days(365),
-        now + TimeDuration::days(365 * 6),
-    );
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .map_err(|e| gen_err("registrar CA", e))?;
+        (now - TimeDuration::days(365), now + TimeDuration::days(365 * 6)),
+        "registrar CA",
+    )?;
     write_file(&dir.join("registrar-root.pem"), ca_cert.pem().as_bytes(), false)?;
     write_file(&dir.join("registrar-root.der"), ca_cert.der(), false)?;
-    write_file(
-        &dir.join("registrar-root.key.pem"),
-        ca_key.serialize_pem().as_bytes(),
-        true,
-    )?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    write_file(&dir.join("registrar-root.key.pem"), ca_key_pem.as_bytes(), true)?;
     let revocation_origin = super::revocation::choose_origin(dir)?;
 
     for user in USERS {
@@ -451,25 +485,20 @@ fn generate(dir: &Path) -> Result<()> {
                 KeyKind::Rsa2048 => rsa_key()?,
                 KeyKind::P256 => p256_key()?,
             };
-            let mut params = CertificateParams::default();
-            let mut dn = DistinguishedName::new();
-            dn.push(DnType::CountryName, "JP");
-            dn.push(DnType::OrganizationName, user.corporate_name);
-            dn.push(DnType::CommonName, user.representative);
-            params.distinguished_name = dn;
-            params.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::ContentCommitment,
-            ];
-            params.use_authority_key_identifier_extension = true;
-            params.serial_number = Some(random_serial());
-            if c.expired {
-                params.not_before = now - TimeDuration::days(400);
-                params.not_after = now - TimeDuration::days(35);
+            let (not_before, not_after) = if c.expired {
+                (now - TimeDuration::days(400), now - TimeDuration::days(35))
             } else {
-                params.not_before = now - TimeDuration::days(30);
-                params.not_after = now + TimeDuration::days(800);
-            }
+                (now - TimeDuration::days(30), now + TimeDuration::days(800))
+            };
+            let mut params = signer_params(
+                &[
+                    (DnType::CountryName, "JP"),
+                    (DnType::OrganizationName, user.corporate_name),
+                    (DnType::CommonName, user.representative),
+                ],
+                not_before,
+                not_after,
+            );
             let info = CorporateInfo {
                 corporate_name: Some(user.corporate_name.to_string()),
                 registered_number: Some(user.registered_number.to_string()),
@@ -503,25 +532,19 @@ fn generate(dir: &Path) -> Result<()> {
     }
 
     // TLS: a CA of its own (so clients trust one file) and a loopback server certificate.
-    let tls_ca_key = p256_key()?;
-    let tls_ca_params = ca_certificate_params(
+    let (tls_ca_cert, tls_issuer) = self_signed_ca(
+        p256_key()?,
         &[
             (DnType::OrganizationName, "crpki SANDBOX TEST"),
             (DnType::CommonName, "crpki sandbox TLS CA (TEST, loopback only)"),
         ],
         BasicConstraints::Constrained(0),
-        now - TimeDuration::days(1),
-        now + TimeDuration::days(365 * 5),
-    );
-    let tls_ca_cert = tls_ca_params
-        .self_signed(&tls_ca_key)
-        .map_err(|e| gen_err("TLS CA", e))?;
-    let tls_issuer = Issuer::new(tls_ca_params, tls_ca_key);
+        (now - TimeDuration::days(1), now + TimeDuration::days(365 * 5)),
+        "TLS CA",
+    )?;
     let server_key = p256_key()?;
     let mut sp = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "localhost (crpki sandbox TEST)");
-    sp.distinguished_name = dn;
+    sp.distinguished_name = distinguished_name(&[(DnType::CommonName, "localhost (crpki sandbox TEST)")]);
     sp.subject_alt_names = vec![
         SanType::DnsName("localhost".try_into().map_err(|e| gen_err("SAN", e))?),
         SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])),

@@ -18,29 +18,23 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
+use cms::content_info::CmsVersion;
+use cms::signed_data::{CertificateSet, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc5911;
-use der::asn1::{Any, BitString, GeneralizedTime, Int, OctetString, SetOfVec};
-use der::{Decode, Encode, Tag};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, Issuer, KeyPair, KeyUsagePurpose,
-};
+use der::asn1::{Any, BitString, GeneralizedTime, Int, OctetString};
+use der::{Decode, Encode};
+use rcgen::{BasicConstraints, DnType, KeyPair};
 use spki::AlgorithmIdentifierOwned;
 use time::{Duration as TimeDuration, OffsetDateTime};
-use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::ExtendedKeyUsage;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use super::core::Shared;
 use super::state::{
-    ca_certificate_params, critical_ext, gen_err, pem_to_der, random_serial, read_string, rsa_key, write_file,
+    critical_ext, gen_err, pem_to_der, random_serial, read_string, rsa_key, self_signed_ca, signer_params,
+    write_file,
 };
 use crate::cert::Certificate;
-use crate::cert::ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use crate::crypto::{HashAlgorithm, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::signer::PrivateKey;
@@ -124,37 +118,27 @@ fn generate_atomically(state_dir: &Path, dir: &Path) -> Result<()> {
 
 fn generate(dir: &Path) -> Result<()> {
     let now = OffsetDateTime::now_utc();
-    let root_key = rsa_key()?;
-    let root_params = ca_certificate_params(
+    let (root, issuer) = self_signed_ca(
+        rsa_key()?,
         &[
             (DnType::CountryName, "JP"),
             (DnType::OrganizationName, "crpki SANDBOX TEST"),
             (DnType::CommonName, "crpki sandbox TSA Root (TEST)"),
         ],
         BasicConstraints::Constrained(0),
-        now - TimeDuration::days(365),
-        now + TimeDuration::days(365 * 10),
-    );
-    let root = root_params
-        .self_signed(&root_key)
-        .map_err(|e| gen_err("TSA root", e))?;
-    let issuer = Issuer::new(root_params, root_key);
-
+        (now - TimeDuration::days(365), now + TimeDuration::days(365 * 10)),
+        "TSA root",
+    )?;
     let key = rsa_key()?;
-    let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, "JP");
-    dn.push(DnType::OrganizationName, "crpki SANDBOX TEST");
-    dn.push(DnType::CommonName, "crpki sandbox Time-Stamping Authority (TEST)");
-    params.distinguished_name = dn;
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    params.use_authority_key_identifier_extension = true;
-    params.serial_number = Some(random_serial());
-    params.not_before = now - TimeDuration::days(30);
-    params.not_after = now + TimeDuration::days(365 * 5);
+    let mut params = signer_params(
+        &[
+            (DnType::CountryName, "JP"),
+            (DnType::OrganizationName, "crpki SANDBOX TEST"),
+            (DnType::CommonName, "crpki sandbox Time-Stamping Authority (TEST)"),
+        ],
+        now - TimeDuration::days(30),
+        now + TimeDuration::days(365 * 5),
+    );
     let eku = ExtendedKeyUsage(vec![crate::cert::ID_KP_TIME_STAMPING])
         .to_der()
         .map_err(|e| gen_err("TSA extendedKeyUsage", e))?;
@@ -258,57 +242,30 @@ fn internal(e: der::Error) -> Error {
     Error::Other(Arc::new(e))
 }
 
-fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute> {
-    Ok(Attribute {
-        oid,
-        values: SetOfVec::try_from(vec![value]).map_err(internal)?,
-    })
-}
-
 /// The token: SignedData over the TSTInfo, SHA-256 with RSA, ESS
-/// signingCertificateV2, the TSA certificate when asked for.
+/// signingCertificateV2, the TSA certificate when asked for; built by
+/// the crate's CMS code.
 fn sign_tst(key: &PrivateKey, cert: &Certificate, tst_der: &[u8], cert_req: bool) -> Result<Vec<u8>> {
     let hash = HashAlgorithm::Sha256;
-    let tbs = cert.inner().tbs_certificate();
-    let ess = SigningCertificateV2 {
-        certs: vec![EssCertIdV2 {
-            hash_algorithm: None,
-            cert_hash: OctetString::new(hash.digest(cert.der()).as_bytes()).map_err(internal)?,
-            issuer_serial: Some(IssuerSerial {
-                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                serial_number: tbs.serial_number().clone(),
-            }),
-        }],
-        policies: None,
-    };
-    let attrs = SetOfVec::try_from(vec![
-        attribute(
-            rfc5911::ID_CONTENT_TYPE,
-            Any::encode_from(&ID_CT_TST_INFO).map_err(internal)?,
-        )?,
-        attribute(
-            rfc5911::ID_MESSAGE_DIGEST,
-            Any::new(Tag::OctetString, hash.digest(tst_der).as_bytes()).map_err(internal)?,
-        )?,
-        attribute(
-            rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2,
-            Any::encode_from(&ess).map_err(internal)?,
-        )?,
-    ])
-    .map_err(internal)?;
     let alg = SignatureAlgorithm::RSA_PKCS1_SHA256;
+    let attrs = crate::cms::signed_attributes(
+        ID_CT_TST_INFO,
+        &hash.digest(tst_der),
+        None,
+        &crate::cms::signing_certificate_v2(cert)?,
+    )?;
     let signature = key.sign_digest(alg, &hash.digest(&attrs.to_der().map_err(internal)?))?;
-    let digest_alg = AlgorithmIdentifierOwned {
-        oid: hash.oid(),
-        parameters: None,
-    };
+    let tbs = cert.inner().tbs_certificate();
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer: tbs.issuer().clone(),
             serial_number: tbs.serial_number().clone(),
         }),
-        digest_alg: digest_alg.clone(),
+        digest_alg: AlgorithmIdentifierOwned {
+            oid: hash.oid(),
+            parameters: None,
+        },
         signed_attrs: Some(attrs),
         signature_algorithm: AlgorithmIdentifierOwned {
             oid: alg.oid(),
@@ -325,25 +282,7 @@ fn sign_tst(key: &PrivateKey, cert: &Certificate, tst_der: &[u8], cert_req: bool
     } else {
         None
     };
-    let signed_data = SignedData {
-        version: CmsVersion::V3,
-        digest_algorithms: SetOfVec::try_from(vec![digest_alg]).map_err(internal)?,
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: ID_CT_TST_INFO,
-            econtent: Some(
-                Any::encode_from(&OctetString::new(tst_der).map_err(internal)?).map_err(internal)?,
-            ),
-        },
-        certificates,
-        crls: None,
-        signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info]).map_err(internal)?),
-    };
-    ContentInfo {
-        content_type: rfc5911::ID_SIGNED_DATA,
-        content: Any::encode_from(&signed_data).map_err(internal)?,
-    }
-    .to_der()
-    .map_err(internal)
+    crate::cms::signed_data(hash, ID_CT_TST_INFO, Some(tst_der), certificates, signer_info)
 }
 
 /// `POST /tsa`.

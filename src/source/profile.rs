@@ -673,6 +673,18 @@ impl RemoteSigner for ProfileSigner {
 mod tests {
     use super::*;
 
+    /// Adds a profile "prod" for a production-like service.
+    fn add_prod(store: &ProfileStore) {
+        store
+            .add(Profile::new(
+                "prod",
+                "https://gbiz.example/oauth/",
+                "client",
+                "https://rssp.example/csc/v2/",
+            ))
+            .unwrap();
+    }
+
     #[test]
     fn resolve_profile_named_current_or_sandbox() {
         let dir = tempfile::tempdir().unwrap();
@@ -683,14 +695,7 @@ mod tests {
             matches!(&e, Error::Config { detail } if detail.contains("SANDBOX")),
             "{e:?}"
         );
-        store
-            .add(Profile::new(
-                "prod",
-                "https://gbiz.example/oauth/",
-                "client",
-                "https://rssp.example/csc/v2/",
-            ))
-            .unwrap();
+        add_prod(&store);
         store.use_profile("prod").unwrap();
         assert_eq!(resolve_profile(&store, None).unwrap().name, "prod");
         assert_eq!(resolve_profile(&store, Some("prod")).unwrap().name, "prod");
@@ -736,14 +741,7 @@ mod tests {
     fn otps_serve_once_and_a_logout_wipes_pins_and_otps() {
         let dir = tempfile::tempdir().unwrap();
         let store = ProfileStore::open(dir.path());
-        store
-            .add(Profile::new(
-                "prod",
-                "https://gbiz.example/oauth/",
-                "client",
-                "https://rssp.example/csc/v2/",
-            ))
-            .unwrap();
+        add_prod(&store);
         /// A prompt with nothing to give.
         #[derive(Debug)]
         struct Nothing;

@@ -118,13 +118,11 @@ pub struct PlainPki {
     pub cert: PathBuf,
 }
 
-/// Makes a [`PlainPki`] in `dir`, its subjects `crpki TEST {name} CA` and
-/// `crpki TEST {name} signer`.
-pub fn plain_pki(dir: &Path, name: &str) -> PlainPki {
-    let (ca_subject, leaf_subject) = (
-        format!("/CN=crpki TEST {name} CA"),
-        format!("/CN=crpki TEST {name} signer"),
-    );
+/// Makes with the openssl CLI, in `dir`, a TEST CA (`ca.pem`, `ca.key`:
+/// RSA-2048, basicConstraints and keyUsage critical) and a certificate
+/// under it (`leaf.pem`, `leaf.key`) with `leaf_extensions` (the lines of
+/// an openssl extension file); both valid for 30 days.
+pub fn ca_and_leaf(dir: &Path, ca_subject: &str, leaf_subject: &str, leaf_extensions: &str) {
     run_ok(
         dir,
         &[
@@ -138,7 +136,7 @@ pub fn plain_pki(dir: &Path, name: &str) -> PlainPki {
             "-out",
             "ca.pem",
             "-subj",
-            &ca_subject,
+            ca_subject,
             "-days",
             "30",
             "-addext",
@@ -159,14 +157,10 @@ pub fn plain_pki(dir: &Path, name: &str) -> PlainPki {
             "-out",
             "leaf.csr",
             "-subj",
-            &leaf_subject,
+            leaf_subject,
         ],
     );
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:false\n",
-    )
-    .unwrap_or_else(|e| panic!("writing leaf.ext: {e}"));
+    std::fs::write(dir.join("leaf.ext"), leaf_extensions).unwrap_or_else(|e| panic!("writing leaf.ext: {e}"));
     run_ok(
         dir,
         &[
@@ -187,6 +181,17 @@ pub fn plain_pki(dir: &Path, name: &str) -> PlainPki {
             "-out",
             "leaf.pem",
         ],
+    );
+}
+
+/// Makes a [`PlainPki`] in `dir`, its subjects `crpki TEST {name} CA` and
+/// `crpki TEST {name} signer`.
+pub fn plain_pki(dir: &Path, name: &str) -> PlainPki {
+    ca_and_leaf(
+        dir,
+        &format!("/CN=crpki TEST {name} CA"),
+        &format!("/CN=crpki TEST {name} signer"),
+        "keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:false\n",
     );
     let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_else(|e| panic!("reading {n}: {e}"));
     let signer = MemorySigner::from_pem(&read("leaf.key"), &read("leaf.pem"), &read("ca.pem"))

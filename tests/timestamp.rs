@@ -591,18 +591,13 @@ async fn crpki_sign_timestamp_makes_cades_t_that_openssl_and_crpki_verify() {
     };
     let p12 = crpki::testing::fixtures::path("rep-rsa2048.p12");
     let p12 = p12.to_str().expect("path");
+    let sign_p12 = |how: &[&str]| {
+        let mut args = vec!["sign", "--p12", p12, "--password-env", "P12_PASSWORD", "--quiet"];
+        args.extend_from_slice(how);
+        crpki(&args)
+    };
     // The sandbox profile knows the TSA and its root: no --tsa needed.
-    crpki(&[
-        "sign",
-        "--p12",
-        p12,
-        "--password-env",
-        "P12_PASSWORD",
-        "--timestamp",
-        "--quiet",
-        "a.txt",
-        "b.txt",
-    ]);
+    sign_p12(&["--timestamp", "a.txt", "b.txt"]);
     let tsa_root = sb.tsa_root_path().to_str().expect("path").to_owned();
     for f in files {
         let sig = format!("{f}.p7s");
@@ -638,17 +633,7 @@ async fn crpki_sign_timestamp_makes_cades_t_that_openssl_and_crpki_verify() {
     }
     // An explicit --tsa works the same way.
     let url = sb.tsa_url();
-    crpki(&[
-        "sign",
-        "--p12",
-        p12,
-        "--password-env",
-        "P12_PASSWORD",
-        "--tsa",
-        &url,
-        "--quiet",
-        "a.txt",
-    ]);
+    sign_p12(&["--tsa", &url, "a.txt"]);
     assert!(
         crpki(&["verify", "a.txt", "--ca", "root.pem", "--tsa-ca", &tsa_root]).contains("trusted (--tsa-ca)")
     );

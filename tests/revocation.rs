@@ -471,3 +471,65 @@ async fn crpki_verify_revocation_policies() {
         "{stderr}"
     );
 }
+
+/// A signature timestamp over the signature value of `cms`, made with the
+/// sandbox TSA's key and dated `at` (the live TSA only dates tokens now).
+fn backdated_token(sb: &Sandbox, cms: &[u8], at: std::time::SystemTime) -> Vec<u8> {
+    let dir = sb.tsa_root_path().parent().unwrap();
+    let pem = std::fs::read_to_string(dir.join("tsa.key.pem")).unwrap();
+    let (_, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
+    let key = crpki::PrivateKey::from_pkcs8_der(&der).unwrap();
+    let cert = Certificate::from_pem_or_der(&std::fs::read(dir.join("tsa.pem")).unwrap()).unwrap();
+    let imprint = crpki::cms::signature_timestamp_imprint(cms, crpki::HashAlgorithm::Sha256).unwrap();
+    let request = crpki::tsp::TimestampRequest::new(&imprint).unwrap();
+    let reply = crpki::sandbox::timestamp_reply(&key, &cert, request.to_der(), at).unwrap();
+    crpki::tsp::parse_reply(&reply).unwrap().token.unwrap()
+}
+
+/// Long-term validation: erin's certificate was revoked a day after its
+/// notBefore. A signature that a trusted timestamp dates before that still
+/// verifies (with a warning naming the revocation); dated after it, or
+/// with the timestamp not trusted, it fails as revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_timestamp_before_the_revocation_keeps_the_signature() {
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+    let dir = tempfile::tempdir().unwrap();
+    let (sb, _store) = csc_support::profile_sandbox(dir.path()).await;
+    let config = dir.path().join("config");
+    let root = write_pem(dir.path(), "root.pem", sb.registrar_root());
+    let root = root.display().to_string();
+    let tsa_root = sb.tsa_root_path().display().to_string();
+    let revoked_at = served(&sb, "erin").not_before() + 24 * HOUR;
+    let doc = dir.path().join("erin.txt");
+    std::fs::write(&doc, "signed by erin before her key was reported compromised").unwrap();
+    sign_file(&sb, "erin", "erin-rsa", &doc).await;
+    let sig = PathBuf::from(format!("{}.p7s", doc.display()));
+    let plain = std::fs::read(&sig).unwrap();
+    let doc = doc.display().to_string();
+    let trusted = ["--tsa-ca", tsa_root.as_str(), "--revocation", "require"];
+
+    let before =
+        crpki::cms::add_signature_timestamp(&plain, &backdated_token(&sb, &plain, revoked_at - 12 * HOUR))
+            .unwrap();
+    std::fs::write(&sig, &before).unwrap();
+    let out = verify(&config, &doc, &root, &trusted).await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("was revoked at") && stderr.contains("keyCompromise"),
+        "{stderr}"
+    );
+    // The same token, not trusted (no --tsa-ca): revoked.
+    let out = verify(&config, &doc, &root, &["--revocation", "require"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+
+    let after =
+        crpki::cms::add_signature_timestamp(&plain, &backdated_token(&sb, &plain, revoked_at + 12 * HOUR))
+            .unwrap();
+    std::fs::write(&sig, &after).unwrap();
+    let out = verify(&config, &doc, &root, &trusted).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("was revoked at"), "{stderr}");
+    sb.shutdown().await;
+}

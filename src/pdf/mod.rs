@@ -290,6 +290,16 @@ pub struct SignatureReport {
 }
 
 impl SignatureReport {
+    /// When a trusted signature timestamp shows the signature existed
+    /// (its genTime); `None` without one. A certificate revoked after that
+    /// time does not fail the signature.
+    pub fn existed_at(&self) -> Option<SystemTime> {
+        self.timestamp
+            .as_ref()
+            .filter(|t| t.trusted)
+            .and_then(|t| t.gen_time)
+    }
+
     /// Whether this is a document timestamp (`ETSI.RFC3161`).
     pub fn is_document_timestamp(&self) -> bool {
         self.subfilter == "ETSI.RFC3161"

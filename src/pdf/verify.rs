@@ -271,12 +271,7 @@ pub(super) fn verify_file(path: &Path, roots: &[Certificate], options: &VerifyOp
         report.timestamp = signature_timestamp(der, &options.tsa_roots);
         // The chain is validated at a trusted timestamp's time; else now
         // (or the caller's time).
-        let ts_time = report
-            .timestamp
-            .as_ref()
-            .filter(|t| t.trusted)
-            .and_then(|t| t.gen_time);
-        let at = options.at.or(ts_time);
+        let at = options.at.or(report.existed_at());
         let outcome = check_range(&bytes, f)
             .and_then(|()| crate::cms::verify_detached(der, ranges_reader(path, f.range)?, roots, at));
         match outcome {
@@ -299,7 +294,7 @@ pub(super) fn verify_file(path: &Path, roots: &[Certificate], options: &VerifyOp
                 ..CheckOptions::at(at.unwrap_or_else(std::time::SystemTime::now))
             };
             let result = crate::revocation::check_chain_offline(&report.chain, &data, &check);
-            match result.enforce(options.revocation) {
+            match result.enforce_at(options.revocation, report.existed_at()) {
                 Ok(w) => report.warnings = w,
                 Err(e) => {
                     report.trusted = false;
@@ -345,7 +340,7 @@ pub(super) async fn check_revocation_online(
             continue;
         }
         let (result, _) = client.check_chain(&s.chain, &CheckOptions::default()).await;
-        match result.enforce(policy) {
+        match result.enforce_at(policy, s.existed_at()) {
             Ok(w) => {
                 s.warnings = w;
                 s.trusted = true;

@@ -379,12 +379,43 @@ impl ChainRevocation {
     /// [`RevocationPolicy::Require`], one without a usable answer
     /// ([`TrustFailure::RevocationUnknown`]).
     pub fn enforce(&self, policy: RevocationPolicy) -> Result<Vec<String>> {
+        self.enforce_at(policy, None)
+    }
+
+    /// [`enforce`](Self::enforce) for a signature that a trusted
+    /// timestamp proves existed at `existed_at`: a certificate revoked
+    /// *after* that time does not fail it (the signature was made while
+    /// the certificate was valid, as long-term validation has it, ETSI EN
+    /// 319 102-1); a warning names the revocation. Revoked at or before
+    /// that time, or with a revocation time that cannot be read, fails as
+    /// without a timestamp.
+    pub fn enforce_at(
+        &self,
+        policy: RevocationPolicy,
+        existed_at: Option<SystemTime>,
+    ) -> Result<Vec<String>> {
         if policy == RevocationPolicy::Off {
             return Ok(Vec::new());
         }
         let mut warnings = Vec::new();
         for c in &self.certificates {
             if let Some((time, reason)) = c.revoked() {
+                let revoked_at =
+                    time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                        .map(SystemTime::from);
+                if let (Some(existed), Some(revoked)) = (existed_at, revoked_at)
+                    && existed < revoked
+                {
+                    warnings.push(format!(
+                        "'{}' was revoked at {time} (reason {}), after {}, when a trusted timestamp shows the \
+                         signature existed: it was made while the certificate was valid",
+                        c.subject,
+                        reason.map_or_else(|| "not given".to_owned(), |r| r.to_string()),
+                        rfc3339(existed)
+                    ));
+                    continue;
+                }
                 return Err(Error::Untrusted(TrustFailure::Revoked {
                     subject: c.subject.clone(),
                     serial: c.serial.clone(),

@@ -115,6 +115,26 @@ fn revoked_ocsp_answer_fails_with_reason_and_time() {
         );
     }
     assert!(result.enforce(RevocationPolicy::Off).is_ok());
+
+    // A trusted timestamp shows the signature existed before the
+    // revocation: a warning naming it, not a failure.
+    let before = at - HOUR;
+    for policy in [RevocationPolicy::Require, RevocationPolicy::Prefer] {
+        let warnings = result.enforce_at(policy, Some(before)).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("was revoked at 2026-05-28T") && warnings[0].contains("keyCompromise"),
+            "{warnings:?}"
+        );
+    }
+    // At or after the revocation, or without a timestamp: revoked.
+    for existed in [Some(at), Some(at + HOUR), None] {
+        let e = result.enforce_at(RevocationPolicy::Prefer, existed).unwrap_err();
+        assert!(
+            matches!(e, Error::Untrusted(TrustFailure::Revoked { .. })),
+            "{existed:?}: {e:?}"
+        );
+    }
 }
 
 #[test]

@@ -141,12 +141,14 @@ struct VerifyArgs {
     /// is only the signer's claim and is never used for this.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     at: Option<std::time::SystemTime>,
-    /// Revocation checking of the signer's chain, now (whatever --at or a timestamp says):
+    /// Revocation checking of the signer's chain, with answers current now:
     /// OCSP, then CRLs, from the certificates' authority information access
     /// and CRL distribution points, through the profile's proxy. `require`:
     /// a certificate without a usable answer fails (exit 3); `prefer`: it
     /// is a warning; `off`: no check, no network. A revoked certificate
-    /// fails (exit 3) under require and prefer, with the reason and time.
+    /// fails (exit 3) under require and prefer, with the reason and time,
+    /// unless a trusted signature timestamp (--tsa-ca) shows the signature
+    /// existed before the revocation (then a warning; --at does not count).
     /// The default is prefer: revocation is caught whenever the
     /// certificates say where to ask (MOJ certificates do since the 2026
     /// renewal) and the responder answers, while signatures whose
@@ -467,7 +469,14 @@ async fn verify(args: VerifyArgs, transport: &crpki::http::TransportConfig) -> C
         .map_err(|e| Error::io(format!("opening {}", crpki::text::path(&args.file)), e))?;
     let verified = cms::verify_detached_timestamped(&sig, content, &roots, &tsa_roots, args.at)?;
     let policy = args.revocation.parse::<crpki::revocation::RevocationPolicy>()?;
-    let revocation = revocation::check(&verified.chain, policy, transport).await?;
+    // Only a trusted timestamp proves when the signature existed (--at is
+    // the caller's choice of validation time, not a proof).
+    let existed_at = verified
+        .timestamp
+        .as_ref()
+        .filter(|t| t.trusted)
+        .map(|t| t.gen_time + t.accuracy.unwrap_or_default());
+    let revocation = revocation::check(&verified.chain, policy, existed_at, transport).await?;
     for w in &revocation.warnings {
         eprintln!("warning: {w}");
     }

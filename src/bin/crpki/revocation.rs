@@ -59,10 +59,12 @@ pub fn transport(profile_flag: Option<&str>) -> TransportConfig {
 
 /// Checks `chain` (the validated chain, signer first) under `policy`: a
 /// revoked certificate, or under `require` one without a usable answer,
-/// is the error (exit code 3).
+/// is the error (exit code 3); one revoked after `existed_at` (when a
+/// trusted timestamp proves the signature existed) is a warning.
 pub async fn check(
     chain: &[Certificate],
     policy: RevocationPolicy,
+    existed_at: Option<std::time::SystemTime>,
     transport: &TransportConfig,
 ) -> CliResult<Checked> {
     if policy == RevocationPolicy::Off {
@@ -74,7 +76,7 @@ pub async fn check(
     }
     let client = RevocationClient::new(http_client(transport)?);
     let (result, _data) = client.check_chain(chain, &CheckOptions::default()).await;
-    let warnings = result.enforce(policy)?;
+    let warnings = result.enforce_at(policy, existed_at)?;
     Ok(Checked {
         policy,
         result,

@@ -296,9 +296,15 @@ async fn only_one_chunk_is_hashed_ahead_of_the_signer() {
     o.chunk_size = Some(4);
     let run = cms::sign_pipeline(&signer, counted, &o, |_| {});
     let watch = async {
-        // Time for the feeder to run as far ahead as it would.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let seen = pulled.load(std::sync::atomic::Ordering::SeqCst);
+        // The next chunk is read (within 10 s however loaded the machine),
+        // then time for the feeder to run further ahead if it would.
+        let read = || pulled.load(std::sync::atomic::Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while read() < 8 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let seen = read();
         signer.release.add_permits(1);
         seen
     };

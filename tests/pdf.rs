@@ -873,6 +873,61 @@ async fn a_revoked_signer_fails_pdf_verify_and_cannot_sign_b_lt() {
     .unwrap_err();
     assert!(err.to_string().contains("revoked"), "{err}");
     assert!(!lt.exists());
+
+    // Long-term validation: B-T with a signature timestamp from the
+    // sandbox TSA's key dated 12 h before erin's revocation (a TSA on
+    // mockito makes it for each real request) verifies, with a warning,
+    // when the TSA is trusted; untrusted, it is revoked as before.
+    let tsa_dir = sb.tsa_root_path().parent().unwrap().to_path_buf();
+    let pem = std::fs::read_to_string(tsa_dir.join("tsa.key.pem")).unwrap();
+    let (_, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
+    let tsa_key = crpki::PrivateKey::from_pkcs8_der(&der).unwrap();
+    let tsa_cert =
+        crpki::Certificate::from_pem_or_der(&std::fs::read(tsa_dir.join("tsa.pem")).unwrap()).unwrap();
+    let revoked_at =
+        crpki::RemoteSigner::certificate(&signer).not_before() + std::time::Duration::from_secs(24 * 3600);
+    let stamped_at = revoked_at - std::time::Duration::from_secs(12 * 3600);
+    let mut server = mockito::Server::new_async().await;
+    let _mock = server
+        .mock("POST", "/tsa")
+        .with_header("content-type", crpki::tsp::TIMESTAMP_REPLY)
+        .with_body_from_request(move |req| {
+            crpki::sandbox::timestamp_reply(&tsa_key, &tsa_cert, req.body().unwrap(), stamped_at).unwrap()
+        })
+        .create_async()
+        .await;
+    let tsa = crpki::tsp::TsaClient::new(
+        sandbox_client(&sb),
+        &format!("{}/tsa", server.url()),
+        Some(vec![sb.tsa_root().clone()]),
+    )
+    .unwrap();
+    let bt = dir.path().join("erin-bt.pdf");
+    let options = SignOptions {
+        level: Level::BT,
+        tsa: Some(std::sync::Arc::new(tsa)),
+        ..SignOptions::default()
+    };
+    pdf::sign_files(&signer, &[PdfJob::new(&input, &bt)], &options)
+        .await
+        .unwrap();
+    let verify_bt = |tsa_ca: bool| {
+        let mut cmd = crpki();
+        cmd.args(["pdf", "verify", "--revocation", "require", "--ca"])
+            .arg(&root)
+            .arg("--tls-ca")
+            .arg(&tls_ca);
+        if tsa_ca {
+            cmd.arg("--tsa-ca").arg(sb.tsa_root_path());
+        }
+        output(cmd.arg(&bt))
+    };
+    let o = verify_bt(true);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("was revoked at") && t.contains("keyCompromise"), "{t}");
+    let o = verify_bt(false);
+    assert!(!o.status.success(), "{}", text(&o));
     sb.shutdown().await;
 }
 

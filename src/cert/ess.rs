@@ -3,6 +3,9 @@
 //! token's) to one certificate.
 
 use const_oid::ObjectIdentifier;
+use const_oid::db::rfc5911::{
+    ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V_2 as ID_AA_SIGNING_CERTIFICATE_V2,
+};
 use der::asn1::{Any, OctetString};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
@@ -11,7 +14,7 @@ use x509_cert::serial_number::SerialNumber;
 
 use super::Certificate;
 use crate::crypto::HashAlgorithm;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies … OPTIONAL }`
 #[derive(Clone, Debug, der::Sequence)]
@@ -59,7 +62,7 @@ pub(crate) struct IssuerSerial {
 
 /// Whether `sc` names `cert` (by hash, and by issuer and serial when
 /// those are given). `input` names the structure in errors.
-pub(crate) fn v2_names(sc: &SigningCertificateV2, cert: &Certificate, input: &'static str) -> Result<bool> {
+fn v2_names(sc: &SigningCertificateV2, cert: &Certificate, input: &'static str) -> Result<bool> {
     let id = sc
         .certs
         .first()
@@ -76,7 +79,7 @@ pub(crate) fn v2_names(sc: &SigningCertificateV2, cert: &Certificate, input: &'s
 }
 
 /// Whether `sc` (SHA-1 ESSCertID) names `cert`.
-pub(crate) fn v1_names(sc: &SigningCertificate, cert: &Certificate, input: &'static str) -> Result<bool> {
+fn v1_names(sc: &SigningCertificate, cert: &Certificate, input: &'static str) -> Result<bool> {
     let id = sc
         .certs
         .first()
@@ -87,6 +90,36 @@ pub(crate) fn v1_names(sc: &SigningCertificate, cert: &Certificate, input: &'sta
             .issuer_serial
             .as_ref()
             .is_none_or(|is| issuer_serial_matches(is, cert)))
+}
+
+/// Checks the ESS signing-certificate attributes among the signed
+/// attributes `attrs` against the signer's `cert` (they bind the signature
+/// to that certificate, so another with the same key cannot be put in its
+/// place): each present must name it, else [`Error::BadSignature`]
+/// (`crate::Error::BadSignature`). Returns whether one was present.
+/// `input` names the structure in errors.
+pub(crate) fn check_signing_certificate(
+    attrs: &[Attribute],
+    cert: &Certificate,
+    input: &'static str,
+) -> Result<bool> {
+    let mismatch = |what: &str| Error::BadSignature {
+        detail: format!("the {what} attribute names another certificate than the signer's"),
+    };
+    let malformed = |e| Error::malformed_from(input, e);
+    let v2 = single_attribute(attrs, ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2", input)?;
+    if let Some(v) = v2
+        && !v2_names(&v.decode_as().map_err(malformed)?, cert, input)?
+    {
+        return Err(mismatch("signingCertificateV2"));
+    }
+    let v1 = single_attribute(attrs, ID_AA_SIGNING_CERTIFICATE, "signingCertificate", input)?;
+    if let Some(v) = v1
+        && !v1_names(&v.decode_as().map_err(malformed)?, cert, input)?
+    {
+        return Err(mismatch("signingCertificate"));
+    }
+    Ok(v2.is_some() || v1.is_some())
 }
 
 fn issuer_serial_matches(is: &IssuerSerial, cert: &Certificate) -> bool {

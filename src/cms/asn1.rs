@@ -22,8 +22,6 @@ pub(crate) const ID_CONTENT_TYPE: ObjectIdentifier = rfc5911::ID_CONTENT_TYPE;
 pub(crate) const ID_MESSAGE_DIGEST: ObjectIdentifier = rfc5911::ID_MESSAGE_DIGEST;
 /// id-signingTime
 pub(crate) const ID_SIGNING_TIME: ObjectIdentifier = rfc5911::ID_SIGNING_TIME;
-/// id-aa-signingCertificate (RFC 2634, SHA-1)
-pub(crate) const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier = rfc5911::ID_AA_SIGNING_CERTIFICATE;
 /// id-aa-signingCertificateV2 (RFC 5035)
 pub(crate) const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier = rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2;
 
@@ -38,7 +36,7 @@ pub(crate) fn malformed_der(e: der::Error) -> Error {
     Error::malformed_from(WHAT, e)
 }
 
-pub(crate) use crate::cert::ess::{EssCertIdV2, IssuerSerial, SigningCertificate, SigningCertificateV2};
+pub(crate) use crate::cert::ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 
 /// The digest AlgorithmIdentifier as CMS writes it (RFC 5754: parameters absent).
 pub(crate) fn digest_algorithm_id(hash: HashAlgorithm) -> AlgorithmIdentifierOwned {

@@ -19,9 +19,22 @@ use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
 /// How a SignerInfo names its certificate.
-enum SignerId {
+pub(crate) enum SignerId {
     IssuerAndSerial(IssuerAndSerialNumber),
     SubjectKeyId(Vec<u8>),
+}
+
+impl From<&cms::signed_data::SignerIdentifier> for SignerId {
+    fn from(sid: &cms::signed_data::SignerIdentifier) -> Self {
+        match sid {
+            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(isn) => {
+                Self::IssuerAndSerial(isn.clone())
+            }
+            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                Self::SubjectKeyId(ski.0.as_bytes().to_vec())
+            }
+        }
+    }
 }
 
 struct SignedAttrs {
@@ -93,21 +106,21 @@ pub(super) fn verify_detached(
             )));
         }
     };
-    let signer = find_signer(&parsed.certificates, &si.sid)?;
+    let signer = find_signer(&parsed.certificates, &si.sid)
+        .cloned()
+        .ok_or_else(|| malformed("the signer's certificate is not among the certificates in the CMS"))?;
     let hash = asn1::hash_from_id(&si.digest_alg, "digest algorithm")?;
     let (algorithm, pss_salt) = asn1::signature_algorithm_from_id(&si.signature_alg, hash)?;
     let public_key = signer.public_key()?;
     let check = |digest: &crate::Digest| {
-        match pss_salt {
-            Some(salt) => public_key.verify_digest_pss(digest, salt, si.signature),
-            None => public_key.verify_digest(algorithm, digest, si.signature),
-        }
-        .map_err(|e| match e {
-            Error::BadSignature { detail } => Error::BadSignature {
-                detail: format!("the CMS signer's signature: {detail}"),
-            },
-            other => other,
-        })
+        public_key
+            .verify_digest_salted(algorithm, pss_salt, digest, si.signature)
+            .map_err(|e| match e {
+                Error::BadSignature { detail } => Error::BadSignature {
+                    detail: format!("the CMS signer's signature: {detail}"),
+                },
+                other => other,
+            })
     };
 
     let mut hasher = hash.hasher();
@@ -139,7 +152,7 @@ pub(super) fn verify_detached(
                 let t: Time = decode_any(t)?;
                 signing_time = Some(t.to_system_time());
             }
-            check_signing_certificate(&attrs.list, &signer)?;
+            crate::cert::ess::check_signing_certificate(&attrs.list, &signer, asn1::WHAT)?;
         }
         None => {
             // RFC 5652 §5.3: without signed attributes the signature is
@@ -315,40 +328,16 @@ fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Resu
     crate::cert::ess::single_attribute(attrs, oid, name, asn1::WHAT)
 }
 
-fn find_signer(certificates: &[Certificate], sid: &SignerId) -> Result<Certificate> {
-    certificates
-        .iter()
-        .find(|c| {
-            let tbs = c.inner().tbs_certificate();
-            match sid {
-                SignerId::IssuerAndSerial(isn) => {
-                    tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
-                }
-                SignerId::SubjectKeyId(ski) => c.subject_key_id().ok().flatten().is_some_and(|k| k == *ski),
+/// The certificate among `certificates` that `sid` names (also how a
+/// timestamp token's TSA certificate is found).
+pub(crate) fn find_signer<'a>(certificates: &'a [Certificate], sid: &SignerId) -> Option<&'a Certificate> {
+    certificates.iter().find(|c| {
+        let tbs = c.inner().tbs_certificate();
+        match sid {
+            SignerId::IssuerAndSerial(isn) => {
+                tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
             }
-        })
-        .cloned()
-        .ok_or_else(|| malformed("the signer's certificate is not among the certificates in the CMS"))
-}
-
-/// The ESS signing-certificate attributes bind the signature to one
-/// certificate, so a different certificate with the same key cannot be
-/// substituted.
-fn check_signing_certificate(attrs: &[Attribute], cert: &Certificate) -> Result<()> {
-    let mismatch = |what: &str| Error::BadSignature {
-        detail: format!("the {what} attribute names another certificate than the signer's"),
-    };
-    if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")? {
-        let sc: asn1::SigningCertificateV2 = decode_any(v)?;
-        if !crate::cert::ess::v2_names(&sc, cert, asn1::WHAT)? {
-            return Err(mismatch("signingCertificateV2"));
+            SignerId::SubjectKeyId(ski) => c.subject_key_id().ok().flatten().is_some_and(|k| k == *ski),
         }
-    }
-    if let Some(v) = single(attrs, asn1::ID_AA_SIGNING_CERTIFICATE, "signingCertificate")? {
-        let sc: asn1::SigningCertificate = decode_any(v)?;
-        if !crate::cert::ess::v1_names(&sc, cert, asn1::WHAT)? {
-            return Err(mismatch("signingCertificate"));
-        }
-    }
-    Ok(())
+    })
 }

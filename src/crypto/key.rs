@@ -139,6 +139,22 @@ impl PublicKey {
         self.verify_with(algorithm, PssSalt::HashLength, digest, signature)
     }
 
+    /// [`verify_digest`](Self::verify_digest), or with `pss_salt`
+    /// [`verify_digest_pss`](Self::verify_digest_pss): the pair an
+    /// AlgorithmIdentifier reads as (`crypto::algid`).
+    pub(crate) fn verify_digest_salted(
+        &self,
+        algorithm: SignatureAlgorithm,
+        pss_salt: Option<usize>,
+        digest: &Digest,
+        signature: &[u8],
+    ) -> Result<()> {
+        match pss_salt {
+            Some(salt) => self.verify_digest_pss(digest, salt, signature),
+            None => self.verify_digest(algorithm, digest, signature),
+        }
+    }
+
     /// Checks an RSASSA-PSS `signature` over `digest` whose salt is
     /// `salt_len` bytes long, as the signature's parameters say.
     ///

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use cms::signed_data::{SignedData, SignerInfo};
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5911;
 use der::asn1::{Any, OctetString};
@@ -15,7 +15,6 @@ use x509_cert::ext::pkix::name::GeneralName;
 use super::asn1::{ID_CT_TST_INFO, TstInfo};
 use super::{MAX_TOKEN_SIZE, TOKEN, Timestamp, imprint_of, parse_gen_time};
 use crate::cert::Certificate;
-use crate::cert::ess::{SigningCertificate, SigningCertificateV2};
 use crate::crypto::Digest;
 use crate::crypto::algid;
 use crate::error::{Error, Result};
@@ -172,7 +171,9 @@ fn open(token: &[u8]) -> Result<Opened> {
             certs.push(Certificate::from_der(&c.to_der().map_err(malformed_der)?)?);
         }
     }
-    let tsa_cert = find_signer(&certs, si)?;
+    let tsa_cert = crate::cms::find_signer(&certs, &crate::cms::SignerId::from(&si.sid))
+        .cloned()
+        .ok_or_else(|| malformed("the TSA certificate is not in the token (ask with certReq)"))?;
     let others: Vec<Certificate> = certs.into_iter().filter(|c| c.der() != tsa_cert.der()).collect();
 
     check_signer_info(si, tst_der, &tsa_cert)?;
@@ -182,26 +183,6 @@ fn open(token: &[u8]) -> Result<Opened> {
         others,
         gen_time,
     })
-}
-
-fn find_signer(certs: &[Certificate], si: &SignerInfo) -> Result<Certificate> {
-    certs
-        .iter()
-        .find(|c| {
-            let tbs = c.inner().tbs_certificate();
-            match &si.sid {
-                SignerIdentifier::IssuerAndSerialNumber(isn) => {
-                    tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
-                }
-                SignerIdentifier::SubjectKeyIdentifier(ski) => c
-                    .subject_key_id()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|k| k == ski.0.as_bytes()),
-            }
-        })
-        .cloned()
-        .ok_or_else(|| malformed("the TSA certificate is not in the token (ask with certReq)"))
 }
 
 /// The one value of the one attribute `oid`, if present.
@@ -229,39 +210,21 @@ fn check_signer_info(si: &SignerInfo, tst_der: &[u8], cert: &Certificate) -> Res
     if md.as_bytes() != hash.digest(tst_der).as_bytes() {
         return Err(bad("the TSTInfo does not match the signed messageDigest"));
     }
-    let v2 = single(
-        list,
-        rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2,
-        "signingCertificateV2",
-    )?;
-    let v1 = single(list, rfc5911::ID_AA_SIGNING_CERTIFICATE, "signingCertificate")?;
-    let names = match (v2, v1) {
-        (Some(v), _) => {
-            let sc: SigningCertificateV2 = v.decode_as().map_err(malformed_der)?;
-            crate::cert::ess::v2_names(&sc, cert, TOKEN)?
-        }
-        (None, Some(v)) => {
-            let sc: SigningCertificate = v.decode_as().map_err(malformed_der)?;
-            crate::cert::ess::v1_names(&sc, cert, TOKEN)?
-        }
-        (None, None) => {
-            return Err(malformed(
-                "no ESS signingCertificate attribute (RFC 3161 requires one)",
-            ));
-        }
-    };
-    if !names {
-        return Err(bad("the signingCertificate attribute names another certificate"));
+    let present = crate::cert::ess::check_signing_certificate(list, cert, TOKEN).map_err(|e| match e {
+        Error::BadSignature { detail } => bad(detail),
+        other => other,
+    })?;
+    if !present {
+        return Err(malformed(
+            "no ESS signingCertificate attribute (RFC 3161 requires one)",
+        ));
     }
     let signed = attrs.to_der().map_err(malformed_der)?;
     let digest = hash.digest(&signed);
     let key = cert.public_key()?;
-    match pss_salt {
-        Some(salt) => key.verify_digest_pss(&digest, salt, si.signature.as_bytes()),
-        None => key.verify_digest(alg, &digest, si.signature.as_bytes()),
-    }
-    .map_err(|e| match e {
-        Error::BadSignature { detail } => bad(format!("the TSA's signature: {detail}")),
-        other => other,
-    })
+    key.verify_digest_salted(alg, pss_salt, &digest, si.signature.as_bytes())
+        .map_err(|e| match e {
+            Error::BadSignature { detail } => bad(format!("the TSA's signature: {detail}")),
+            other => other,
+        })
 }

@@ -132,17 +132,18 @@ pub(super) fn check_attached(
         return Ok(None);
     };
     let token = token.to_der().map_err(internal)?;
-    let hash = crate::tsp::read_token(&token)?.imprint.algorithm();
-    let imprint = hash.digest(signature);
     let roots = (!tsa_roots.is_empty()).then_some(tsa_roots);
-    let ts = crate::tsp::check_token(&token, &imprint, roots).map_err(|e| match e {
-        crate::Error::BadSignature { detail } => crate::Error::BadSignature {
-            detail: format!("the signature timestamp: {detail}"),
-        },
-        crate::Error::Untrusted(f) => crate::Error::BadSignature {
-            detail: format!("the signature timestamp's TSA is not trusted: {f}"),
-        },
-        other => other,
-    })?;
+    let ts =
+        crate::tsp::check_token_with(&token, |hash| Ok(hash.digest(signature)), roots).map_err(
+            |e| match e {
+                crate::Error::BadSignature { detail } => crate::Error::BadSignature {
+                    detail: format!("the signature timestamp: {detail}"),
+                },
+                crate::Error::Untrusted(f) => crate::Error::BadSignature {
+                    detail: format!("the signature timestamp's TSA is not trusted: {f}"),
+                },
+                other => other,
+            },
+        )?;
     Ok(Some(ts))
 }

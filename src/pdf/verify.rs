@@ -182,10 +182,11 @@ fn signature_timestamp(der: &[u8], tsa_roots: &[Certificate]) -> Option<Timestam
         .ok()?
         .into_iter()
         .next()?;
-    let checked = crate::tsp::read_token(&token).and_then(|t| {
-        let imprint = crate::cms::signature_timestamp_imprint(der, t.imprint.algorithm())?;
-        crate::tsp::check_token(&token, &imprint, (!tsa_roots.is_empty()).then_some(tsa_roots))
-    });
+    let checked = crate::tsp::check_token_with(
+        &token,
+        |hash| crate::cms::signature_timestamp_imprint(der, hash),
+        (!tsa_roots.is_empty()).then_some(tsa_roots),
+    );
     Some(timestamp_report(checked, &token))
 }
 
@@ -247,13 +248,18 @@ pub(super) fn verify_file(path: &Path, roots: &[Certificate], options: &VerifyOp
         if f.subfilter == "ETSI.RFC3161" {
             // A document timestamp: the token's imprint is the ranges' digest.
             let checked = check_range(&bytes, f).and_then(|()| {
-                let hash = crate::tsp::read_token(der)?.imprint.algorithm();
-                let mut hasher = hash.hasher();
-                hasher
-                    .update_reader(ranges_reader(path, f.range)?)
-                    .map_err(|e| Error::io(format!("reading {shown}"), e))?;
                 let tsa_roots = (!options.tsa_roots.is_empty()).then_some(&options.tsa_roots[..]);
-                crate::tsp::check_token(der, &hasher.finish(), tsa_roots)
+                crate::tsp::check_token_with(
+                    der,
+                    |hash| {
+                        let mut hasher = hash.hasher();
+                        hasher
+                            .update_reader(ranges_reader(path, f.range)?)
+                            .map_err(|e| Error::io(format!("reading {shown}"), e))?;
+                        Ok(hasher.finish())
+                    },
+                    tsa_roots,
+                )
             });
             let ts = timestamp_report(checked, der);
             report.intact = ts.intact;

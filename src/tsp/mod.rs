@@ -44,7 +44,7 @@ use crate::error::{Error, Result};
 pub use asn1::{ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_CT_TST_INFO};
 #[cfg(feature = "remote")]
 pub use client::{TIMESTAMP_QUERY, TIMESTAMP_REPLY, TsaClient};
-pub use token::{check_token, read_token};
+pub use token::{check_token, check_token_with, read_token};
 
 /// What errors about a token call it.
 pub(crate) const TOKEN: &str = "timestamp token";

@@ -47,9 +47,22 @@ struct Opened {
 /// must chain to one of them at genTime; with `None` the chain is not
 /// checked and [`Timestamp::trusted`] is false.
 pub fn check_token(token: &[u8], imprint: &Digest, tsa_roots: Option<&[Certificate]>) -> Result<Timestamp> {
+    check_token_with(token, |_| Ok(imprint.clone()), tsa_roots)
+}
+
+/// [`check_token`] for an imprint that depends on the token's own hash
+/// algorithm: `imprint_for` gets it and returns the expected digest (the
+/// data is hashed once, with the algorithm the TSA used; the token is
+/// opened and its signature checked once).
+pub fn check_token_with(
+    token: &[u8],
+    imprint_for: impl FnOnce(crate::crypto::HashAlgorithm) -> Result<Digest>,
+    tsa_roots: Option<&[Certificate]>,
+) -> Result<Timestamp> {
     let opened = open(token)?;
     let covered = imprint_of(&opened.tst.message_imprint, TOKEN)?;
-    if covered != *imprint {
+    let imprint = imprint_for(covered.algorithm())?;
+    if covered != imprint {
         return Err(bad(format!(
             "its message imprint ({} {}) is not the expected digest ({} {})",
             covered.algorithm(),

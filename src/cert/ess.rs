@@ -1,6 +1,7 @@
 //! The ESS signing-certificate attributes (RFC 2634, RFC 5035): the
 //! signed attribute that binds a CMS signature (ours, or an RFC 3161
-//! token's) to one certificate.
+//! token's) to one certificate; and how a SignerInfo's identifier finds
+//! that certificate.
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5911::{
@@ -155,4 +156,37 @@ pub(crate) fn single_attribute<'a>(
             format!("the {name} attribute must have exactly one value"),
         )),
     }
+}
+
+/// How a SignerInfo (of a CMS signature or a timestamp token) names its
+/// certificate.
+pub(crate) enum SignerId {
+    IssuerAndSerial(cms::cert::IssuerAndSerialNumber),
+    SubjectKeyId(Vec<u8>),
+}
+
+impl From<&cms::signed_data::SignerIdentifier> for SignerId {
+    fn from(sid: &cms::signed_data::SignerIdentifier) -> Self {
+        match sid {
+            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(isn) => {
+                Self::IssuerAndSerial(isn.clone())
+            }
+            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                Self::SubjectKeyId(ski.0.as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+/// The certificate among `certificates` that `sid` names.
+pub(crate) fn find_signer<'a>(certificates: &'a [Certificate], sid: &SignerId) -> Option<&'a Certificate> {
+    certificates.iter().find(|c| {
+        let tbs = c.inner().tbs_certificate();
+        match sid {
+            SignerId::IssuerAndSerial(isn) => {
+                tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
+            }
+            SignerId::SubjectKeyId(ski) => c.subject_key_id().ok().flatten().is_some_and(|k| k == *ski),
+        }
+    })
 }

@@ -55,7 +55,6 @@ pub use pipeline::{
 pub use timestamp::timestamp_signature;
 pub use timestamp::{add_signature_timestamp, signature_timestamp_imprint, signature_timestamp_tokens};
 mod verify;
-pub(crate) use verify::{SignerId, find_signer};
 
 /// The largest signature [`verify_detached`] and [`verify_file`] accept:
 /// 1 MiB (DER or PEM). A detached signature with its chain is a few KiB;

@@ -10,32 +10,13 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::{Attribute, Attributes};
 use x509_cert::time::Time;
 
-use cms::cert::IssuerAndSerialNumber;
 use cms::signed_data::EncapsulatedContentInfo;
 
 use super::VerifiedSignature;
 use super::asn1::{self, Tlv, context, decode_any, malformed, malformed_der};
 use crate::cert::Certificate;
+use crate::cert::ess::{SignerId, find_signer};
 use crate::error::{Error, Result};
-
-/// How a SignerInfo names its certificate.
-pub(crate) enum SignerId {
-    IssuerAndSerial(IssuerAndSerialNumber),
-    SubjectKeyId(Vec<u8>),
-}
-
-impl From<&cms::signed_data::SignerIdentifier> for SignerId {
-    fn from(sid: &cms::signed_data::SignerIdentifier) -> Self {
-        match sid {
-            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(isn) => {
-                Self::IssuerAndSerial(isn.clone())
-            }
-            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(ski) => {
-                Self::SubjectKeyId(ski.0.as_bytes().to_vec())
-            }
-        }
-    }
-}
 
 struct SignedAttrs {
     /// The attributes' exact bytes re-tagged as a SET: what was signed.
@@ -326,18 +307,4 @@ fn parse_signer_info(tlv: Tlv<'_>) -> Result<ParsedSignerInfo<'_>> {
 /// The one value of the one attribute of type `oid`, if present.
 fn single<'a>(attrs: &'a [Attribute], oid: ObjectIdentifier, name: &str) -> Result<Option<&'a Any>> {
     crate::cert::ess::single_attribute(attrs, oid, name, asn1::WHAT)
-}
-
-/// The certificate among `certificates` that `sid` names (also how a
-/// timestamp token's TSA certificate is found).
-pub(crate) fn find_signer<'a>(certificates: &'a [Certificate], sid: &SignerId) -> Option<&'a Certificate> {
-    certificates.iter().find(|c| {
-        let tbs = c.inner().tbs_certificate();
-        match sid {
-            SignerId::IssuerAndSerial(isn) => {
-                tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
-            }
-            SignerId::SubjectKeyId(ski) => c.subject_key_id().ok().flatten().is_some_and(|k| k == *ski),
-        }
-    })
 }

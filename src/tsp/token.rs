@@ -184,7 +184,7 @@ fn open(token: &[u8]) -> Result<Opened> {
             certs.push(Certificate::from_der(&c.to_der().map_err(malformed_der)?)?);
         }
     }
-    let tsa_cert = crate::cms::find_signer(&certs, &crate::cms::SignerId::from(&si.sid))
+    let tsa_cert = crate::cert::ess::find_signer(&certs, &crate::cert::ess::SignerId::from(&si.sid))
         .cloned()
         .ok_or_else(|| malformed("the TSA certificate is not in the token (ask with certReq)"))?;
     let others: Vec<Certificate> = certs.into_iter().filter(|c| c.der() != tsa_cert.der()).collect();

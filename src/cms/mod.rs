@@ -48,6 +48,8 @@ pub(crate) use sign::{signed_attributes, signed_data, signing_certificate_v2};
 mod timestamp;
 
 pub use output::{Existing, OutputBatch, check_output};
+#[cfg(feature = "remote")]
+pub use pipeline::TSA_IN_FLIGHT;
 pub use pipeline::{
     DEFAULT_CHUNK, PipelineEvent, PipelineFailure, PipelineOptions, SignJob, read_path_list, sign_pipeline,
 };

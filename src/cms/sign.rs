@@ -11,7 +11,7 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{Any, OctetString, SetOfVec};
-use der::{DateTime, Encode, Tag};
+use der::{DateTime, Decode, Encode, Tag};
 use x509_cert::attr::{Attribute, Attributes};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
@@ -94,7 +94,7 @@ pub(super) async fn sign_digests(
     attr_sets
         .into_iter()
         .zip(signatures)
-        .map(|(attrs, signature)| template.assemble(attrs, signature))
+        .map(|(attrs, signature)| template.assemble(attrs, signature, None))
         .collect()
 }
 
@@ -169,10 +169,26 @@ impl Template {
         Ok(self.algorithm.hash.digest(&attrs.to_der().map_err(internal)?))
     }
 
-    /// The DER detached CMS of one content: its attributes and the
-    /// (already verified) signature over them.
-    pub(super) fn assemble(&self, attrs: Attributes, signature: Vec<u8>) -> Result<Vec<u8>> {
+    /// The DER detached CMS of one content: its attributes, the (already
+    /// verified) signature over them and, when given, a signature
+    /// timestamp token over that signature (CAdES-T, unsigned attribute).
+    pub(super) fn assemble(
+        &self,
+        attrs: Attributes,
+        signature: Vec<u8>,
+        token: Option<&[u8]>,
+    ) -> Result<Vec<u8>> {
         let hash = self.algorithm.hash;
+        let unsigned_attrs = token
+            .map(|t| {
+                let token = Any::from_der(t).map_err(|e| Error::malformed_from(crate::tsp::TOKEN, e))?;
+                SetOfVec::try_from(vec![attribute(
+                    crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN,
+                    token,
+                )?])
+                .map_err(internal)
+            })
+            .transpose()?;
         let signer_info = SignerInfo {
             version: CmsVersion::V1,
             sid: self.sid.clone(),
@@ -180,7 +196,7 @@ impl Template {
             signed_attrs: Some(attrs),
             signature_algorithm: self.signature_algorithm.clone(),
             signature: OctetString::new(signature).map_err(internal)?,
-            unsigned_attrs: None,
+            unsigned_attrs,
         };
         signed_data(
             hash,

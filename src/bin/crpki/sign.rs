@@ -201,9 +201,10 @@ pub async fn sign_jobs(
 ) -> CliResult<u64> {
     // Memory follows what is in flight, not how long the batch runs.
     crpki::memory::return_large_buffers();
-    if let Some(stamper) = stamper {
-        return crate::timestamp::sign_jobs(signer, jobs, options.existing, show, stamper).await;
-    }
+    // --timestamp: the pipeline asks the TSA for each signature.
+    let mut options = options.clone();
+    options.timestamps = stamper.map(crate::timestamp::Stamper::client);
+    let options = &options;
     let show_bar = !show.quiet && !show.json && count != Some(1) && std::io::stderr().is_terminal();
     let bar = match (show_bar, count) {
         (false, _) => indicatif::ProgressBar::hidden(),

@@ -1,33 +1,28 @@
 //! `crpki sign --timestamp` (CAdES-T) and the timestamp part of `crpki
 //! verify`'s report.
 //!
-//! A timestamped batch is signed with one call to the signer (one
-//! authorization, cut to the signer's `multisign`), then each signature is
-//! timestamped with its own request to the TSA (RFC 3161 stamps one imprint
-//! per request; up to eight requests at once), then every output is
-//! written at once, all or nothing.
-//! The files' digests are computed first, so the pipeline's streaming of
-//! endless lists does not apply here.
+//! A timestamped batch goes through the pipeline like any other
+//! (`PipelineOptions::timestamps`): each chunk is signed with one call to
+//! the signer, then each signature is timestamped with its own request to
+//! the TSA (RFC 3161 stamps one imprint per request; up to
+//! `crpki::cms::TSA_IN_FLIGHT` at once), and the outputs appear all together,
+//! durably, or not at all.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crpki::cms::{self, Existing, OutputBatch, SignJob, SignOptions};
-use crpki::crypto::{Digest, HashAlgorithm};
+use crpki::Certificate;
+use crpki::cms;
+use crpki::crypto::HashAlgorithm;
 use crpki::http::{TransportConfig, http_client};
 use crpki::profile::{Profile, ProfileStore};
 use crpki::tsp::{Timestamp, TsaClient};
-use crpki::{Certificate, Error, RemoteSigner};
-use futures_util::StreamExt as _;
 
-use crate::sign::{Jobs, Show, json_line};
 use crate::{CliResult, fail, load_roots};
-
-/// How many timestamp requests a batch has at the TSA at once.
-const TSA_IN_FLIGHT: usize = 8;
 
 /// The TSA a `crpki sign --timestamp` asks.
 pub struct Stamper {
-    client: TsaClient,
+    client: Arc<TsaClient>,
     hash: HashAlgorithm,
 }
 
@@ -85,9 +80,14 @@ impl Stamper {
         };
         let client = TsaClient::new(http_client(&transport)?, &url, roots)?;
         Ok(Some(Self {
-            client,
+            client: Arc::new(client),
             hash: HashAlgorithm::Sha256,
         }))
+    }
+
+    /// The TSA, for the pipeline.
+    pub fn client(&self) -> Arc<TsaClient> {
+        Arc::clone(&self.client)
     }
 
     /// Adds a signature timestamp to one CMS.
@@ -109,59 +109,6 @@ pub fn profile_of(profile_flag: Option<String>) -> CliResult<Profile> {
     let store: ProfileStore = crate::manage::open_store()?;
     let ctx = crate::Context { store, profile_flag };
     Ok(ctx.store.resolve(&ctx.profile_name()?)?)
-}
-
-/// Signs the jobs as one batch, timestamps every signature, writes all
-/// outputs at once. Returns the number of files signed.
-pub async fn sign_jobs(
-    signer: &dyn RemoteSigner,
-    jobs: Jobs,
-    existing: Existing,
-    show: Show,
-    stamper: &Stamper,
-) -> CliResult<u64> {
-    let subject = signer.certificate().subject();
-    let report = |input: Option<&std::path::Path>, e: Error| {
-        let f = crate::Failure::from(e);
-        if show.json {
-            json_line(input, None, Some(&subject), Some(&f.message));
-        }
-        f
-    };
-    let jobs: Vec<SignJob> = jobs.collect::<crpki::Result<_>>().map_err(|e| report(None, e))?;
-    if jobs.is_empty() {
-        return Ok(0);
-    }
-    let hash = signer.default_algorithm().hash;
-    let mut digests: Vec<Digest> = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        digests.push(crpki::crypto::digest_file(hash, &job.input).map_err(|e| report(Some(&job.input), e))?);
-    }
-    let output = OutputBatch::prepare(jobs.iter().map(|j| j.output.as_path()), existing)
-        .map_err(|e| report(None, e))?;
-    let chunk = signer.max_batch().unwrap_or(cms::DEFAULT_CHUNK).max(1);
-    let mut signed = Vec::with_capacity(jobs.len());
-    for (i, part) in digests.chunks(chunk).enumerate() {
-        let cmss = cms::sign_digests(signer, part, &SignOptions::default())
-            .await
-            .map_err(|e| report(None, e))?;
-        // Up to TSA_IN_FLIGHT requests at once, answers kept in order.
-        let mut stamped =
-            futures_util::stream::iter(cmss.iter().map(|cms| stamper.stamp(cms))).buffered(TSA_IN_FLIGHT);
-        let mut j = 0;
-        while let Some(result) = stamped.next().await {
-            let job = &jobs[i * chunk + j];
-            signed.push(result.map_err(|e| report(Some(&job.input), e))?);
-            j += 1;
-        }
-    }
-    output.commit(&signed).map_err(|e| report(None, e))?;
-    if show.json {
-        for job in &jobs {
-            json_line(Some(&job.input), Some(&job.output), Some(&subject), None);
-        }
-    }
-    Ok(jobs.len() as u64)
 }
 
 /// `crpki verify`'s text lines about a timestamp.

@@ -669,3 +669,87 @@ fn truncated_or_altered_tokens_are_errors_not_panics() {
         }
     }
 }
+
+/// The pipelined batch signer timestamps every signature when given a TSA
+/// (`PipelineOptions::timestamps`): each output carries one token over
+/// its own signature value, trusted with the sandbox TSA's root, chunk
+/// after chunk; a TSA that refuses leaves no output at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_timestamps_every_signature_of_every_chunk() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs: Vec<std::path::PathBuf> = (0..5)
+        .map(|i| {
+            let f = dir.path().join(format!("doc{i}.txt"));
+            write(
+                dir.path(),
+                &format!("doc{i}.txt"),
+                format!("document {i}").as_bytes(),
+            );
+            f
+        })
+        .collect();
+    let jobs = || {
+        inputs
+            .iter()
+            .map(|f| Ok(crpki::cms::SignJob::beside(f)))
+            .collect::<Vec<_>>()
+    };
+    let signer = crpki::testing::fixtures::memory_signer("rep-rsa2048");
+    let tsa =
+        TsaClient::new(client_for(&sb), &sb.tsa_url(), Some(vec![sb.tsa_root().clone()])).expect("client");
+    let mut options = crpki::cms::PipelineOptions::default();
+    options.chunk_size = Some(2);
+    options.timestamps = Some(std::sync::Arc::new(tsa));
+    let n = crpki::cms::sign_pipeline(&signer, jobs(), &options, |_| {})
+        .await
+        .expect("pipeline");
+    assert_eq!(n, 5);
+    let root = crpki::testing::fixtures::cert("registrar-root");
+    for f in &inputs {
+        let sig = std::fs::read(crpki::cms::SignJob::beside(f).output).expect("signature");
+        let tokens = crpki::cms::signature_timestamp_tokens(&sig).expect("tokens");
+        assert_eq!(tokens.len(), 1, "{}", f.display());
+        let v = crpki::cms::verify_detached_timestamped(
+            &sig,
+            std::fs::File::open(f).expect("content"),
+            std::slice::from_ref(&root),
+            &[sb.tsa_root().clone()],
+            None,
+        )
+        .expect("verifies");
+        let ts = v.timestamp.expect("timestamp");
+        assert!(ts.trusted);
+        assert_eq!(v.validated_at, ts.gen_time);
+    }
+
+    // A TSA that answers with an error page: nothing new is written.
+    for f in &inputs {
+        std::fs::remove_file(crpki::cms::SignJob::beside(f).output).expect("remove");
+    }
+    let mut server = mockito::Server::new_async().await;
+    let _down = server
+        .mock("POST", "/tsa")
+        .with_status(500)
+        .with_body("down")
+        .create_async()
+        .await;
+    let refusing = TsaClient::new(plain_client(), &format!("{}/tsa", server.url()), None)
+        .expect("client")
+        .with_retry(crpki::http::RetryConfig::none());
+    options.timestamps = Some(std::sync::Arc::new(refusing));
+    let failure = crpki::cms::sign_pipeline(&signer, jobs(), &options, |_| {})
+        .await
+        .expect_err("TSA down");
+    assert!(
+        matches!(failure.error, Error::ServiceUnavailable { .. }),
+        "{failure}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".txt"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    sb.shutdown().await;
+}
